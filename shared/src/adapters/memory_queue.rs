@@ -1,0 +1,62 @@
+//! A FIFO of step messages with a switch that makes sends fail (a lost enqueue).
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::StepMessage;
+use crate::ports::{QueueError, StepQueue};
+
+/// An in-memory step queue.
+#[derive(Debug, Default)]
+pub struct MemoryQueue {
+    messages: Mutex<VecDeque<StepMessage>>,
+    sent: AtomicUsize,
+    fail_sends: AtomicUsize,
+}
+
+impl MemoryQueue {
+    /// Take the oldest message.
+    pub fn pop(&self) -> Option<StepMessage> {
+        self.messages.lock().unwrap().pop_front()
+    }
+    /// Put a message back (redelivery).
+    pub fn push(&self, m: StepMessage) {
+        self.messages.lock().unwrap().push_back(m);
+    }
+    /// Messages waiting.
+    pub fn len(&self) -> usize {
+        self.messages.lock().unwrap().len()
+    }
+    /// True when nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Messages sent so far.
+    pub fn sent(&self) -> usize {
+        self.sent.load(Ordering::SeqCst)
+    }
+    /// Make the next `n` sends fail.
+    pub fn fail_next_sends(&self, n: usize) {
+        self.fail_sends.store(n, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl StepQueue for MemoryQueue {
+    async fn send(&self, msg: &StepMessage, _delay: Duration) -> Result<(), QueueError> {
+        let failing = self
+            .fail_sends
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if failing {
+            return Err(QueueError::Send("injected send failure".into()));
+        }
+        self.sent.fetch_add(1, Ordering::SeqCst);
+        self.messages.lock().unwrap().push_back(msg.clone());
+        Ok(())
+    }
+}

@@ -1,0 +1,258 @@
+//! The run store in memory, with the same conditional semantics as the DynamoDB adapter.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::domain::{
+    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, JobId, Lease, Provider,
+    RunId, RunRecord,
+};
+use crate::ports::{
+    CreateOutcome, Intent, IntentKey, ListQuery, RecordArrival, RunPage, RunStore, StoreError,
+};
+use crate::time::Timestamp;
+
+#[derive(Default)]
+struct Inner {
+    runs: HashMap<RunId, RunRecord>,
+    history: HashMap<RunId, Vec<CheckpointEntry>>,
+    audit: HashMap<RunId, Vec<AuditEntry>>,
+    start_keys: HashMap<String, RunId>,
+    intents: HashMap<String, Option<JobId>>,
+    rendezvous: BTreeMap<(Provider, JobId), CorrelationRecord>,
+}
+
+/// An in-memory run store.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryStore {
+    /// Number of rendezvous records (for tests that assert nothing was written).
+    pub fn rendezvous_count(&self) -> usize {
+        self.inner.lock().unwrap().rendezvous.len()
+    }
+}
+
+fn entry(run: &RunRecord) -> CheckpointEntry {
+    CheckpointEntry {
+        version: run.version,
+        step: run.step,
+        status: run.status,
+        at: run.updated_at,
+        error: run.error.clone(),
+        snapshot: run.clone(),
+    }
+}
+
+#[async_trait]
+impl RunStore for MemoryStore {
+    async fn create_run(&self, run: &RunRecord) -> Result<CreateOutcome, StoreError> {
+        let mut g = self.inner.lock().unwrap();
+        if let Some(k) = &run.start_key {
+            if let Some(existing) = g.start_keys.get(k.as_str()) {
+                return Ok(CreateOutcome::Existing(*existing));
+            }
+            g.start_keys.insert(k.as_str().to_owned(), run.run_id);
+        }
+        if g.runs.contains_key(&run.run_id) {
+            return Err(StoreError::ConditionFailed("run exists".into()));
+        }
+        g.runs.insert(run.run_id, run.clone());
+        g.history.insert(run.run_id, vec![entry(run)]);
+        Ok(CreateOutcome::Created)
+    }
+
+    async fn get_run(&self, id: &RunId) -> Result<Option<RunRecord>, StoreError> {
+        Ok(self.inner.lock().unwrap().runs.get(id).cloned())
+    }
+
+    async fn acquire_lease(
+        &self,
+        id: &RunId,
+        version: u64,
+        owner: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<RunRecord, StoreError> {
+        let mut g = self.inner.lock().unwrap();
+        let run = g
+            .runs
+            .get_mut(id)
+            .ok_or_else(|| StoreError::ConditionFailed("no run".into()))?;
+        if run.version != version {
+            return Err(StoreError::ConditionFailed("version moved".into()));
+        }
+        if run.lease.as_ref().is_some_and(|l| l.until > now) {
+            return Err(StoreError::ConditionFailed("lease held".into()));
+        }
+        run.lease = Some(Lease {
+            owner: owner.to_owned(),
+            until,
+        });
+        Ok(run.clone())
+    }
+
+    async fn checkpoint(
+        &self,
+        next: &RunRecord,
+        expected_version: u64,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        let mut g = self.inner.lock().unwrap();
+        let current = g.runs.get(&next.run_id).map(|r| r.version);
+        if current != Some(expected_version) || next.version != expected_version + 1 {
+            return Err(StoreError::ConditionFailed(format!(
+                "expected version {expected_version}, found {current:?}"
+            )));
+        }
+        let mut stored = next.clone();
+        stored.lease = None;
+        g.history
+            .entry(next.run_id)
+            .or_default()
+            .push(entry(&stored));
+        g.runs.insert(next.run_id, stored);
+        if let Some(a) = audit {
+            g.audit.entry(next.run_id).or_default().push(a.clone());
+        }
+        Ok(())
+    }
+
+    async fn history(&self, id: &RunId) -> Result<Vec<CheckpointEntry>, StoreError> {
+        Ok(self
+            .inner
+            .lock()
+            .unwrap()
+            .history
+            .get(id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn audit_log(&self, id: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
+        Ok(self
+            .inner
+            .lock()
+            .unwrap()
+            .audit
+            .get(id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn list_runs(&self, q: &ListQuery) -> Result<RunPage, StoreError> {
+        let g = self.inner.lock().unwrap();
+        let mut runs: Vec<RunRecord> = g
+            .runs
+            .values()
+            .filter(|r| q.status.is_none_or(|s| r.status == s))
+            .cloned()
+            .collect();
+        runs.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then(b.run_id.cmp(&a.run_id))
+        });
+        let start: usize = q
+            .cursor
+            .as_deref()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let limit = q.limit.clamp(1, 100) as usize;
+        let page: Vec<RunRecord> = runs.iter().skip(start).take(limit).cloned().collect();
+        let next_cursor =
+            (start + page.len() < runs.len()).then(|| (start + page.len()).to_string());
+        Ok(RunPage {
+            runs: page,
+            next_cursor,
+        })
+    }
+
+    async fn claim_intent(&self, key: &IntentKey, _now: Timestamp) -> Result<Intent, StoreError> {
+        let mut g = self.inner.lock().unwrap();
+        match g.intents.get(&key.0) {
+            Some(job) => Ok(Intent {
+                key: key.clone(),
+                job_id: job.clone(),
+                fresh: false,
+            }),
+            None => {
+                g.intents.insert(key.0.clone(), None);
+                Ok(Intent {
+                    key: key.clone(),
+                    job_id: None,
+                    fresh: true,
+                })
+            }
+        }
+    }
+
+    async fn complete_intent(&self, key: &IntentKey, job: &JobId) -> Result<(), StoreError> {
+        self.inner
+            .lock()
+            .unwrap()
+            .intents
+            .insert(key.0.clone(), Some(job.clone()));
+        Ok(())
+    }
+
+    async fn correlate(
+        &self,
+        provider: Provider,
+        job: &JobId,
+        correlation: &Correlation,
+    ) -> Result<(), StoreError> {
+        let mut g = self.inner.lock().unwrap();
+        let rec = g
+            .rendezvous
+            .entry((provider, job.clone()))
+            .or_insert_with(|| CorrelationRecord {
+                provider,
+                job_id: job.clone(),
+                correlation: None,
+                arrival: None,
+            });
+        rec.correlation = Some(correlation.clone());
+        Ok(())
+    }
+
+    async fn record_arrival(
+        &self,
+        provider: Provider,
+        job: &JobId,
+        arrival: &Arrival,
+        _orphan_expires_at: Timestamp,
+    ) -> Result<RecordArrival, StoreError> {
+        let mut g = self.inner.lock().unwrap();
+        let rec = g
+            .rendezvous
+            .entry((provider, job.clone()))
+            .or_insert_with(|| CorrelationRecord {
+                provider,
+                job_id: job.clone(),
+                correlation: None,
+                arrival: None,
+            });
+        if rec.arrival.is_some() {
+            return Ok(RecordArrival::Duplicate(rec.correlation.clone()));
+        }
+        rec.arrival = Some(arrival.clone());
+        Ok(RecordArrival::New(rec.correlation.clone()))
+    }
+
+    async fn correlations(
+        &self,
+        provider: Provider,
+        jobs: &[JobId],
+    ) -> Result<Vec<CorrelationRecord>, StoreError> {
+        let g = self.inner.lock().unwrap();
+        Ok(jobs
+            .iter()
+            .filter_map(|j| g.rendezvous.get(&(provider, j.clone())).cloned())
+            .collect())
+    }
+}

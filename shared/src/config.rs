@@ -1,0 +1,98 @@
+//! Engine configuration, read from `MYLOWARE_*` environment variables with production defaults.
+
+use std::time::Duration;
+
+/// A configuration value that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {why}")]
+pub struct ConfigError {
+    /// The variable.
+    pub var: &'static str,
+    /// What is wrong, and what to do.
+    pub why: String,
+}
+
+/// Knobs of the step runner and workflow.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Clips per run when the start request does not say (`MYLOWARE_DEFAULT_CLIPS`, 3).
+    pub default_clip_count: u32,
+    /// Upper bound on clips per run (`MYLOWARE_MAX_CLIPS`, 12).
+    pub max_clip_count: u32,
+    /// Seconds per clip asked of the video provider (`MYLOWARE_CLIP_SECONDS`, 8).
+    pub clip_seconds: u32,
+    /// How long a step's lease lasts; keep it below the queue's visibility timeout
+    /// (`MYLOWARE_LEASE_SECS`, 60).
+    pub lease_ttl: Duration,
+    /// How old a runnable run's last checkpoint must be before a stale message re-sends its
+    /// message (repair of a lost enqueue) (`MYLOWARE_REPAIR_GRACE_SECS`, 30).
+    pub repair_grace: Duration,
+    /// How long a callback for a not-yet-correlated job is kept (`MYLOWARE_ORPHAN_TTL_SECS`, 3600).
+    pub orphan_arrival_ttl: Duration,
+    /// Lifetime of presigned artifact URLs (`MYLOWARE_PRESIGN_SECS`, 3600).
+    pub presign_ttl: Duration,
+    /// Public base URL of the webhook endpoint, for per-request callback URLs
+    /// (`MYLOWARE_WEBHOOK_BASE_URL`).
+    pub webhook_base_url: String,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            default_clip_count: 3,
+            max_clip_count: 12,
+            clip_seconds: 8,
+            lease_ttl: Duration::from_secs(60),
+            repair_grace: Duration::from_secs(30),
+            orphan_arrival_ttl: Duration::from_secs(3600),
+            presign_ttl: Duration::from_secs(3600),
+            webhook_base_url: "http://127.0.0.1:8080".into(),
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Read from the environment; unset variables keep their defaults.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut c = Self::default();
+        c.default_clip_count = env_num("MYLOWARE_DEFAULT_CLIPS", c.default_clip_count)?;
+        c.max_clip_count = env_num("MYLOWARE_MAX_CLIPS", c.max_clip_count)?;
+        c.clip_seconds = env_num("MYLOWARE_CLIP_SECONDS", c.clip_seconds)?;
+        c.lease_ttl = Duration::from_secs(env_num("MYLOWARE_LEASE_SECS", 60)?);
+        c.repair_grace = Duration::from_secs(env_num("MYLOWARE_REPAIR_GRACE_SECS", 30)?);
+        c.orphan_arrival_ttl = Duration::from_secs(env_num("MYLOWARE_ORPHAN_TTL_SECS", 3600)?);
+        c.presign_ttl = Duration::from_secs(env_num("MYLOWARE_PRESIGN_SECS", 3600)?);
+        if let Ok(v) = std::env::var("MYLOWARE_WEBHOOK_BASE_URL") {
+            c.webhook_base_url = v.trim_end_matches('/').to_owned();
+        }
+        if c.default_clip_count == 0 || c.default_clip_count > c.max_clip_count {
+            return Err(ConfigError {
+                var: "MYLOWARE_DEFAULT_CLIPS",
+                why: format!("must be 1..={}", c.max_clip_count),
+            });
+        }
+        Ok(c)
+    }
+}
+
+/// Parse a numeric variable, or keep `default` when unset.
+pub fn env_num<T: std::str::FromStr>(var: &'static str, default: T) -> Result<T, ConfigError> {
+    match std::env::var(var) {
+        Ok(v) => v.trim().parse().map_err(|_| ConfigError {
+            var,
+            why: format!("{v:?} is not a number"),
+        }),
+        Err(_) => Ok(default),
+    }
+}
+
+/// Split a comma-separated variable into its non-empty trimmed parts.
+pub fn env_list(var: &str) -> Vec<String> {
+    std::env::var(var)
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}

@@ -1,0 +1,15 @@
+//! Domain types: typed ids, statuses and steps, the run record and its history, step messages.
+
+mod ids;
+mod message;
+mod run;
+mod status;
+
+pub use ids::{IdError, IdempotencyKey, JobId, ProjectName, Provider, RunId};
+pub use message::StepMessage;
+pub use run::{
+    Arrival, ArrivalOutcome, AuditEntry, CheckpointEntry, ClipRef, Correlation, CorrelationRecord,
+    ExpectedJob, GateDecision, Ideas, Lease, OpenWait, RunError, RunRecord, WaitKind,
+    WorkflowState,
+};
+pub use status::{Decision, Gate, RunStatus, Step, StepKind};

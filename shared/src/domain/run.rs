@@ -1,0 +1,272 @@
+//! The run record (the one source of truth per run), its checkpoint history and audit entries, and
+//! the rendezvous records that meet provider callbacks with waits.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Decision, Gate, IdempotencyKey, JobId, ProjectName, Provider, RunId, RunStatus, Step};
+use crate::time::Timestamp;
+
+/// A run: status, current step, workflow state, version and open wait. Every change is a
+/// conditional write on `version`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The run's id.
+    pub run_id: RunId,
+    /// Project (workflow) name.
+    pub project: ProjectName,
+    /// The creative brief.
+    pub brief: String,
+    /// How many clips production submits.
+    pub clip_count: u32,
+    /// Status for readers.
+    pub status: RunStatus,
+    /// The step the run is at.
+    pub step: Step,
+    /// Monotonic version; bumped by every checkpoint.
+    pub version: u64,
+    /// What the steps produced so far.
+    pub state: WorkflowState,
+    /// The wait the run is parked on, if any.
+    pub open_wait: Option<OpenWait>,
+    /// Why the run failed, if it did.
+    pub error: Option<RunError>,
+    /// The start request's idempotency key, if the client sent one.
+    pub start_key: Option<IdempotencyKey>,
+    /// When the run was created.
+    pub created_at: Timestamp,
+    /// When the run was last checkpointed.
+    pub updated_at: Timestamp,
+    /// The lease held by an executing step (not part of checkpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
+}
+
+impl RunRecord {
+    /// A new run at version 1, pending at ideation.
+    pub fn new(
+        project: ProjectName,
+        brief: String,
+        clip_count: u32,
+        start_key: Option<IdempotencyKey>,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            run_id: RunId::new(),
+            project,
+            brief,
+            clip_count,
+            status: RunStatus::Pending,
+            step: Step::Ideation,
+            version: 1,
+            state: WorkflowState::default(),
+            open_wait: None,
+            error: None,
+            start_key,
+            created_at: now,
+            updated_at: now,
+            lease: None,
+        }
+    }
+}
+
+/// A step's exclusive right to do side effects at one version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    /// Who holds it (one invocation).
+    pub owner: String,
+    /// When it lapses.
+    pub until: Timestamp,
+}
+
+/// Why a run failed: a stable code and the human reason (the provider's, where it came from one).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunError {
+    /// Stable machine-readable code.
+    pub code: String,
+    /// Human-readable reason.
+    pub message: String,
+    /// The step that failed.
+    pub step: Step,
+}
+
+/// The ideator's output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ideas {
+    /// A title for the video.
+    pub title: String,
+    /// One visual prompt per clip.
+    pub prompts: Vec<String>,
+    /// The publish caption.
+    pub caption: String,
+}
+
+/// One produced clip.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClipRef {
+    /// Position in the final video.
+    pub index: u32,
+    /// The provider job that made it.
+    pub job_id: JobId,
+    /// Where the clip is stored once fetched (blob key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blob_key: Option<String>,
+}
+
+/// A recorded human decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateDecision {
+    /// Which gate.
+    pub gate: Gate,
+    /// The verdict.
+    pub decision: Decision,
+    /// Optional comment.
+    pub comment: Option<String>,
+    /// When it was taken.
+    pub at: Timestamp,
+}
+
+/// Everything the steps produced: small by design (large artifacts live in the blob store).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowState {
+    /// Ideation output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ideas: Option<Ideas>,
+    /// Submitted / fetched clips, by index.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clips: Vec<ClipRef>,
+    /// The render job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub render_job: Option<JobId>,
+    /// Blob key of the rendered video.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_video_key: Option<String>,
+    /// Where the video was published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_url: Option<String>,
+    /// Gate decisions so far.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub decisions: Vec<GateDecision>,
+}
+
+/// What an open wait is waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitKind {
+    /// Video callbacks (`sora_webhook`).
+    Videos,
+    /// The render callback (`remotion_webhook`).
+    Render,
+    /// A human gate (`hitl_<gate>`).
+    Gate(Gate),
+}
+
+/// One job a callback wait expects.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectedJob {
+    /// The provider job.
+    pub job_id: JobId,
+    /// Its clip index (0 for a render).
+    pub index: u32,
+}
+
+/// The wait a run is parked on. `generation` scopes correlations: a callback for a job of an
+/// older generation does not complete this wait.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenWait {
+    /// What it waits for.
+    pub kind: WaitKind,
+    /// The generation (the run version at which the jobs were submitted).
+    pub generation: u64,
+    /// The provider whose callbacks complete it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<Provider>,
+    /// The distinct jobs that must all arrive (set-based fan-in).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jobs: Vec<ExpectedJob>,
+    /// When the wait opened.
+    pub since: Timestamp,
+}
+
+/// One entry of a run's checkpoint history (one per version).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckpointEntry {
+    /// The version this checkpoint created.
+    pub version: u64,
+    /// Step after the checkpoint.
+    pub step: Step,
+    /// Status after the checkpoint.
+    pub status: RunStatus,
+    /// When it was written.
+    pub at: Timestamp,
+    /// Error, if the checkpoint failed the run.
+    pub error: Option<RunError>,
+    /// The full record as of this version (for history and fork).
+    pub snapshot: RunRecord,
+}
+
+/// An audited action on a run (gate decisions, operator actions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// The run.
+    pub run_id: RunId,
+    /// What happened (`gate_approved`, `gate_rejected`, …).
+    pub action: String,
+    /// Who did it (an API key's fingerprint, `system`, …).
+    pub actor: String,
+    /// Free-form detail.
+    pub detail: serde_json::Value,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// The link from a provider job to the run and wait generation that submitted it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correlation {
+    /// The run.
+    pub run_id: RunId,
+    /// The wait generation the job belongs to.
+    pub generation: u64,
+    /// The clip index.
+    pub index: u32,
+}
+
+/// What a callback reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ArrivalOutcome {
+    /// The job finished; the output may be fetched (`output_url` when the provider gave one).
+    Completed {
+        /// Where the output is, if the callback said.
+        output_url: Option<String>,
+    },
+    /// The job failed at the provider.
+    Failed {
+        /// The provider's reason.
+        reason: String,
+    },
+}
+
+/// A recorded callback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Arrival {
+    /// What it reported.
+    pub outcome: ArrivalOutcome,
+    /// The provider's event / delivery id.
+    pub event_id: String,
+    /// When we accepted it.
+    pub received_at: Timestamp,
+}
+
+/// The rendezvous record for one provider job: written by the step (correlation) and by the
+/// webhook (arrival), in either order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorrelationRecord {
+    /// Provider.
+    pub provider: Provider,
+    /// Job.
+    pub job_id: JobId,
+    /// Set once the submitting step recorded the job.
+    pub correlation: Option<Correlation>,
+    /// Set once the callback arrived.
+    pub arrival: Option<Arrival>,
+}

@@ -1,0 +1,57 @@
+//! Engine errors with stable codes; the HTTP layer maps them to status codes.
+
+use crate::ports::{BlobError, QueueError, StoreError};
+
+/// What went wrong in an engine operation.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// No such run.
+    #[error("run {0} not found")]
+    NotFound(String),
+    /// The request is not valid.
+    #[error("{detail}")]
+    Invalid {
+        /// Stable code.
+        code: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The run is not in a state that allows this.
+    #[error("{detail}")]
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// Why.
+        detail: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The queue failed.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// The blob store failed.
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+}
+
+impl EngineError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::NotFound(_) => "run_not_found",
+            EngineError::Invalid { code, .. } | EngineError::Conflict { code, .. } => code,
+            EngineError::Store(e) => e.code(),
+            EngineError::Queue(e) => e.code(),
+            EngineError::Blob(_) => "blob_unavailable",
+        }
+    }
+
+    /// Shorthand for an invalid-request error.
+    pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
+        EngineError::Invalid {
+            code,
+            detail: detail.into(),
+        }
+    }
+}

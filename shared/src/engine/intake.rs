@@ -1,0 +1,141 @@
+//! The webhook function's semantics, independent of HTTP: verify the signature on the exact raw
+//! bytes, parse, then record at the rendezvous. Nothing is written before verification passes.
+
+use super::{CallbackAck, Engine, EngineError};
+use crate::domain::{Arrival, JobId, Provider, RunId};
+use crate::webhooks::{
+    RemotionVerifier, StandardVerifier, VideoEvent, WebhookError, parse_remotion_event,
+    parse_sora_event,
+};
+
+/// Standard Webhooks headers of one delivery.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StandardHeaders<'a> {
+    /// `webhook-id`.
+    pub id: Option<&'a str>,
+    /// `webhook-timestamp`.
+    pub timestamp: Option<&'a str>,
+    /// `webhook-signature`.
+    pub signature: Option<&'a str>,
+}
+
+/// How a webhook was answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeAck {
+    /// `accepted`, `duplicate` or `ignored`.
+    pub status: &'static str,
+    /// The run it woke, if any.
+    pub run_id: Option<RunId>,
+    /// The provider job it was about, if any.
+    pub job_id: Option<JobId>,
+}
+
+/// Why a webhook was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    /// Signature, shape or id problems (4xx; 500 for a missing secret).
+    #[error(transparent)]
+    Webhook(#[from] WebhookError),
+    /// Our store or queue failed (5xx: the provider retries).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+}
+
+fn ack(status: CallbackAck, job: JobId) -> IntakeAck {
+    match status {
+        CallbackAck::Accepted(run) => IntakeAck {
+            status: "accepted",
+            run_id: Some(run),
+            job_id: Some(job),
+        },
+        CallbackAck::Duplicate => IntakeAck {
+            status: "duplicate",
+            run_id: None,
+            job_id: Some(job),
+        },
+        CallbackAck::Ignored => IntakeAck {
+            status: "ignored",
+            run_id: None,
+            job_id: Some(job),
+        },
+    }
+}
+
+impl Engine {
+    /// Handle a Sora (Standard Webhooks) delivery.
+    pub async fn intake_sora(
+        &self,
+        verifier: &StandardVerifier,
+        headers: StandardHeaders<'_>,
+        body: &[u8],
+        request_id: Option<String>,
+    ) -> Result<IntakeAck, IntakeError> {
+        let now = self.clock.now();
+        verifier.verify(
+            headers.id,
+            headers.timestamp,
+            headers.signature,
+            body,
+            now.secs(),
+        )?;
+        match parse_sora_event(body)? {
+            VideoEvent::Ignored { event_type } => {
+                tracing::info!(event_type, "ignoring video event type");
+                Ok(IntakeAck {
+                    status: "ignored",
+                    run_id: None,
+                    job_id: None,
+                })
+            }
+            VideoEvent::Job {
+                event_id,
+                job_id,
+                outcome,
+            } => {
+                let arrival = Arrival {
+                    outcome,
+                    event_id,
+                    received_at: now,
+                };
+                let a = self
+                    .accept_callback(Provider::Sora, &job_id, arrival, request_id)
+                    .await?;
+                Ok(ack(a, job_id))
+            }
+        }
+    }
+
+    /// Handle a Remotion delivery. `query_run_id` is the `?run_id=` of the callback URL.
+    pub async fn intake_remotion(
+        &self,
+        verifier: &RemotionVerifier,
+        signature: Option<&str>,
+        query_run_id: Option<&str>,
+        body: &[u8],
+        request_id: Option<String>,
+    ) -> Result<IntakeAck, IntakeError> {
+        verifier.verify(signature, body)?;
+        if let Some(q) = query_run_id {
+            q.parse::<RunId>()
+                .map_err(|e| WebhookError::BadId(e.to_string()))?;
+        }
+        let event = parse_remotion_event(body)?;
+        let Some(outcome) = event.outcome else {
+            // A progress callback: nothing to record.
+            return Ok(IntakeAck {
+                status: "ignored",
+                run_id: None,
+                job_id: Some(event.job_id),
+            });
+        };
+        let arrival = Arrival {
+            outcome,
+            event_id: format!("remotion:{}", event.job_id),
+            received_at: self.clock.now(),
+        };
+        let a = self
+            .accept_callback(Provider::Remotion, &event.job_id, arrival, request_id)
+            .await?;
+        Ok(ack(a, event.job_id))
+    }
+}

@@ -1,0 +1,59 @@
+//! The engine: start runs, run one step per message, take gate decisions, accept callbacks.
+//!
+//! Every state change is a versioned checkpoint (`RunStore::checkpoint`), followed by the send of
+//! the next message, followed by the ack (the caller deletes the message only on `Ack`).
+
+mod callbacks;
+mod error;
+mod gates;
+mod intake;
+mod runner;
+mod start;
+
+use std::sync::Arc;
+
+use crate::config::EngineConfig;
+use crate::ports::{
+    BlobStore, LlmProvider, PublishProvider, RenderProvider, RunStore, SafetyProvider, StepQueue,
+    VideoProvider,
+};
+use crate::time::Clock;
+
+pub use callbacks::CallbackAck;
+pub use error::EngineError;
+pub use gates::GateOutcome;
+pub use intake::{IntakeAck, IntakeError, StandardHeaders};
+pub use runner::Disposition;
+pub use start::{StartOutcome, StartRequest};
+
+/// The providers a run calls.
+#[derive(Clone)]
+pub struct Providers {
+    /// Ideation.
+    pub llm: Arc<dyn LlmProvider>,
+    /// Content safety (fails closed).
+    pub safety: Arc<dyn SafetyProvider>,
+    /// Video generation (paid).
+    pub video: Arc<dyn VideoProvider>,
+    /// Rendering (paid).
+    pub render: Arc<dyn RenderProvider>,
+    /// Publishing.
+    pub publish: Arc<dyn PublishProvider>,
+}
+
+/// The engine with its ports. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    /// Run records, history, intents, rendezvous.
+    pub store: Arc<dyn RunStore>,
+    /// Step messages.
+    pub queue: Arc<dyn StepQueue>,
+    /// Artifacts.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// External providers.
+    pub providers: Providers,
+    /// Knobs.
+    pub config: EngineConfig,
+}

@@ -1,0 +1,195 @@
+//! The step runner: one segment per message, under the DESIGN.md invariants.
+//!
+//! 1. The record decides: a message only names a run (and the version it was sent for).
+//! 2. A message for an older version is stale; if the run is runnable but has not moved for
+//!    `repair_grace`, its own message was probably lost between checkpoint and send: re-send it.
+//! 3. Active steps run under a lease taken with a conditional write at the message's version.
+//! 4. Every outcome is a checkpoint conditioned on the version read; the loser of a race acks.
+//! 5. Checkpoint, then send the next message, then ack.
+
+use tracing::{Instrument, info, info_span, warn};
+
+use super::{Engine, EngineError};
+use crate::domain::{RunRecord, Step, StepKind, StepMessage};
+use crate::ports::StoreError;
+use crate::workflow::{self, StepError};
+
+/// What the caller should do with the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Done with it: delete it.
+    Ack,
+    /// Leave it for redelivery (transient failure or a live lease elsewhere).
+    Retry,
+}
+
+impl Engine {
+    /// Handle one step message. `owner` names this invocation (lease owner).
+    pub async fn handle_message(
+        &self,
+        msg: &StepMessage,
+        owner: &str,
+    ) -> Result<Disposition, EngineError> {
+        let span = info_span!(
+            "step",
+            run_id = %msg.run_id,
+            step = tracing::field::Empty,
+            version = msg.version,
+            request_id = msg.request_id.as_deref(),
+        );
+        self.handle_inner(msg, owner, &span)
+            .instrument(span.clone())
+            .await
+    }
+
+    async fn handle_inner(
+        &self,
+        msg: &StepMessage,
+        owner: &str,
+        span: &tracing::Span,
+    ) -> Result<Disposition, EngineError> {
+        let Some(run) = self.store.get_run(&msg.run_id).await? else {
+            warn!("message for an unknown run; dropping it");
+            return Ok(Disposition::Ack);
+        };
+        span.record("step", run.step.as_str());
+        if run.status.is_terminal() {
+            return Ok(Disposition::Ack);
+        }
+        match msg.version {
+            Some(v) if v > run.version => {
+                warn!(
+                    run_version = run.version,
+                    "message is ahead of the record; dropping it"
+                );
+                return Ok(Disposition::Ack);
+            }
+            Some(v) if v < run.version => {
+                self.repair_if_stuck(&run, msg).await?;
+                return Ok(Disposition::Ack);
+            }
+            _ => {}
+        }
+        match run.step.kind() {
+            StepKind::Gate(_) | StepKind::Done => Ok(Disposition::Ack),
+            StepKind::CallbackWait => self.check_wait(run, msg).await,
+            // A wake-up (no version) never starts an active step: only its own message does.
+            StepKind::Active if msg.version.is_none() => Ok(Disposition::Ack),
+            StepKind::Active => self.run_active(run, msg, owner).await,
+        }
+    }
+
+    async fn repair_if_stuck(&self, run: &RunRecord, msg: &StepMessage) -> Result<(), EngineError> {
+        let now = self.clock.now();
+        let runnable = matches!(run.step.kind(), StepKind::Active | StepKind::CallbackWait);
+        let leased = run.lease.as_ref().is_some_and(|l| l.until > now);
+        if runnable && !leased && now.since(run.updated_at) >= self.config.repair_grace {
+            info!(
+                run_version = run.version,
+                "run has not moved since a stale message; re-sending"
+            );
+            let repair =
+                StepMessage::at(run.run_id, run.version).with_request_id(msg.request_id.clone());
+            self.queue.send(&repair, Default::default()).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_active(
+        &self,
+        run: RunRecord,
+        msg: &StepMessage,
+        owner: &str,
+    ) -> Result<Disposition, EngineError> {
+        let now = self.clock.now();
+        let until = now.plus(self.config.lease_ttl);
+        let leased = match self
+            .store
+            .acquire_lease(&run.run_id, run.version, owner, until, now)
+            .await
+        {
+            Ok(r) => r,
+            Err(StoreError::ConditionFailed(_)) => {
+                // Either the version moved (someone finished this step: ack) or a live lease is
+                // held (someone is running it; if they crash, this message retries after it lapses).
+                let current = self.store.get_run(&run.run_id).await?;
+                return Ok(match current {
+                    Some(c) if c.version == run.version => Disposition::Retry,
+                    _ => Disposition::Ack,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        info!(step = %leased.step, "step started");
+        let result = workflow::execute(self, &leased).await;
+        self.commit(&leased, result, msg).await
+    }
+
+    async fn check_wait(
+        &self,
+        run: RunRecord,
+        msg: &StepMessage,
+    ) -> Result<Disposition, EngineError> {
+        match workflow::check_wait(self, &run).await {
+            Ok(None) => Ok(Disposition::Ack),
+            Ok(Some(next)) => self.commit(&run, Ok(next), msg).await,
+            Err(e) => self.commit(&run, Err(e), msg).await,
+        }
+    }
+
+    /// Checkpoint the step's outcome at `prev.version + 1`, then send the next message.
+    async fn commit(
+        &self,
+        prev: &RunRecord,
+        result: Result<RunRecord, StepError>,
+        msg: &StepMessage,
+    ) -> Result<Disposition, EngineError> {
+        let mut next = match result {
+            Ok(next) => next,
+            Err(StepError::Retryable(why)) => {
+                warn!(error = %why, "step failed; will retry");
+                return Ok(Disposition::Retry);
+            }
+            Err(StepError::Failed(err)) => {
+                warn!(code = %err.code, error = %err.message, "step failed the run");
+                workflow::failed(prev, err)
+            }
+            Err(StepError::Infra(e)) => return Err(e),
+        };
+        next.version = prev.version + 1;
+        next.updated_at = self.clock.now();
+        next.lease = None;
+        match self.store.checkpoint(&next, prev.version, None).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed(_)) => {
+                info!("lost the checkpoint race; another delivery won");
+                return Ok(Disposition::Ack);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        info!(
+            next_step = %next.step,
+            status = %next.status,
+            version = next.version,
+            "checkpointed"
+        );
+        self.send_next(&next, msg.request_id.clone()).await?;
+        Ok(Disposition::Ack)
+    }
+
+    /// Send the message that moves a freshly checkpointed run on, when it is runnable.
+    pub(crate) async fn send_next(
+        &self,
+        run: &RunRecord,
+        request_id: Option<String>,
+    ) -> Result<(), EngineError> {
+        if run.status.is_terminal() || run.step == Step::Done {
+            return Ok(());
+        }
+        if matches!(run.step.kind(), StepKind::Active | StepKind::CallbackWait) {
+            let m = StepMessage::at(run.run_id, run.version).with_request_id(request_id);
+            self.queue.send(&m, Default::default()).await?;
+        }
+        Ok(())
+    }
+}

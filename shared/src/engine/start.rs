@@ -1,0 +1,95 @@
+//! Starting a run: validate, create at version 1 (claiming the idempotency key), enqueue.
+
+use tracing::info;
+
+use super::{Engine, EngineError};
+use crate::domain::{IdempotencyKey, ProjectName, RunRecord, RunStatus, StepMessage};
+use crate::ports::CreateOutcome;
+
+/// Longest accepted brief, as in the original.
+pub const MAX_BRIEF_CHARS: usize = 10_000;
+
+/// A parsed start request.
+#[derive(Debug, Clone)]
+pub struct StartRequest {
+    /// Project (workflow) name.
+    pub project: ProjectName,
+    /// The brief.
+    pub brief: String,
+    /// Clips to produce, or the configured default.
+    pub clips: Option<u32>,
+    /// Makes a retried start return the same run.
+    pub idempotency_key: Option<IdempotencyKey>,
+    /// The HTTP request that asked.
+    pub request_id: Option<String>,
+}
+
+/// The result of a start.
+#[derive(Debug, Clone)]
+pub struct StartOutcome {
+    /// The run (new, or the one the idempotency key created before).
+    pub run: RunRecord,
+    /// True when the key was seen before and no new run was created.
+    pub replayed: bool,
+}
+
+impl Engine {
+    /// Create a run and enqueue its first step.
+    pub async fn start_run(&self, req: StartRequest) -> Result<StartOutcome, EngineError> {
+        let brief = req.brief.trim();
+        if brief.is_empty() {
+            return Err(EngineError::invalid(
+                "invalid_brief",
+                "brief must not be empty",
+            ));
+        }
+        if brief.chars().count() > MAX_BRIEF_CHARS {
+            return Err(EngineError::invalid(
+                "invalid_brief",
+                format!("brief is longer than {MAX_BRIEF_CHARS} characters"),
+            ));
+        }
+        let clips = req.clips.unwrap_or(self.config.default_clip_count);
+        if clips == 0 || clips > self.config.max_clip_count {
+            return Err(EngineError::invalid(
+                "invalid_clips",
+                format!("clips must be 1..={}", self.config.max_clip_count),
+            ));
+        }
+        let run = RunRecord::new(
+            req.project,
+            brief.to_owned(),
+            clips,
+            req.idempotency_key,
+            self.clock.now(),
+        );
+        let msg = StepMessage::at(run.run_id, 1).with_request_id(req.request_id.clone());
+        match self.store.create_run(&run).await? {
+            CreateOutcome::Created => {
+                self.queue.send(&msg, Default::default()).await?;
+                info!(run_id = %run.run_id, request_id = req.request_id.as_deref(), clips, "run started");
+                Ok(StartOutcome {
+                    run,
+                    replayed: false,
+                })
+            }
+            CreateOutcome::Existing(id) => {
+                let existing = self
+                    .store
+                    .get_run(&id)
+                    .await?
+                    .ok_or_else(|| EngineError::NotFound(id.to_string()))?;
+                // The first attempt may have died between the create and the send: re-send.
+                // A duplicate first message is harmless (version fencing).
+                if existing.version == 1 && existing.status == RunStatus::Pending {
+                    let msg = StepMessage::at(id, 1).with_request_id(req.request_id);
+                    self.queue.send(&msg, Default::default()).await?;
+                }
+                Ok(StartOutcome {
+                    run: existing,
+                    replayed: true,
+                })
+            }
+        }
+    }
+}

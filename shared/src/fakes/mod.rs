@@ -1,0 +1,87 @@
+//! Deterministic fake providers. They are real implementations of the providers' protocols: the
+//! video and render fakes sign their callbacks exactly as Sora (Standard Webhooks) and Remotion
+//! (HMAC-SHA512) do and send them through a [`CallbackSink`] (in tests: the webhook HTTP handler).
+//! Every fake counts the jobs it was asked to start, so tests can assert "paid once".
+
+mod content;
+mod render;
+mod simple;
+mod video;
+
+pub use render::FakeRender;
+pub use simple::{FakeLlm, FakePublish, FakeSafety};
+pub use video::FakeVideo;
+
+use std::sync::Arc;
+
+use crate::engine::Providers;
+use crate::ports::CallbackSink;
+
+/// When a fake sends the callback of a job it started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackMode {
+    /// Held in an outbox until the test delivers it.
+    Manual,
+    /// Sent by a background task after this delay.
+    After(std::time::Duration),
+}
+
+/// A full set of fakes sharing one callback sink.
+#[derive(Clone)]
+pub struct FakeSet {
+    /// Ideation.
+    pub llm: Arc<FakeLlm>,
+    /// Safety.
+    pub safety: Arc<FakeSafety>,
+    /// Video.
+    pub video: Arc<FakeVideo>,
+    /// Render.
+    pub render: Arc<FakeRender>,
+    /// Publish.
+    pub publish: Arc<FakePublish>,
+}
+
+impl FakeSet {
+    /// Fakes whose callbacks are signed with these secrets and sent to `sink`.
+    pub fn new(
+        sora_secret: crate::webhooks::WebhookSecret,
+        remotion_secret: crate::webhooks::WebhookSecret,
+        sink: Arc<dyn CallbackSink>,
+        mode: CallbackMode,
+        clock: Arc<dyn crate::time::Clock>,
+    ) -> Self {
+        Self {
+            llm: Arc::new(FakeLlm::default()),
+            safety: Arc::new(FakeSafety::default()),
+            video: Arc::new(FakeVideo::new(sora_secret, sink.clone(), mode, clock)),
+            render: Arc::new(FakeRender::new(remotion_secret, sink, mode)),
+            publish: Arc::new(FakePublish::default()),
+        }
+    }
+
+    /// The fakes as the engine's providers.
+    pub fn providers(&self) -> Providers {
+        Providers {
+            llm: self.llm.clone(),
+            safety: self.safety.clone(),
+            video: self.video.clone(),
+            render: self.render.clone(),
+            publish: self.publish.clone(),
+        }
+    }
+}
+
+/// Strip scheme and host from a callback URL, keeping path and query.
+pub(crate) fn path_of(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    match rest.find('/') {
+        Some(i) => rest[i..].to_owned(),
+        None => "/".to_owned(),
+    }
+}
+
+/// A short deterministic id from a key.
+pub(crate) fn short_hash(key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(key.as_bytes())[..8])
+}

@@ -1,0 +1,133 @@
+//! A Remotion-style renderer: one job per idempotency key, a signed callback to the URL given
+//! with the job (`X-Remotion-Signature: sha512=<hex>`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use super::{CallbackMode, content::fake_mp4, path_of, short_hash};
+use crate::domain::JobId;
+use crate::ports::{CallbackSink, Delivery, ProviderError, RenderProvider, RenderRequest};
+use crate::webhooks::{WebhookSecret, sign_remotion};
+
+#[derive(Default)]
+struct State {
+    by_key: HashMap<String, JobId>,
+    jobs: HashMap<JobId, RenderRequest>,
+    outbox: Vec<JobId>,
+    fail: Option<String>,
+}
+
+/// The fake renderer.
+pub struct FakeRender {
+    secret: WebhookSecret,
+    sink: Arc<dyn CallbackSink>,
+    mode: CallbackMode,
+    state: Mutex<State>,
+}
+
+impl FakeRender {
+    /// A renderer that signs with `secret` and calls back through `sink`.
+    pub fn new(secret: WebhookSecret, sink: Arc<dyn CallbackSink>, mode: CallbackMode) -> Self {
+        Self {
+            secret,
+            sink,
+            mode,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Renders started (billed) so far.
+    pub fn jobs_started(&self) -> usize {
+        self.state.lock().unwrap().by_key.len()
+    }
+
+    /// Make every render fail with `reason`.
+    pub fn fail_all(&self, reason: &str) {
+        self.state.lock().unwrap().fail = Some(reason.to_owned());
+    }
+
+    /// Take the jobs whose callbacks wait in the outbox (manual mode).
+    pub fn take_outbox(&self) -> Vec<JobId> {
+        std::mem::take(&mut self.state.lock().unwrap().outbox)
+    }
+
+    /// The signed callback for `job`.
+    pub fn delivery(&self, job: &JobId) -> Delivery {
+        let s = self.state.lock().unwrap();
+        let req = s.jobs.get(job);
+        let body = match &s.fail {
+            Some(reason) => serde_json::json!({
+                "job_id": job.as_str(), "run_id": req.map(|r| r.run_id.to_string()),
+                "status": "error", "output_url": null, "error": reason,
+            }),
+            None => serde_json::json!({
+                "job_id": job.as_str(), "run_id": req.map(|r| r.run_id.to_string()),
+                "status": "done", "output_url": format!("https://render.example/output/{job}.mp4"), "error": null,
+            }),
+        };
+        let body = serde_json::to_vec(&body).expect("json");
+        let path = req
+            .map(|r| path_of(&r.callback_url))
+            .unwrap_or_else(|| "/v1/webhooks/remotion".into());
+        Delivery {
+            path,
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                (
+                    "x-remotion-signature".into(),
+                    sign_remotion(&self.secret, &body),
+                ),
+            ],
+            body,
+        }
+    }
+
+    /// Send the callback for `job` now.
+    pub async fn send(&self, job: &JobId) -> Result<u16, String> {
+        let d = self.delivery(job);
+        self.sink.deliver(&d).await
+    }
+}
+
+#[async_trait]
+impl RenderProvider for FakeRender {
+    async fn submit(&self, key: &str, req: &RenderRequest) -> Result<JobId, ProviderError> {
+        let job = {
+            let mut s = self.state.lock().unwrap();
+            if let Some(job) = s.by_key.get(key) {
+                return Ok(job.clone());
+            }
+            let job = JobId::parse(&format!("render_{}", short_hash(key))).expect("valid id");
+            s.by_key.insert(key.to_owned(), job.clone());
+            s.jobs.insert(job.clone(), req.clone());
+            if self.mode == CallbackMode::Manual {
+                s.outbox.push(job.clone());
+            }
+            job
+        };
+        if let CallbackMode::After(delay) = self.mode {
+            let d = self.delivery(&job);
+            let sink = self.sink.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                if let Err(e) = sink.deliver(&d).await {
+                    tracing::warn!(error = %e, "fake render callback not delivered");
+                }
+            });
+        }
+        Ok(job)
+    }
+
+    async fn fetch_output(
+        &self,
+        job: &JobId,
+        _url: Option<&str>,
+    ) -> Result<Vec<u8>, ProviderError> {
+        if !self.state.lock().unwrap().jobs.contains_key(job) {
+            return Err(ProviderError::Terminal(format!("no such render {job}")));
+        }
+        Ok(fake_mp4(&format!("final:{job}")))
+    }
+}

@@ -1,0 +1,163 @@
+//! A Sora-style video provider: jobs `video_…`, Standard Webhooks callbacks with OpenAI's event
+//! envelope, idempotent on the submit key.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use super::{CallbackMode, content::fake_mp4, short_hash};
+use crate::domain::JobId;
+use crate::ports::{CallbackSink, Delivery, ProviderError, VideoProvider, VideoRequest};
+use crate::time::Clock;
+use crate::webhooks::{WebhookSecret, sign_standard};
+
+#[derive(Default)]
+struct State {
+    by_key: HashMap<String, JobId>,
+    index_of: HashMap<JobId, u32>,
+    outbox: Vec<JobId>,
+    fail: HashMap<u32, String>,
+    early: HashSet<u32>,
+    early_pending: Vec<JobId>,
+}
+
+/// The fake video provider.
+pub struct FakeVideo {
+    secret: WebhookSecret,
+    sink: Arc<dyn CallbackSink>,
+    mode: CallbackMode,
+    clock: Arc<dyn Clock>,
+    state: Mutex<State>,
+}
+
+impl FakeVideo {
+    /// A provider that signs with `secret` and calls back through `sink`.
+    pub fn new(
+        secret: WebhookSecret,
+        sink: Arc<dyn CallbackSink>,
+        mode: CallbackMode,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            secret,
+            sink,
+            mode,
+            clock,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Jobs started (billed) so far: one per distinct idempotency key.
+    pub fn jobs_started(&self) -> usize {
+        self.state.lock().unwrap().by_key.len()
+    }
+
+    /// Make the job for clip `index` fail with `reason`.
+    pub fn fail_index(&self, index: u32, reason: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .fail
+            .insert(index, reason.to_owned());
+    }
+
+    /// Send the callback for clip `index` as early as possible: during the next submit call,
+    /// i.e. before the submitting step has registered its wait.
+    pub fn deliver_early(&self, index: u32) {
+        self.state.lock().unwrap().early.insert(index);
+    }
+
+    /// Take the jobs whose callbacks wait in the outbox (manual mode), in submission order.
+    pub fn take_outbox(&self) -> Vec<JobId> {
+        std::mem::take(&mut self.state.lock().unwrap().outbox)
+    }
+
+    /// The signed callback for `job`, as the provider would send it now. The `webhook-id` is stable
+    /// per job, as in a provider's retries.
+    pub fn delivery(&self, job: &JobId) -> Delivery {
+        let failure = {
+            let s = self.state.lock().unwrap();
+            let index = s.index_of.get(job).copied().unwrap_or(0);
+            s.fail.get(&index).cloned()
+        };
+        let ts = self.clock.now().secs();
+        let (event_type, data) = match &failure {
+            Some(reason) => (
+                "video.failed",
+                serde_json::json!({ "id": job.as_str(), "error": { "code": "generation_failed", "message": reason } }),
+            ),
+            None => ("video.completed", serde_json::json!({ "id": job.as_str() })),
+        };
+        let body = serde_json::to_vec(&serde_json::json!({
+            "id": format!("evt_{}", short_hash(&format!("{job}:{event_type}"))),
+            "object": "event",
+            "created_at": ts,
+            "type": event_type,
+            "data": data,
+        }))
+        .expect("json");
+        let id = format!("msg_{}", short_hash(job.as_str()));
+        let sig = sign_standard(&self.secret, &id, ts, &body);
+        Delivery {
+            path: "/v1/webhooks/sora".into(),
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("webhook-id".into(), id),
+                ("webhook-timestamp".into(), ts.to_string()),
+                ("webhook-signature".into(), sig),
+            ],
+            body,
+        }
+    }
+
+    /// Send the callback for `job` now; returns the HTTP status.
+    pub async fn send(&self, job: &JobId) -> Result<u16, String> {
+        self.sink.deliver(&self.delivery(job)).await
+    }
+}
+
+#[async_trait]
+impl VideoProvider for FakeVideo {
+    async fn submit(&self, key: &str, req: &VideoRequest) -> Result<JobId, ProviderError> {
+        let early: Vec<JobId> = std::mem::take(&mut self.state.lock().unwrap().early_pending);
+        for job in early {
+            self.send(&job).await.map_err(ProviderError::Retryable)?;
+        }
+        let job = {
+            let mut s = self.state.lock().unwrap();
+            if let Some(job) = s.by_key.get(key) {
+                return Ok(job.clone());
+            }
+            let job = JobId::parse(&format!("video_{}", short_hash(key))).expect("valid id");
+            s.by_key.insert(key.to_owned(), job.clone());
+            s.index_of.insert(job.clone(), req.index);
+            if s.early.contains(&req.index) {
+                s.early_pending.push(job.clone());
+                return Ok(job);
+            }
+            if self.mode == CallbackMode::Manual {
+                s.outbox.push(job.clone());
+            }
+            job
+        };
+        if let CallbackMode::After(delay) = self.mode {
+            let d = self.delivery(&job);
+            let sink = self.sink.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                if let Err(e) = sink.deliver(&d).await {
+                    tracing::warn!(error = %e, "fake video callback not delivered");
+                }
+            });
+        }
+        Ok(job)
+    }
+
+    async fn download(&self, job: &JobId) -> Result<Vec<u8>, ProviderError> {
+        if !self.state.lock().unwrap().index_of.contains_key(job) {
+            return Err(ProviderError::Terminal(format!("no such video {job}")));
+        }
+        Ok(fake_mp4(job.as_str()))
+    }
+}

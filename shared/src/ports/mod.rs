@@ -1,0 +1,16 @@
+//! Ports: the traits the engine runs on. Adapters implement them (DynamoDB/SQS/S3, in-memory).
+
+mod blobs;
+mod providers;
+mod queue;
+mod store;
+
+pub use blobs::{BlobError, BlobStore};
+pub use providers::{
+    CallbackSink, Delivery, LlmProvider, ProviderError, PublishProvider, PublishRequest, Published,
+    RenderProvider, RenderRequest, SafetyProvider, SafetyVerdict, VideoProvider, VideoRequest,
+};
+pub use queue::{QueueError, StepQueue};
+pub use store::{
+    CreateOutcome, Intent, IntentKey, ListQuery, RecordArrival, RunPage, RunStore, StoreError,
+};

@@ -1,0 +1,150 @@
+//! Provider ports: LLM, safety, video, render, publish, and the sink providers call back through.
+
+use async_trait::async_trait;
+
+use crate::domain::{Ideas, JobId, ProjectName, RunId};
+
+/// Provider failures, classified so the runner knows whether to retry.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ProviderError {
+    /// Transient (timeouts, 429, 5xx): retry the step.
+    #[error("provider temporarily unavailable: {0}")]
+    Retryable(String),
+    /// Permanent (rejected request, blocked content): fail the run with this reason.
+    #[error("provider refused: {0}")]
+    Terminal(String),
+}
+
+/// The ideator.
+#[async_trait]
+pub trait LlmProvider: Send + Sync {
+    /// Turn a brief into a title, one prompt per clip and a caption.
+    async fn ideate(
+        &self,
+        project: &ProjectName,
+        brief: &str,
+        clips: u32,
+    ) -> Result<Ideas, ProviderError>;
+}
+
+/// A content-safety verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SafetyVerdict {
+    /// The text may be used.
+    Safe,
+    /// The text is blocked, with the reason.
+    Blocked(String),
+}
+
+/// The content-safety checker. Errors block (fail closed).
+#[async_trait]
+pub trait SafetyProvider: Send + Sync {
+    /// Check one text.
+    async fn check(&self, text: &str) -> Result<SafetyVerdict, ProviderError>;
+}
+
+/// One clip to generate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoRequest {
+    /// The run it belongs to.
+    pub run_id: RunId,
+    /// Clip position.
+    pub index: u32,
+    /// The visual prompt.
+    pub prompt: String,
+    /// Clip length in seconds (4, 8 or 12).
+    pub seconds: u32,
+}
+
+/// The paid video generator (Sora-style): jobs finish minutes later with a signed callback.
+#[async_trait]
+pub trait VideoProvider: Send + Sync {
+    /// Start a job. `idempotency_key` is stable across retries of the same intent, so a provider
+    /// that honours it never starts (or bills) a second job for it.
+    async fn submit(
+        &self,
+        idempotency_key: &str,
+        req: &VideoRequest,
+    ) -> Result<JobId, ProviderError>;
+    /// Download a finished job's video.
+    async fn download(&self, job: &JobId) -> Result<Vec<u8>, ProviderError>;
+}
+
+/// One render to assemble.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderRequest {
+    /// The run it belongs to.
+    pub run_id: RunId,
+    /// The clips, in order, as URLs the renderer can GET.
+    pub clip_urls: Vec<String>,
+    /// Where the renderer calls back.
+    pub callback_url: String,
+    /// Overlay title.
+    pub title: String,
+}
+
+/// The paid renderer (Remotion-style).
+#[async_trait]
+pub trait RenderProvider: Send + Sync {
+    /// Start a render.
+    async fn submit(
+        &self,
+        idempotency_key: &str,
+        req: &RenderRequest,
+    ) -> Result<JobId, ProviderError>;
+    /// Fetch a finished render's output.
+    async fn fetch_output(
+        &self,
+        job: &JobId,
+        output_url: Option<&str>,
+    ) -> Result<Vec<u8>, ProviderError>;
+}
+
+/// What to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishRequest {
+    /// The run it belongs to.
+    pub run_id: RunId,
+    /// A URL the publisher can GET the video from.
+    pub video_url: String,
+    /// Title.
+    pub title: String,
+    /// Caption.
+    pub caption: String,
+}
+
+/// A finished publication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    /// The public URL of the post.
+    pub url: String,
+}
+
+/// The publisher (Upload-Post-style).
+#[async_trait]
+pub trait PublishProvider: Send + Sync {
+    /// Publish once per idempotency key.
+    async fn publish(
+        &self,
+        idempotency_key: &str,
+        req: &PublishRequest,
+    ) -> Result<Published, ProviderError>;
+}
+
+/// A signed HTTP callback as a provider sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Path and query, e.g. `/v1/webhooks/sora`.
+    pub path: String,
+    /// Headers, as sent.
+    pub headers: Vec<(String, String)>,
+    /// The exact body bytes that were signed.
+    pub body: Vec<u8>,
+}
+
+/// Where a provider sends its callbacks (the webhook function's HTTP endpoint).
+#[async_trait]
+pub trait CallbackSink: Send + Sync {
+    /// POST the delivery; returns the HTTP status.
+    async fn deliver(&self, delivery: &Delivery) -> Result<u16, String>;
+}

@@ -1,0 +1,174 @@
+//! The run store port: conditional writes only, nothing that spans the queue.
+
+use async_trait::async_trait;
+
+use crate::domain::{
+    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, JobId, Provider, RunId,
+    RunRecord, RunStatus,
+};
+use crate::time::Timestamp;
+
+/// Store failures, mapped by each adapter from its own errors at the boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write lost (version moved, lease held, key exists).
+    #[error("condition failed: {0}")]
+    ConditionFailed(String),
+    /// The backend asked us to slow down; retry later.
+    #[error("throttled: {0}")]
+    Throttled(String),
+    /// A stored item could not be decoded.
+    #[error("corrupt item {key}: {why}")]
+    Corrupt {
+        /// The item's key.
+        key: String,
+        /// Why it could not be decoded.
+        why: String,
+    },
+    /// Anything else (network, permissions, …).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::ConditionFailed(_) => "condition_failed",
+            StoreError::Throttled(_) => "store_throttled",
+            StoreError::Corrupt { .. } => "store_corrupt",
+            StoreError::Unavailable(_) => "store_unavailable",
+        }
+    }
+}
+
+/// Result of creating a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateOutcome {
+    /// The run was created.
+    Created,
+    /// The start key was used before: this is the run it created.
+    Existing(RunId),
+}
+
+/// Filter and page for listing runs (newest first).
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// Only runs with this status.
+    pub status: Option<RunStatus>,
+    /// Page size (1..=100).
+    pub limit: u32,
+    /// Opaque cursor from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of runs.
+#[derive(Debug, Clone, Default)]
+pub struct RunPage {
+    /// The runs.
+    pub runs: Vec<RunRecord>,
+    /// Cursor for the next page, if there is one.
+    pub next_cursor: Option<String>,
+}
+
+/// Key of a paid-call intent: run, step, generation, item.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IntentKey(pub String);
+
+impl IntentKey {
+    /// The key for item `index` of `step` at `generation`.
+    pub fn new(run: &RunId, step: crate::domain::Step, generation: u64, index: u32) -> Self {
+        Self(format!("{run}:{step}:{generation}:{index}"))
+    }
+}
+
+/// A recorded intent to call a paid provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Intent {
+    /// The intent's key, passed to the provider as its idempotency key.
+    pub key: IntentKey,
+    /// The provider's job id once the call returned.
+    pub job_id: Option<JobId>,
+    /// True when this call created the intent (first attempt).
+    pub fresh: bool,
+}
+
+/// Result of recording a callback arrival.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordArrival {
+    /// First time this job reported; the correlation if the submitting step has recorded it.
+    New(Option<Correlation>),
+    /// This job already reported; nothing changed.
+    Duplicate(Option<Correlation>),
+}
+
+/// The run store.
+#[async_trait]
+pub trait RunStore: Send + Sync {
+    /// Create a run at version 1 with its first checkpoint, claiming `run.start_key` if present.
+    async fn create_run(&self, run: &RunRecord) -> Result<CreateOutcome, StoreError>;
+
+    /// Read a run (strongly consistent).
+    async fn get_run(&self, id: &RunId) -> Result<Option<RunRecord>, StoreError>;
+
+    /// Take the lease on a run at `version` if it is free or lapsed, returning the run as leased.
+    /// `ConditionFailed` when the version moved or another live lease holds it.
+    async fn acquire_lease(
+        &self,
+        id: &RunId,
+        version: u64,
+        owner: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<RunRecord, StoreError>;
+
+    /// Write `next` (whose version must be `expected_version + 1`) if the stored run is still at
+    /// `expected_version`, with its history entry and an optional audit entry, atomically.
+    /// Clears any lease. `ConditionFailed` when the version moved.
+    async fn checkpoint(
+        &self,
+        next: &RunRecord,
+        expected_version: u64,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError>;
+
+    /// The run's checkpoint history, oldest first.
+    async fn history(&self, id: &RunId) -> Result<Vec<CheckpointEntry>, StoreError>;
+
+    /// The run's audit entries, oldest first.
+    async fn audit_log(&self, id: &RunId) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// List runs, newest first.
+    async fn list_runs(&self, q: &ListQuery) -> Result<RunPage, StoreError>;
+
+    /// Record the intent to make a paid call (or find the one recorded before).
+    async fn claim_intent(&self, key: &IntentKey, now: Timestamp) -> Result<Intent, StoreError>;
+
+    /// Record the provider job an intent produced.
+    async fn complete_intent(&self, key: &IntentKey, job: &JobId) -> Result<(), StoreError>;
+
+    /// Link a provider job to the run and wait generation that submitted it (idempotent).
+    async fn correlate(
+        &self,
+        provider: Provider,
+        job: &JobId,
+        correlation: &Correlation,
+    ) -> Result<(), StoreError>;
+
+    /// Record a callback for a job, once. Arrivals for jobs nobody has correlated yet are kept
+    /// until `orphan_expires_at` so a late correlation still meets them.
+    async fn record_arrival(
+        &self,
+        provider: Provider,
+        job: &JobId,
+        arrival: &Arrival,
+        orphan_expires_at: Timestamp,
+    ) -> Result<RecordArrival, StoreError>;
+
+    /// The rendezvous records of these jobs (missing ones are absent from the result).
+    async fn correlations(
+        &self,
+        provider: Provider,
+        jobs: &[JobId],
+    ) -> Result<Vec<CorrelationRecord>, StoreError>;
+}

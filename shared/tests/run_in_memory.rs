@@ -1,0 +1,395 @@
+//! Whole video runs through the engine on the in-memory adapters, with fakes that call back
+//! through the webhook intake (signature verification included).
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use myloware::Engine;
+use myloware::adapters::{MemoryBlobs, MemoryQueue, MemoryStore};
+use myloware::config::EngineConfig;
+use myloware::domain::{Decision, Gate, ProjectName, RunId, RunRecord, RunStatus, Step};
+use myloware::engine::{Disposition, StandardHeaders, StartRequest};
+use myloware::fakes::{CallbackMode, FakeSet};
+use myloware::ports::{CallbackSink, Delivery, RunStore};
+use myloware::time::{Clock, ManualClock, Timestamp};
+use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
+
+const SORA: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const REMOTION: &str = "remotion-test-secret";
+
+/// Delivers callbacks straight into the engine's webhook intake.
+struct InProcessSink {
+    engine: OnceLock<Engine>,
+}
+
+#[async_trait]
+impl CallbackSink for InProcessSink {
+    async fn deliver(&self, d: &Delivery) -> Result<u16, String> {
+        let engine = self.engine.get().expect("engine set");
+        let h = |name: &str| {
+            d.headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let result = if d.path.starts_with("/v1/webhooks/sora") {
+            let v = StandardVerifier::new(vec![WebhookSecret::parse(SORA).unwrap()], 300);
+            let headers = StandardHeaders {
+                id: h("webhook-id"),
+                timestamp: h("webhook-timestamp"),
+                signature: h("webhook-signature"),
+            };
+            engine.intake_sora(&v, headers, &d.body, None).await
+        } else {
+            let v = RemotionVerifier::new(vec![WebhookSecret::parse(REMOTION).unwrap()]);
+            engine
+                .intake_remotion(&v, h("x-remotion-signature"), None, &d.body, None)
+                .await
+        };
+        result.map(|_| 200).map_err(|e| e.to_string())
+    }
+}
+
+struct Harness {
+    engine: Engine,
+    store: Arc<MemoryStore>,
+    queue: Arc<MemoryQueue>,
+    clock: ManualClock,
+    fakes: FakeSet,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let store = Arc::new(MemoryStore::default());
+        let queue = Arc::new(MemoryQueue::default());
+        let clock = ManualClock::new(Timestamp(1_800_000_000_000));
+        let sink = Arc::new(InProcessSink {
+            engine: OnceLock::new(),
+        });
+        let fakes = FakeSet::new(
+            WebhookSecret::parse(SORA).unwrap(),
+            WebhookSecret::parse(REMOTION).unwrap(),
+            sink.clone(),
+            CallbackMode::Manual,
+            Arc::new(clock.clone()),
+        );
+        let engine = Engine {
+            store: store.clone(),
+            queue: queue.clone(),
+            blobs: Arc::new(MemoryBlobs::default()),
+            clock: Arc::new(clock.clone()),
+            providers: fakes.providers(),
+            config: EngineConfig::default(),
+        };
+        let _ = sink.engine.set(engine.clone());
+        Self {
+            engine,
+            store,
+            queue,
+            clock,
+            fakes,
+        }
+    }
+
+    async fn start(&self, clips: u32) -> RunId {
+        let req = StartRequest {
+            project: ProjectName::parse("aismr").unwrap(),
+            brief: "a calm ocean at dawn".into(),
+            clips: Some(clips),
+            idempotency_key: None,
+            request_id: None,
+        };
+        self.engine.start_run(req).await.unwrap().run.run_id
+    }
+
+    /// Handle queued messages until none is left; `copies` deliveries of each.
+    async fn pump(&self, copies: usize) {
+        while let Some(m) = self.queue.pop() {
+            for _ in 0..copies {
+                let d = self.engine.handle_message(&m, "test").await.unwrap();
+                assert_eq!(d, Disposition::Ack, "message {m:?}");
+            }
+        }
+    }
+
+    async fn run(&self, id: &RunId) -> RunRecord {
+        self.store.get_run(id).await.unwrap().unwrap()
+    }
+
+    async fn approve(&self, id: &RunId, gate: Gate) {
+        self.engine
+            .decide(id, gate, Decision::Approve, None, "test", None)
+            .await
+            .unwrap();
+    }
+
+    /// Drive a run to the end, delivering video callbacks reversed, one twice, one early.
+    async fn full_run(&self, copies: usize) -> RunId {
+        self.fakes.video.deliver_early(0);
+        let id = self.start(3).await;
+        self.pump(copies).await;
+        assert_eq!(
+            self.run(&id).await.status,
+            RunStatus::AwaitingIdeationApproval
+        );
+        self.approve(&id, Gate::Ideation).await;
+        self.pump(copies).await;
+        let run = self.run(&id).await;
+        assert_eq!(run.status, RunStatus::AwaitingVideoGeneration);
+        let mut outbox = self.fakes.video.take_outbox();
+        assert_eq!(outbox.len(), 2, "clip 0 was delivered early");
+        outbox.reverse();
+        for job in &outbox {
+            assert_eq!(self.fakes.video.send(job).await, Ok(200));
+            self.pump(copies).await;
+        }
+        assert_eq!(
+            self.fakes.video.send(&outbox[0]).await,
+            Ok(200),
+            "duplicate callback"
+        );
+        self.pump(copies).await;
+        assert_eq!(self.run(&id).await.status, RunStatus::AwaitingRender);
+        for job in self.fakes.render.take_outbox() {
+            self.fakes.render.send(&job).await.unwrap();
+        }
+        self.pump(copies).await;
+        assert_eq!(
+            self.run(&id).await.status,
+            RunStatus::AwaitingPublishApproval
+        );
+        self.approve(&id, Gate::Publish).await;
+        self.pump(copies).await;
+        id
+    }
+}
+
+#[tokio::test]
+async fn a_run_completes_with_one_paid_job_per_clip() {
+    let h = Harness::new();
+    let id = h.full_run(1).await;
+    let run = h.run(&id).await;
+    assert_eq!(run.status, RunStatus::Completed);
+    assert!(run.state.published_url.is_some());
+    assert_eq!(h.fakes.video.jobs_started(), 3);
+    assert_eq!(h.fakes.render.jobs_started(), 1);
+    assert_eq!(h.fakes.publish.jobs_started(), 1);
+    let steps: Vec<Step> = h
+        .store
+        .history(&id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.step)
+        .collect();
+    for s in [
+        Step::Ideation,
+        Step::IdeationApproval,
+        Step::Production,
+        Step::WaitForVideos,
+        Step::Editing,
+        Step::WaitForRender,
+        Step::PublishApproval,
+        Step::Publishing,
+        Step::Done,
+    ] {
+        assert!(steps.contains(&s), "history {steps:?} lacks {s}");
+    }
+    let versions: Vec<u64> = h
+        .store
+        .history(&id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.version)
+        .collect();
+    assert_eq!(versions, (1..=run.version).collect::<Vec<_>>());
+    assert_eq!(h.store.audit_log(&id).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn every_message_twice_ends_identical() {
+    let once = Harness::new();
+    let a = once.full_run(1).await;
+    let twice = Harness::new();
+    let b = twice.full_run(2).await;
+    let (ra, rb) = (once.run(&a).await, twice.run(&b).await);
+    assert_eq!(
+        (ra.status, ra.version, ra.step),
+        (rb.status, rb.version, rb.step)
+    );
+    assert_eq!(twice.fakes.video.jobs_started(), 3);
+    assert_eq!(twice.fakes.render.jobs_started(), 1);
+}
+
+#[tokio::test]
+async fn a_failed_video_fails_the_run_with_the_reason() {
+    let h = Harness::new();
+    h.fakes.video.fail_index(1, "moderation_blocked");
+    let id = h.start(3).await;
+    h.pump(1).await;
+    h.approve(&id, Gate::Ideation).await;
+    h.pump(1).await;
+    for job in h.fakes.video.take_outbox() {
+        h.fakes.video.send(&job).await.unwrap();
+    }
+    h.pump(1).await;
+    let run = h.run(&id).await;
+    assert_eq!(run.status, RunStatus::Failed);
+    let err = run.error.unwrap();
+    assert_eq!(err.code, "video_failed");
+    assert!(
+        err.message.contains("moderation_blocked"),
+        "{}",
+        err.message
+    );
+    assert_eq!(h.fakes.render.jobs_started(), 0);
+}
+
+#[tokio::test]
+async fn rejecting_a_gate_rejects_the_run_and_a_second_decision_conflicts() {
+    let h = Harness::new();
+    let id = h.start(2).await;
+    h.pump(1).await;
+    let out = h
+        .engine
+        .decide(
+            &id,
+            Gate::Ideation,
+            Decision::Reject,
+            Some("no".into()),
+            "t",
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.run.status, RunStatus::Rejected);
+    let again = h
+        .engine
+        .decide(&id, Gate::Ideation, Decision::Reject, None, "t", None)
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    let err = h
+        .engine
+        .decide(&id, Gate::Ideation, Decision::Approve, None, "t", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not_waiting_at_gate");
+    let err = h
+        .engine
+        .decide(&id, Gate::Publish, Decision::Approve, None, "t", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not_waiting_at_gate");
+    h.pump(1).await;
+    assert_eq!(h.fakes.video.jobs_started(), 0);
+}
+
+#[tokio::test]
+async fn a_blocked_ideation_fails_before_the_gate() {
+    let h = Harness::new();
+    let req = StartRequest {
+        project: ProjectName::parse("aismr").unwrap(),
+        brief: "how to kill time".into(),
+        clips: None,
+        idempotency_key: None,
+        request_id: None,
+    };
+    let id = h.engine.start_run(req).await.unwrap().run.run_id;
+    h.pump(1).await;
+    let run = h.run(&id).await;
+    assert_eq!(run.status, RunStatus::Failed);
+    assert_eq!(run.step, Step::Ideation);
+    assert_eq!(run.error.unwrap().code, "content_blocked");
+}
+
+#[tokio::test]
+async fn a_lost_enqueue_is_repaired_by_the_redelivered_message() {
+    let h = Harness::new();
+    let id = h.start(1).await;
+    h.pump(1).await;
+    assert_eq!(h.run(&id).await.status, RunStatus::AwaitingIdeationApproval);
+    h.approve(&id, Gate::Ideation).await;
+    let prod = h.queue.pop().unwrap();
+    // The checkpoint lands, then the send of the next message fails: the step errors, so its
+    // message is not acked and comes back.
+    h.queue.fail_next_sends(1);
+    assert!(h.engine.handle_message(&prod, "a").await.is_err());
+    assert_eq!(h.run(&id).await.status, RunStatus::AwaitingVideoGeneration);
+    assert!(h.queue.is_empty(), "the wait's message was lost");
+    // Redelivered too early: a stale message does not re-send while the run looks fresh.
+    assert_eq!(
+        h.engine.handle_message(&prod, "a").await.unwrap(),
+        Disposition::Ack
+    );
+    assert!(h.queue.is_empty());
+    // Redelivered after the visibility timeout: the run has not moved, so it re-sends.
+    h.clock.advance(Duration::from_secs(31));
+    h.engine.handle_message(&prod, "a").await.unwrap();
+    assert_eq!(h.queue.len(), 1);
+    for job in h.fakes.video.take_outbox() {
+        h.fakes.video.send(&job).await.unwrap();
+    }
+    h.pump(1).await;
+    assert_eq!(h.run(&id).await.status, RunStatus::AwaitingRender);
+    assert_eq!(h.fakes.video.jobs_started(), 1);
+}
+
+#[tokio::test]
+async fn a_concurrent_delivery_waits_for_the_lease_and_never_pays_twice() {
+    let h = Harness::new();
+    let id = h.start(2).await;
+    h.pump(1).await;
+    h.approve(&id, Gate::Ideation).await;
+    let prod = h.queue.pop().unwrap();
+    let run = h.run(&id).await;
+    // Another invocation holds the lease at this version.
+    let until = h.clock.now().plus(Duration::from_secs(60));
+    h.store
+        .acquire_lease(&id, run.version, "other", until, h.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.engine.handle_message(&prod, "me").await.unwrap(),
+        Disposition::Retry
+    );
+    assert_eq!(h.fakes.video.jobs_started(), 0);
+    // The holder crashed; its lease lapses; the redelivered message runs the step.
+    h.clock.advance(Duration::from_secs(61));
+    assert_eq!(
+        h.engine.handle_message(&prod, "me").await.unwrap(),
+        Disposition::Ack
+    );
+    assert_eq!(h.fakes.video.jobs_started(), 2);
+    // A crash after the provider accepted but before the checkpoint: the same intents are
+    // reused, so re-running the step pays nothing more.
+    assert_eq!(h.run(&id).await.status, RunStatus::AwaitingVideoGeneration);
+}
+
+#[tokio::test]
+async fn an_idempotency_key_returns_the_same_run() {
+    let h = Harness::new();
+    let req = StartRequest {
+        project: ProjectName::parse("aismr").unwrap(),
+        brief: "b".into(),
+        clips: None,
+        idempotency_key: Some(myloware::domain::IdempotencyKey::parse("key-1").unwrap()),
+        request_id: None,
+    };
+    let a = h.engine.start_run(req.clone()).await.unwrap();
+    let b = h.engine.start_run(req).await.unwrap();
+    assert!(!a.replayed && b.replayed);
+    assert_eq!(a.run.run_id, b.run.run_id);
+    assert_eq!(
+        h.engine
+            .store
+            .list_runs(&Default::default())
+            .await
+            .unwrap()
+            .runs
+            .len(),
+        1
+    );
+}
