@@ -1,1 +1,293 @@
+//! Test harness: a whole MyloWare deployment in one process against LocalStack: per-test
+//! resources, the API + webhook routers on a random local port, the SQS event-source driver
+//! calling the step handler, and fake providers that call back over real HTTP.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_sqs::types::QueueAttributeName;
+use myloware::Engine;
+use myloware::fakes::{CallbackMode, FakeSet};
+use myloware::time::SystemClock;
+use myloware::webhooks::WebhookSecret;
+use myloware_aws::resources::{ResourceNames, bootstrap};
+use myloware_aws::{AwsClients, Resources, SqsDriver};
+use myloware_runtime::{HttpCallbackSink, RuntimeConfig, app_state, aws_engine};
+use serde_json::Value;
+use tokio::sync::watch;
+
+/// Secret the fake Sora signs with (and the webhook accepts).
+pub const SORA_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// Secret the fake Remotion signs with.
+pub const REMOTION_SECRET: &str = "remotion-test-secret";
+/// The API key tests use.
+pub const API_KEY: &str = "test-api-key";
+
+/// How to spawn the app.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// The driver re-sends every message once (at-least-once on purpose).
+    pub duplicate_messages: bool,
+    /// Do not run the driver (messages stay in the queue, for counting).
+    pub no_driver: bool,
+}
+
+/// A running deployment.
+pub struct App {
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    /// The fake providers (counts, outboxes).
+    pub fakes: FakeSet,
+    /// The engine (for reading history through the real store).
+    pub engine: Engine,
+    /// The test's own resources.
+    pub resources: Resources,
+    /// SDK clients.
+    pub clients: AwsClients,
+    /// The event-source driver (absent with `no_driver`).
+    pub driver: Option<SqsDriver>,
+    http: reqwest::Client,
+    stop: watch::Sender<bool>,
+}
+
+/// Initialise test logging (only when `RUST_LOG` asks for it).
+pub fn init_logs() {
+    if std::env::var("RUST_LOG").is_ok() {
+        myloware_runtime::telemetry::init();
+    }
+}
+
+fn require_emulator() {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "AWS_ENDPOINT_URL is not set: start LocalStack with localstack/start.sh and export the \
+         variables .ci/run exports (or run .ci/run)"
+    );
+}
+
+impl App {
+    /// Create per-test resources and start everything.
+    pub async fn spawn(opts: Options) -> App {
+        init_logs();
+        require_emulator();
+        let clients = AwsClients::from_env().await;
+        let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let resources = bootstrap(&clients, &ResourceNames::with_prefix(&prefix))
+            .await
+            .expect("bootstrap");
+        // A short visibility timeout so a message left for retry comes back quickly in tests.
+        clients
+            .sqs
+            .set_queue_attributes()
+            .queue_url(&resources.queue_url)
+            .attributes(QueueAttributeName::VisibilityTimeout, "4")
+            .send()
+            .await
+            .expect("set visibility");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base_url = format!("http://{}", listener.local_addr().expect("addr"));
+
+        let mut cfg = RuntimeConfig::from_env().expect("config");
+        cfg.sora_secrets = vec![WebhookSecret::parse(SORA_SECRET).unwrap()];
+        cfg.remotion_secrets = vec![WebhookSecret::parse(REMOTION_SECRET).unwrap()];
+        cfg.api_keys = vec![API_KEY.into()];
+        cfg.engine.webhook_base_url = base_url.clone();
+        cfg.engine.lease_ttl = Duration::from_secs(3);
+        cfg.engine.repair_grace = Duration::from_secs(3);
+
+        let fakes = FakeSet::new(
+            cfg.sora_secrets[0].clone(),
+            cfg.remotion_secrets[0].clone(),
+            Arc::new(HttpCallbackSink::new(&base_url)),
+            CallbackMode::Manual,
+            Arc::new(SystemClock),
+        );
+        let engine = aws_engine(&clients, &resources, &cfg, fakes.providers());
+        let router = myloware_http::local_router(app_state(engine.clone(), &cfg));
+        let (stop, mut stopped) = watch::channel(false);
+        let mut server_stop = stop.subscribe();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = server_stop.changed().await;
+                })
+                .await;
+        });
+        let mut driver = None;
+        if !opts.no_driver {
+            let mut d = SqsDriver::new(clients.sqs.clone(), &resources.queue_url);
+            d.duplicate = opts.duplicate_messages;
+            driver = Some(d.clone());
+            let e = engine.clone();
+            tokio::spawn(async move {
+                let handler = |ev| {
+                    let e = e.clone();
+                    async move { myloware_step::handle_batch(&e, ev, "test-driver").await }
+                };
+                d.run(handler, async move {
+                    let _ = stopped.changed().await;
+                })
+                .await;
+            });
+        }
+        App {
+            base_url,
+            fakes,
+            engine,
+            resources,
+            clients,
+            driver,
+            http: reqwest::Client::new(),
+            stop,
+        }
+    }
+
+    /// A request builder for `path` with the API key set.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base_url))
+            .header("x-api-key", API_KEY)
+    }
+
+    /// POST JSON with the API key; returns status and body.
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .request(reqwest::Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GET with the API key; returns status and body.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .request(reqwest::Method::GET, path)
+            .send()
+            .await
+            .expect("send");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Send a raw webhook request (no API key); returns status and body.
+    pub async fn webhook(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
+        let mut r = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .body(body.to_vec());
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        let r = r.send().await.expect("send");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Start a run; returns its id.
+    pub async fn start_run(&self, clips: u32, brief: &str) -> String {
+        let (status, body) = self
+            .post(
+                "/v1/runs",
+                serde_json::json!({ "brief": brief, "clips": clips }),
+            )
+            .await;
+        assert_eq!(status, 201, "start: {body}");
+        body["run_id"].as_str().expect("run_id").to_owned()
+    }
+
+    /// Poll `GET /v1/runs/{id}` until its status is `want` (panics after 60 s or on a terminal
+    /// status that is not `want`).
+    pub async fn wait_for(&self, run_id: &str, want: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let (code, body) = self.get(&format!("/v1/runs/{run_id}")).await;
+            assert_eq!(code, 200, "{body}");
+            let status = body["status"].as_str().unwrap_or_default().to_owned();
+            if status == want {
+                return body;
+            }
+            let terminal =
+                ["completed", "failed", "rejected", "cancelled"].contains(&status.as_str());
+            assert!(
+                !terminal && tokio::time::Instant::now() < deadline,
+                "run {run_id} is {status}, wanted {want}: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Poll until the run has ended (completed, failed, rejected or cancelled).
+    pub async fn wait_for_terminal(&self, run_id: &str) -> Value {
+        for _ in 0..600 {
+            let (_, body) = self.get(&format!("/v1/runs/{run_id}")).await;
+            let status = body["status"].as_str().unwrap_or_default();
+            if ["completed", "failed", "rejected", "cancelled"].contains(&status) {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("run {run_id} did not end within 60 s");
+    }
+
+    /// Approve or reject a gate over HTTP.
+    pub async fn decide(&self, run_id: &str, action: &str, gate: &str) -> (u16, Value) {
+        self.post(
+            &format!("/v1/runs/{run_id}/{action}"),
+            serde_json::json!({ "gate": gate }),
+        )
+        .await
+    }
+
+    /// Items in the test's table.
+    pub async fn table_items(&self) -> i32 {
+        self.clients
+            .dynamodb
+            .scan()
+            .table_name(&self.resources.names.table)
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("scan")
+            .count
+    }
+
+    /// Messages in the step queue (visible, in flight and delayed).
+    pub async fn queue_messages(&self) -> u64 {
+        let attrs = self
+            .clients
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&self.resources.queue_url)
+            .attribute_names(QueueAttributeName::All)
+            .send()
+            .await
+            .expect("attrs")
+            .attributes
+            .unwrap_or_default();
+        [
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+        ]
+        .iter()
+        .map(|k| {
+            attrs
+                .get(k)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .sum()
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

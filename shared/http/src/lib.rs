@@ -1,1 +1,49 @@
+//! MyloWare's HTTP surfaces as axum routers: the runs API and the webhook endpoints. The same
+//! routers run inside Lambda (via `lambda_http`) and on a local TCP listener.
 
+pub mod api;
+mod auth;
+mod error;
+mod extract;
+mod request_id;
+mod state;
+pub mod webhooks;
+
+use axum::Router;
+use axum::routing::get;
+
+pub use auth::ApiKeys;
+pub use error::ApiError;
+pub use state::{AppState, WebhookSecrets};
+
+/// Largest webhook body we read (larger → 413).
+pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
+
+async fn health() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// The `api` function's router: runs API + health.
+pub fn api_router(state: AppState) -> Router {
+    api::routes()
+        .route("/health", get(health))
+        .layer(axum::middleware::from_fn(request_id::layer))
+        .with_state(state)
+}
+
+/// The `webhook` function's router: provider callbacks + health.
+pub fn webhook_router(state: AppState) -> Router {
+    webhooks::routes()
+        .route("/health", get(health))
+        .layer(axum::middleware::from_fn(request_id::layer))
+        .with_state(state)
+}
+
+/// Both surfaces on one listener (local serve mode).
+pub fn local_router(state: AppState) -> Router {
+    api::routes()
+        .merge(webhooks::routes())
+        .route("/health", get(health))
+        .layer(axum::middleware::from_fn(request_id::layer))
+        .with_state(state)
+}

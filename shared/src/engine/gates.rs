@@ -102,18 +102,18 @@ impl Engine {
         request_id: Option<String>,
     ) -> Result<GateOutcome, EngineError> {
         let same = run.state.decisions.iter().rev().find(|d| d.gate == gate);
-        if let Some(prev) = same {
-            if prev.decision == decision {
-                // The decision stands. Its message may have been lost if the first request died
-                // between checkpoint and send; a duplicate message is harmless.
-                if decision == Decision::Approve && run.step == gate.next_step() {
-                    self.send_next(&run, request_id).await?;
-                }
-                return Ok(GateOutcome {
-                    run,
-                    replayed: true,
-                });
+        if let Some(prev) = same
+            && prev.decision == decision
+        {
+            // The decision stands. Its message may have been lost if the first request died
+            // between checkpoint and send; a duplicate message is harmless.
+            if decision == Decision::Approve && run.step == gate.next_step() {
+                self.send_next(&run, request_id).await?;
             }
+            return Ok(GateOutcome {
+                run,
+                replayed: true,
+            });
         }
         Err(EngineError::Conflict {
             code: "not_waiting_at_gate",

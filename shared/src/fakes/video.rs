@@ -155,9 +155,7 @@ impl VideoProvider for FakeVideo {
     }
 
     async fn download(&self, job: &JobId) -> Result<Vec<u8>, ProviderError> {
-        if !self.state.lock().unwrap().index_of.contains_key(job) {
-            return Err(ProviderError::Terminal(format!("no such video {job}")));
-        }
+        // Content is derived from the id alone, so any process (any Lambda container) can serve it.
         Ok(fake_mp4(job.as_str()))
     }
 }

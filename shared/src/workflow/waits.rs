@@ -29,7 +29,7 @@ async fn arrivals(
         .collect())
 }
 
-fn open_wait<'a>(run: &'a RunRecord, step: Step) -> Result<&'a OpenWait, StepError> {
+fn open_wait(run: &RunRecord, step: Step) -> Result<&OpenWait, StepError> {
     run.open_wait
         .as_ref()
         .ok_or_else(|| fail(step, "missing_wait", "the run has no open wait"))

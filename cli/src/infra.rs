@@ -1,0 +1,33 @@
+//! `myloware infra bootstrap`: create the table, step queue + DLQ and bucket from the one
+//! definition in `myloware_aws::resources`, and print the env vars that point functions at them.
+
+use clap::Subcommand;
+use myloware_aws::AwsClients;
+use myloware_aws::resources::{ResourceNames, bootstrap};
+
+#[derive(Subcommand)]
+pub enum InfraCommand {
+    /// Create the resources (idempotent) and print `export` lines for them.
+    Bootstrap {
+        /// Name prefix of every resource.
+        #[arg(long, default_value = "myloware")]
+        prefix: String,
+    },
+}
+
+pub async fn run(cmd: InfraCommand) -> anyhow::Result<()> {
+    match cmd {
+        InfraCommand::Bootstrap { prefix } => {
+            let clients = AwsClients::from_env().await;
+            let res = bootstrap(&clients, &ResourceNames::with_prefix(&prefix))
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("bootstrap failed: {e} (is AWS_ENDPOINT_URL / LocalStack up?)")
+                })?;
+            for (k, v) in res.env() {
+                println!("export {k}={v}");
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,528 @@
+//! `RunStore` on DynamoDB.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem,
+};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use myloware::domain::{
+    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, JobId, Lease, Provider,
+    RunId, RunRecord,
+};
+use myloware::ports::{
+    CreateOutcome, Intent, IntentKey, ListQuery, RecordArrival, RunPage, RunStore, StoreError,
+};
+use myloware::time::Timestamp;
+
+use super::codec::{Item, decode, get_n, get_s, json, key, n, s};
+use super::errors::map;
+use super::keys::{META, audit_sk, checkpoint_sk, corr_pk, intent_pk, list_sk, run_pk, start_pk};
+use crate::resources::{GSI_ALL, GSI_STATUS, TTL_ATTR};
+
+/// The DynamoDB run store.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    /// A store on `table`.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn meta_item(&self, run: &RunRecord) -> Item {
+        let mut body = run.clone();
+        body.lease = None;
+        let mut item = key(run_pk(&run.run_id), META);
+        let list = list_sk(run.created_at.millis(), &run.run_id);
+        item.insert("version".into(), n(run.version));
+        item.insert("status".into(), s(run.status.as_str()));
+        item.insert("step".into(), s(run.step.as_str()));
+        item.insert("updated_at".into(), n(run.updated_at.millis()));
+        item.insert("body".into(), json(&body));
+        item.insert(
+            format!("{GSI_STATUS}_pk"),
+            s(format!("STATUS#{}", run.status)),
+        );
+        item.insert(format!("{GSI_STATUS}_sk"), s(list.clone()));
+        item.insert(format!("{GSI_ALL}_pk"), s("RUNS"));
+        item.insert(format!("{GSI_ALL}_sk"), s(list));
+        item
+    }
+
+    fn checkpoint_put(&self, run: &RunRecord) -> Result<TransactWriteItem, StoreError> {
+        let entry = CheckpointEntry {
+            version: run.version,
+            step: run.step,
+            status: run.status,
+            at: run.updated_at,
+            error: run.error.clone(),
+            snapshot: RunRecord {
+                lease: None,
+                ..run.clone()
+            },
+        };
+        let mut item = key(run_pk(&run.run_id), checkpoint_sk(run.version));
+        item.insert("body".into(), json(&entry));
+        put(
+            &self.table,
+            item,
+            Some("attribute_not_exists(pk)"),
+            HashMap::new(),
+        )
+    }
+
+    async fn query_prefix(&self, pk: String, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let resp = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":p", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| map("Query", e))?;
+            out.extend(resp.items.unwrap_or_default());
+            start = resp.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}
+
+fn put(
+    table: &str,
+    item: Item,
+    condition: Option<&str>,
+    values: HashMap<String, AttributeValue>,
+) -> Result<TransactWriteItem, StoreError> {
+    let p = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(str::to_owned))
+        .set_expression_attribute_values((!values.is_empty()).then_some(values))
+        .build()
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    Ok(TransactWriteItem::builder().put(p).build())
+}
+
+fn decode_run(item: &Item) -> Result<RunRecord, StoreError> {
+    let mut run: RunRecord = decode(item, "body")?.ok_or_else(|| StoreError::Corrupt {
+        key: get_s(item, "pk").unwrap_or("?").to_owned(),
+        why: "no body".into(),
+    })?;
+    if let (Some(owner), Some(until)) = (get_s(item, "lease_owner"), get_n(item, "lease_until")) {
+        run.lease = Some(Lease {
+            owner: owner.to_owned(),
+            until: Timestamp(until),
+        });
+    }
+    Ok(run)
+}
+
+fn decode_corr(provider: Provider, item: &Item) -> Result<CorrelationRecord, StoreError> {
+    let job = get_s(item, "job_id").unwrap_or_default();
+    Ok(CorrelationRecord {
+        provider,
+        job_id: JobId::parse(job).map_err(|e| StoreError::Corrupt {
+            key: job.into(),
+            why: e.to_string(),
+        })?,
+        correlation: decode(item, "corr")?,
+        arrival: decode(item, "arrival")?,
+    })
+}
+
+#[async_trait]
+impl RunStore for DynamoStore {
+    async fn create_run(&self, run: &RunRecord) -> Result<CreateOutcome, StoreError> {
+        let mut writes = vec![
+            put(
+                &self.table,
+                self.meta_item(run),
+                Some("attribute_not_exists(pk)"),
+                HashMap::new(),
+            )?,
+            self.checkpoint_put(run)?,
+        ];
+        if let Some(k) = &run.start_key {
+            let mut item = key(start_pk(k.as_str()), "IDEM");
+            item.insert("run_id".into(), s(run.run_id.to_string()));
+            item.insert("created_at".into(), n(run.created_at.millis()));
+            writes.push(put(
+                &self.table,
+                item,
+                Some("attribute_not_exists(pk)"),
+                HashMap::new(),
+            )?);
+        }
+        let res = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await;
+        match res.map_err(|e| map("TransactWriteItems(create)", e)) {
+            Ok(_) => Ok(CreateOutcome::Created),
+            Err(StoreError::ConditionFailed(why)) => {
+                let Some(k) = &run.start_key else {
+                    return Err(StoreError::ConditionFailed(why));
+                };
+                let got = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(start_pk(k.as_str()), "IDEM")))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| map("GetItem(start key)", e))?;
+                let id = got
+                    .item
+                    .as_ref()
+                    .and_then(|i| get_s(i, "run_id"))
+                    .and_then(|r| r.parse::<RunId>().ok())
+                    .ok_or(StoreError::ConditionFailed(why))?;
+                Ok(CreateOutcome::Existing(id))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn get_run(&self, id: &RunId) -> Result<Option<RunRecord>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(run_pk(id), META)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| map("GetItem(run)", e))?;
+        got.item.as_ref().map(decode_run).transpose()
+    }
+
+    async fn acquire_lease(
+        &self,
+        id: &RunId,
+        version: u64,
+        owner: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<RunRecord, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(run_pk(id), META)))
+            .update_expression("SET lease_owner = :o, lease_until = :u")
+            .condition_expression(
+                "version = :v AND (attribute_not_exists(lease_until) OR lease_until <= :now)",
+            )
+            .expression_attribute_values(":o", s(owner))
+            .expression_attribute_values(":u", n(until.millis()))
+            .expression_attribute_values(":v", n(version))
+            .expression_attribute_values(":now", n(now.millis()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(|e| map("UpdateItem(lease)", e))?;
+        decode_run(&out.attributes.unwrap_or_default())
+    }
+
+    async fn checkpoint(
+        &self,
+        next: &RunRecord,
+        expected_version: u64,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        if next.version != expected_version + 1 {
+            return Err(StoreError::ConditionFailed(
+                "next version must be expected + 1".into(),
+            ));
+        }
+        let values = HashMap::from([(":v".to_owned(), n(expected_version))]);
+        let mut writes = vec![
+            put(
+                &self.table,
+                self.meta_item(next),
+                Some("version = :v"),
+                values,
+            )?,
+            self.checkpoint_put(next)?,
+        ];
+        if let Some(a) = audit {
+            let mut item = key(run_pk(&a.run_id), audit_sk(a.at.millis()));
+            item.insert("body".into(), json(a));
+            writes.push(put(&self.table, item, None, HashMap::new())?);
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(|e| map("TransactWriteItems(checkpoint)", e))?;
+        Ok(())
+    }
+
+    async fn history(&self, id: &RunId) -> Result<Vec<CheckpointEntry>, StoreError> {
+        let items = self.query_prefix(run_pk(id), "CP#").await?;
+        items
+            .iter()
+            .filter_map(|i| decode(i, "body").transpose())
+            .collect()
+    }
+
+    async fn audit_log(&self, id: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
+        let items = self.query_prefix(run_pk(id), "AUDIT#").await?;
+        items
+            .iter()
+            .filter_map(|i| decode(i, "body").transpose())
+            .collect()
+    }
+
+    async fn list_runs(&self, q: &ListQuery) -> Result<RunPage, StoreError> {
+        let (index, pk) = match q.status {
+            Some(st) => (GSI_STATUS, format!("STATUS#{st}")),
+            None => (GSI_ALL, "RUNS".to_owned()),
+        };
+        let start: Option<Item> = match &q.cursor {
+            None => None,
+            Some(c) => {
+                let raw = B64
+                    .decode(c)
+                    .map_err(|_| StoreError::ConditionFailed("bad cursor".into()))?;
+                let map: HashMap<String, String> = serde_json::from_slice(&raw)
+                    .map_err(|_| StoreError::ConditionFailed("bad cursor".into()))?;
+                Some(map.into_iter().map(|(k, v)| (k, s(v))).collect())
+            }
+        };
+        let resp = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", format!("{index}_pk"))
+            .expression_attribute_values(":pk", s(pk))
+            .scan_index_forward(false)
+            .limit(q.limit.clamp(1, 100) as i32)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| map("Query(list)", e))?;
+        let runs = resp
+            .items
+            .unwrap_or_default()
+            .iter()
+            .map(decode_run)
+            .collect::<Result<_, _>>()?;
+        let next_cursor = resp.last_evaluated_key.map(|k| {
+            let plain: HashMap<String, String> = k
+                .into_iter()
+                .filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone())))
+                .collect();
+            B64.encode(serde_json::to_vec(&plain).expect("json"))
+        });
+        Ok(RunPage { runs, next_cursor })
+    }
+
+    async fn claim_intent(&self, k: &IntentKey, now: Timestamp) -> Result<Intent, StoreError> {
+        let mut item = key(intent_pk(&k.0), "IDEM");
+        item.insert("created_at".into(), n(now.millis()));
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(Intent {
+                key: k.clone(),
+                job_id: None,
+                fresh: true,
+            }),
+            Err(e) => {
+                let old = e
+                    .as_service_error()
+                    .filter(|s| s.is_conditional_check_failed_exception())
+                    .and_then(|s| match s {
+                        aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => {
+                            Some(c.item.clone().unwrap_or_default())
+                        }
+                        _ => None,
+                    });
+                match old {
+                    Some(item) => {
+                        let job = get_s(&item, "job_id")
+                            .map(JobId::parse)
+                            .transpose()
+                            .map_err(|e| StoreError::Corrupt {
+                                key: k.0.clone(),
+                                why: e.to_string(),
+                            })?;
+                        Ok(Intent {
+                            key: k.clone(),
+                            job_id: job,
+                            fresh: false,
+                        })
+                    }
+                    None => Err(map("PutItem(intent)", e)),
+                }
+            }
+        }
+    }
+
+    async fn complete_intent(&self, k: &IntentKey, job: &JobId) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(intent_pk(&k.0), "IDEM")))
+            .update_expression("SET job_id = :j")
+            .expression_attribute_values(":j", s(job.as_str()))
+            .send()
+            .await
+            .map_err(|e| map("UpdateItem(intent)", e))?;
+        Ok(())
+    }
+
+    async fn correlate(
+        &self,
+        provider: Provider,
+        job: &JobId,
+        correlation: &Correlation,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(corr_pk(provider, job), "CORR")))
+            .update_expression("SET corr = :c, job_id = :j, run_id = :r REMOVE #ttl")
+            .expression_attribute_names("#ttl", TTL_ATTR)
+            .expression_attribute_values(":c", json(correlation))
+            .expression_attribute_values(":j", s(job.as_str()))
+            .expression_attribute_values(":r", s(correlation.run_id.to_string()))
+            .send()
+            .await
+            .map_err(|e| map("UpdateItem(correlate)", e))?;
+        Ok(())
+    }
+
+    async fn record_arrival(
+        &self,
+        provider: Provider,
+        job: &JobId,
+        arrival: &Arrival,
+        orphan_expires_at: Timestamp,
+    ) -> Result<RecordArrival, StoreError> {
+        let k = key(corr_pk(provider, job), "CORR");
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(k.clone()))
+            .update_expression("SET arrival = :a, job_id = :j")
+            .condition_expression("attribute_not_exists(arrival)")
+            .expression_attribute_values(":a", json(arrival))
+            .expression_attribute_values(":j", s(job.as_str()))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match res {
+            Ok(out) => {
+                let item = out.attributes.unwrap_or_default();
+                let corr: Option<Correlation> = decode(&item, "corr")?;
+                if corr.is_none() {
+                    // Nobody has claimed this job yet: keep the arrival only for a while. The
+                    // condition loses harmlessly if the correlation lands in between.
+                    let _ = self
+                        .client
+                        .update_item()
+                        .table_name(&self.table)
+                        .set_key(Some(k))
+                        .update_expression("SET #ttl = :t")
+                        .condition_expression("attribute_not_exists(corr)")
+                        .expression_attribute_names("#ttl", TTL_ATTR)
+                        .expression_attribute_values(":t", n(orphan_expires_at.secs()))
+                        .send()
+                        .await;
+                }
+                Ok(RecordArrival::New(corr))
+            }
+            Err(e) => {
+                let old = e.as_service_error().and_then(|s| match s {
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
+                        Some(c.item.clone().unwrap_or_default())
+                    }
+                    _ => None,
+                });
+                match old {
+                    Some(item) => Ok(RecordArrival::Duplicate(decode(&item, "corr")?)),
+                    None => Err(map("UpdateItem(arrival)", e)),
+                }
+            }
+        }
+    }
+
+    async fn correlations(
+        &self,
+        provider: Provider,
+        jobs: &[JobId],
+    ) -> Result<Vec<CorrelationRecord>, StoreError> {
+        let mut out = Vec::with_capacity(jobs.len());
+        for chunk in jobs.chunks(100) {
+            let keys: Vec<Item> = chunk
+                .iter()
+                .map(|j| key(corr_pk(provider, j), "CORR"))
+                .collect();
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            );
+            while let Some(req) = pending.take() {
+                let resp = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, req)
+                    .send()
+                    .await
+                    .map_err(|e| map("BatchGetItem(correlations)", e))?;
+                for item in resp
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
+                    out.push(decode_corr(provider, &item)?);
+                }
+                pending = resp
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table));
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,75 @@
+//! Approve / reject a gate: `{"gate": "ideation"|"publish", "comment"?}`; 409 when the run is not
+//! waiting at that gate. Every decision is audited on the run.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use myloware::domain::{Decision, Gate};
+use serde::Deserialize;
+
+use super::parse_run_id;
+use crate::extract::ApiJson;
+use crate::request_id::RequestId;
+use crate::{ApiError, AppState};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateBody {
+    gate: Gate,
+    comment: Option<String>,
+}
+
+async fn decide(
+    st: AppState,
+    headers: HeaderMap,
+    id: String,
+    rid: RequestId,
+    body: GateBody,
+    decision: Decision,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let actor = st.api_keys.check(&headers)?;
+    let id = parse_run_id(&id)?;
+    if body
+        .comment
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 2000)
+    {
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "invalid_comment",
+            "comment is longer than 2000 characters",
+        ));
+    }
+    let out = st
+        .engine
+        .decide(&id, body.gate, decision, body.comment, &actor, Some(rid.0))
+        .await?;
+    Ok(Json(serde_json::json!({
+        "run_id": out.run.run_id,
+        "status": out.run.status,
+        "current_step": out.run.step,
+        "gate": body.gate,
+        "decision": decision,
+        "replayed": out.replayed,
+    })))
+}
+
+pub async fn approve(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    axum::Extension(rid): axum::Extension<RequestId>,
+    ApiJson(body): ApiJson<GateBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    decide(st, headers, id, rid, body, Decision::Approve).await
+}
+
+pub async fn reject(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    axum::Extension(rid): axum::Extension<RequestId>,
+    ApiJson(body): ApiJson<GateBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    decide(st, headers, id, rid, body, Decision::Reject).await
+}

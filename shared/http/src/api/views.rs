@@ -1,0 +1,170 @@
+//! What the API shows of a run: status, step, open wait, artifacts with presigned URLs, error and
+//! history length.
+
+use myloware::Engine;
+use myloware::domain::{GateDecision, Ideas, OpenWait, RunError, RunRecord};
+use serde::Serialize;
+
+use crate::ApiError;
+
+/// A clip artifact.
+#[derive(Debug, Serialize)]
+pub struct ClipView {
+    /// Position.
+    pub index: u32,
+    /// Provider job.
+    pub job_id: String,
+    /// Blob key.
+    pub key: Option<String>,
+    /// Presigned GET URL.
+    pub url: Option<String>,
+}
+
+/// A stored file.
+#[derive(Debug, Serialize)]
+pub struct FileView {
+    /// Blob key.
+    pub key: String,
+    /// Presigned GET URL.
+    pub url: String,
+}
+
+/// The run's artifacts.
+#[derive(Debug, Serialize)]
+pub struct ArtifactsView {
+    /// Ideation output.
+    pub ideas: Option<Ideas>,
+    /// Clips.
+    pub clips: Vec<ClipView>,
+    /// The render job.
+    pub render_job_id: Option<String>,
+    /// The rendered video.
+    pub final_video: Option<FileView>,
+    /// Where it was published.
+    pub published_url: Option<String>,
+}
+
+/// A run as `GET /v1/runs/{id}` shows it.
+#[derive(Debug, Serialize)]
+pub struct RunView {
+    /// Id.
+    pub run_id: String,
+    /// Project.
+    pub project: String,
+    /// Status.
+    pub status: String,
+    /// Current step.
+    pub current_step: String,
+    /// Version (number of checkpoints).
+    pub version: u64,
+    /// Clips requested.
+    pub clip_count: u32,
+    /// The open wait.
+    pub open_wait: Option<OpenWait>,
+    /// Artifacts.
+    pub artifacts: ArtifactsView,
+    /// Gate decisions.
+    pub decisions: Vec<GateDecision>,
+    /// Failure.
+    pub error: Option<RunError>,
+    /// Checkpoints written.
+    pub history_length: usize,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Last checkpoint (RFC 3339).
+    pub updated_at: String,
+}
+
+impl RunView {
+    /// Build the view, presigning artifact URLs.
+    pub async fn build(engine: &Engine, run: RunRecord) -> Result<Self, ApiError> {
+        let ttl = engine.config.presign_ttl;
+        let mut clips = Vec::with_capacity(run.state.clips.len());
+        for c in &run.state.clips {
+            let url = match &c.blob_key {
+                Some(k) => Some(
+                    engine
+                        .blobs
+                        .presign_get(k, ttl)
+                        .await
+                        .map_err(myloware::engine::EngineError::from)?,
+                ),
+                None => None,
+            };
+            clips.push(ClipView {
+                index: c.index,
+                job_id: c.job_id.to_string(),
+                key: c.blob_key.clone(),
+                url,
+            });
+        }
+        let final_video = match &run.state.final_video_key {
+            Some(k) => Some(FileView {
+                key: k.clone(),
+                url: engine
+                    .blobs
+                    .presign_get(k, ttl)
+                    .await
+                    .map_err(myloware::engine::EngineError::from)?,
+            }),
+            None => None,
+        };
+        let history_length = engine
+            .store
+            .history(&run.run_id)
+            .await
+            .map_err(myloware::engine::EngineError::from)?
+            .len();
+        Ok(Self {
+            run_id: run.run_id.to_string(),
+            project: run.project.as_str().to_owned(),
+            status: run.status.to_string(),
+            current_step: run.step.to_string(),
+            version: run.version,
+            clip_count: run.clip_count,
+            open_wait: run.open_wait.clone(),
+            artifacts: ArtifactsView {
+                ideas: run.state.ideas.clone(),
+                clips,
+                render_job_id: run.state.render_job.as_ref().map(|j| j.to_string()),
+                final_video,
+                published_url: run.state.published_url.clone(),
+            },
+            decisions: run.state.decisions.clone(),
+            error: run.error.clone(),
+            history_length,
+            created_at: run.created_at.rfc3339(),
+            updated_at: run.updated_at.rfc3339(),
+        })
+    }
+}
+
+/// A run in a listing.
+#[derive(Debug, Serialize)]
+pub struct RunSummary {
+    /// Id.
+    pub run_id: String,
+    /// Project.
+    pub project: String,
+    /// Status.
+    pub status: String,
+    /// Current step.
+    pub current_step: String,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Last checkpoint (RFC 3339).
+    pub updated_at: String,
+}
+
+impl From<&RunRecord> for RunSummary {
+    fn from(r: &RunRecord) -> Self {
+        Self {
+            run_id: r.run_id.to_string(),
+            project: r.project.as_str().to_owned(),
+            status: r.status.to_string(),
+            current_step: r.step.to_string(),
+            created_at: r.created_at.rfc3339(),
+            updated_at: r.updated_at.rfc3339(),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Runtime configuration from the environment: secrets, API keys, provider mode.
+
+use std::time::Duration;
+
+use myloware::config::{EngineConfig, env_list, env_num};
+use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
+use myloware_http::{ApiKeys, WebhookSecrets};
+
+/// A configuration problem, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A webhook secret is unusable.
+    #[error(
+        "{var}: {why} (set a whsec_… or raw secret; an empty secret would make signatures forgeable)"
+    )]
+    Secret {
+        /// The variable.
+        var: &'static str,
+        /// Why.
+        why: String,
+    },
+    /// An engine setting is wrong.
+    #[error(transparent)]
+    Engine(#[from] myloware::config::ConfigError),
+    /// A resource location is missing.
+    #[error("{0}")]
+    Resources(String),
+}
+
+/// Sora webhook secrets (comma-separated; any verifies).
+pub const ENV_SORA_SECRETS: &str = "MYLOWARE_SORA_WEBHOOK_SECRETS";
+/// Remotion webhook secrets (comma-separated; any verifies).
+pub const ENV_REMOTION_SECRETS: &str = "MYLOWARE_REMOTION_WEBHOOK_SECRETS";
+/// API keys (comma-separated).
+pub const ENV_API_KEYS: &str = "MYLOWARE_API_KEYS";
+/// Tolerance of webhook timestamps, seconds (300).
+pub const ENV_WEBHOOK_TOLERANCE: &str = "MYLOWARE_WEBHOOK_TOLERANCE_SECS";
+/// Delay before the fake providers call back, milliseconds (2000).
+pub const ENV_FAKE_CALLBACK_DELAY: &str = "MYLOWARE_FAKE_CALLBACK_DELAY_MS";
+
+/// Everything the binaries read from the environment.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Engine knobs.
+    pub engine: EngineConfig,
+    /// Sora secrets.
+    pub sora_secrets: Vec<WebhookSecret>,
+    /// Remotion secrets.
+    pub remotion_secrets: Vec<WebhookSecret>,
+    /// API keys.
+    pub api_keys: Vec<String>,
+    /// Webhook timestamp tolerance.
+    pub webhook_tolerance_secs: i64,
+    /// Fake provider callback delay.
+    pub fake_callback_delay: Duration,
+}
+
+fn secrets(var: &'static str) -> Result<Vec<WebhookSecret>, ConfigError> {
+    let raw = std::env::var(var).unwrap_or_default();
+    if raw.split(',').any(|p| p.trim().is_empty()) && !raw.trim().is_empty() {
+        return Err(ConfigError::Secret {
+            var,
+            why: "contains an empty entry".into(),
+        });
+    }
+    env_list(var)
+        .iter()
+        .map(|s| {
+            WebhookSecret::parse(s).map_err(|e| ConfigError::Secret {
+                var,
+                why: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+impl RuntimeConfig {
+    /// Read the environment. Missing secrets are allowed here (the webhook answers 500 for that
+    /// provider: fail closed); malformed or empty ones are refused at start-up.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            engine: EngineConfig::from_env()?,
+            sora_secrets: secrets(ENV_SORA_SECRETS)?,
+            remotion_secrets: secrets(ENV_REMOTION_SECRETS)?,
+            api_keys: env_list(ENV_API_KEYS),
+            webhook_tolerance_secs: env_num(ENV_WEBHOOK_TOLERANCE, 300)?,
+            fake_callback_delay: Duration::from_millis(env_num(ENV_FAKE_CALLBACK_DELAY, 2000)?),
+        })
+    }
+
+    /// The webhook verifiers.
+    pub fn webhook_secrets(&self) -> WebhookSecrets {
+        WebhookSecrets {
+            sora: StandardVerifier::new(self.sora_secrets.clone(), self.webhook_tolerance_secs),
+            remotion: RemotionVerifier::new(self.remotion_secrets.clone()),
+        }
+    }
+
+    /// The API keys.
+    pub fn api_keys(&self) -> ApiKeys {
+        ApiKeys::new(&self.api_keys)
+    }
+}

@@ -1,0 +1,11 @@
+//! The composition root shared by every binary (Lambda functions, CLI): read configuration, build
+//! adapters and providers, set up JSON logs. Function `main`s stay a few lines of wiring.
+
+pub mod config;
+pub mod sink;
+pub mod telemetry;
+pub mod wiring;
+
+pub use config::{ConfigError, RuntimeConfig};
+pub use sink::HttpCallbackSink;
+pub use wiring::{app_state, aws_engine};

@@ -1,0 +1,62 @@
+//! Build the engine on AWS adapters, and the HTTP state around it.
+
+use std::sync::Arc;
+
+use myloware::Engine;
+use myloware::engine::Providers;
+use myloware::fakes::{CallbackMode, FakeSet};
+use myloware::time::SystemClock;
+use myloware::webhooks::WebhookSecret;
+use myloware_aws::{AwsClients, DynamoStore, Resources, S3Blobs, SqsQueue};
+use myloware_http::AppState;
+
+use crate::{ConfigError, HttpCallbackSink, RuntimeConfig};
+
+/// The deterministic fake providers, calling back over HTTP to the configured webhook base URL.
+/// (Issue #3 adds the real HTTP clients; fake and real will differ only by base URL and keys.)
+pub fn fake_providers(cfg: &RuntimeConfig) -> Result<(FakeSet, Providers), ConfigError> {
+    let first = |v: &[WebhookSecret], var: &'static str| {
+        v.first().cloned().ok_or(ConfigError::Secret {
+            var,
+            why: "the fake provider needs a secret to sign with".into(),
+        })
+    };
+    let fakes = FakeSet::new(
+        first(&cfg.sora_secrets, crate::config::ENV_SORA_SECRETS)?,
+        first(&cfg.remotion_secrets, crate::config::ENV_REMOTION_SECRETS)?,
+        Arc::new(HttpCallbackSink::new(&cfg.engine.webhook_base_url)),
+        CallbackMode::After(cfg.fake_callback_delay),
+        Arc::new(SystemClock),
+    );
+    let providers = fakes.providers();
+    Ok((fakes, providers))
+}
+
+/// The engine on DynamoDB, SQS and S3 (resource locations from `MYLOWARE_*` env vars).
+pub fn aws_engine(
+    clients: &AwsClients,
+    resources: &Resources,
+    cfg: &RuntimeConfig,
+    providers: Providers,
+) -> Engine {
+    Engine {
+        store: Arc::new(DynamoStore::new(
+            clients.dynamodb.clone(),
+            &resources.names.table,
+        )),
+        queue: Arc::new(SqsQueue::new(clients.sqs.clone(), &resources.queue_url)),
+        blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &resources.names.bucket)),
+        clock: Arc::new(SystemClock),
+        providers,
+        config: cfg.engine.clone(),
+    }
+}
+
+/// The HTTP handler state for an engine.
+pub fn app_state(engine: Engine, cfg: &RuntimeConfig) -> AppState {
+    AppState {
+        engine,
+        api_keys: cfg.api_keys(),
+        webhooks: cfg.webhook_secrets(),
+    }
+}
