@@ -1,5 +1,6 @@
 //! `myloware`: the operator and developer CLI.
 
+mod demo;
 mod infra;
 mod serve;
 
@@ -18,6 +19,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run one whole video run in this process (no AWS, no keys) and print a summary.
+    Demo(demo::DemoArgs),
     /// Manage the AWS resources (table, queues, bucket).
     Infra {
         #[command(subcommand)]
@@ -29,8 +32,14 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    myloware_runtime::telemetry::init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    match &cli.command {
+        // The demo talks to a person: quiet, readable logs unless asked otherwise.
+        Command::Demo(_) => myloware_runtime::telemetry::init_with("warn", true),
+        _ => myloware_runtime::telemetry::init(),
+    }
+    match cli.command {
+        Command::Demo(args) => demo::run(args).await,
         Command::Infra { command } => infra::run(command).await,
         Command::Serve(args) => serve::run(args).await,
     }

@@ -1,0 +1,34 @@
+//! The README's first command: `myloware demo --auto-approve` completes a 3-clip run and exits 0.
+
+use std::process::Command;
+
+#[test]
+fn the_demo_completes_a_three_clip_run() {
+    let out = Command::new(env!("CARGO_BIN_EXE_myloware"))
+        .args(["demo", "--auto-approve", "--clips", "3"])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(": completed"), "{stdout}");
+    assert!(stdout.contains("paid jobs: 3 video, 1 render, 1 publish"), "{stdout}");
+    assert_eq!(stdout.matches("clip ").count(), 3, "{stdout}");
+}
+
+#[test]
+fn rejecting_a_gate_exits_non_zero() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_myloware"))
+        .args(["demo", "--clips", "1"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child.stdin.take().unwrap().write_all(b"n\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rejected"));
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Run every check and test: formatting, clippy (-D warnings), and all unit, integration and
+# LocalStack tests. Starts LocalStack itself (installing it on first use, outside the repo) unless
+# one is already answering, and stops what it started.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+export AWS_REGION="${AWS_REGION:-us-east-1}" AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
+
+started=""
+if ! curl -fs -m 2 -o /dev/null "$AWS_ENDPOINT_URL/_localstack/health" 2>/dev/null; then
+  if localstack/start.sh >/dev/null; then
+    started=localstack
+  else
+    echo "LocalStack did not come up; falling back to moto (no StartMessageMoveTask)" >&2
+    EMULATOR=moto localstack/start.sh >/dev/null
+    started=moto
+  fi
+fi
+cleanup() { if [ -n "$started" ]; then EMULATOR="$started" localstack/stop.sh >&2; fi; }
+trap cleanup EXIT
+export AWS_EMULATOR="${started:-localstack}"
+
+echo "== cargo fmt --check" >&2
+cargo fmt --all -- --check
+echo "== cargo clippy --all-targets -D warnings" >&2
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo test --workspace" >&2
+cargo test --workspace
