@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
+use myloware::Engine;
 use myloware::adapters::{MemoryBlobs, MemoryQueue, MemoryStore};
 use myloware::domain::{Decision, Gate, ProjectName, RunRecord, RunStatus};
 use myloware::engine::{Disposition, StartRequest};
 use myloware::fakes::{CallbackMode, FakeSet};
 use myloware::time::SystemClock;
 use myloware::webhooks::WebhookSecret;
-use myloware::Engine;
 use myloware_runtime::{HttpCallbackSink, RuntimeConfig, app_state};
 
 #[derive(Args)]
@@ -41,7 +41,9 @@ const DEMO_REMOTION_SECRET: &str = "demo-remotion-secret";
 const DEMO_API_KEY: &str = "demo-key";
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding a local port")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding a local port")?;
     let base = format!("http://{}", listener.local_addr()?);
     let mut cfg = RuntimeConfig::from_env()?;
     cfg.sora_secrets = vec![WebhookSecret::parse(DEMO_SORA_SECRET)?];
@@ -88,16 +90,28 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         if (run.status, run.step) != last {
             last = (run.status, run.step);
             timeline.push((started.elapsed(), format!("{} / {}", run.status, run.step)));
-            eprintln!("  {:>7.2}s  {:<28} step {}", started.elapsed().as_secs_f64(), run.status.as_str(), run.step);
+            eprintln!(
+                "  {:>7.2}s  {:<28} step {}",
+                started.elapsed().as_secs_f64(),
+                run.status.as_str(),
+                run.step
+            );
         }
         match run.status {
-            RunStatus::AwaitingIdeationApproval => decide(&engine, &run, Gate::Ideation, args.auto_approve).await?,
-            RunStatus::AwaitingPublishApproval => decide(&engine, &run, Gate::Publish, args.auto_approve).await?,
+            RunStatus::AwaitingIdeationApproval => {
+                decide(&engine, &run, Gate::Ideation, args.auto_approve).await?
+            }
+            RunStatus::AwaitingPublishApproval => {
+                decide(&engine, &run, Gate::Publish, args.auto_approve).await?
+            }
             s if s.is_terminal() => return summary(&run, &fakes, &timeline, args.json),
             _ => {}
         }
         if started.elapsed() > Duration::from_secs(120) {
-            bail!("the run did not finish within 2 minutes (status {})", run.status);
+            bail!(
+                "the run did not finish within 2 minutes (status {})",
+                run.status
+            );
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -125,14 +139,24 @@ async fn consume(engine: Engine, queue: Arc<MemoryQueue>) {
 
 async fn decide(engine: &Engine, run: &RunRecord, gate: Gate, auto: bool) -> anyhow::Result<()> {
     let approve = auto || {
-        eprint!("approve the {} gate of run {}? [y/N] ", gate.as_str(), run.run_id);
+        eprint!(
+            "approve the {} gate of run {}? [y/N] ",
+            gate.as_str(),
+            run.run_id
+        );
         std::io::stderr().flush()?;
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
         line.trim().eq_ignore_ascii_case("y")
     };
-    let decision = if approve { Decision::Approve } else { Decision::Reject };
-    engine.decide(&run.run_id, gate, decision, None, "demo", None).await?;
+    let decision = if approve {
+        Decision::Approve
+    } else {
+        Decision::Reject
+    };
+    engine
+        .decide(&run.run_id, gate, decision, None, "demo", None)
+        .await?;
     Ok(())
 }
 
@@ -150,7 +174,12 @@ fn summary(
             println!("  {:>7.2}s  {what}", t.as_secs_f64());
         }
         for c in &run.state.clips {
-            println!("  clip {} ← {}: {}", c.index, c.job_id, c.blob_key.as_deref().unwrap_or("-"));
+            println!(
+                "  clip {} ← {}: {}",
+                c.index,
+                c.job_id,
+                c.blob_key.as_deref().unwrap_or("-")
+            );
         }
         if let Some(k) = &run.state.final_video_key {
             println!("  rendered video: {k}");

@@ -44,3 +44,108 @@ pub async fn handle_batch(engine: &Engine, event: SqsEvent, invocation: &str) ->
     }
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+    use myloware::adapters::{MemoryBlobs, MemoryQueue, MemoryStore};
+    use myloware::config::EngineConfig;
+    use myloware::domain::{ProjectName, RunRecord, StepMessage};
+    use myloware::fakes::{CallbackMode, FakeSet};
+    use myloware::ports::{CallbackSink, Delivery, RunStore};
+    use myloware::time::{Clock, SystemClock};
+    use myloware::webhooks::WebhookSecret;
+
+    use super::*;
+
+    struct NoSink;
+
+    #[async_trait::async_trait]
+    impl CallbackSink for NoSink {
+        async fn deliver(&self, _: &Delivery) -> Result<u16, String> {
+            Err("no webhook in this test".into())
+        }
+    }
+
+    fn record(id: &str, body: &str) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.into());
+        m.body = Some(body.into());
+        m
+    }
+
+    #[tokio::test]
+    async fn reports_only_failed_messages() {
+        let store = Arc::new(MemoryStore::default());
+        let secret = WebhookSecret::parse("s").unwrap();
+        let fakes = FakeSet::new(
+            secret.clone(),
+            secret,
+            Arc::new(NoSink),
+            CallbackMode::Manual,
+            Arc::new(SystemClock),
+        );
+        let engine = Engine {
+            store: store.clone(),
+            queue: Arc::new(MemoryQueue::default()),
+            blobs: Arc::new(MemoryBlobs::default()),
+            clock: Arc::new(SystemClock),
+            providers: fakes.providers(),
+            config: EngineConfig::default(),
+        };
+        let now = SystemClock.now();
+        let busy = RunRecord::new(
+            ProjectName::parse("p").unwrap(),
+            "brief".into(),
+            1,
+            None,
+            now,
+        );
+        store.create_run(&busy).await.unwrap();
+        store
+            .acquire_lease(
+                &busy.run_id,
+                1,
+                "someone-else",
+                now.plus(Duration::from_secs(60)),
+                now,
+            )
+            .await
+            .unwrap();
+        let ready = RunRecord::new(
+            ProjectName::parse("p").unwrap(),
+            "brief".into(),
+            1,
+            None,
+            now,
+        );
+        store.create_run(&ready).await.unwrap();
+
+        let msg = |r: &RunRecord| serde_json::to_string(&StepMessage::at(r.run_id, 1)).unwrap();
+        let mut event = SqsEvent::default();
+        event.records = vec![
+            record("ok", &msg(&ready)),
+            record("poison", "{not json"),
+            record("leased", &msg(&busy)),
+            record(
+                "unknown-run",
+                &serde_json::to_string(&StepMessage::at(myloware::RunId::new(), 1)).unwrap(),
+            ),
+        ];
+        let resp = handle_batch(&engine, event, "inv-1").await;
+        let mut failed: Vec<&str> = resp
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        failed.sort();
+        assert_eq!(failed, ["leased", "poison"]);
+        let after = store.get_run(&ready.run_id).await.unwrap().unwrap();
+        assert_eq!(after.version, 2, "the good message ran its step");
+        let json = serde_json::to_value(&resp).unwrap();
+        assert!(json["batchItemFailures"].is_array(), "{json}");
+    }
+}

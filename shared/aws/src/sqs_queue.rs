@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
 use myloware::domain::StepMessage;
 use myloware::ports::{QueueError, StepQueue};
 
@@ -29,27 +29,81 @@ impl SqsQueue {
     }
 }
 
-#[async_trait]
-impl StepQueue for SqsQueue {
-    async fn send(&self, msg: &StepMessage, delay: Duration) -> Result<(), QueueError> {
-        let body = serde_json::to_string(msg).expect("messages serialise");
-        let mut req = self
-            .client
-            .send_message()
-            .queue_url(&self.url)
-            .message_body(body)
-            .delay_seconds(delay.min(MAX_DELAY).as_secs() as i32);
-        if let Some(rid) = &msg.request_id {
-            let attr = MessageAttributeValue::builder()
+fn body(msg: &StepMessage) -> String {
+    serde_json::to_string(msg).expect("messages serialise")
+}
+
+fn delay_secs(delay: Duration) -> i32 {
+    delay.min(MAX_DELAY).as_secs() as i32
+}
+
+fn request_id_attr(msg: &StepMessage) -> Result<Option<MessageAttributeValue>, QueueError> {
+    msg.request_id
+        .as_ref()
+        .map(|rid| {
+            MessageAttributeValue::builder()
                 .data_type("String")
                 .string_value(rid)
                 .build()
-                .map_err(|e| QueueError::Send(e.to_string()))?;
-            req = req.message_attributes("request_id", attr);
+                .map_err(|e| QueueError::Send(e.to_string()))
+        })
+        .transpose()
+}
+
+fn send_error(e: impl std::error::Error + 'static) -> QueueError {
+    QueueError::Send(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+}
+
+#[async_trait]
+impl StepQueue for SqsQueue {
+    async fn send(&self, msg: &StepMessage, delay: Duration) -> Result<(), QueueError> {
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body(msg))
+            .delay_seconds(delay_secs(delay))
+            .set_message_attributes(
+                request_id_attr(msg)?.map(|a| [("request_id".to_owned(), a)].into()),
+            )
+            .send()
+            .await
+            .map_err(send_error)?;
+        Ok(())
+    }
+
+    async fn send_batch(&self, msgs: &[StepMessage], delay: Duration) -> Result<(), QueueError> {
+        for chunk in msgs.chunks(10) {
+            let mut entries = Vec::with_capacity(chunk.len());
+            for (i, m) in chunk.iter().enumerate() {
+                let entry = SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body(m))
+                    .delay_seconds(delay_secs(delay))
+                    .set_message_attributes(
+                        request_id_attr(m)?.map(|a| [("request_id".to_owned(), a)].into()),
+                    )
+                    .build()
+                    .map_err(|e| QueueError::Send(e.to_string()))?;
+                entries.push(entry);
+            }
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(send_error)?;
+            if let Some(f) = out.failed.first() {
+                return Err(QueueError::Send(format!(
+                    "{} of {} messages not sent; first: {} {}",
+                    out.failed.len(),
+                    chunk.len(),
+                    f.code,
+                    f.message.as_deref().unwrap_or_default()
+                )));
+            }
         }
-        req.send().await.map_err(|e| {
-            QueueError::Send(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-        })?;
         Ok(())
     }
 }

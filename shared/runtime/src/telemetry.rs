@@ -11,7 +11,8 @@ pub fn init() {
 /// Install the global subscriber with a default level (when `RUST_LOG` is unset) and format
 /// (`MYLOWARE_LOG_FORMAT=json|text` overrides `text_default`).
 pub fn init_with(default_level: &str, text_default: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let text = match std::env::var("MYLOWARE_LOG_FORMAT").as_deref() {
         Ok("text") => true,
         Ok("json") => false,

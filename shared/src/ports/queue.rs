@@ -26,4 +26,12 @@ impl QueueError {
 pub trait StepQueue: Send + Sync {
     /// Send one message, visible after `delay` (at most 15 minutes).
     async fn send(&self, msg: &StepMessage, delay: Duration) -> Result<(), QueueError>;
+
+    /// Send several messages (adapters batch them: SQS takes ten per call).
+    async fn send_batch(&self, msgs: &[StepMessage], delay: Duration) -> Result<(), QueueError> {
+        for m in msgs {
+            self.send(m, delay).await?;
+        }
+        Ok(())
+    }
 }
