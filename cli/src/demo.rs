@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Args;
 use myloware::Engine;
-use myloware::adapters::{MemoryBlobs, MemoryQueue, MemoryStore};
+use myloware::adapters::{MemoryBackend, MemoryQueue};
 use myloware::domain::{Decision, Gate, ProjectName, RunRecord, RunStatus};
 use myloware::engine::{Disposition, StartRequest};
 use myloware::fakes::{CallbackMode, FakeSet};
@@ -50,7 +50,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     cfg.remotion_secrets = vec![WebhookSecret::parse(DEMO_REMOTION_SECRET)?];
     cfg.api_keys = vec![DEMO_API_KEY.into()];
     cfg.engine.webhook_base_url = base.clone();
-    let queue = Arc::new(MemoryQueue::default());
+    let backend = MemoryBackend::default();
     let fakes = FakeSet::new(
         cfg.sora_secrets[0].clone(),
         cfg.remotion_secrets[0].clone(),
@@ -58,17 +58,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         CallbackMode::After(Duration::from_millis(400)),
         Arc::new(SystemClock),
     );
-    let engine = Engine {
-        store: Arc::new(MemoryStore::default()),
-        queue: queue.clone(),
-        blobs: Arc::new(MemoryBlobs::default()),
-        clock: Arc::new(SystemClock),
-        providers: fakes.providers(),
-        config: cfg.engine.clone(),
-    };
+    let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), cfg.engine.clone());
     let router = myloware_http::local_router(app_state(engine.clone(), &cfg));
     tokio::spawn(async move { axum::serve(listener, router).await });
-    tokio::spawn(consume(engine.clone(), queue));
+    tokio::spawn(consume(engine.clone(), backend.queue.clone()));
     eprintln!("MyloWare demo: API and webhooks on {base}; fake providers call back over HTTP");
 
     let started = Instant::now();

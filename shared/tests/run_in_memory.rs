@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use myloware::Engine;
-use myloware::adapters::{MemoryBlobs, MemoryQueue, MemoryStore};
+use myloware::adapters::{MemoryBackend, MemoryQueue, MemoryStore};
 use myloware::config::EngineConfig;
 use myloware::domain::{Decision, Gate, ProjectName, RunId, RunRecord, RunStatus, Step};
 use myloware::engine::{Disposition, StandardHeaders, StartRequest};
@@ -61,8 +61,8 @@ struct Harness {
 
 impl Harness {
     fn new() -> Self {
-        let store = Arc::new(MemoryStore::default());
-        let queue = Arc::new(MemoryQueue::default());
+        let backend = MemoryBackend::default();
+        let (store, queue) = (backend.store.clone(), backend.queue.clone());
         let clock = ManualClock::new(Timestamp(1_800_000_000_000));
         let sink = Arc::new(InProcessSink {
             engine: OnceLock::new(),
@@ -74,14 +74,11 @@ impl Harness {
             CallbackMode::Manual,
             Arc::new(clock.clone()),
         );
-        let engine = Engine {
-            store: store.clone(),
-            queue: queue.clone(),
-            blobs: Arc::new(MemoryBlobs::default()),
-            clock: Arc::new(clock.clone()),
-            providers: fakes.providers(),
-            config: EngineConfig::default(),
-        };
+        let engine = backend.engine(
+            fakes.providers(),
+            Arc::new(clock.clone()),
+            EngineConfig::default(),
+        );
         let _ = sink.engine.set(engine.clone());
         Self {
             engine,

@@ -51,24 +51,14 @@ mod tests {
     use std::time::Duration;
 
     use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-    use myloware::adapters::{MemoryBlobs, MemoryQueue, MemoryStore};
-    use myloware::config::EngineConfig;
+    use myloware::adapters::MemoryBackend;
     use myloware::domain::{ProjectName, RunRecord, StepMessage};
-    use myloware::fakes::{CallbackMode, FakeSet};
-    use myloware::ports::{CallbackSink, Delivery, RunStore};
+    use myloware::fakes::{CallbackMode, FakeSet, NullSink};
+    use myloware::ports::RunStore;
     use myloware::time::{Clock, SystemClock};
     use myloware::webhooks::WebhookSecret;
 
     use super::*;
-
-    struct NoSink;
-
-    #[async_trait::async_trait]
-    impl CallbackSink for NoSink {
-        async fn deliver(&self, _: &Delivery) -> Result<u16, String> {
-            Err("no webhook in this test".into())
-        }
-    }
 
     fn record(id: &str, body: &str) -> SqsMessage {
         let mut m = SqsMessage::default();
@@ -79,23 +69,17 @@ mod tests {
 
     #[tokio::test]
     async fn reports_only_failed_messages() {
-        let store = Arc::new(MemoryStore::default());
+        let backend = MemoryBackend::default();
+        let store = backend.store.clone();
         let secret = WebhookSecret::parse("s").unwrap();
         let fakes = FakeSet::new(
             secret.clone(),
             secret,
-            Arc::new(NoSink),
+            Arc::new(NullSink),
             CallbackMode::Manual,
             Arc::new(SystemClock),
         );
-        let engine = Engine {
-            store: store.clone(),
-            queue: Arc::new(MemoryQueue::default()),
-            blobs: Arc::new(MemoryBlobs::default()),
-            clock: Arc::new(SystemClock),
-            providers: fakes.providers(),
-            config: EngineConfig::default(),
-        };
+        let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), Default::default());
         let now = SystemClock.now();
         let busy = RunRecord::new(
             ProjectName::parse("p").unwrap(),

@@ -157,11 +157,12 @@ impl RunStore for MemoryStore {
                 .cmp(&a.created_at)
                 .then(b.run_id.cmp(&a.run_id))
         });
-        let start: usize = q
-            .cursor
-            .as_deref()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
+        let start: usize = match q.cursor.as_deref() {
+            None => 0,
+            Some(c) => c
+                .parse()
+                .map_err(|_| StoreError::ConditionFailed("bad cursor".into()))?,
+        };
         let limit = q.limit.clamp(1, 100) as usize;
         let page: Vec<RunRecord> = runs.iter().skip(start).take(limit).cloned().collect();
         let next_cursor =

@@ -2,10 +2,12 @@
 //! single-process engine. They give the engine no more atomicity than DynamoDB + SQS do: the store
 //! and the queue are separate, with nothing spanning them.
 
+mod memory_backend;
 mod memory_blobs;
 mod memory_queue;
 mod memory_store;
 
+pub use memory_backend::MemoryBackend;
 pub use memory_blobs::MemoryBlobs;
 pub use memory_queue::MemoryQueue;
 pub use memory_store::MemoryStore;

@@ -71,6 +71,17 @@ impl FakeSet {
     }
 }
 
+/// A sink with nowhere to deliver (for tests that never see a callback).
+#[derive(Debug, Default)]
+pub struct NullSink;
+
+#[async_trait::async_trait]
+impl CallbackSink for NullSink {
+    async fn deliver(&self, _: &crate::ports::Delivery) -> Result<u16, String> {
+        Err("no webhook endpoint is wired to this sink".into())
+    }
+}
+
 /// Strip scheme and host from a callback URL, keeping path and query.
 pub(crate) fn path_of(url: &str) -> String {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);

@@ -1,0 +1,91 @@
+//! The webhook router behind `lambda_http`: an API Gateway HTTP API (v2) event whose body arrives
+//! base64-encoded is verified on its decoded raw bytes.
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use lambda_http::tower::ServiceExt;
+use myloware::adapters::MemoryBackend;
+use myloware::domain::{Correlation, JobId, Provider};
+use myloware::fakes::{CallbackMode, FakeSet, NullSink};
+use myloware::time::{Clock, SystemClock};
+use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret, sign_standard};
+use myloware_http::{ApiKeys, AppState, WebhookSecrets, webhook_router};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn event(body: &[u8], headers: serde_json::Value) -> String {
+    serde_json::json!({
+        "version": "2.0",
+        "routeKey": "POST /v1/webhooks/sora",
+        "rawPath": "/v1/webhooks/sora",
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "example.com", "domainPrefix": "example",
+            "http": { "method": "POST", "path": "/v1/webhooks/sora", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "OpenAI/1.0" },
+            "requestId": "apigw-req-1", "routeKey": "POST /v1/webhooks/sora", "stage": "$default",
+            "time": "26/Nov/2026:10:00:00 +0000", "timeEpoch": 1795600000000u64
+        },
+        "body": base64::engine::general_purpose::STANDARD.encode(body),
+        "isBase64Encoded": true
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_base64_encoded_api_gateway_body_is_verified_on_its_raw_bytes() {
+    let secret = WebhookSecret::parse(SECRET).unwrap();
+    let fakes = FakeSet::new(
+        secret.clone(),
+        secret.clone(),
+        Arc::new(NullSink),
+        CallbackMode::Manual,
+        Arc::new(SystemClock),
+    );
+    let backend = MemoryBackend::default();
+    let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), Default::default());
+    let run = myloware::RunId::new();
+    let job = JobId::parse("video_apigw").unwrap();
+    engine
+        .store
+        .correlate(
+            Provider::Sora,
+            &job,
+            &Correlation {
+                run_id: run,
+                generation: 1,
+                index: 0,
+            },
+        )
+        .await
+        .unwrap();
+    let router = webhook_router(AppState {
+        engine,
+        api_keys: ApiKeys::default(),
+        webhooks: WebhookSecrets {
+            sora: StandardVerifier::new(vec![secret.clone()], 300),
+            remotion: RemotionVerifier::new(vec![secret.clone()]),
+        },
+    });
+    // Bytes that are not valid UTF-8 text in the header value sense: the raw body matters.
+    let body = br#"{"id":"evt_9","object":"event","created_at":1,"type":"video.completed","data":{"id":"video_apigw"}}"#;
+    let ts = SystemClock.now().secs();
+    let sig = sign_standard(&secret, "msg_9", ts, body);
+    let headers = serde_json::json!({
+        "content-type": "application/json", "webhook-id": "msg_9",
+        "webhook-timestamp": ts.to_string(), "webhook-signature": sig,
+    });
+    let req = lambda_http::request::from_str(&event(body, headers.clone()))
+        .expect("API Gateway v2 event");
+    let resp = router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(backend.queue.len(), 1, "the run was woken");
+
+    let mut tampered = body.to_vec();
+    tampered[10] ^= 1;
+    let req = lambda_http::request::from_str(&event(&tampered, headers)).unwrap();
+    let resp = router.oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(backend.queue.len(), 1, "nothing more was sent");
+}
