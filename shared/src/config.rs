@@ -1,6 +1,9 @@
 //! Engine configuration, read from `MYLOWARE_*` environment variables with production defaults.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use crate::domain::ProjectName;
 
 /// A configuration value that could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -15,8 +18,11 @@ pub struct ConfigError {
 /// Knobs of the step runner and workflow.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Clips per run when the start request does not say (`MYLOWARE_DEFAULT_CLIPS`, 3).
+    /// Clips per run when neither the start request nor the project says
+    /// (`MYLOWARE_DEFAULT_CLIPS`, 3).
     pub default_clip_count: u32,
+    /// Clips per project (`MYLOWARE_PROJECT_CLIPS`, e.g. `aismr=3,motivational=2`).
+    pub project_clips: BTreeMap<String, u32>,
     /// Upper bound on clips per run (`MYLOWARE_MAX_CLIPS`, 12).
     pub max_clip_count: u32,
     /// Seconds per clip asked of the video provider (`MYLOWARE_CLIP_SECONDS`, 8).
@@ -40,6 +46,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             default_clip_count: 3,
+            project_clips: BTreeMap::new(),
             max_clip_count: 12,
             clip_seconds: 8,
             lease_ttl: Duration::from_secs(60),
@@ -71,8 +78,44 @@ impl EngineConfig {
                 why: format!("must be 1..={}", c.max_clip_count),
             });
         }
+        c.project_clips = parse_project_clips(
+            &std::env::var("MYLOWARE_PROJECT_CLIPS").unwrap_or_default(),
+            c.max_clip_count,
+        )?;
         Ok(c)
     }
+
+    /// Clips for a run of `project` when the request does not say.
+    pub fn clips_for(&self, project: &ProjectName) -> u32 {
+        self.project_clips
+            .get(project.as_str())
+            .copied()
+            .unwrap_or(self.default_clip_count)
+    }
+}
+
+/// Parse `project=clips,…`.
+pub fn parse_project_clips(raw: &str, max: u32) -> Result<BTreeMap<String, u32>, ConfigError> {
+    let err = |why: String| ConfigError {
+        var: "MYLOWARE_PROJECT_CLIPS",
+        why,
+    };
+    let mut out = BTreeMap::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, n) = part
+            .split_once('=')
+            .ok_or_else(|| err(format!("{part:?} is not project=clips")))?;
+        let project = ProjectName::parse(name.trim()).map_err(|e| err(e.to_string()))?;
+        let n: u32 = n
+            .trim()
+            .parse()
+            .map_err(|_| err(format!("{n:?} is not a number")))?;
+        if n == 0 || n > max {
+            return Err(err(format!("{name}: clips must be 1..={max}")));
+        }
+        out.insert(project.as_str().to_owned(), n);
+    }
+    Ok(out)
 }
 
 /// Parse a numeric variable, or keep `default` when unset.
@@ -95,4 +138,26 @@ pub fn env_list(var: &str) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_clips_parse_and_apply() {
+        let m = parse_project_clips("aismr=3, motivational=2", 12).unwrap();
+        let c = EngineConfig {
+            project_clips: m,
+            default_clip_count: 4,
+            ..Default::default()
+        };
+        assert_eq!(c.clips_for(&ProjectName::parse("motivational").unwrap()), 2);
+        assert_eq!(c.clips_for(&ProjectName::parse("other").unwrap()), 4);
+        assert!(parse_project_clips("aismr", 12).is_err());
+        assert!(parse_project_clips("aismr=0", 12).is_err());
+        assert!(parse_project_clips("aismr=13", 12).is_err());
+        assert!(parse_project_clips("Bad=1", 12).is_err());
+        assert!(parse_project_clips("", 12).unwrap().is_empty());
+    }
 }

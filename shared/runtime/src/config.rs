@@ -38,8 +38,8 @@ pub const ENV_WEBHOOK_TOLERANCE: &str = "MYLOWARE_WEBHOOK_TOLERANCE_SECS";
 /// Delay before the fake providers call back, milliseconds (2000).
 pub const ENV_FAKE_CALLBACK_DELAY: &str = "MYLOWARE_FAKE_CALLBACK_DELAY_MS";
 
-/// Everything the binaries read from the environment.
-#[derive(Debug, Clone)]
+/// Everything the binaries read from the environment. Its `Debug` hides the API keys.
+#[derive(Clone)]
 pub struct RuntimeConfig {
     /// Engine knobs.
     pub engine: EngineConfig,
@@ -99,5 +99,18 @@ impl RuntimeConfig {
     /// The API keys.
     pub fn api_keys(&self) -> ApiKeys {
         ApiKeys::new(&self.api_keys)
+    }
+}
+
+impl std::fmt::Debug for RuntimeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeConfig")
+            .field("engine", &self.engine)
+            .field("sora_secrets", &self.sora_secrets.len())
+            .field("remotion_secrets", &self.remotion_secrets.len())
+            .field("api_keys", &self.api_keys.len())
+            .field("webhook_tolerance_secs", &self.webhook_tolerance_secs)
+            .field("fake_callback_delay", &self.fake_callback_delay)
+            .finish()
     }
 }

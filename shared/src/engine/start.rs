@@ -49,7 +49,9 @@ impl Engine {
                 format!("brief is longer than {MAX_BRIEF_CHARS} characters"),
             ));
         }
-        let clips = req.clips.unwrap_or(self.config.default_clip_count);
+        let clips = req
+            .clips
+            .unwrap_or_else(|| self.config.clips_for(&req.project));
         if clips == 0 || clips > self.config.max_clip_count {
             return Err(EngineError::invalid(
                 "invalid_clips",

@@ -109,12 +109,8 @@ impl RunView {
             }),
             None => None,
         };
-        let history_length = engine
-            .store
-            .history(&run.run_id)
-            .await
-            .map_err(myloware::engine::EngineError::from)?
-            .len();
+        // One checkpoint per version, from 1: the history length is the version.
+        let history_length = run.version as usize;
         Ok(Self {
             run_id: run.run_id.to_string(),
             project: run.project.as_str().to_owned(),
