@@ -180,17 +180,7 @@ async fn a_run_completes_with_one_paid_job_per_clip() {
         .iter()
         .map(|c| c.step)
         .collect();
-    for s in [
-        Step::Ideation,
-        Step::IdeationApproval,
-        Step::Production,
-        Step::WaitForVideos,
-        Step::Editing,
-        Step::WaitForRender,
-        Step::PublishApproval,
-        Step::Publishing,
-        Step::Done,
-    ] {
+    for s in Step::WORKFLOW {
         assert!(steps.contains(&s), "history {steps:?} lacks {s}");
     }
     let versions: Vec<u64> = h

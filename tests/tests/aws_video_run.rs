@@ -82,17 +82,7 @@ async fn a_full_run_completes_and_paid_jobs_are_counted_once() {
     );
 
     let steps: Vec<Step> = history.iter().map(|h| h.1).collect();
-    for s in [
-        Step::Ideation,
-        Step::IdeationApproval,
-        Step::Production,
-        Step::WaitForVideos,
-        Step::Editing,
-        Step::WaitForRender,
-        Step::PublishApproval,
-        Step::Publishing,
-        Step::Done,
-    ] {
+    for s in Step::WORKFLOW {
         assert!(steps.contains(&s), "history {history:?} lacks {s}");
     }
     let versions: Vec<u64> = history.iter().map(|h| h.0).collect();

@@ -60,3 +60,14 @@ pub fn app_state(engine: Engine, cfg: &RuntimeConfig) -> AppState {
         webhooks: cfg.webhook_secrets(),
     }
 }
+
+/// Everything a Lambda function needs, from the environment: config and the engine on AWS with
+/// the fake providers.
+pub async fn aws_engine_from_env() -> Result<(RuntimeConfig, Engine), ConfigError> {
+    let cfg = RuntimeConfig::from_env()?;
+    let resources = Resources::from_env().map_err(ConfigError::Resources)?;
+    let clients = AwsClients::from_env().await;
+    let (_fakes, providers) = fake_providers(&cfg)?;
+    let engine = aws_engine(&clients, &resources, &cfg, providers);
+    Ok((cfg, engine))
+}

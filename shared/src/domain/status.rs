@@ -133,6 +133,19 @@ pub enum Step {
 }
 
 impl Step {
+    /// Every step, in workflow order.
+    pub const WORKFLOW: [Step; 9] = [
+        Step::Ideation,
+        Step::IdeationApproval,
+        Step::Production,
+        Step::WaitForVideos,
+        Step::Editing,
+        Step::WaitForRender,
+        Step::PublishApproval,
+        Step::Publishing,
+        Step::Done,
+    ];
+
     /// Stable snake_case name.
     pub fn as_str(self) -> &'static str {
         match self {
