@@ -41,9 +41,8 @@ const DEMO_REMOTION_SECRET: &str = "demo-remotion-secret";
 const DEMO_API_KEY: &str = "demo-key";
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .context("binding a local port")?;
+    let listener =
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding a local port")?;
     let base = format!("http://{}", listener.local_addr()?);
     let mut cfg = RuntimeConfig::from_env()?;
     cfg.sora_secrets = vec![WebhookSecret::parse(DEMO_SORA_SECRET)?];
@@ -101,10 +100,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             _ => {}
         }
         if started.elapsed() > Duration::from_secs(120) {
-            bail!(
-                "the run did not finish within 2 minutes (status {})",
-                run.status
-            );
+            bail!("the run did not finish within 2 minutes (status {})", run.status);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -132,24 +128,14 @@ async fn consume(engine: Engine, queue: Arc<MemoryQueue>) {
 
 async fn decide(engine: &Engine, run: &RunRecord, gate: Gate, auto: bool) -> anyhow::Result<()> {
     let approve = auto || {
-        eprint!(
-            "approve the {} gate of run {}? [y/N] ",
-            gate.as_str(),
-            run.run_id
-        );
+        eprint!("approve the {} gate of run {}? [y/N] ", gate.as_str(), run.run_id);
         std::io::stderr().flush()?;
         let mut line = String::new();
         std::io::stdin().lock().read_line(&mut line)?;
         line.trim().eq_ignore_ascii_case("y")
     };
-    let decision = if approve {
-        Decision::Approve
-    } else {
-        Decision::Reject
-    };
-    engine
-        .decide(&run.run_id, gate, decision, None, "demo", None)
-        .await?;
+    let decision = if approve { Decision::Approve } else { Decision::Reject };
+    engine.decide(&run.run_id, gate, decision, None, "demo", None).await?;
     Ok(())
 }
 
@@ -167,12 +153,7 @@ fn summary(
             println!("  {:>7.2}s  {what}", t.as_secs_f64());
         }
         for c in &run.state.clips {
-            println!(
-                "  clip {} ← {}: {}",
-                c.index,
-                c.job_id,
-                c.blob_key.as_deref().unwrap_or("-")
-            );
+            println!("  clip {} ← {}: {}", c.index, c.job_id, c.blob_key.as_deref().unwrap_or("-"));
         }
         if let Some(k) = &run.state.final_video_key {
             println!("  rendered video: {k}");

@@ -19,9 +19,8 @@ pub async fn run(cmd: InfraCommand) -> anyhow::Result<()> {
     match cmd {
         InfraCommand::Bootstrap { prefix } => {
             let clients = AwsClients::from_env().await;
-            let res = bootstrap(&clients, &ResourceNames::with_prefix(&prefix))
-                .await
-                .map_err(|e| {
+            let res =
+                bootstrap(&clients, &ResourceNames::with_prefix(&prefix)).await.map_err(|e| {
                     anyhow::anyhow!("bootstrap failed: {e} (is AWS_ENDPOINT_URL / LocalStack up?)")
                 })?;
             for (k, v) in res.env() {

@@ -7,11 +7,7 @@ mod serve;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "myloware",
-    version,
-    about = "MyloWare: durable, webhook-driven AI video runs"
-)]
+#[command(name = "myloware", version, about = "MyloWare: durable, webhook-driven AI video runs")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

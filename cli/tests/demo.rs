@@ -13,10 +13,7 @@ fn the_demo_completes_a_three_clip_run() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains(": completed"), "{stdout}");
-    assert!(
-        stdout.contains("paid jobs: 3 video, 1 render, 1 publish"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("paid jobs: 3 video, 1 render, 1 publish"), "{stdout}");
     assert_eq!(stdout.matches("clip ").count(), 3, "{stdout}");
 }
 

@@ -21,45 +21,26 @@ fn bin() -> Command {
 
 #[tokio::test]
 async fn serve_runs_a_video_run_on_localstack() {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL").is_ok(),
-        "needs LocalStack: run scripts/test-all.sh"
-    );
+    assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "needs LocalStack: run scripts/test-all.sh");
     let prefix = format!("s{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let out = bin()
-        .args(["infra", "bootstrap", "--prefix", &prefix])
-        .output()
-        .expect("bootstrap");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = bin().args(["infra", "bootstrap", "--prefix", &prefix]).output().expect("bootstrap");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let exports: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| {
-            l.strip_prefix("export ")?
-                .split_once('=')
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            l.strip_prefix("export ")?.split_once('=').map(|(k, v)| (k.to_owned(), v.to_owned()))
         })
         .collect();
     assert_eq!(exports.len(), 4, "{exports:?}");
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
     let _server = Server(
         bin()
             .args(["serve", "--backend", "aws", "--addr", &addr])
             .envs(exports)
             .env("MYLOWARE_API_KEYS", "serve-key")
-            .env(
-                "MYLOWARE_SORA_WEBHOOK_SECRETS",
-                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-            )
+            .env("MYLOWARE_SORA_WEBHOOK_SECRETS", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
             .env("MYLOWARE_REMOTION_WEBHOOK_SECRETS", "serve-remotion")
             .env("MYLOWARE_FAKE_CALLBACK_DELAY_MS", "200")
             .stdout(Stdio::null())

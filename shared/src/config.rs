@@ -35,6 +35,8 @@ pub struct EngineConfig {
     pub repair_grace: Duration,
     /// How long a callback for a not-yet-correlated job is kept (`MYLOWARE_ORPHAN_TTL_SECS`, 3600).
     pub orphan_arrival_ttl: Duration,
+    /// How long a start `Idempotency-Key` is remembered (`MYLOWARE_START_KEY_TTL_SECS`, 86400).
+    pub start_key_ttl: Duration,
     /// Lifetime of presigned artifact URLs (`MYLOWARE_PRESIGN_SECS`, 3600).
     pub presign_ttl: Duration,
     /// Public base URL of the webhook endpoint, for per-request callback URLs
@@ -53,6 +55,7 @@ impl Default for EngineConfig {
             repair_grace: Duration::from_secs(30),
             orphan_arrival_ttl: Duration::from_secs(3600),
             presign_ttl: Duration::from_secs(3600),
+            start_key_ttl: Duration::from_secs(86_400),
             webhook_base_url: "http://127.0.0.1:8080".into(),
         }
     }
@@ -69,6 +72,7 @@ impl EngineConfig {
         c.repair_grace = Duration::from_secs(env_num("MYLOWARE_REPAIR_GRACE_SECS", 30)?);
         c.orphan_arrival_ttl = Duration::from_secs(env_num("MYLOWARE_ORPHAN_TTL_SECS", 3600)?);
         c.presign_ttl = Duration::from_secs(env_num("MYLOWARE_PRESIGN_SECS", 3600)?);
+        c.start_key_ttl = Duration::from_secs(env_num("MYLOWARE_START_KEY_TTL_SECS", 86_400)?);
         if let Ok(v) = std::env::var("MYLOWARE_WEBHOOK_BASE_URL") {
             c.webhook_base_url = v.trim_end_matches('/').to_owned();
         }
@@ -87,29 +91,19 @@ impl EngineConfig {
 
     /// Clips for a run of `project` when the request does not say.
     pub fn clips_for(&self, project: &ProjectName) -> u32 {
-        self.project_clips
-            .get(project.as_str())
-            .copied()
-            .unwrap_or(self.default_clip_count)
+        self.project_clips.get(project.as_str()).copied().unwrap_or(self.default_clip_count)
     }
 }
 
 /// Parse `project=clips,…`.
 pub fn parse_project_clips(raw: &str, max: u32) -> Result<BTreeMap<String, u32>, ConfigError> {
-    let err = |why: String| ConfigError {
-        var: "MYLOWARE_PROJECT_CLIPS",
-        why,
-    };
+    let err = |why: String| ConfigError { var: "MYLOWARE_PROJECT_CLIPS", why };
     let mut out = BTreeMap::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (name, n) = part
-            .split_once('=')
-            .ok_or_else(|| err(format!("{part:?} is not project=clips")))?;
+        let (name, n) =
+            part.split_once('=').ok_or_else(|| err(format!("{part:?} is not project=clips")))?;
         let project = ProjectName::parse(name.trim()).map_err(|e| err(e.to_string()))?;
-        let n: u32 = n
-            .trim()
-            .parse()
-            .map_err(|_| err(format!("{n:?} is not a number")))?;
+        let n: u32 = n.trim().parse().map_err(|_| err(format!("{n:?} is not a number")))?;
         if n == 0 || n > max {
             return Err(err(format!("{name}: clips must be 1..={max}")));
         }
@@ -121,10 +115,9 @@ pub fn parse_project_clips(raw: &str, max: u32) -> Result<BTreeMap<String, u32>,
 /// Parse a numeric variable, or keep `default` when unset.
 pub fn env_num<T: std::str::FromStr>(var: &'static str, default: T) -> Result<T, ConfigError> {
     match std::env::var(var) {
-        Ok(v) => v.trim().parse().map_err(|_| ConfigError {
-            var,
-            why: format!("{v:?} is not a number"),
-        }),
+        Ok(v) => {
+            v.trim().parse().map_err(|_| ConfigError { var, why: format!("{v:?} is not a number") })
+        }
         Err(_) => Ok(default),
     }
 }
@@ -147,11 +140,7 @@ mod tests {
     #[test]
     fn project_clips_parse_and_apply() {
         let m = parse_project_clips("aismr=3, motivational=2", 12).unwrap();
-        let c = EngineConfig {
-            project_clips: m,
-            default_clip_count: 4,
-            ..Default::default()
-        };
+        let c = EngineConfig { project_clips: m, default_clip_count: 4, ..Default::default() };
         assert_eq!(c.clips_for(&ProjectName::parse("motivational").unwrap()), 2);
         assert_eq!(c.clips_for(&ProjectName::parse("other").unwrap()), 4);
         assert!(parse_project_clips("aismr", 12).is_err());

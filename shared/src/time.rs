@@ -48,9 +48,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
-        let d = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         Timestamp(d.as_millis() as i64)
     }
 }
@@ -86,10 +84,7 @@ mod tests {
         assert_eq!(c.now(), Timestamp(1_000));
         c.advance(Duration::from_secs(2));
         assert_eq!(c.now().millis(), 3_000);
-        assert_eq!(
-            c.now().since(Timestamp(1_500)),
-            Duration::from_millis(1_500)
-        );
+        assert_eq!(c.now().since(Timestamp(1_500)), Duration::from_millis(1_500));
         assert_eq!(Timestamp(0).rfc3339(), "1970-01-01T00:00:00.000Z");
     }
 }

@@ -27,12 +27,7 @@ struct InProcessSink {
 impl CallbackSink for InProcessSink {
     async fn deliver(&self, d: &Delivery) -> Result<u16, String> {
         let engine = self.engine.get().expect("engine set");
-        let h = |name: &str| {
-            d.headers
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
+        let h = |name: &str| d.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let result = if d.path.starts_with("/v1/webhooks/sora") {
             let v = StandardVerifier::new(vec![WebhookSecret::parse(SORA).unwrap()], 300);
             let headers = StandardHeaders {
@@ -43,9 +38,7 @@ impl CallbackSink for InProcessSink {
             engine.intake_sora(&v, headers, &d.body, None).await
         } else {
             let v = RemotionVerifier::new(vec![WebhookSecret::parse(REMOTION).unwrap()]);
-            engine
-                .intake_remotion(&v, h("x-remotion-signature"), None, &d.body, None)
-                .await
+            engine.intake_remotion(&v, h("x-remotion-signature"), None, &d.body, None).await
         };
         result.map(|_| 200).map_err(|e| e.to_string())
     }
@@ -64,9 +57,7 @@ impl Harness {
         let backend = MemoryBackend::default();
         let (store, queue) = (backend.store.clone(), backend.queue.clone());
         let clock = ManualClock::new(Timestamp(1_800_000_000_000));
-        let sink = Arc::new(InProcessSink {
-            engine: OnceLock::new(),
-        });
+        let sink = Arc::new(InProcessSink { engine: OnceLock::new() });
         let fakes = FakeSet::new(
             WebhookSecret::parse(SORA).unwrap(),
             WebhookSecret::parse(REMOTION).unwrap(),
@@ -74,19 +65,10 @@ impl Harness {
             CallbackMode::Manual,
             Arc::new(clock.clone()),
         );
-        let engine = backend.engine(
-            fakes.providers(),
-            Arc::new(clock.clone()),
-            EngineConfig::default(),
-        );
+        let engine =
+            backend.engine(fakes.providers(), Arc::new(clock.clone()), EngineConfig::default());
         let _ = sink.engine.set(engine.clone());
-        Self {
-            engine,
-            store,
-            queue,
-            clock,
-            fakes,
-        }
+        Self { engine, store, queue, clock, fakes }
     }
 
     async fn start(&self, clips: u32) -> RunId {
@@ -115,10 +97,7 @@ impl Harness {
     }
 
     async fn approve(&self, id: &RunId, gate: Gate) {
-        self.engine
-            .decide(id, gate, Decision::Approve, None, "test", None)
-            .await
-            .unwrap();
+        self.engine.decide(id, gate, Decision::Approve, None, "test", None).await.unwrap();
     }
 
     /// Drive a run to the end, delivering video callbacks reversed, one twice, one early.
@@ -126,10 +105,7 @@ impl Harness {
         self.fakes.video.deliver_early(0);
         let id = self.start(3).await;
         self.pump(copies).await;
-        assert_eq!(
-            self.run(&id).await.status,
-            RunStatus::AwaitingIdeationApproval
-        );
+        assert_eq!(self.run(&id).await.status, RunStatus::AwaitingIdeationApproval);
         self.approve(&id, Gate::Ideation).await;
         self.pump(copies).await;
         let run = self.run(&id).await;
@@ -141,21 +117,14 @@ impl Harness {
             assert_eq!(self.fakes.video.send(job).await, Ok(200));
             self.pump(copies).await;
         }
-        assert_eq!(
-            self.fakes.video.send(&outbox[0]).await,
-            Ok(200),
-            "duplicate callback"
-        );
+        assert_eq!(self.fakes.video.send(&outbox[0]).await, Ok(200), "duplicate callback");
         self.pump(copies).await;
         assert_eq!(self.run(&id).await.status, RunStatus::AwaitingRender);
         for job in self.fakes.render.take_outbox() {
             self.fakes.render.send(&job).await.unwrap();
         }
         self.pump(copies).await;
-        assert_eq!(
-            self.run(&id).await.status,
-            RunStatus::AwaitingPublishApproval
-        );
+        assert_eq!(self.run(&id).await.status, RunStatus::AwaitingPublishApproval);
         self.approve(&id, Gate::Publish).await;
         self.pump(copies).await;
         id
@@ -172,25 +141,12 @@ async fn a_run_completes_with_one_paid_job_per_clip() {
     assert_eq!(h.fakes.video.jobs_started(), 3);
     assert_eq!(h.fakes.render.jobs_started(), 1);
     assert_eq!(h.fakes.publish.jobs_started(), 1);
-    let steps: Vec<Step> = h
-        .store
-        .history(&id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|c| c.step)
-        .collect();
+    let steps: Vec<Step> = h.store.history(&id).await.unwrap().iter().map(|c| c.step).collect();
     for s in Step::WORKFLOW {
         assert!(steps.contains(&s), "history {steps:?} lacks {s}");
     }
-    let versions: Vec<u64> = h
-        .store
-        .history(&id)
-        .await
-        .unwrap()
-        .iter()
-        .map(|c| c.version)
-        .collect();
+    let versions: Vec<u64> =
+        h.store.history(&id).await.unwrap().iter().map(|c| c.version).collect();
     assert_eq!(versions, (1..=run.version).collect::<Vec<_>>());
     assert_eq!(h.store.audit_log(&id).await.unwrap().len(), 2);
 }
@@ -202,10 +158,7 @@ async fn every_message_twice_ends_identical() {
     let twice = Harness::new();
     let b = twice.full_run(2).await;
     let (ra, rb) = (once.run(&a).await, twice.run(&b).await);
-    assert_eq!(
-        (ra.status, ra.version, ra.step),
-        (rb.status, rb.version, rb.step)
-    );
+    assert_eq!((ra.status, ra.version, ra.step), (rb.status, rb.version, rb.step));
     assert_eq!(twice.fakes.video.jobs_started(), 3);
     assert_eq!(twice.fakes.render.jobs_started(), 1);
 }
@@ -226,11 +179,7 @@ async fn a_failed_video_fails_the_run_with_the_reason() {
     assert_eq!(run.status, RunStatus::Failed);
     let err = run.error.unwrap();
     assert_eq!(err.code, "video_failed");
-    assert!(
-        err.message.contains("moderation_blocked"),
-        "{}",
-        err.message
-    );
+    assert!(err.message.contains("moderation_blocked"), "{}", err.message);
     assert_eq!(h.fakes.render.jobs_started(), 0);
 }
 
@@ -241,34 +190,18 @@ async fn rejecting_a_gate_rejects_the_run_and_a_second_decision_conflicts() {
     h.pump(1).await;
     let out = h
         .engine
-        .decide(
-            &id,
-            Gate::Ideation,
-            Decision::Reject,
-            Some("no".into()),
-            "t",
-            None,
-        )
+        .decide(&id, Gate::Ideation, Decision::Reject, Some("no".into()), "t", None)
         .await
         .unwrap();
     assert_eq!(out.run.status, RunStatus::Rejected);
-    let again = h
-        .engine
-        .decide(&id, Gate::Ideation, Decision::Reject, None, "t", None)
-        .await
-        .unwrap();
+    let again =
+        h.engine.decide(&id, Gate::Ideation, Decision::Reject, None, "t", None).await.unwrap();
     assert!(again.replayed);
-    let err = h
-        .engine
-        .decide(&id, Gate::Ideation, Decision::Approve, None, "t", None)
-        .await
-        .unwrap_err();
+    let err =
+        h.engine.decide(&id, Gate::Ideation, Decision::Approve, None, "t", None).await.unwrap_err();
     assert_eq!(err.code(), "not_waiting_at_gate");
-    let err = h
-        .engine
-        .decide(&id, Gate::Publish, Decision::Approve, None, "t", None)
-        .await
-        .unwrap_err();
+    let err =
+        h.engine.decide(&id, Gate::Publish, Decision::Approve, None, "t", None).await.unwrap_err();
     assert_eq!(err.code(), "not_waiting_at_gate");
     h.pump(1).await;
     assert_eq!(h.fakes.video.jobs_started(), 0);
@@ -307,10 +240,7 @@ async fn a_lost_enqueue_is_repaired_by_the_redelivered_message() {
     assert_eq!(h.run(&id).await.status, RunStatus::AwaitingVideoGeneration);
     assert!(h.queue.is_empty(), "the wait's message was lost");
     // Redelivered too early: a stale message does not re-send while the run looks fresh.
-    assert_eq!(
-        h.engine.handle_message(&prod, "a").await.unwrap(),
-        Disposition::Ack
-    );
+    assert_eq!(h.engine.handle_message(&prod, "a").await.unwrap(), Disposition::Ack);
     assert!(h.queue.is_empty());
     // Redelivered after the visibility timeout: the run has not moved, so it re-sends.
     h.clock.advance(Duration::from_secs(31));
@@ -334,21 +264,12 @@ async fn a_concurrent_delivery_waits_for_the_lease_and_never_pays_twice() {
     let run = h.run(&id).await;
     // Another invocation holds the lease at this version.
     let until = h.clock.now().plus(Duration::from_secs(60));
-    h.store
-        .acquire_lease(&id, run.version, "other", until, h.clock.now())
-        .await
-        .unwrap();
-    assert_eq!(
-        h.engine.handle_message(&prod, "me").await.unwrap(),
-        Disposition::Retry
-    );
+    h.store.acquire_lease(&id, run.version, "other", until, h.clock.now()).await.unwrap();
+    assert_eq!(h.engine.handle_message(&prod, "me").await.unwrap(), Disposition::Retry);
     assert_eq!(h.fakes.video.jobs_started(), 0);
     // The holder crashed; its lease lapses; the redelivered message runs the step.
     h.clock.advance(Duration::from_secs(61));
-    assert_eq!(
-        h.engine.handle_message(&prod, "me").await.unwrap(),
-        Disposition::Ack
-    );
+    assert_eq!(h.engine.handle_message(&prod, "me").await.unwrap(), Disposition::Ack);
     assert_eq!(h.fakes.video.jobs_started(), 2);
     // A crash after the provider accepted but before the checkpoint: the same intents are
     // reused, so re-running the step pays nothing more.
@@ -369,14 +290,5 @@ async fn an_idempotency_key_returns_the_same_run() {
     let b = h.engine.start_run(req).await.unwrap();
     assert!(!a.replayed && b.replayed);
     assert_eq!(a.run.run_id, b.run.run_id);
-    assert_eq!(
-        h.engine
-            .store
-            .list_runs(&Default::default())
-            .await
-            .unwrap()
-            .runs
-            .len(),
-        1
-    );
+    assert_eq!(h.engine.store.list_runs(&Default::default()).await.unwrap().runs.len(), 1);
 }

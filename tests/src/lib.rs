@@ -72,9 +72,8 @@ impl App {
         require_emulator();
         let clients = AwsClients::from_env().await;
         let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let resources = bootstrap(&clients, &ResourceNames::with_prefix(&prefix))
-            .await
-            .expect("bootstrap");
+        let resources =
+            bootstrap(&clients, &ResourceNames::with_prefix(&prefix)).await.expect("bootstrap");
         // A short visibility timeout so a message left for retry comes back quickly in tests.
         clients
             .sqs
@@ -84,9 +83,7 @@ impl App {
             .send()
             .await
             .expect("set visibility");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base_url = format!("http://{}", listener.local_addr().expect("addr"));
 
         let mut cfg = RuntimeConfig::from_env().expect("config");
@@ -146,40 +143,26 @@ impl App {
 
     /// A request builder for `path` with the API key set.
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.base_url))
-            .header("x-api-key", API_KEY)
+        self.http.request(method, format!("{}{path}", self.base_url)).header("x-api-key", API_KEY)
     }
 
     /// POST JSON with the API key; returns status and body.
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .request(reqwest::Method::POST, path)
-            .json(&body)
-            .send()
-            .await
-            .expect("send");
+        let r = self.request(reqwest::Method::POST, path).json(&body).send().await.expect("send");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
     /// GET with the API key; returns status and body.
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let r = self
-            .request(reqwest::Method::GET, path)
-            .send()
-            .await
-            .expect("send");
+        let r = self.request(reqwest::Method::GET, path).send().await.expect("send");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
     /// Send a raw webhook request (no API key); returns status and body.
     pub async fn webhook(&self, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
-        let mut r = self
-            .http
-            .post(format!("{}{path}", self.base_url))
-            .body(body.to_vec());
+        let mut r = self.http.post(format!("{}{path}", self.base_url)).body(body.to_vec());
         for (k, v) in headers {
             r = r.header(*k, *v);
         }
@@ -190,12 +173,8 @@ impl App {
 
     /// Start a run; returns its id.
     pub async fn start_run(&self, clips: u32, brief: &str) -> String {
-        let (status, body) = self
-            .post(
-                "/v1/runs",
-                serde_json::json!({ "brief": brief, "clips": clips }),
-            )
-            .await;
+        let (status, body) =
+            self.post("/v1/runs", serde_json::json!({ "brief": brief, "clips": clips })).await;
         assert_eq!(status, 201, "start: {body}");
         body["run_id"].as_str().expect("run_id").to_owned()
     }
@@ -236,11 +215,7 @@ impl App {
 
     /// Approve or reject a gate over HTTP.
     pub async fn decide(&self, run_id: &str, action: &str, gate: &str) -> (u16, Value) {
-        self.post(
-            &format!("/v1/runs/{run_id}/{action}"),
-            serde_json::json!({ "gate": gate }),
-        )
-        .await
+        self.post(&format!("/v1/runs/{run_id}/{action}"), serde_json::json!({ "gate": gate })).await
     }
 
     /// Items in the test's table.
@@ -276,12 +251,7 @@ impl App {
             QueueAttributeName::ApproximateNumberOfMessagesDelayed,
         ]
         .iter()
-        .map(|k| {
-            attrs
-                .get(k)
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-        })
+        .map(|k| attrs.get(k).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0))
         .sum()
     }
 }

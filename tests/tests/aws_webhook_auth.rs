@@ -8,19 +8,12 @@ use myloware_tests::{App, Options, REMOTION_SECRET, SORA_SECRET};
 type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_signatures_are_401_and_leave_no_trace() {
-    let app = App::spawn(Options {
-        no_driver: true,
-        ..Default::default()
-    })
-    .await;
+    let app = App::spawn(Options { no_driver: true, ..Default::default() }).await;
     let (items, messages) = (app.table_items().await, app.queue_messages().await);
     let body = br#"{"id":"evt_1","object":"event","created_at":1,"type":"video.completed","data":{"id":"video_abc"}}"#;
     let good = WebhookSecret::parse(SORA_SECRET).unwrap();
@@ -64,33 +57,19 @@ async fn bad_signatures_are_401_and_leave_no_trace() {
         let mut h = headers.clone();
         h.push(("content-type", "application/json"));
         let (status, resp) = app.webhook("/v1/webhooks/sora", &h, body).await;
-        assert_eq!(
-            (status, resp["error"].as_str()),
-            (401, Some(code)),
-            "case {name}: {resp}"
-        );
+        assert_eq!((status, resp["error"].as_str()), (401, Some(code)), "case {name}: {resp}");
     }
     let render =
         br#"{"job_id":"render_1","status":"done","output_url":"https://x/o.mp4","error":null}"#;
     let forged = sign_remotion(&WebhookSecret::parse("not-the-secret").unwrap(), render);
-    let (status, _) = app
-        .webhook(
-            "/v1/webhooks/remotion",
-            &[("x-remotion-signature", &forged)],
-            render,
-        )
-        .await;
+    let (status, _) =
+        app.webhook("/v1/webhooks/remotion", &[("x-remotion-signature", &forged)], render).await;
     assert_eq!(status, 401, "forged remotion");
     let (status, _) = app.webhook("/v1/webhooks/remotion", &[], render).await;
     assert_eq!(status, 401, "unsigned remotion");
     let tampered = sign_remotion(&WebhookSecret::parse(REMOTION_SECRET).unwrap(), b"{}");
-    let (status, _) = app
-        .webhook(
-            "/v1/webhooks/remotion",
-            &[("x-remotion-signature", &tampered)],
-            render,
-        )
-        .await;
+    let (status, _) =
+        app.webhook("/v1/webhooks/remotion", &[("x-remotion-signature", &tampered)], render).await;
     assert_eq!(status, 401, "signature of another body");
 
     assert_eq!(app.table_items().await, items, "no item was written");
@@ -101,22 +80,10 @@ async fn bad_signatures_are_401_and_leave_no_trace() {
     let (status, resp) = app
         .webhook(
             "/v1/webhooks/sora",
-            &[
-                ("webhook-id", "msg_1"),
-                ("webhook-timestamp", &ts),
-                ("webhook-signature", &sig),
-            ],
+            &[("webhook-id", "msg_1"), ("webhook-timestamp", &ts), ("webhook-signature", &sig)],
             body,
         )
         .await;
-    assert_eq!(
-        (status, resp["status"].as_str()),
-        (200, Some("ignored")),
-        "{resp}"
-    );
-    assert_eq!(
-        app.queue_messages().await,
-        messages,
-        "an unknown job wakes no run"
-    );
+    assert_eq!((status, resp["status"].as_str()), (200, Some("ignored")), "{resp}");
+    assert_eq!(app.queue_messages().await, messages, "an unknown job wakes no run");
 }

@@ -60,6 +60,8 @@ mod tests {
 
     use super::*;
 
+    const FAR: myloware::time::Timestamp = myloware::time::Timestamp(4_102_444_800_000);
+
     fn record(id: &str, body: &str) -> SqsMessage {
         let mut m = SqsMessage::default();
         m.message_id = Some(id.into());
@@ -81,32 +83,14 @@ mod tests {
         );
         let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), Default::default());
         let now = SystemClock.now();
-        let busy = RunRecord::new(
-            ProjectName::parse("p").unwrap(),
-            "brief".into(),
-            1,
-            None,
-            now,
-        );
-        store.create_run(&busy).await.unwrap();
+        let busy = RunRecord::new(ProjectName::parse("p").unwrap(), "brief".into(), 1, None, now);
+        store.create_run(&busy, FAR).await.unwrap();
         store
-            .acquire_lease(
-                &busy.run_id,
-                1,
-                "someone-else",
-                now.plus(Duration::from_secs(60)),
-                now,
-            )
+            .acquire_lease(&busy.run_id, 1, "someone-else", now.plus(Duration::from_secs(60)), now)
             .await
             .unwrap();
-        let ready = RunRecord::new(
-            ProjectName::parse("p").unwrap(),
-            "brief".into(),
-            1,
-            None,
-            now,
-        );
-        store.create_run(&ready).await.unwrap();
+        let ready = RunRecord::new(ProjectName::parse("p").unwrap(), "brief".into(), 1, None, now);
+        store.create_run(&ready, FAR).await.unwrap();
 
         let msg = |r: &RunRecord| serde_json::to_string(&StepMessage::at(r.run_id, 1)).unwrap();
         let mut event = SqsEvent::default();
@@ -120,11 +104,8 @@ mod tests {
             ),
         ];
         let resp = handle_batch(&engine, event, "inv-1").await;
-        let mut failed: Vec<&str> = resp
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
+        let mut failed: Vec<&str> =
+            resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         failed.sort();
         assert_eq!(failed, ["leased", "poison"]);
         let after = store.get_run(&ready.run_id).await.unwrap().unwrap();

@@ -49,15 +49,7 @@ async fn a_base64_encoded_api_gateway_body_is_verified_on_its_raw_bytes() {
     let job = JobId::parse("video_apigw").unwrap();
     engine
         .store
-        .correlate(
-            Provider::Sora,
-            &job,
-            &Correlation {
-                run_id: run,
-                generation: 1,
-                index: 0,
-            },
-        )
+        .correlate(Provider::Sora, &job, &Correlation { run_id: run, generation: 1, index: 0 })
         .await
         .unwrap();
     let router = webhook_router(AppState {

@@ -19,13 +19,8 @@ pub struct AwsClients {
 /// Load the shared SDK config. Without the explicit HTTP client every call would fail at run
 /// time ("No HTTP client was available"), since the default one is not compiled in.
 pub async fn load_sdk_config() -> SdkConfig {
-    let http = Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http)
-        .load()
-        .await
+    let http = Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    aws_config::defaults(BehaviorVersion::latest()).http_client(http).load().await
 }
 
 impl AwsClients {

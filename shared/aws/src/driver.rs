@@ -69,10 +69,7 @@ impl SqsDriver {
         }
         let mut records = Vec::with_capacity(messages.len());
         for m in &messages {
-            let is_dup = m
-                .message_attributes
-                .as_ref()
-                .is_some_and(|a| a.contains_key(DUP_ATTR));
+            let is_dup = m.message_attributes.as_ref().is_some_and(|a| a.contains_key(DUP_ATTR));
             if self.duplicate && !is_dup {
                 self.send_duplicate(m).await?;
             }
@@ -94,11 +91,8 @@ impl SqsDriver {
         let mut event = SqsEvent::default();
         event.records = records;
         let result = handler(event).await;
-        let failed: std::collections::HashSet<&str> = result
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
+        let failed: std::collections::HashSet<&str> =
+            result.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         for m in &messages {
             let id = m.message_id.as_deref().unwrap_or_default();
             if failed.contains(id) {

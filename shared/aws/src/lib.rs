@@ -9,6 +9,7 @@ pub mod driver;
 pub mod dynamo;
 pub mod resources;
 pub mod s3_blobs;
+pub mod sqs_consumer;
 pub mod sqs_queue;
 
 pub use clients::AwsClients;
@@ -16,4 +17,5 @@ pub use driver::SqsDriver;
 pub use dynamo::DynamoStore;
 pub use resources::{ResourceNames, Resources};
 pub use s3_blobs::S3Blobs;
+pub use sqs_consumer::SqsDeadLetters;
 pub use sqs_queue::SqsQueue;

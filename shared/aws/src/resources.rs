@@ -119,11 +119,7 @@ fn attr(name: &str) -> AttributeDefinition {
 }
 
 fn key(name: &str, kind: KeyType) -> KeySchemaElement {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(kind)
-        .build()
-        .expect("complete")
+    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().expect("complete")
 }
 
 fn gsi(name: &str) -> GlobalSecondaryIndex {
@@ -131,17 +127,40 @@ fn gsi(name: &str) -> GlobalSecondaryIndex {
         .index_name(name)
         .key_schema(key(&format!("{name}_pk"), KeyType::Hash))
         .key_schema(key(&format!("{name}_sk"), KeyType::Range))
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
         .build()
         .expect("complete")
 }
 
 /// Create the table, queues and bucket (idempotent: existing ones are reused).
 pub async fn bootstrap(c: &AwsClients, names: &ResourceNames) -> Result<Resources, String> {
+    bootstrap_with(c, names, QueueSettings::default()).await
+}
+
+/// Step queue settings (production values by default; tests shorten them).
+#[derive(Debug, Clone, Copy)]
+pub struct QueueSettings {
+    /// Visibility timeout, seconds.
+    pub visibility_timeout_secs: u32,
+    /// Receives before the DLQ.
+    pub max_receive_count: u32,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self {
+            visibility_timeout_secs: VISIBILITY_TIMEOUT_SECS,
+            max_receive_count: MAX_RECEIVE_COUNT,
+        }
+    }
+}
+
+/// [`bootstrap`] with explicit queue settings.
+pub async fn bootstrap_with(
+    c: &AwsClients,
+    names: &ResourceNames,
+    q: QueueSettings,
+) -> Result<Resources, String> {
     let err = |what: &str, e: &dyn std::fmt::Debug| format!("{what}: {e:?}");
     let table = c
         .dynamodb
@@ -176,19 +195,14 @@ pub async fn bootstrap(c: &AwsClients, names: &ResourceNames) -> Result<Resource
                 .await
                 .map_err(|e| err("enable TTL", &e))?;
         }
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_in_use_exception()) => {}
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {}
         Err(e) => return Err(err("create table", &e)),
     }
     let dlq_url = c
         .sqs
         .create_queue()
         .queue_name(&names.dlq)
-        .attributes(
-            QueueAttributeName::MessageRetentionPeriod,
-            DLQ_RETENTION_SECS.to_string(),
-        )
+        .attributes(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECS.to_string())
         .send()
         .await
         .map_err(|e| err("create DLQ", &e))?
@@ -207,20 +221,14 @@ pub async fn bootstrap(c: &AwsClients, names: &ResourceNames) -> Result<Resource
         .ok_or("DLQ has no ARN")?;
     let redrive = serde_json::json!({
         "deadLetterTargetArn": dlq_arn,
-        "maxReceiveCount": MAX_RECEIVE_COUNT.to_string(),
+        "maxReceiveCount": q.max_receive_count.to_string(),
     });
     let queue_url = c
         .sqs
         .create_queue()
         .queue_name(&names.queue)
-        .attributes(
-            QueueAttributeName::VisibilityTimeout,
-            VISIBILITY_TIMEOUT_SECS.to_string(),
-        )
-        .attributes(
-            QueueAttributeName::MessageRetentionPeriod,
-            QUEUE_RETENTION_SECS.to_string(),
-        )
+        .attributes(QueueAttributeName::VisibilityTimeout, q.visibility_timeout_secs.to_string())
+        .attributes(QueueAttributeName::MessageRetentionPeriod, QUEUE_RETENTION_SECS.to_string())
         .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
         .send()
         .await
@@ -235,10 +243,5 @@ pub async fn bootstrap(c: &AwsClients, names: &ResourceNames) -> Result<Resource
             }) => {}
         Err(e) => return Err(err("create bucket", &e)),
     }
-    Ok(Resources {
-        names: names.clone(),
-        queue_url,
-        dlq_url,
-        dlq_arn,
-    })
+    Ok(Resources { names: names.clone(), queue_url, dlq_url, dlq_arn })
 }

@@ -18,10 +18,7 @@ pub struct S3Blobs {
 impl S3Blobs {
     /// A store in `bucket`.
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
-        Self {
-            client,
-            bucket: bucket.into(),
-        }
+        Self { client, bucket: bucket.into() }
     }
 }
 
@@ -45,14 +42,8 @@ impl BlobStore for S3Blobs {
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(|e| {
+        let out =
+            self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(|e| {
                 if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
                     BlobError::NotFound(key.to_owned())
                 } else {

@@ -22,10 +22,17 @@ pub struct SqsQueue {
 impl SqsQueue {
     /// A queue at `url`.
     pub fn new(client: Client, url: impl Into<String>) -> Self {
-        Self {
-            client,
-            url: url.into(),
-        }
+        Self { client, url: url.into() }
+    }
+
+    /// The SDK client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The queue URL.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 }
 

@@ -48,11 +48,7 @@ impl ApiKeys {
         if bool::from(ok) {
             Ok(format!("key:{}", hex::encode(&d[..4])))
         } else {
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "invalid X-API-Key",
-            ))
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "invalid X-API-Key"))
         }
     }
 }

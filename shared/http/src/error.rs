@@ -19,11 +19,7 @@ pub struct ApiError {
 impl ApiError {
     /// An error with this status, code and detail.
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            code: code.to_owned(),
-            detail: detail.into(),
-        }
+        Self { status, code: code.to_owned(), detail: detail.into() }
     }
 }
 
@@ -32,10 +28,7 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(code = %self.code, detail = %self.detail, "request failed");
         }
-        (
-            self.status,
-            Json(serde_json::json!({ "error": self.code, "detail": self.detail })),
-        )
+        (self.status, Json(serde_json::json!({ "error": self.code, "detail": self.detail })))
             .into_response()
     }
 }

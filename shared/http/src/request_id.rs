@@ -22,10 +22,7 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
         .filter(|v| valid(v))
         .map(str::to_owned)
         .or_else(|| {
-            req.headers()
-                .get("x-amzn-requestid")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
+            req.headers().get("x-amzn-requestid").and_then(|v| v.to_str().ok()).map(str::to_owned)
         })
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));

@@ -44,10 +44,7 @@ async fn sora(
         timestamp: header(&headers, "webhook-timestamp"),
         signature: header(&headers, "webhook-signature"),
     };
-    let ack = st
-        .engine
-        .intake_sora(&st.webhooks.sora, h, &raw, Some(rid.0))
-        .await?;
+    let ack = st.engine.intake_sora(&st.webhooks.sora, h, &raw, Some(rid.0)).await?;
     Ok(body(ack))
 }
 
@@ -68,13 +65,7 @@ async fn remotion(
         .find_map(|n| header(&headers, n).filter(|v| !v.is_empty()));
     let ack = st
         .engine
-        .intake_remotion(
-            &st.webhooks.remotion,
-            sig,
-            q.run_id.as_deref(),
-            &raw,
-            Some(rid.0),
-        )
+        .intake_remotion(&st.webhooks.remotion, sig, q.run_id.as_deref(), &raw, Some(rid.0))
         .await?;
     Ok(body(ack))
 }

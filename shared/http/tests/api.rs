@@ -45,11 +45,7 @@ async fn call(
     let resp = app.clone().oneshot(req).await.unwrap();
     let (parts, body) = resp.into_parts();
     let bytes = body.collect().await.unwrap().to_bytes();
-    (
-        parts.status,
-        parts.headers,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    (parts.status, parts.headers, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
 fn post(path: &str, key: Option<&str>, content_type: &str, body: &str) -> Request<Body> {
@@ -61,10 +57,7 @@ fn post(path: &str, key: Option<&str>, content_type: &str, body: &str) -> Reques
 }
 
 fn get(path: &str) -> Request<Body> {
-    Request::get(path)
-        .header("x-api-key", "k1")
-        .body(Body::empty())
-        .unwrap()
+    Request::get(path).header("x-api-key", "k1").body(Body::empty()).unwrap()
 }
 
 #[tokio::test]
@@ -72,67 +65,26 @@ async fn bad_input_gets_a_clear_error() {
     let app = app(&["k1", "k2"]);
     let json = "application/json";
     let cases = [
-        (
-            post("/v1/runs", None, json, r#"{"brief":"b"}"#),
-            401,
-            "unauthorized",
-        ),
-        (
-            post("/v1/runs", Some("nope"), json, r#"{"brief":"b"}"#),
-            401,
-            "unauthorized",
-        ),
+        (post("/v1/runs", None, json, r#"{"brief":"b"}"#), 401, "unauthorized"),
+        (post("/v1/runs", Some("nope"), json, r#"{"brief":"b"}"#), 401, "unauthorized"),
         (
             post("/v1/runs", Some("k1"), "text/plain", r#"{"brief":"b"}"#),
             415,
             "unsupported_media_type",
         ),
+        (post("/v1/runs", Some("k1"), json, r#"{"brief":"#), 400, "malformed_json"),
+        (post("/v1/runs", Some("k1"), json, r#"{"clips":2}"#), 422, "invalid_body"),
+        (post("/v1/runs", Some("k1"), json, r#"{"brief":"b","extra":1}"#), 422, "invalid_body"),
+        (post("/v1/runs", Some("k1"), json, r#"{"brief":"   "}"#), 400, "invalid_brief"),
+        (post("/v1/runs", Some("k1"), json, r#"{"brief":"b","clips":0}"#), 400, "invalid_clips"),
+        (post("/v1/runs", Some("k1"), json, r#"{"brief":"b","clips":13}"#), 400, "invalid_clips"),
         (
-            post("/v1/runs", Some("k1"), json, r#"{"brief":"#),
-            400,
-            "malformed_json",
-        ),
-        (
-            post("/v1/runs", Some("k1"), json, r#"{"clips":2}"#),
-            422,
-            "invalid_body",
-        ),
-        (
-            post("/v1/runs", Some("k1"), json, r#"{"brief":"b","extra":1}"#),
-            422,
-            "invalid_body",
-        ),
-        (
-            post("/v1/runs", Some("k1"), json, r#"{"brief":"   "}"#),
-            400,
-            "invalid_brief",
-        ),
-        (
-            post("/v1/runs", Some("k1"), json, r#"{"brief":"b","clips":0}"#),
-            400,
-            "invalid_clips",
-        ),
-        (
-            post("/v1/runs", Some("k1"), json, r#"{"brief":"b","clips":13}"#),
-            400,
-            "invalid_clips",
-        ),
-        (
-            post(
-                "/v1/runs",
-                Some("k1"),
-                json,
-                r#"{"brief":"b","project":"Bad Name"}"#,
-            ),
+            post("/v1/runs", Some("k1"), json, r#"{"brief":"b","project":"Bad Name"}"#),
             400,
             "invalid_project",
         ),
         (get("/v1/runs/not-a-uuid"), 400, "invalid_run_id"),
-        (
-            get("/v1/runs/3f0e8a53-5b0e-4c47-9d7e-2f1f7c0f7a11"),
-            404,
-            "run_not_found",
-        ),
+        (get("/v1/runs/3f0e8a53-5b0e-4c47-9d7e-2f1f7c0f7a11"), 404, "run_not_found"),
         (get("/v1/runs?status=bogus"), 400, "invalid_status"),
         (get("/v1/runs?limit=0"), 400, "invalid_limit"),
         (get("/v1/runs?cursor=zzz"), 400, "invalid_cursor"),
@@ -179,10 +131,8 @@ async fn start_is_idempotent_and_gates_conflict_when_not_waiting() {
             "application/json",
             r#"{"brief":"a calm ocean","clips":2}"#,
         );
-        r.headers_mut()
-            .insert("idempotency-key", "abc-123".parse().unwrap());
-        r.headers_mut()
-            .insert("x-request-id", "req-42".parse().unwrap());
+        r.headers_mut().insert("idempotency-key", "abc-123".parse().unwrap());
+        r.headers_mut().insert("x-request-id", "req-42".parse().unwrap());
         r
     };
     let (s1, h1, b1) = call(&app, start()).await;
@@ -205,10 +155,7 @@ async fn start_is_idempotent_and_gates_conflict_when_not_waiting() {
         ),
     )
     .await;
-    assert_eq!(
-        (s, body["error"].as_str()),
-        (StatusCode::CONFLICT, Some("not_waiting_at_gate"))
-    );
+    assert_eq!((s, body["error"].as_str()), (StatusCode::CONFLICT, Some("not_waiting_at_gate")));
     let (s, _, view) = call(&app, get(&format!("/v1/runs/{id}"))).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
@@ -223,20 +170,10 @@ async fn start_is_idempotent_and_gates_conflict_when_not_waiting() {
 #[tokio::test]
 async fn no_configured_key_refuses_everything() {
     let app = app(&[]);
-    let (s, _, body) = call(
-        &app,
-        post(
-            "/v1/runs",
-            Some("anything"),
-            "application/json",
-            r#"{"brief":"b"}"#,
-        ),
-    )
-    .await;
-    assert_eq!(
-        (s.as_u16(), body["error"].as_str()),
-        (500, Some("api_keys_missing"))
-    );
+    let (s, _, body) =
+        call(&app, post("/v1/runs", Some("anything"), "application/json", r#"{"brief":"b"}"#))
+            .await;
+    assert_eq!((s.as_u16(), body["error"].as_str()), (500, Some("api_keys_missing")));
     let (s, _, _) = call(&app, Request::get("/health").body(Body::empty()).unwrap()).await;
     assert_eq!(s, StatusCode::OK);
 }

@@ -58,18 +58,12 @@ pub struct RuntimeConfig {
 fn secrets(var: &'static str) -> Result<Vec<WebhookSecret>, ConfigError> {
     let raw = std::env::var(var).unwrap_or_default();
     if raw.split(',').any(|p| p.trim().is_empty()) && !raw.trim().is_empty() {
-        return Err(ConfigError::Secret {
-            var,
-            why: "contains an empty entry".into(),
-        });
+        return Err(ConfigError::Secret { var, why: "contains an empty entry".into() });
     }
     env_list(var)
         .iter()
         .map(|s| {
-            WebhookSecret::parse(s).map_err(|e| ConfigError::Secret {
-                var,
-                why: e.to_string(),
-            })
+            WebhookSecret::parse(s).map_err(|e| ConfigError::Secret { var, why: e.to_string() })
         })
         .collect()
 }

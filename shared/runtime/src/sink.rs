@@ -24,10 +24,7 @@ impl HttpCallbackSink {
 #[async_trait]
 impl CallbackSink for HttpCallbackSink {
     async fn deliver(&self, d: &Delivery) -> Result<u16, String> {
-        let mut req = self
-            .client
-            .post(format!("{}{}", self.base_url, d.path))
-            .body(d.body.clone());
+        let mut req = self.client.post(format!("{}{}", self.base_url, d.path)).body(d.body.clone());
         for (k, v) in &d.headers {
             req = req.header(k, v);
         }

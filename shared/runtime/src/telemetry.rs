@@ -18,17 +18,10 @@ pub fn init_with(default_level: &str, text_default: bool) {
         Ok("json") => false,
         _ => text_default,
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if text {
         builder.try_init()
     } else {
-        builder
-            .json()
-            .with_current_span(true)
-            .with_span_list(true)
-            .flatten_event(true)
-            .try_init()
+        builder.json().with_current_span(true).with_span_list(true).flatten_event(true).try_init()
     };
 }

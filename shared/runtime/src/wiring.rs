@@ -40,10 +40,7 @@ pub fn aws_engine(
     providers: Providers,
 ) -> Engine {
     Engine {
-        store: Arc::new(DynamoStore::new(
-            clients.dynamodb.clone(),
-            &resources.names.table,
-        )),
+        store: Arc::new(DynamoStore::new(clients.dynamodb.clone(), &resources.names.table)),
         queue: Arc::new(SqsQueue::new(clients.sqs.clone(), &resources.queue_url)),
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &resources.names.bucket)),
         clock: Arc::new(SystemClock),
@@ -54,11 +51,7 @@ pub fn aws_engine(
 
 /// The HTTP handler state for an engine.
 pub fn app_state(engine: Engine, cfg: &RuntimeConfig) -> AppState {
-    AppState {
-        engine,
-        api_keys: cfg.api_keys(),
-        webhooks: cfg.webhook_secrets(),
-    }
+    AppState { engine, api_keys: cfg.api_keys(), webhooks: cfg.webhook_secrets() }
 }
 
 /// Everything a Lambda function needs, from the environment: config and the engine on AWS with

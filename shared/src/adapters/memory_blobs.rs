@@ -30,12 +30,7 @@ impl BlobStore for MemoryBlobs {
         Ok(())
     }
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
-        self.blobs
-            .lock()
-            .unwrap()
-            .get(key)
-            .cloned()
-            .ok_or_else(|| BlobError::NotFound(key.into()))
+        self.blobs.lock().unwrap().get(key).cloned().ok_or_else(|| BlobError::NotFound(key.into()))
     }
     async fn presign_get(&self, key: &str, _ttl: Duration) -> Result<String, BlobError> {
         Ok(format!("mem://{key}"))

@@ -19,7 +19,7 @@ struct Inner {
     runs: HashMap<RunId, RunRecord>,
     history: HashMap<RunId, Vec<CheckpointEntry>>,
     audit: HashMap<RunId, Vec<AuditEntry>>,
-    start_keys: HashMap<String, RunId>,
+    start_keys: HashMap<String, (RunId, Timestamp)>,
     intents: HashMap<String, Option<JobId>>,
     rendezvous: BTreeMap<(Provider, JobId), CorrelationRecord>,
 }
@@ -50,13 +50,19 @@ fn entry(run: &RunRecord) -> CheckpointEntry {
 
 #[async_trait]
 impl RunStore for MemoryStore {
-    async fn create_run(&self, run: &RunRecord) -> Result<CreateOutcome, StoreError> {
+    async fn create_run(
+        &self,
+        run: &RunRecord,
+        key_expires_at: Timestamp,
+    ) -> Result<CreateOutcome, StoreError> {
         let mut g = self.inner.lock().unwrap();
         if let Some(k) = &run.start_key {
-            if let Some(existing) = g.start_keys.get(k.as_str()) {
+            if let Some((existing, until)) = g.start_keys.get(k.as_str())
+                && *until > run.created_at
+            {
                 return Ok(CreateOutcome::Existing(*existing));
             }
-            g.start_keys.insert(k.as_str().to_owned(), run.run_id);
+            g.start_keys.insert(k.as_str().to_owned(), (run.run_id, key_expires_at));
         }
         if g.runs.contains_key(&run.run_id) {
             return Err(StoreError::ConditionFailed("run exists".into()));
@@ -79,20 +85,14 @@ impl RunStore for MemoryStore {
         now: Timestamp,
     ) -> Result<RunRecord, StoreError> {
         let mut g = self.inner.lock().unwrap();
-        let run = g
-            .runs
-            .get_mut(id)
-            .ok_or_else(|| StoreError::ConditionFailed("no run".into()))?;
+        let run = g.runs.get_mut(id).ok_or_else(|| StoreError::ConditionFailed("no run".into()))?;
         if run.version != version {
             return Err(StoreError::ConditionFailed("version moved".into()));
         }
         if run.lease.as_ref().is_some_and(|l| l.until > now) {
             return Err(StoreError::ConditionFailed("lease held".into()));
         }
-        run.lease = Some(Lease {
-            owner: owner.to_owned(),
-            until,
-        });
+        run.lease = Some(Lease { owner: owner.to_owned(), until });
         Ok(run.clone())
     }
 
@@ -111,10 +111,7 @@ impl RunStore for MemoryStore {
         }
         let mut stored = next.clone();
         stored.lease = None;
-        g.history
-            .entry(next.run_id)
-            .or_default()
-            .push(entry(&stored));
+        g.history.entry(next.run_id).or_default().push(entry(&stored));
         g.runs.insert(next.run_id, stored);
         if let Some(a) = audit {
             g.audit.entry(next.run_id).or_default().push(a.clone());
@@ -123,81 +120,42 @@ impl RunStore for MemoryStore {
     }
 
     async fn history(&self, id: &RunId) -> Result<Vec<CheckpointEntry>, StoreError> {
-        Ok(self
-            .inner
-            .lock()
-            .unwrap()
-            .history
-            .get(id)
-            .cloned()
-            .unwrap_or_default())
+        Ok(self.inner.lock().unwrap().history.get(id).cloned().unwrap_or_default())
     }
 
     async fn audit_log(&self, id: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
-        Ok(self
-            .inner
-            .lock()
-            .unwrap()
-            .audit
-            .get(id)
-            .cloned()
-            .unwrap_or_default())
+        Ok(self.inner.lock().unwrap().audit.get(id).cloned().unwrap_or_default())
     }
 
     async fn list_runs(&self, q: &ListQuery) -> Result<RunPage, StoreError> {
         let g = self.inner.lock().unwrap();
-        let mut runs: Vec<RunRecord> = g
-            .runs
-            .values()
-            .filter(|r| q.status.is_none_or(|s| r.status == s))
-            .cloned()
-            .collect();
-        runs.sort_by(|a, b| {
-            b.created_at
-                .cmp(&a.created_at)
-                .then(b.run_id.cmp(&a.run_id))
-        });
+        let mut runs: Vec<RunRecord> =
+            g.runs.values().filter(|r| q.status.is_none_or(|s| r.status == s)).cloned().collect();
+        runs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.run_id.cmp(&a.run_id)));
         let start: usize = match q.cursor.as_deref() {
             None => 0,
-            Some(c) => c
-                .parse()
-                .map_err(|_| StoreError::ConditionFailed("bad cursor".into()))?,
+            Some(c) => c.parse().map_err(|_| StoreError::ConditionFailed("bad cursor".into()))?,
         };
         let limit = q.limit.clamp(1, 100) as usize;
         let page: Vec<RunRecord> = runs.iter().skip(start).take(limit).cloned().collect();
         let next_cursor =
             (start + page.len() < runs.len()).then(|| (start + page.len()).to_string());
-        Ok(RunPage {
-            runs: page,
-            next_cursor,
-        })
+        Ok(RunPage { runs: page, next_cursor })
     }
 
     async fn claim_intent(&self, key: &IntentKey, _now: Timestamp) -> Result<Intent, StoreError> {
         let mut g = self.inner.lock().unwrap();
         match g.intents.get(&key.0) {
-            Some(job) => Ok(Intent {
-                key: key.clone(),
-                job_id: job.clone(),
-                fresh: false,
-            }),
+            Some(job) => Ok(Intent { key: key.clone(), job_id: job.clone(), fresh: false }),
             None => {
                 g.intents.insert(key.0.clone(), None);
-                Ok(Intent {
-                    key: key.clone(),
-                    job_id: None,
-                    fresh: true,
-                })
+                Ok(Intent { key: key.clone(), job_id: None, fresh: true })
             }
         }
     }
 
     async fn complete_intent(&self, key: &IntentKey, job: &JobId) -> Result<(), StoreError> {
-        self.inner
-            .lock()
-            .unwrap()
-            .intents
-            .insert(key.0.clone(), Some(job.clone()));
+        self.inner.lock().unwrap().intents.insert(key.0.clone(), Some(job.clone()));
         Ok(())
     }
 
@@ -208,15 +166,9 @@ impl RunStore for MemoryStore {
         correlation: &Correlation,
     ) -> Result<(), StoreError> {
         let mut g = self.inner.lock().unwrap();
-        let rec = g
-            .rendezvous
-            .entry((provider, job.clone()))
-            .or_insert_with(|| CorrelationRecord {
-                provider,
-                job_id: job.clone(),
-                correlation: None,
-                arrival: None,
-            });
+        let rec = g.rendezvous.entry((provider, job.clone())).or_insert_with(|| {
+            CorrelationRecord { provider, job_id: job.clone(), correlation: None, arrival: None }
+        });
         rec.correlation = Some(correlation.clone());
         Ok(())
     }
@@ -229,15 +181,9 @@ impl RunStore for MemoryStore {
         _orphan_expires_at: Timestamp,
     ) -> Result<RecordArrival, StoreError> {
         let mut g = self.inner.lock().unwrap();
-        let rec = g
-            .rendezvous
-            .entry((provider, job.clone()))
-            .or_insert_with(|| CorrelationRecord {
-                provider,
-                job_id: job.clone(),
-                correlation: None,
-                arrival: None,
-            });
+        let rec = g.rendezvous.entry((provider, job.clone())).or_insert_with(|| {
+            CorrelationRecord { provider, job_id: job.clone(), correlation: None, arrival: None }
+        });
         if rec.arrival.is_some() {
             return Ok(RecordArrival::Duplicate(rec.correlation.clone()));
         }
@@ -251,9 +197,6 @@ impl RunStore for MemoryStore {
         jobs: &[JobId],
     ) -> Result<Vec<CorrelationRecord>, StoreError> {
         let g = self.inner.lock().unwrap();
-        Ok(jobs
-            .iter()
-            .filter_map(|j| g.rendezvous.get(&(provider, j.clone())).cloned())
-            .collect())
+        Ok(jobs.iter().filter_map(|j| g.rendezvous.get(&(provider, j.clone())).cloned()).collect())
     }
 }

@@ -21,11 +21,7 @@ pub enum IdError {
 }
 
 fn invalid(kind: &'static str, value: &str, why: &'static str) -> IdError {
-    IdError::Invalid {
-        kind,
-        value: value.chars().take(80).collect(),
-        why,
-    }
+    IdError::Invalid { kind, value: value.chars().take(80).collect(), why }
 }
 
 /// A run's id: a lower-case UUID v4.
@@ -49,9 +45,7 @@ impl Default for RunId {
 impl FromStr for RunId {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, IdError> {
-        uuid::Uuid::parse_str(s)
-            .map(Self)
-            .map_err(|_| invalid("run id", s, "expected a UUID"))
+        uuid::Uuid::parse_str(s).map(Self).map_err(|_| invalid("run id", s, "expected a UUID"))
     }
 }
 
@@ -112,15 +106,8 @@ impl JobId {
         if s.is_empty() || s.len() > 128 {
             return Err(invalid("job id", s, "length must be 1..=128"));
         }
-        if !s
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(invalid(
-                "job id",
-                s,
-                "only letters, digits, '_' and '-' are allowed",
-            ));
+        if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Err(invalid("job id", s, "only letters, digits, '_' and '-' are allowed"));
         }
         Ok(Self(s.to_owned()))
     }
@@ -160,10 +147,7 @@ impl ProjectName {
         if s.is_empty() || s.len() > 64 {
             return Err(invalid("project", s, "length must be 1..=64"));
         }
-        if !s
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        {
+        if !s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
             return Err(invalid("project", s, "only a-z, 0-9 and '_' are allowed"));
         }
         Ok(Self(s.to_owned()))
@@ -199,11 +183,7 @@ impl IdempotencyKey {
             return Err(invalid("idempotency key", s, "length must be 1..=255"));
         }
         if !s.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(invalid(
-                "idempotency key",
-                s,
-                "only visible ASCII is allowed",
-            ));
+            return Err(invalid("idempotency key", s, "only visible ASCII is allowed"));
         }
         Ok(Self(s.to_owned()))
     }

@@ -20,19 +20,11 @@ pub struct StepMessage {
 impl StepMessage {
     /// A message for a specific run version.
     pub fn at(run_id: RunId, version: u64) -> Self {
-        Self {
-            run_id,
-            version: Some(version),
-            request_id: None,
-        }
+        Self { run_id, version: Some(version), request_id: None }
     }
     /// A wake-up hint after a callback arrived.
     pub fn wake(run_id: RunId) -> Self {
-        Self {
-            run_id,
-            version: None,
-            request_id: None,
-        }
+        Self { run_id, version: None, request_id: None }
     }
     /// Attach the causing request id.
     pub fn with_request_id(mut self, id: Option<String>) -> Self {

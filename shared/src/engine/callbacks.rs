@@ -28,10 +28,7 @@ impl Engine {
         request_id: Option<String>,
     ) -> Result<CallbackAck, EngineError> {
         let expires = self.clock.now().plus(self.config.orphan_arrival_ttl);
-        let outcome = self
-            .store
-            .record_arrival(provider, job, &arrival, expires)
-            .await?;
+        let outcome = self.store.record_arrival(provider, job, &arrival, expires).await?;
         let (ack, wake) = match outcome {
             RecordArrival::New(Some(c)) => (CallbackAck::Accepted(c.run_id), Some(c.run_id)),
             RecordArrival::New(None) => (CallbackAck::Ignored, None),

@@ -49,9 +49,6 @@ impl EngineError {
 
     /// Shorthand for an invalid-request error.
     pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
-        EngineError::Invalid {
-            code,
-            detail: detail.into(),
-        }
+        EngineError::Invalid { code, detail: detail.into() }
     }
 }

@@ -37,9 +37,7 @@ impl Engine {
                 .await?
                 .ok_or_else(|| EngineError::NotFound(run_id.to_string()))?;
             if run.step.kind() != StepKind::Gate(gate) || run.status != gate.waiting_status() {
-                return self
-                    .replay_or_conflict(run, gate, decision, request_id)
-                    .await;
+                return self.replay_or_conflict(run, gate, decision, request_id).await;
             }
             let now = self.clock.now();
             let mut next = run.clone();
@@ -71,18 +69,11 @@ impl Engine {
                 detail: serde_json::json!({ "gate": gate, "comment": comment, "request_id": request_id }),
                 at: now,
             };
-            match self
-                .store
-                .checkpoint(&next, run.version, Some(&audit))
-                .await
-            {
+            match self.store.checkpoint(&next, run.version, Some(&audit)).await {
                 Ok(()) => {
                     info!(run_id = %run_id, gate = gate.as_str(), action, "gate decided");
                     self.send_next(&next, request_id).await?;
-                    return Ok(GateOutcome {
-                        run: next,
-                        replayed: false,
-                    });
+                    return Ok(GateOutcome { run: next, replayed: false });
                 }
                 Err(StoreError::ConditionFailed(_)) => continue,
                 Err(e) => return Err(e.into()),
@@ -110,10 +101,7 @@ impl Engine {
             if decision == Decision::Approve && run.step == gate.next_step() {
                 self.send_next(&run, request_id).await?;
             }
-            return Ok(GateOutcome {
-                run,
-                replayed: true,
-            });
+            return Ok(GateOutcome { run, replayed: true });
         }
         Err(EngineError::Conflict {
             code: "not_waiting_at_gate",

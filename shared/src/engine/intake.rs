@@ -43,21 +43,13 @@ pub enum IntakeError {
 
 fn ack(status: CallbackAck, job: JobId) -> IntakeAck {
     match status {
-        CallbackAck::Accepted(run) => IntakeAck {
-            status: "accepted",
-            run_id: Some(run),
-            job_id: Some(job),
-        },
-        CallbackAck::Duplicate => IntakeAck {
-            status: "duplicate",
-            run_id: None,
-            job_id: Some(job),
-        },
-        CallbackAck::Ignored => IntakeAck {
-            status: "ignored",
-            run_id: None,
-            job_id: Some(job),
-        },
+        CallbackAck::Accepted(run) => {
+            IntakeAck { status: "accepted", run_id: Some(run), job_id: Some(job) }
+        }
+        CallbackAck::Duplicate => {
+            IntakeAck { status: "duplicate", run_id: None, job_id: Some(job) }
+        }
+        CallbackAck::Ignored => IntakeAck { status: "ignored", run_id: None, job_id: Some(job) },
     }
 }
 
@@ -71,35 +63,15 @@ impl Engine {
         request_id: Option<String>,
     ) -> Result<IntakeAck, IntakeError> {
         let now = self.clock.now();
-        verifier.verify(
-            headers.id,
-            headers.timestamp,
-            headers.signature,
-            body,
-            now.secs(),
-        )?;
+        verifier.verify(headers.id, headers.timestamp, headers.signature, body, now.secs())?;
         match parse_sora_event(body)? {
             VideoEvent::Ignored { event_type } => {
                 tracing::info!(event_type, "ignoring video event type");
-                Ok(IntakeAck {
-                    status: "ignored",
-                    run_id: None,
-                    job_id: None,
-                })
+                Ok(IntakeAck { status: "ignored", run_id: None, job_id: None })
             }
-            VideoEvent::Job {
-                event_id,
-                job_id,
-                outcome,
-            } => {
-                let arrival = Arrival {
-                    outcome,
-                    event_id,
-                    received_at: now,
-                };
-                let a = self
-                    .accept_callback(Provider::Sora, &job_id, arrival, request_id)
-                    .await?;
+            VideoEvent::Job { event_id, job_id, outcome } => {
+                let arrival = Arrival { outcome, event_id, received_at: now };
+                let a = self.accept_callback(Provider::Sora, &job_id, arrival, request_id).await?;
                 Ok(ack(a, job_id))
             }
         }
@@ -116,26 +88,20 @@ impl Engine {
     ) -> Result<IntakeAck, IntakeError> {
         verifier.verify(signature, body)?;
         if let Some(q) = query_run_id {
-            q.parse::<RunId>()
-                .map_err(|e| WebhookError::BadId(e.to_string()))?;
+            q.parse::<RunId>().map_err(|e| WebhookError::BadId(e.to_string()))?;
         }
         let event = parse_remotion_event(body)?;
         let Some(outcome) = event.outcome else {
             // A progress callback: nothing to record.
-            return Ok(IntakeAck {
-                status: "ignored",
-                run_id: None,
-                job_id: Some(event.job_id),
-            });
+            return Ok(IntakeAck { status: "ignored", run_id: None, job_id: Some(event.job_id) });
         };
         let arrival = Arrival {
             outcome,
             event_id: format!("remotion:{}", event.job_id),
             received_at: self.clock.now(),
         };
-        let a = self
-            .accept_callback(Provider::Remotion, &event.job_id, arrival, request_id)
-            .await?;
+        let a =
+            self.accept_callback(Provider::Remotion, &event.job_id, arrival, request_id).await?;
         Ok(ack(a, event.job_id))
     }
 }

@@ -37,9 +37,7 @@ impl Engine {
             version = msg.version,
             request_id = msg.request_id.as_deref(),
         );
-        self.handle_inner(msg, owner, &span)
-            .instrument(span.clone())
-            .await
+        self.handle_inner(msg, owner, &span).instrument(span.clone()).await
     }
 
     async fn handle_inner(
@@ -58,10 +56,7 @@ impl Engine {
         }
         match msg.version {
             Some(v) if v > run.version => {
-                warn!(
-                    run_version = run.version,
-                    "message is ahead of the record; dropping it"
-                );
+                warn!(run_version = run.version, "message is ahead of the record; dropping it");
                 return Ok(Disposition::Ack);
             }
             Some(v) if v < run.version => {
@@ -84,10 +79,7 @@ impl Engine {
         let runnable = matches!(run.step.kind(), StepKind::Active | StepKind::CallbackWait);
         let leased = run.lease.as_ref().is_some_and(|l| l.until > now);
         if runnable && !leased && now.since(run.updated_at) >= self.config.repair_grace {
-            info!(
-                run_version = run.version,
-                "run has not moved since a stale message; re-sending"
-            );
+            info!(run_version = run.version, "run has not moved since a stale message; re-sending");
             let repair =
                 StepMessage::at(run.run_id, run.version).with_request_id(msg.request_id.clone());
             self.queue.send(&repair, Default::default()).await?;
@@ -103,23 +95,20 @@ impl Engine {
     ) -> Result<Disposition, EngineError> {
         let now = self.clock.now();
         let until = now.plus(self.config.lease_ttl);
-        let leased = match self
-            .store
-            .acquire_lease(&run.run_id, run.version, owner, until, now)
-            .await
-        {
-            Ok(r) => r,
-            Err(StoreError::ConditionFailed(_)) => {
-                // Either the version moved (someone finished this step: ack) or a live lease is
-                // held (someone is running it; if they crash, this message retries after it lapses).
-                let current = self.store.get_run(&run.run_id).await?;
-                return Ok(match current {
-                    Some(c) if c.version == run.version => Disposition::Retry,
-                    _ => Disposition::Ack,
-                });
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let leased =
+            match self.store.acquire_lease(&run.run_id, run.version, owner, until, now).await {
+                Ok(r) => r,
+                Err(StoreError::ConditionFailed(_)) => {
+                    // Either the version moved (someone finished this step: ack) or a live lease is
+                    // held (someone is running it; if they crash, this message retries after it lapses).
+                    let current = self.store.get_run(&run.run_id).await?;
+                    return Ok(match current {
+                        Some(c) if c.version == run.version => Disposition::Retry,
+                        _ => Disposition::Ack,
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            };
         info!(step = %leased.step, "step started");
         let result = workflow::execute(self, &leased).await;
         self.commit(&leased, result, msg).await

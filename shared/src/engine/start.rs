@@ -38,10 +38,7 @@ impl Engine {
     pub async fn start_run(&self, req: StartRequest) -> Result<StartOutcome, EngineError> {
         let brief = req.brief.trim();
         if brief.is_empty() {
-            return Err(EngineError::invalid(
-                "invalid_brief",
-                "brief must not be empty",
-            ));
+            return Err(EngineError::invalid("invalid_brief", "brief must not be empty"));
         }
         if brief.chars().count() > MAX_BRIEF_CHARS {
             return Err(EngineError::invalid(
@@ -49,9 +46,7 @@ impl Engine {
                 format!("brief is longer than {MAX_BRIEF_CHARS} characters"),
             ));
         }
-        let clips = req
-            .clips
-            .unwrap_or_else(|| self.config.clips_for(&req.project));
+        let clips = req.clips.unwrap_or_else(|| self.config.clips_for(&req.project));
         if clips == 0 || clips > self.config.max_clip_count {
             return Err(EngineError::invalid(
                 "invalid_clips",
@@ -66,14 +61,12 @@ impl Engine {
             self.clock.now(),
         );
         let msg = StepMessage::at(run.run_id, 1).with_request_id(req.request_id.clone());
-        match self.store.create_run(&run).await? {
+        let key_expires_at = run.created_at.plus(self.config.start_key_ttl);
+        match self.store.create_run(&run, key_expires_at).await? {
             CreateOutcome::Created => {
                 self.queue.send(&msg, Default::default()).await?;
                 info!(run_id = %run.run_id, request_id = req.request_id.as_deref(), clips, "run started");
-                Ok(StartOutcome {
-                    run,
-                    replayed: false,
-                })
+                Ok(StartOutcome { run, replayed: false })
             }
             CreateOutcome::Existing(id) => {
                 let existing = self
@@ -87,10 +80,7 @@ impl Engine {
                     let msg = StepMessage::at(id, 1).with_request_id(req.request_id);
                     self.queue.send(&msg, Default::default()).await?;
                 }
-                Ok(StartOutcome {
-                    run: existing,
-                    replayed: true,
-                })
+                Ok(StartOutcome { run: existing, replayed: true })
             }
         }
     }

@@ -30,12 +30,7 @@ pub struct FakeRender {
 impl FakeRender {
     /// A renderer that signs with `secret` and calls back through `sink`.
     pub fn new(secret: WebhookSecret, sink: Arc<dyn CallbackSink>, mode: CallbackMode) -> Self {
-        Self {
-            secret,
-            sink,
-            mode,
-            state: Mutex::new(State::default()),
-        }
+        Self { secret, sink, mode, state: Mutex::new(State::default()) }
     }
 
     /// Renders started (billed) so far.
@@ -68,17 +63,13 @@ impl FakeRender {
             }),
         };
         let body = serde_json::to_vec(&body).expect("json");
-        let path = req
-            .map(|r| path_of(&r.callback_url))
-            .unwrap_or_else(|| "/v1/webhooks/remotion".into());
+        let path =
+            req.map(|r| path_of(&r.callback_url)).unwrap_or_else(|| "/v1/webhooks/remotion".into());
         Delivery {
             path,
             headers: vec![
                 ("content-type".into(), "application/json".into()),
-                (
-                    "x-remotion-signature".into(),
-                    sign_remotion(&self.secret, &body),
-                ),
+                ("x-remotion-signature".into(), sign_remotion(&self.secret, &body)),
             ],
             body,
         }

@@ -37,9 +37,7 @@ impl LlmProvider for FakeLlm {
         let topic: String = brief.chars().take(60).collect();
         Ok(Ideas {
             title: format!("{}: {topic}", project.as_str()),
-            prompts: (0..clips)
-                .map(|i| format!("Scene {} of {clips}: {topic}", i + 1))
-                .collect(),
+            prompts: (0..clips).map(|i| format!("Scene {} of {clips}: {topic}", i + 1)).collect(),
             caption: format!("{topic} #{}", project.as_str()),
         })
     }
@@ -54,10 +52,7 @@ pub struct FakeSafety {
 
 impl Default for FakeSafety {
     fn default() -> Self {
-        Self {
-            blocked: vec!["kill".into()],
-            calls: AtomicUsize::new(0),
-        }
+        Self { blocked: vec!["kill".into()], calls: AtomicUsize::new(0) }
     }
 }
 
@@ -73,12 +68,10 @@ impl SafetyProvider for FakeSafety {
     async fn check(&self, text: &str) -> Result<SafetyVerdict, ProviderError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let lower = text.to_lowercase();
-        Ok(
-            match self.blocked.iter().find(|w| lower.contains(w.as_str())) {
-                Some(w) => SafetyVerdict::Blocked(format!("blocked keyword {w:?}")),
-                None => SafetyVerdict::Safe,
-            },
-        )
+        Ok(match self.blocked.iter().find(|w| lower.contains(w.as_str())) {
+            Some(w) => SafetyVerdict::Blocked(format!("blocked keyword {w:?}")),
+            None => SafetyVerdict::Safe,
+        })
     }
 }
 
@@ -102,10 +95,7 @@ impl PublishProvider for FakePublish {
         let url = posts
             .entry(key.to_owned())
             .or_insert_with(|| {
-                format!(
-                    "https://tiktok.example/@myloware/video/{}",
-                    super::short_hash(key)
-                )
+                format!("https://tiktok.example/@myloware/video/{}", super::short_hash(key))
             })
             .clone();
         tracing::debug!(run_id = %req.run_id, url, "fake publish");

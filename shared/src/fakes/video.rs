@@ -39,13 +39,7 @@ impl FakeVideo {
         mode: CallbackMode,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        Self {
-            secret,
-            sink,
-            mode,
-            clock,
-            state: Mutex::new(State::default()),
-        }
+        Self { secret, sink, mode, clock, state: Mutex::new(State::default()) }
     }
 
     /// Jobs started (billed) so far: one per distinct idempotency key.
@@ -55,11 +49,7 @@ impl FakeVideo {
 
     /// Make the job for clip `index` fail with `reason`.
     pub fn fail_index(&self, index: u32, reason: &str) {
-        self.state
-            .lock()
-            .unwrap()
-            .fail
-            .insert(index, reason.to_owned());
+        self.state.lock().unwrap().fail.insert(index, reason.to_owned());
     }
 
     /// Send the callback for clip `index` as early as possible: during the next submit call,

@@ -10,7 +10,7 @@ pub use providers::{
     CallbackSink, Delivery, LlmProvider, ProviderError, PublishProvider, PublishRequest, Published,
     RenderProvider, RenderRequest, SafetyProvider, SafetyVerdict, VideoProvider, VideoRequest,
 };
-pub use queue::{QueueError, StepQueue};
+pub use queue::{DeadLetters, QueueConsumer, QueueError, Received, StepQueue};
 pub use store::{
     CreateOutcome, Intent, IntentKey, ListQuery, RecordArrival, RunPage, RunStore, StoreError,
 };

@@ -105,8 +105,13 @@ pub enum RecordArrival {
 /// The run store.
 #[async_trait]
 pub trait RunStore: Send + Sync {
-    /// Create a run at version 1 with its first checkpoint, claiming `run.start_key` if present.
-    async fn create_run(&self, run: &RunRecord) -> Result<CreateOutcome, StoreError>;
+    /// Create a run at version 1 with its first checkpoint, claiming `run.start_key` if present
+    /// until `key_expires_at` (an expired key is free again; `run.created_at` is "now").
+    async fn create_run(
+        &self,
+        run: &RunRecord,
+        key_expires_at: Timestamp,
+    ) -> Result<CreateOutcome, StoreError>;
 
     /// Read a run (strongly consistent).
     async fn get_run(&self, id: &RunId) -> Result<Option<RunRecord>, StoreError>;

@@ -42,9 +42,8 @@ pub fn parse_sora_event(body: &[u8]) -> Result<VideoEvent, WebhookError> {
     if env.object.as_deref() != Some("event") {
         return Err(WebhookError::Malformed("expected object \"event\"".into()));
     }
-    let event_type = env
-        .event_type
-        .ok_or_else(|| WebhookError::Malformed("missing type".into()))?;
+    let event_type =
+        env.event_type.ok_or_else(|| WebhookError::Malformed("missing type".into()))?;
     let failed = match event_type.as_str() {
         "video.completed" => false,
         "video.failed" => true,
@@ -54,9 +53,7 @@ pub fn parse_sora_event(body: &[u8]) -> Result<VideoEvent, WebhookError> {
         .id
         .filter(|s| !s.is_empty())
         .ok_or_else(|| WebhookError::BadId("missing event id".into()))?;
-    let data = env
-        .data
-        .ok_or_else(|| WebhookError::BadId("missing data.id".into()))?;
+    let data = env.data.ok_or_else(|| WebhookError::BadId("missing data.id".into()))?;
     let raw_id = data
         .get("object")
         .and_then(|o| o.get("id"))
@@ -64,9 +61,7 @@ pub fn parse_sora_event(body: &[u8]) -> Result<VideoEvent, WebhookError> {
         .and_then(Value::as_str)
         .ok_or_else(|| WebhookError::BadId("missing data.id".into()))?;
     if !raw_id.starts_with("video_") {
-        return Err(WebhookError::BadId(format!(
-            "data.id {raw_id:?} is not a video id"
-        )));
+        return Err(WebhookError::BadId(format!("data.id {raw_id:?} is not a video id")));
     }
     let job_id = JobId::parse(raw_id).map_err(|e| WebhookError::BadId(e.to_string()))?;
     let outcome = if failed {
@@ -80,11 +75,7 @@ pub fn parse_sora_event(body: &[u8]) -> Result<VideoEvent, WebhookError> {
     } else {
         ArrivalOutcome::Completed { output_url: None }
     };
-    Ok(VideoEvent::Job {
-        event_id,
-        job_id,
-        outcome,
-    })
+    Ok(VideoEvent::Job { event_id, job_id, outcome })
 }
 
 /// A render callback.
@@ -114,29 +105,21 @@ struct RenderBody {
 pub fn parse_remotion_event(body: &[u8]) -> Result<RenderEvent, WebhookError> {
     let b: RenderBody =
         serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
-    let raw_job = b
-        .job_id
-        .or(b.id)
-        .ok_or_else(|| WebhookError::BadId("missing job_id".into()))?;
+    let raw_job = b.job_id.or(b.id).ok_or_else(|| WebhookError::BadId("missing job_id".into()))?;
     let job_id = JobId::parse(&raw_job).map_err(|e| WebhookError::BadId(e.to_string()))?;
     let run_id = match b.run_id.filter(|s| !s.is_empty()) {
         Some(r) => Some(
-            r.parse()
-                .map_err(|e: crate::domain::IdError| WebhookError::BadId(e.to_string()))?,
+            r.parse().map_err(|e: crate::domain::IdError| WebhookError::BadId(e.to_string()))?,
         ),
         None => None,
     };
-    let status = b
-        .status
-        .or(b.state)
-        .ok_or_else(|| WebhookError::Malformed("missing status".into()))?;
+    let status =
+        b.status.or(b.state).ok_or_else(|| WebhookError::Malformed("missing status".into()))?;
     let outcome = match status.as_str() {
         "done" | "completed" | "ready" => {
             let url = b.output_url.or(b.url).filter(|u| !u.is_empty());
             if url.is_none() {
-                return Err(WebhookError::Malformed(
-                    "status done without output_url".into(),
-                ));
+                return Err(WebhookError::Malformed("status done without output_url".into()));
             }
             Some(ArrivalOutcome::Completed { output_url: url })
         }
@@ -154,11 +137,7 @@ pub fn parse_remotion_event(body: &[u8]) -> Result<RenderEvent, WebhookError> {
         }
         _ => None,
     };
-    Ok(RenderEvent {
-        job_id,
-        run_id,
-        outcome,
-    })
+    Ok(RenderEvent { job_id, run_id, outcome })
 }
 
 #[cfg(test)]
@@ -183,14 +162,8 @@ mod tests {
         ));
         let other =
             br#"{"id":"evt_3","object":"event","type":"batch.completed","data":{"id":"batch_1"}}"#;
-        assert!(matches!(
-            parse_sora_event(other).unwrap(),
-            VideoEvent::Ignored { .. }
-        ));
-        assert_eq!(
-            parse_sora_event(b"{").unwrap_err().code(),
-            "malformed_payload"
-        );
+        assert!(matches!(parse_sora_event(other).unwrap(), VideoEvent::Ignored { .. }));
+        assert_eq!(parse_sora_event(b"{").unwrap_err().code(), "malformed_payload");
         let no_id = br#"{"id":"evt_4","object":"event","type":"video.completed","data":{}}"#;
         assert_eq!(parse_sora_event(no_id).unwrap_err().code(), "invalid_id");
         let evt_id =
@@ -203,12 +176,7 @@ mod tests {
         let done = br#"{"job_id":"render_1","run_id":null,"status":"done","output_url":"http://x/o.mp4","error":null}"#;
         let e = parse_remotion_event(done).unwrap();
         assert_eq!(e.job_id.as_str(), "render_1");
-        assert!(matches!(
-            e.outcome,
-            Some(ArrivalOutcome::Completed {
-                output_url: Some(_)
-            })
-        ));
+        assert!(matches!(e.outcome, Some(ArrivalOutcome::Completed { output_url: Some(_) })));
         let err = br#"{"job_id":"render_1","status":"error","error":"out of memory"}"#;
         assert!(
             matches!(parse_remotion_event(err).unwrap().outcome, Some(ArrivalOutcome::Failed { reason }) if reason == "out of memory")

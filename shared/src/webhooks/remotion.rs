@@ -62,19 +62,10 @@ mod tests {
         let sig = sign_remotion(&s, body);
         let v = RemotionVerifier::new(vec![s]);
         assert_eq!(v.verify(Some(&sig), body), Ok(()));
-        assert_eq!(
-            v.verify(Some(sig.trim_start_matches("sha512=")), body),
-            Ok(())
-        );
+        assert_eq!(v.verify(Some(sig.trim_start_matches("sha512=")), body), Ok(()));
         assert_eq!(v.verify(Some(&sig), b"{}"), Err(WebhookError::BadSignature));
-        assert_eq!(
-            v.verify(Some("sha512="), body),
-            Err(WebhookError::BadSignature)
-        );
-        assert_eq!(
-            v.verify(None, body),
-            Err(WebhookError::MissingHeader("x-remotion-signature"))
-        );
+        assert_eq!(v.verify(Some("sha512="), body), Err(WebhookError::BadSignature));
+        assert_eq!(v.verify(None, body), Err(WebhookError::MissingHeader("x-remotion-signature")));
         assert_eq!(
             RemotionVerifier::new(vec![]).verify(Some(&sig), body),
             Err(WebhookError::NoSecret("remotion"))

@@ -60,10 +60,7 @@ impl WebhookSecret {
 
 /// Sign a payload: returns the `webhook-signature` header value (`v1,<base64>`).
 pub fn sign_standard(secret: &WebhookSecret, id: &str, timestamp: i64, body: &[u8]) -> String {
-    let sig = secret
-        .mac(id, &timestamp.to_string(), body)
-        .finalize()
-        .into_bytes();
+    let sig = secret.mac(id, &timestamp.to_string(), body).finalize().into_bytes();
     format!("v1,{}", B64.encode(sig))
 }
 
@@ -77,10 +74,7 @@ pub struct StandardVerifier {
 impl StandardVerifier {
     /// A verifier for these secrets with a ± tolerance in seconds.
     pub fn new(secrets: Vec<WebhookSecret>, tolerance_secs: i64) -> Self {
-        Self {
-            secrets,
-            tolerance_secs,
-        }
+        Self { secrets, tolerance_secs }
     }
 
     /// Verify one delivery. `now_secs` is the receiver's unix time.
@@ -95,19 +89,14 @@ impl StandardVerifier {
         if self.secrets.is_empty() {
             return Err(WebhookError::NoSecret("sora"));
         }
-        let id = id
-            .filter(|v| !v.is_empty())
-            .ok_or(WebhookError::MissingHeader("webhook-id"))?;
+        let id = id.filter(|v| !v.is_empty()).ok_or(WebhookError::MissingHeader("webhook-id"))?;
         let ts_raw = timestamp
             .filter(|v| !v.is_empty())
             .ok_or(WebhookError::MissingHeader("webhook-timestamp"))?;
         let sig_header = signature
             .filter(|v| !v.is_empty())
             .ok_or(WebhookError::MissingHeader("webhook-signature"))?;
-        let ts: i64 = ts_raw
-            .trim()
-            .parse()
-            .map_err(|_| WebhookError::BadTimestamp)?;
+        let ts: i64 = ts_raw.trim().parse().map_err(|_| WebhookError::BadTimestamp)?;
         let skew = now_secs.saturating_sub(ts);
         if skew.abs() > self.tolerance_secs {
             return Err(WebhookError::StaleTimestamp {
@@ -188,15 +177,9 @@ mod tests {
         // Any of several signatures passes; any of several secrets passes.
         let other = WebhookSecret::parse("raw-secret").unwrap();
         let both = format!("v1,AAAA {sig}");
-        assert_eq!(
-            v.verify(Some("id1"), Some("1000"), Some(&both), body, 1000),
-            Ok(())
-        );
+        assert_eq!(v.verify(Some("id1"), Some("1000"), Some(&both), body, 1000), Ok(()));
         let rotated = StandardVerifier::new(vec![other, s], 300);
-        assert_eq!(
-            rotated.verify(Some("id1"), Some("1000"), Some(&sig), body, 1000),
-            Ok(())
-        );
+        assert_eq!(rotated.verify(Some("id1"), Some("1000"), Some(&sig), body, 1000), Ok(()));
         assert_eq!(
             StandardVerifier::new(vec![], 300).verify(Some("a"), Some("1"), Some(&sig), body, 1),
             Err(WebhookError::NoSecret("sora"))

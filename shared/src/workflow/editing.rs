@@ -24,12 +24,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
             engine.blobs.put(&key, bytes, "video/mp4").await?;
             clip.blob_key = Some(key.clone());
         }
-        urls.push(
-            engine
-                .blobs
-                .presign_get(&key, engine.config.presign_ttl)
-                .await?,
-        );
+        urls.push(engine.blobs.presign_get(&key, engine.config.presign_ttl).await?);
     }
     if urls.is_empty() {
         return Err(fail(Step::Editing, "no_clips", "editing found no clips"));
@@ -47,12 +42,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
                     "{}/v1/webhooks/remotion?run_id={}",
                     engine.config.webhook_base_url, run.run_id
                 ),
-                title: run
-                    .state
-                    .ideas
-                    .as_ref()
-                    .map(|i| i.title.clone())
-                    .unwrap_or_default(),
+                title: run.state.ideas.as_ref().map(|i| i.title.clone()).unwrap_or_default(),
             };
             let job = engine
                 .providers
@@ -65,15 +55,8 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
             job
         }
     };
-    let corr = Correlation {
-        run_id: run.run_id,
-        generation,
-        index: 0,
-    };
-    engine
-        .store
-        .correlate(Provider::Remotion, &job_id, &corr)
-        .await?;
+    let corr = Correlation { run_id: run.run_id, generation, index: 0 };
+    engine.store.correlate(Provider::Remotion, &job_id, &corr).await?;
     next.state.render_job = Some(job_id.clone());
     next.step = Step::WaitForRender;
     next.status = RunStatus::AwaitingRender;

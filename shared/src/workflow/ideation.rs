@@ -17,19 +17,10 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
         return Err(fail(
             Step::Ideation,
             "invalid_llm_output",
-            format!(
-                "expected {} prompts, got {}",
-                run.clip_count,
-                ideas.prompts.len()
-            ),
+            format!("expected {} prompts, got {}", run.clip_count, ideas.prompts.len()),
         ));
     }
-    let text = format!(
-        "{}\n{}\n{}",
-        ideas.title,
-        ideas.prompts.join("\n"),
-        ideas.caption
-    );
+    let text = format!("{}\n{}\n{}", ideas.title, ideas.prompts.join("\n"), ideas.caption);
     match p.safety.check(&text).await {
         Ok(SafetyVerdict::Safe) => {}
         Ok(SafetyVerdict::Blocked(reason)) => {
@@ -37,9 +28,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
         }
         // Fail closed: an unavailable checker blocks the step until it answers.
         Err(e) => {
-            return Err(StepError::Retryable(format!(
-                "safety check unavailable: {e}"
-            )));
+            return Err(StepError::Retryable(format!("safety check unavailable: {e}")));
         }
     }
     let mut next = run.clone();

@@ -51,11 +51,7 @@ pub(crate) fn provider_error(step: Step, code: &str, e: ProviderError) -> StepEr
 }
 
 pub(crate) fn fail(step: Step, code: &str, message: impl Into<String>) -> StepError {
-    StepError::Failed(RunError {
-        code: code.into(),
-        message: message.into(),
-        step,
-    })
+    StepError::Failed(RunError { code: code.into(), message: message.into(), step })
 }
 
 /// Run the active step the run is at; returns the next record (version not yet bumped).
@@ -65,11 +61,7 @@ pub async fn execute(engine: &Engine, run: &RunRecord) -> Result<RunRecord, Step
         Step::Production => production::run(engine, run).await,
         Step::Editing => editing::run(engine, run).await,
         Step::Publishing => publishing::run(engine, run).await,
-        other => Err(fail(
-            other,
-            "not_an_active_step",
-            format!("{other} is not an active step"),
-        )),
+        other => Err(fail(other, "not_an_active_step", format!("{other} is not an active step"))),
     }
 }
 

@@ -12,11 +12,7 @@ use crate::ports::{IntentKey, VideoRequest};
 
 pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, StepError> {
     let ideas = run.state.ideas.as_ref().ok_or_else(|| {
-        fail(
-            Step::Production,
-            "missing_ideas",
-            "production needs approved ideas",
-        )
+        fail(Step::Production, "missing_ideas", "production needs approved ideas")
     })?;
     let generation = run.version;
     let mut jobs = Vec::with_capacity(ideas.prompts.len());
@@ -24,45 +20,33 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
         let index = i as u32;
         let key = IntentKey::new(&run.run_id, Step::Production, generation, index);
         let intent = engine.store.claim_intent(&key, engine.clock.now()).await?;
-        let job_id = match intent.job_id {
-            Some(job) => job,
-            None => {
-                let req = VideoRequest {
-                    run_id: run.run_id,
-                    index,
-                    prompt: prompt.clone(),
-                    seconds: engine.config.clip_seconds,
-                };
-                let job = engine
-                    .providers
-                    .video
-                    .submit(&key.0, &req)
-                    .await
-                    .map_err(|e| provider_error(Step::Production, "video_submit_failed", e))?;
-                engine.store.complete_intent(&key, &job).await?;
-                tracing::info!(job_id = %job, index, "video job submitted");
-                job
-            }
-        };
-        let corr = Correlation {
-            run_id: run.run_id,
-            generation,
-            index,
-        };
-        engine
-            .store
-            .correlate(Provider::Sora, &job_id, &corr)
-            .await?;
+        let job_id =
+            match intent.job_id {
+                Some(job) => job,
+                None => {
+                    let req = VideoRequest {
+                        run_id: run.run_id,
+                        index,
+                        prompt: prompt.clone(),
+                        seconds: engine.config.clip_seconds,
+                    };
+                    let job =
+                        engine.providers.video.submit(&key.0, &req).await.map_err(|e| {
+                            provider_error(Step::Production, "video_submit_failed", e)
+                        })?;
+                    engine.store.complete_intent(&key, &job).await?;
+                    tracing::info!(job_id = %job, index, "video job submitted");
+                    job
+                }
+            };
+        let corr = Correlation { run_id: run.run_id, generation, index };
+        engine.store.correlate(Provider::Sora, &job_id, &corr).await?;
         jobs.push(ExpectedJob { job_id, index });
     }
     let mut next = run.clone();
     next.state.clips = jobs
         .iter()
-        .map(|j| ClipRef {
-            index: j.index,
-            job_id: j.job_id.clone(),
-            blob_key: None,
-        })
+        .map(|j| ClipRef { index: j.index, job_id: j.job_id.clone(), blob_key: None })
         .collect();
     next.step = Step::WaitForVideos;
     next.status = RunStatus::AwaitingVideoGeneration;

@@ -6,22 +6,16 @@ use crate::engine::Engine;
 use crate::ports::{IntentKey, PublishRequest};
 
 pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, StepError> {
-    let video_key = run.state.final_video_key.as_ref().ok_or_else(|| {
-        fail(
-            Step::Publishing,
-            "missing_video",
-            "no rendered video to publish",
-        )
-    })?;
+    let video_key =
+        run.state.final_video_key.as_ref().ok_or_else(|| {
+            fail(Step::Publishing, "missing_video", "no rendered video to publish")
+        })?;
     let ideas = run.state.ideas.as_ref();
     let key = IntentKey::new(&run.run_id, Step::Publishing, run.version, 0);
     engine.store.claim_intent(&key, engine.clock.now()).await?;
     let req = PublishRequest {
         run_id: run.run_id,
-        video_url: engine
-            .blobs
-            .presign_get(video_key, engine.config.presign_ttl)
-            .await?,
+        video_url: engine.blobs.presign_get(video_key, engine.config.presign_ttl).await?,
         title: ideas.map(|i| i.title.clone()).unwrap_or_default(),
         caption: ideas.map(|i| i.caption.clone()).unwrap_or_default(),
     };

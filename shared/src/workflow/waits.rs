@@ -30,9 +30,7 @@ async fn arrivals(
 }
 
 fn open_wait(run: &RunRecord, step: Step) -> Result<&OpenWait, StepError> {
-    run.open_wait
-        .as_ref()
-        .ok_or_else(|| fail(step, "missing_wait", "the run has no open wait"))
+    run.open_wait.as_ref().ok_or_else(|| fail(step, "missing_wait", "the run has no open wait"))
 }
 
 pub(super) async fn videos(
@@ -52,11 +50,7 @@ pub(super) async fn videos(
         ));
     }
     let done: std::collections::BTreeSet<&JobId> = arrived.iter().map(|(j, _)| j).collect();
-    tracing::info!(
-        arrived = done.len(),
-        expected = wait.jobs.len(),
-        "video wait checked"
-    );
+    tracing::info!(arrived = done.len(), expected = wait.jobs.len(), "video wait checked");
     if done.len() < wait.jobs.len() {
         return Ok(None);
     }

@@ -23,30 +23,24 @@ pub fn json<T: Serialize>(v: &T) -> AttributeValue {
 }
 
 pub fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
 pub fn get_n(item: &Item, name: &str) -> Option<i64> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse().ok())
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())
 }
 
 pub fn decode<T: DeserializeOwned>(item: &Item, name: &str) -> Result<Option<T>, StoreError> {
     match get_s(item, name) {
         None => Ok(None),
-        Some(raw) => serde_json::from_str(raw)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt {
-                key: format!(
-                    "{}/{}",
-                    get_s(item, "pk").unwrap_or("?"),
-                    get_s(item, "sk").unwrap_or("?")
-                ),
-                why: format!("{name}: {e}"),
-            }),
+        Some(raw) => serde_json::from_str(raw).map(Some).map_err(|e| StoreError::Corrupt {
+            key: format!(
+                "{}/{}",
+                get_s(item, "pk").unwrap_or("?"),
+                get_s(item, "sk").unwrap_or("?")
+            ),
+            why: format!("{name}: {e}"),
+        }),
     }
 }
 

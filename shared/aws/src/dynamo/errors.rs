@@ -9,19 +9,12 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let code = e
-        .as_service_error()
-        .and_then(|s| s.code())
-        .unwrap_or_default()
-        .to_owned();
+    let code = e.as_service_error().and_then(|s| s.code()).unwrap_or_default().to_owned();
     let msg = match &e {
         SdkError::ServiceError(s) => {
             format!("{op}: {code}: {}", s.err().message().unwrap_or_default())
         }
-        other => format!(
-            "{op}: {}",
-            aws_sdk_dynamodb::error::DisplayErrorContext(other)
-        ),
+        other => format!("{op}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(other)),
     };
     match code.as_str() {
         "ConditionalCheckFailedException" => StoreError::ConditionFailed(msg),

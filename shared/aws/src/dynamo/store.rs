@@ -34,10 +34,7 @@ pub struct DynamoStore {
 impl DynamoStore {
     /// A store on `table`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     fn meta_item(&self, run: &RunRecord) -> Item {
@@ -50,10 +47,7 @@ impl DynamoStore {
         item.insert("step".into(), s(run.step.as_str()));
         item.insert("updated_at".into(), n(run.updated_at.millis()));
         item.insert("body".into(), json(&body));
-        item.insert(
-            format!("{GSI_STATUS}_pk"),
-            s(format!("STATUS#{}", run.status)),
-        );
+        item.insert(format!("{GSI_STATUS}_pk"), s(format!("STATUS#{}", run.status)));
         item.insert(format!("{GSI_STATUS}_sk"), s(list.clone()));
         item.insert(format!("{GSI_ALL}_pk"), s("RUNS"));
         item.insert(format!("{GSI_ALL}_sk"), s(list));
@@ -67,19 +61,11 @@ impl DynamoStore {
             status: run.status,
             at: run.updated_at,
             error: run.error.clone(),
-            snapshot: RunRecord {
-                lease: None,
-                ..run.clone()
-            },
+            snapshot: RunRecord { lease: None, ..run.clone() },
         };
         let mut item = key(run_pk(&run.run_id), checkpoint_sk(run.version));
         item.insert("body".into(), json(&entry));
-        put(
-            &self.table,
-            item,
-            Some("attribute_not_exists(pk)"),
-            HashMap::new(),
-        )
+        put(&self.table, item, Some("attribute_not_exists(pk)"), HashMap::new())
     }
 
     async fn query_prefix(&self, pk: String, prefix: &str) -> Result<Vec<Item>, StoreError> {
@@ -129,10 +115,7 @@ fn decode_run(item: &Item) -> Result<RunRecord, StoreError> {
         why: "no body".into(),
     })?;
     if let (Some(owner), Some(until)) = (get_s(item, "lease_owner"), get_n(item, "lease_until")) {
-        run.lease = Some(Lease {
-            owner: owner.to_owned(),
-            until: Timestamp(until),
-        });
+        run.lease = Some(Lease { owner: owner.to_owned(), until: Timestamp(until) });
     }
     Ok(run)
 }
@@ -141,10 +124,8 @@ fn decode_corr(provider: Provider, item: &Item) -> Result<CorrelationRecord, Sto
     let job = get_s(item, "job_id").unwrap_or_default();
     Ok(CorrelationRecord {
         provider,
-        job_id: JobId::parse(job).map_err(|e| StoreError::Corrupt {
-            key: job.into(),
-            why: e.to_string(),
-        })?,
+        job_id: JobId::parse(job)
+            .map_err(|e| StoreError::Corrupt { key: job.into(), why: e.to_string() })?,
         correlation: decode(item, "corr")?,
         arrival: decode(item, "arrival")?,
     })
@@ -152,7 +133,11 @@ fn decode_corr(provider: Provider, item: &Item) -> Result<CorrelationRecord, Sto
 
 #[async_trait]
 impl RunStore for DynamoStore {
-    async fn create_run(&self, run: &RunRecord) -> Result<CreateOutcome, StoreError> {
+    async fn create_run(
+        &self,
+        run: &RunRecord,
+        key_expires_at: Timestamp,
+    ) -> Result<CreateOutcome, StoreError> {
         let mut writes = vec![
             put(
                 &self.table,
@@ -166,19 +151,13 @@ impl RunStore for DynamoStore {
             let mut item = key(start_pk(k.as_str()), "IDEM");
             item.insert("run_id".into(), s(run.run_id.to_string()));
             item.insert("created_at".into(), n(run.created_at.millis()));
-            writes.push(put(
-                &self.table,
-                item,
-                Some("attribute_not_exists(pk)"),
-                HashMap::new(),
-            )?);
+            item.insert(TTL_ATTR.into(), n(key_expires_at.secs()));
+            // DynamoDB deletes expired items lazily: an expired key is free even while it lingers.
+            let cond = format!("attribute_not_exists(pk) OR {TTL_ATTR} <= :now");
+            let values = HashMap::from([(":now".to_owned(), n(run.created_at.secs()))]);
+            writes.push(put(&self.table, item, Some(&cond), values)?);
         }
-        let res = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
-            .await;
+        let res = self.client.transact_write_items().set_transact_items(Some(writes)).send().await;
         match res.map_err(|e| map("TransactWriteItems(create)", e)) {
             Ok(_) => Ok(CreateOutcome::Created),
             Err(StoreError::ConditionFailed(why)) => {
@@ -254,18 +233,11 @@ impl RunStore for DynamoStore {
         audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
         if next.version != expected_version + 1 {
-            return Err(StoreError::ConditionFailed(
-                "next version must be expected + 1".into(),
-            ));
+            return Err(StoreError::ConditionFailed("next version must be expected + 1".into()));
         }
         let values = HashMap::from([(":v".to_owned(), n(expected_version))]);
         let mut writes = vec![
-            put(
-                &self.table,
-                self.meta_item(next),
-                Some("version = :v"),
-                values,
-            )?,
+            put(&self.table, self.meta_item(next), Some("version = :v"), values)?,
             self.checkpoint_put(next)?,
         ];
         if let Some(a) = audit {
@@ -284,18 +256,12 @@ impl RunStore for DynamoStore {
 
     async fn history(&self, id: &RunId) -> Result<Vec<CheckpointEntry>, StoreError> {
         let items = self.query_prefix(run_pk(id), "CP#").await?;
-        items
-            .iter()
-            .filter_map(|i| decode(i, "body").transpose())
-            .collect()
+        items.iter().filter_map(|i| decode(i, "body").transpose()).collect()
     }
 
     async fn audit_log(&self, id: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
         let items = self.query_prefix(run_pk(id), "AUDIT#").await?;
-        items
-            .iter()
-            .filter_map(|i| decode(i, "body").transpose())
-            .collect()
+        items.iter().filter_map(|i| decode(i, "body").transpose()).collect()
     }
 
     async fn list_runs(&self, q: &ListQuery) -> Result<RunPage, StoreError> {
@@ -306,9 +272,8 @@ impl RunStore for DynamoStore {
         let start: Option<Item> = match &q.cursor {
             None => None,
             Some(c) => {
-                let raw = B64
-                    .decode(c)
-                    .map_err(|_| StoreError::ConditionFailed("bad cursor".into()))?;
+                let raw =
+                    B64.decode(c).map_err(|_| StoreError::ConditionFailed("bad cursor".into()))?;
                 let map: HashMap<String, String> = serde_json::from_slice(&raw)
                     .map_err(|_| StoreError::ConditionFailed("bad cursor".into()))?;
                 Some(map.into_iter().map(|(k, v)| (k, s(v))).collect())
@@ -328,17 +293,11 @@ impl RunStore for DynamoStore {
             .send()
             .await
             .map_err(|e| map("Query(list)", e))?;
-        let runs = resp
-            .items
-            .unwrap_or_default()
-            .iter()
-            .map(decode_run)
-            .collect::<Result<_, _>>()?;
+        let runs =
+            resp.items.unwrap_or_default().iter().map(decode_run).collect::<Result<_, _>>()?;
         let next_cursor = resp.last_evaluated_key.map(|k| {
-            let plain: HashMap<String, String> = k
-                .into_iter()
-                .filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone())))
-                .collect();
+            let plain: HashMap<String, String> =
+                k.into_iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone()))).collect();
             B64.encode(serde_json::to_vec(&plain).expect("json"))
         });
         Ok(RunPage { runs, next_cursor })
@@ -357,11 +316,7 @@ impl RunStore for DynamoStore {
             .send()
             .await;
         match res {
-            Ok(_) => Ok(Intent {
-                key: k.clone(),
-                job_id: None,
-                fresh: true,
-            }),
+            Ok(_) => Ok(Intent { key: k.clone(), job_id: None, fresh: true }),
             Err(e) => {
                 let old = e
                     .as_service_error()
@@ -374,18 +329,11 @@ impl RunStore for DynamoStore {
                     });
                 match old {
                     Some(item) => {
-                        let job = get_s(&item, "job_id")
-                            .map(JobId::parse)
-                            .transpose()
-                            .map_err(|e| StoreError::Corrupt {
-                                key: k.0.clone(),
-                                why: e.to_string(),
+                        let job =
+                            get_s(&item, "job_id").map(JobId::parse).transpose().map_err(|e| {
+                                StoreError::Corrupt { key: k.0.clone(), why: e.to_string() }
                             })?;
-                        Ok(Intent {
-                            key: k.clone(),
-                            job_id: job,
-                            fresh: false,
-                        })
+                        Ok(Intent { key: k.clone(), job_id: job, fresh: false })
                     }
                     None => Err(map("PutItem(intent)", e)),
                 }
@@ -491,10 +439,7 @@ impl RunStore for DynamoStore {
     ) -> Result<Vec<CorrelationRecord>, StoreError> {
         let mut out = Vec::with_capacity(jobs.len());
         for chunk in jobs.chunks(100) {
-            let keys: Vec<Item> = chunk
-                .iter()
-                .map(|j| key(corr_pk(provider, j), "CORR"))
-                .collect();
+            let keys: Vec<Item> = chunk.iter().map(|j| key(corr_pk(provider, j), "CORR")).collect();
             let mut pending = Some(
                 KeysAndAttributes::builder()
                     .set_keys(Some(keys))
@@ -510,17 +455,12 @@ impl RunStore for DynamoStore {
                     .send()
                     .await
                     .map_err(|e| map("BatchGetItem(correlations)", e))?;
-                for item in resp
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
+                for item in
+                    resp.responses.unwrap_or_default().remove(&self.table).unwrap_or_default()
                 {
                     out.push(decode_corr(provider, &item)?);
                 }
-                pending = resp
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table));
+                pending = resp.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
             }
         }
         Ok(out)

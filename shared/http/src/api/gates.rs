@@ -29,21 +29,14 @@ async fn decide(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let actor = st.api_keys.check(&headers)?;
     let id = parse_run_id(&id)?;
-    if body
-        .comment
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > 2000)
-    {
+    if body.comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
         return Err(ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
             "invalid_comment",
             "comment is longer than 2000 characters",
         ));
     }
-    let out = st
-        .engine
-        .decide(&id, body.gate, decision, body.comment, &actor, Some(rid.0))
-        .await?;
+    let out = st.engine.decide(&id, body.gate, decision, body.comment, &actor, Some(rid.0)).await?;
     Ok(Json(serde_json::json!({
         "run_id": out.run.run_id,
         "status": out.run.status,

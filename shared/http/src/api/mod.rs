@@ -22,10 +22,6 @@ pub fn routes() -> Router<AppState> {
 
 pub(crate) fn parse_run_id(raw: &str) -> Result<myloware::RunId, crate::ApiError> {
     raw.parse().map_err(|e: myloware::domain::IdError| {
-        crate::ApiError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "invalid_run_id",
-            e.to_string(),
-        )
+        crate::ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_run_id", e.to_string())
     })
 }

@@ -40,12 +40,9 @@ pub async fn start(
     let idempotency_key = headers
         .get("idempotency-key")
         .map(|v| {
-            v.to_str()
-                .map_err(|_| bad("invalid_idempotency_key", "not ASCII"))
-                .and_then(|s| {
-                    IdempotencyKey::parse(s)
-                        .map_err(|e| bad("invalid_idempotency_key", e.to_string()))
-                })
+            v.to_str().map_err(|_| bad("invalid_idempotency_key", "not ASCII")).and_then(|s| {
+                IdempotencyKey::parse(s).map_err(|e| bad("invalid_idempotency_key", e.to_string()))
+            })
         })
         .transpose()?;
     let out = st
@@ -64,8 +61,7 @@ pub async fn start(
     )
         .into_response();
     if out.replayed {
-        resp.headers_mut()
-            .insert("idempotent-replayed", "true".parse().expect("static"));
+        resp.headers_mut().insert("idempotent-replayed", "true".parse().expect("static"));
     }
     Ok(resp)
 }
@@ -84,11 +80,7 @@ pub async fn get(
         .await
         .map_err(myloware::engine::EngineError::from)?
         .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "run_not_found",
-                format!("run {id} not found"),
-            )
+            ApiError::new(StatusCode::NOT_FOUND, "run_not_found", format!("run {id} not found"))
         })?;
     Ok(Json(RunView::build(&st.engine, run).await?))
 }
@@ -115,23 +107,15 @@ pub async fn list(
     if !(1..=100).contains(&limit) {
         return Err(bad("invalid_limit", "limit must be 1..=100"));
     }
-    let page = st
-        .engine
-        .store
-        .list_runs(&ListQuery {
-            status,
-            limit,
-            cursor: p.cursor,
-        })
-        .await
-        .map_err(|e| match e {
-            myloware::ports::StoreError::ConditionFailed(_) => {
-                bad("invalid_cursor", "cursor is not valid")
-            }
-            other => myloware::engine::EngineError::from(other).into(),
-        })?;
+    let page =
+        st.engine.store.list_runs(&ListQuery { status, limit, cursor: p.cursor }).await.map_err(
+            |e| match e {
+                myloware::ports::StoreError::ConditionFailed(_) => {
+                    bad("invalid_cursor", "cursor is not valid")
+                }
+                other => myloware::engine::EngineError::from(other).into(),
+            },
+        )?;
     let runs: Vec<RunSummary> = page.runs.iter().map(RunSummary::from).collect();
-    Ok(Json(
-        serde_json::json!({ "runs": runs, "next_cursor": page.next_cursor }),
-    ))
+    Ok(Json(serde_json::json!({ "runs": runs, "next_cursor": page.next_cursor })))
 }

@@ -1,0 +1,292 @@
+//! Run store conformance.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use myloware::domain::{
+    Arrival, ArrivalOutcome, AuditEntry, Correlation, IdempotencyKey, JobId, ProjectName, Provider,
+    RunId, RunRecord, RunStatus, Step,
+};
+use myloware::ports::{CreateOutcome, IntentKey, ListQuery, RecordArrival, RunStore, StoreError};
+use myloware::time::{Clock, SystemClock, Timestamp};
+
+const FAR: Timestamp = Timestamp(4_102_444_800_000);
+
+fn run(brief: &str, project: &str) -> RunRecord {
+    RunRecord::new(ProjectName::parse(project).unwrap(), brief.into(), 2, None, SystemClock.now())
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", RunId::new())
+}
+
+/// Every store check, in order.
+pub async fn store_suite(store: Arc<dyn RunStore>) {
+    create_and_start_keys(&store).await;
+    concurrent_starts_with_one_key(&store).await;
+    leases(&store).await;
+    checkpoint_races(&store).await;
+    intents(&store).await;
+    rendezvous(&store).await;
+    listing(&store).await;
+}
+
+async fn create_and_start_keys(store: &Arc<dyn RunStore>) {
+    let key = IdempotencyKey::parse(&unique("key")).unwrap();
+    let mut a = run("first", "conf");
+    a.start_key = Some(key.clone());
+    assert_eq!(store.create_run(&a, FAR).await.unwrap(), CreateOutcome::Created, "create");
+    let got = store.get_run(&a.run_id).await.unwrap().expect("get after create");
+    assert_eq!(
+        (got.version, got.status, got.brief.as_str()),
+        (1, RunStatus::Pending, "first"),
+        "round trip"
+    );
+    let mut b = run("retry", "conf");
+    b.start_key = Some(key.clone());
+    assert_eq!(
+        store.create_run(&b, FAR).await.unwrap(),
+        CreateOutcome::Existing(a.run_id),
+        "start key reuse"
+    );
+    assert!(store.get_run(&b.run_id).await.unwrap().is_none(), "no second run for a reused key");
+    assert_eq!(
+        store.history(&a.run_id).await.unwrap().len(),
+        1,
+        "first checkpoint written with the run"
+    );
+
+    // An expired key is free again.
+    let key2 = IdempotencyKey::parse(&unique("expiring")).unwrap();
+    let mut c = run("expiring", "conf");
+    c.start_key = Some(key2.clone());
+    let soon = c.created_at.plus(Duration::from_secs(2));
+    assert_eq!(
+        store.create_run(&c, soon).await.unwrap(),
+        CreateOutcome::Created,
+        "create with short key"
+    );
+    let mut d = run("after expiry", "conf");
+    d.start_key = Some(key2);
+    d.created_at = soon.plus(Duration::from_secs(1));
+    d.updated_at = d.created_at;
+    assert_eq!(
+        store.create_run(&d, FAR).await.unwrap(),
+        CreateOutcome::Created,
+        "expired key is free"
+    );
+}
+
+async fn concurrent_starts_with_one_key(store: &Arc<dyn RunStore>) {
+    let key = IdempotencyKey::parse(&unique("race")).unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (store, key) = (store.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut r = run(&format!("racer {i}"), "conf");
+            r.start_key = Some(key);
+            (r.run_id, store.create_run(&r, FAR).await)
+        }));
+    }
+    let mut created = Vec::new();
+    let mut existing = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            (id, Ok(CreateOutcome::Created)) => created.push(id),
+            (_, Ok(CreateOutcome::Existing(id))) => existing.push(id),
+            // DynamoDB may cancel a transaction that conflicts with a concurrent one: the caller
+            // retries; a retry then finds the key.
+            (_, Err(StoreError::Throttled(_))) | (_, Err(StoreError::ConditionFailed(_))) => {}
+            (_, Err(e)) => panic!("concurrent start: {e}"),
+        }
+    }
+    assert_eq!(created.len(), 1, "exactly one concurrent start creates a run: {created:?}");
+    assert!(existing.iter().all(|id| *id == created[0]), "the others see the winner");
+}
+
+async fn leases(store: &Arc<dyn RunStore>) {
+    let a = run("lease", "conf");
+    store.create_run(&a, FAR).await.unwrap();
+    let now = SystemClock.now();
+    let later = now.plus(Duration::from_secs(30));
+    let leased = store.acquire_lease(&a.run_id, 1, "one", later, now).await.expect("first lease");
+    assert_eq!(leased.lease.as_ref().map(|l| l.owner.as_str()), Some("one"), "lease returned");
+    let held = store.acquire_lease(&a.run_id, 1, "two", later, now).await;
+    assert!(matches!(held, Err(StoreError::ConditionFailed(_))), "a live lease excludes: {held:?}");
+    let wrong = store.acquire_lease(&a.run_id, 2, "two", later, now).await;
+    assert!(matches!(wrong, Err(StoreError::ConditionFailed(_))), "wrong version excludes");
+    let missing = store.acquire_lease(&RunId::new(), 1, "two", later, now).await;
+    assert!(matches!(missing, Err(StoreError::ConditionFailed(_))), "no run, no lease");
+    let taken =
+        store.acquire_lease(&a.run_id, 1, "two", later, later.plus(Duration::from_millis(1))).await;
+    assert_eq!(taken.expect("lapsed lease is taken over").lease.unwrap().owner, "two");
+}
+
+async fn checkpoint_races(store: &Arc<dyn RunStore>) {
+    let a = run("race", "conf");
+    store.create_run(&a, FAR).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = store.clone();
+        let mut next = a.clone();
+        next.version = 2;
+        next.status = RunStatus::Running;
+        next.brief = format!("winner {i}");
+        next.updated_at = SystemClock.now();
+        tasks.push(tokio::spawn(async move { store.checkpoint(&next, 1, None).await }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(StoreError::ConditionFailed(_)) | Err(StoreError::Throttled(_)) => {}
+            Err(e) => panic!("checkpoint race: {e}"),
+        }
+    }
+    assert_eq!(ok, 1, "exactly one of eight concurrent checkpoints from one version wins");
+    let history = store.history(&a.run_id).await.unwrap();
+    assert_eq!(
+        history.iter().map(|c| c.version).collect::<Vec<_>>(),
+        [1, 2],
+        "one entry per version"
+    );
+    let stored = store.get_run(&a.run_id).await.unwrap().unwrap();
+    assert_eq!(stored.brief, history[1].snapshot.brief, "the record is the winner's");
+
+    // The lease is cleared by a checkpoint; an audit entry lands with it.
+    let now = SystemClock.now();
+    store.acquire_lease(&a.run_id, 2, "me", now.plus(Duration::from_secs(30)), now).await.unwrap();
+    let mut next = stored.clone();
+    next.version = 3;
+    next.step = Step::Production;
+    let audit = AuditEntry {
+        run_id: a.run_id,
+        action: "gate_approved".into(),
+        actor: "t".into(),
+        detail: Default::default(),
+        at: now,
+    };
+    store.checkpoint(&next, 2, Some(&audit)).await.unwrap();
+    assert_eq!(
+        store.get_run(&a.run_id).await.unwrap().unwrap().lease,
+        None,
+        "checkpoint clears the lease"
+    );
+    assert_eq!(
+        store.audit_log(&a.run_id).await.unwrap()[0].action,
+        "gate_approved",
+        "audit with checkpoint"
+    );
+    let stale = store.checkpoint(&next, 2, None).await;
+    assert!(matches!(stale, Err(StoreError::ConditionFailed(_))), "a stale checkpoint is refused");
+}
+
+async fn intents(store: &Arc<dyn RunStore>) {
+    let key = IntentKey(unique("intent"));
+    let now = SystemClock.now();
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (store, key) = (store.clone(), key.clone());
+        tasks.push(tokio::spawn(async move { store.claim_intent(&key, now).await.unwrap() }));
+    }
+    let mut fresh = 0;
+    for t in tasks {
+        fresh += t.await.unwrap().fresh as usize;
+    }
+    assert_eq!(fresh, 1, "exactly one concurrent claim is fresh");
+    let job = JobId::parse("video_conformance").unwrap();
+    store.complete_intent(&key, &job).await.unwrap();
+    let again = store.claim_intent(&key, now).await.unwrap();
+    assert_eq!((again.fresh, again.job_id), (false, Some(job)), "a later claim sees the job");
+}
+
+async fn rendezvous(store: &Arc<dyn RunStore>) {
+    let now = SystemClock.now();
+    let job =
+        JobId::parse(&format!("video_{}", RunId::new().to_string().replace('-', ""))).unwrap();
+    let arrival = |id: &str| Arrival {
+        outcome: ArrivalOutcome::Completed { output_url: None },
+        event_id: id.into(),
+        received_at: now,
+    };
+    // Concurrent deliveries of one callback: one New, the rest Duplicate.
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let (store, job, a) = (store.clone(), job.clone(), arrival(&format!("evt_{i}")));
+        tasks.push(tokio::spawn(async move {
+            store
+                .record_arrival(Provider::Sora, &job, &a, now.plus(Duration::from_secs(60)))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut new = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            RecordArrival::New(None) => new += 1,
+            RecordArrival::Duplicate(None) => {}
+            other => panic!("orphan arrival: {other:?}"),
+        }
+    }
+    assert_eq!(new, 1, "one recorded arrival for concurrent deliveries");
+    let corr = Correlation { run_id: RunId::new(), generation: 3, index: 1 };
+    store.correlate(Provider::Sora, &job, &corr).await.unwrap();
+    let dup = store.record_arrival(Provider::Sora, &job, &arrival("evt_late"), now).await.unwrap();
+    assert_eq!(
+        dup,
+        RecordArrival::Duplicate(Some(corr.clone())),
+        "late repeat sees the correlation"
+    );
+    // Correlation first, arrival second.
+    let other =
+        JobId::parse(&format!("video_{}", RunId::new().to_string().replace('-', ""))).unwrap();
+    store.correlate(Provider::Sora, &other, &corr).await.unwrap();
+    let recs = store.correlations(Provider::Sora, std::slice::from_ref(&other)).await.unwrap();
+    assert!(recs[0].arrival.is_none(), "correlated, not arrived");
+    let got = store.record_arrival(Provider::Sora, &other, &arrival("evt_x"), now).await.unwrap();
+    assert_eq!(got, RecordArrival::New(Some(corr.clone())), "arrival meets the correlation");
+    let unknown = JobId::parse("video_never_seen_anywhere").unwrap();
+    let recs =
+        store.correlations(Provider::Sora, &[job.clone(), other.clone(), unknown]).await.unwrap();
+    assert_eq!(recs.len(), 2, "unknown jobs are absent");
+    assert!(
+        recs.iter().all(|r| r.arrival.is_some() && r.correlation.as_ref() == Some(&corr)),
+        "both matched"
+    );
+    // Providers are separate namespaces.
+    assert!(
+        store.correlations(Provider::Remotion, &[job]).await.unwrap().is_empty(),
+        "per provider"
+    );
+}
+
+async fn listing(store: &Arc<dyn RunStore>) {
+    let project = format!("list_{}", &RunId::new().to_string()[..8]).replace('-', "_");
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let mut r = run(&format!("page {i}"), &project);
+        r.created_at = Timestamp(SystemClock.now().millis() + i);
+        store.create_run(&r, FAR).await.unwrap();
+        ids.push(r.run_id);
+    }
+    // Walk every page of pending runs; ours must appear newest first, each once.
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list_runs(&ListQuery { status: Some(RunStatus::Pending), limit: 2, cursor })
+            .await
+            .unwrap();
+        assert!(page.runs.len() <= 2, "page size respected");
+        seen.extend(page.runs.iter().filter(|r| r.project.as_str() == project).map(|r| r.run_id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    ids.reverse();
+    assert_eq!(seen, ids, "newest first, each once, across pages");
+    let bad =
+        store.list_runs(&ListQuery { status: None, limit: 2, cursor: Some("%%%".into()) }).await;
+    assert!(matches!(bad, Err(StoreError::ConditionFailed(_))), "a bad cursor is refused");
+}

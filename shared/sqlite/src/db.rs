@@ -1,0 +1,111 @@
+//! Opening the database: WAL, full fsync on commit, a busy timeout, and the schema.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+
+/// A database error (mapped by the adapters into the engine's errors).
+#[derive(Debug, thiserror::Error)]
+#[error("sqlite: {0}")]
+pub struct SqliteError(pub String);
+
+impl From<rusqlite::Error> for SqliteError {
+    fn from(e: rusqlite::Error) -> Self {
+        SqliteError(e.to_string())
+    }
+}
+
+/// A shared connection. Calls run on the blocking pool.
+pub type Conn = Arc<Mutex<Connection>>;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS runs (
+    run_id      TEXT PRIMARY KEY,
+    version     INTEGER NOT NULL,
+    status      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    body        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at DESC, run_id DESC);
+CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, created_at DESC, run_id DESC);
+CREATE TABLE IF NOT EXISTS checkpoints (
+    run_id  TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    body    TEXT NOT NULL,
+    PRIMARY KEY (run_id, version)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL,
+    body   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_by_run ON audit (run_id, seq);
+CREATE TABLE IF NOT EXISTS start_keys (
+    key        TEXT PRIMARY KEY,
+    run_id     TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS intents (
+    key        TEXT PRIMARY KEY,
+    job_id     TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rendezvous (
+    provider   TEXT NOT NULL,
+    job_id     TEXT NOT NULL,
+    corr       TEXT,
+    arrival    TEXT,
+    expires_at INTEGER,
+    PRIMARY KEY (provider, job_id)
+);
+CREATE TABLE IF NOT EXISTS queue (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id    TEXT NOT NULL UNIQUE,
+    body          TEXT NOT NULL,
+    sent_at       INTEGER NOT NULL,
+    visible_at    INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    receipt       TEXT UNIQUE
+);
+CREATE INDEX IF NOT EXISTS queue_visible ON queue (visible_at, id);
+CREATE TABLE IF NOT EXISTS dlq (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id    TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    sent_at       INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL,
+    moved_at      INTEGER NOT NULL
+);
+"#;
+
+/// Open a connection to `path` with the pragmas the adapters rely on, creating the schema.
+pub fn open(path: &Path) -> Result<Conn, SqliteError> {
+    let c = Connection::open(path)?;
+    c.busy_timeout(std::time::Duration::from_secs(10))?;
+    // WAL with synchronous=FULL: a commit is on disk before it returns (a step is acknowledged
+    // only after its checkpoint is durable).
+    c.pragma_update(None, "journal_mode", "WAL")?;
+    c.pragma_update(None, "synchronous", "FULL")?;
+    c.pragma_update(None, "foreign_keys", "ON")?;
+    c.execute_batch(SCHEMA)?;
+    Ok(Arc::new(Mutex::new(c)))
+}
+
+/// Run `f` with the connection on the blocking pool.
+pub async fn with<T, F>(conn: &Conn, f: F) -> Result<T, SqliteError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> Result<T, SqliteError> + Send + 'static,
+{
+    let conn = conn.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut guard = conn.lock().map_err(|_| SqliteError("connection poisoned".into()))?;
+        f(&mut guard)
+    })
+    .await
+    .map_err(|e| SqliteError(format!("blocking task: {e}")))?
+}

@@ -1,0 +1,216 @@
+//! The step queue on SQLite with SQS semantics: at-least-once delivery, a visibility timeout per
+//! receive, a receive count, per-message delays, a DLQ after the maximum receive count, redrive.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use myloware::domain::StepMessage;
+use myloware::ports::{DeadLetters, QueueConsumer, QueueError, Received, StepQueue};
+use myloware::time::Clock;
+use rusqlite::params;
+use tokio::sync::Notify;
+
+use crate::db::{Conn, SqliteError, with};
+
+/// Queue behaviour (the SQS queue attributes it mirrors).
+#[derive(Debug, Clone, Copy)]
+pub struct QueueSettings {
+    /// Default visibility timeout of a received message.
+    pub visibility_timeout: Duration,
+    /// Receives after which the next receive moves the message to the DLQ.
+    pub max_receive_count: u32,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self { visibility_timeout: Duration::from_secs(30), max_receive_count: 5 }
+    }
+}
+
+/// The SQLite step queue.
+pub struct SqliteQueue {
+    conn: Conn,
+    clock: Arc<dyn Clock>,
+    settings: QueueSettings,
+    sent: Notify,
+}
+
+impl SqliteQueue {
+    /// A queue on `conn`.
+    pub fn new(conn: Conn, clock: Arc<dyn Clock>, settings: QueueSettings) -> Self {
+        Self { conn, clock, settings, sent: Notify::new() }
+    }
+
+    async fn insert(&self, bodies: Vec<String>, delay: Duration) -> Result<(), QueueError> {
+        let now = self.clock.now();
+        let visible = now.plus(delay.min(Duration::from_secs(900)));
+        with(&self.conn, move |c| {
+            let tx = c.transaction()?;
+            for body in bodies {
+                tx.execute(
+                    "INSERT INTO queue (message_id, body, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4)",
+                    params![uuid::Uuid::new_v4().to_string(), body, now.millis(), visible.millis()],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| QueueError::Send(e.0))?;
+        self.sent.notify_waiters();
+        Ok(())
+    }
+
+    async fn receive_now(&self, max: u32) -> Result<Vec<Received>, SqliteError> {
+        let now = self.clock.now();
+        let settings = self.settings;
+        with(&self.conn, move |c| {
+            let tx = c.transaction()?;
+            let candidates: Vec<(i64, String, String, u32)> = {
+                let mut st = tx.prepare(
+                    "SELECT id, message_id, body, receive_count FROM queue \
+                     WHERE visible_at <= ?1 ORDER BY visible_at, id LIMIT ?2",
+                )?;
+                st.query_map(params![now.millis(), max as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                    .collect::<Result<_, _>>()?
+            };
+            let mut out = Vec::new();
+            for (id, message_id, body, count) in candidates {
+                if count >= settings.max_receive_count {
+                    // As SQS does: a message received maxReceiveCount times goes to the DLQ on
+                    // the next receive instead of being delivered again.
+                    tx.execute(
+                        "INSERT INTO dlq (message_id, body, sent_at, receive_count, moved_at) \
+                         SELECT message_id, body, sent_at, receive_count, ?2 FROM queue WHERE id = ?1",
+                        params![id, now.millis()],
+                    )?;
+                    tx.execute("DELETE FROM queue WHERE id = ?1", params![id])?;
+                    continue;
+                }
+                let receipt = uuid::Uuid::new_v4().to_string();
+                tx.execute(
+                    "UPDATE queue SET receive_count = receive_count + 1, visible_at = ?1, receipt = ?2 WHERE id = ?3",
+                    params![now.plus(settings.visibility_timeout).millis(), receipt, id],
+                )?;
+                out.push(Received { message_id, receipt, body, receive_count: count + 1 });
+            }
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Messages in the queue (visible, in flight and delayed) and in the DLQ.
+    pub async fn depth(&self) -> Result<(u64, u64), QueueError> {
+        with(&self.conn, |c| {
+            let q: i64 = c.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get(0))?;
+            let d: i64 = c.query_row("SELECT COUNT(*) FROM dlq", [], |r| r.get(0))?;
+            Ok((q as u64, d as u64))
+        })
+        .await
+        .map_err(|e| QueueError::Consume(e.0))
+    }
+}
+
+#[async_trait]
+impl StepQueue for SqliteQueue {
+    async fn send(&self, msg: &StepMessage, delay: Duration) -> Result<(), QueueError> {
+        self.insert(vec![serde_json::to_string(msg).expect("messages serialise")], delay).await
+    }
+
+    async fn send_batch(&self, msgs: &[StepMessage], delay: Duration) -> Result<(), QueueError> {
+        let bodies =
+            msgs.iter().map(|m| serde_json::to_string(m).expect("messages serialise")).collect();
+        self.insert(bodies, delay).await
+    }
+}
+
+#[async_trait]
+impl QueueConsumer for SqliteQueue {
+    async fn receive(&self, max: u32, wait: Duration) -> Result<Vec<Received>, QueueError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Register interest before looking, so a send in between is not missed.
+            let notified = self.sent.notified();
+            let got =
+                self.receive_now(max.clamp(1, 10)).await.map_err(|e| QueueError::Consume(e.0))?;
+            let now = tokio::time::Instant::now();
+            if !got.is_empty() || now >= deadline {
+                return Ok(got);
+            }
+            // Wake on a send, or poll again soon for delayed / expired-visibility messages.
+            let nap = (deadline - now).min(Duration::from_millis(50));
+            let _ = tokio::time::timeout(nap, notified).await;
+        }
+    }
+
+    async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
+        let r = receipt.to_owned();
+        with(&self.conn, move |c| {
+            c.execute("DELETE FROM queue WHERE receipt = ?1", params![r])?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| QueueError::Consume(e.0))
+    }
+
+    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), QueueError> {
+        let (r, at) = (receipt.to_owned(), self.clock.now().plus(timeout));
+        with(&self.conn, move |c| {
+            c.execute(
+                "UPDATE queue SET visible_at = ?1 WHERE receipt = ?2",
+                params![at.millis(), r],
+            )?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| QueueError::Consume(e.0))?;
+        if timeout.is_zero() {
+            self.sent.notify_waiters();
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DeadLetters for SqliteQueue {
+    async fn peek(&self, max: u32) -> Result<Vec<Received>, QueueError> {
+        with(&self.conn, move |c| {
+            let mut st = c.prepare(
+                "SELECT id, message_id, body, receive_count FROM dlq ORDER BY id LIMIT ?1",
+            )?;
+            let rows = st.query_map(params![max as i64], |r| {
+                Ok(Received {
+                    receipt: format!("dlq:{}", r.get::<_, i64>(0)?),
+                    message_id: r.get(1)?,
+                    body: r.get(2)?,
+                    receive_count: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+        .map_err(|e| QueueError::Consume(e.0))
+    }
+
+    async fn redrive_all(&self) -> Result<u64, QueueError> {
+        let now = self.clock.now();
+        let moved = with(&self.conn, move |c| {
+            let tx = c.transaction()?;
+            // Back to the source queue with a fresh receive count, as a move task does.
+            let n = tx.execute(
+                "INSERT INTO queue (message_id, body, sent_at, visible_at) \
+                 SELECT message_id, body, sent_at, ?1 FROM dlq ORDER BY id",
+                params![now.millis()],
+            )?;
+            tx.execute("DELETE FROM dlq", [])?;
+            tx.commit()?;
+            Ok(n as u64)
+        })
+        .await
+        .map_err(|e| QueueError::Consume(e.0))?;
+        self.sent.notify_waiters();
+        Ok(moved)
+    }
+}

@@ -1,0 +1,380 @@
+//! `RunStore` on SQLite: the same conditions as the DynamoDB adapter, each operation one
+//! transaction.
+
+use async_trait::async_trait;
+use myloware::domain::{
+    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, JobId, Lease, Provider,
+    RunId, RunRecord,
+};
+use myloware::ports::{
+    CreateOutcome, Intent, IntentKey, ListQuery, RecordArrival, RunPage, RunStore, StoreError,
+};
+use myloware::time::Timestamp;
+use rusqlite::{OptionalExtension, params};
+
+use crate::db::{Conn, SqliteError, with};
+
+/// The SQLite run store.
+pub struct SqliteStore {
+    conn: Conn,
+}
+
+impl SqliteStore {
+    /// A store on `conn`.
+    pub fn new(conn: Conn) -> Self {
+        Self { conn }
+    }
+}
+
+impl From<SqliteError> for StoreError {
+    fn from(e: SqliteError) -> Self {
+        if e.0.contains("database is locked") || e.0.contains("busy") {
+            StoreError::Throttled(e.0)
+        } else {
+            StoreError::Unavailable(e.0)
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("domain types serialise")
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(key: &str, raw: &str) -> Result<T, SqliteError> {
+    serde_json::from_str(raw).map_err(|e| SqliteError(format!("corrupt {key}: {e}")))
+}
+
+fn checkpoint_body(run: &RunRecord) -> String {
+    to_json(&CheckpointEntry {
+        version: run.version,
+        step: run.step,
+        status: run.status,
+        at: run.updated_at,
+        error: run.error.clone(),
+        snapshot: RunRecord { lease: None, ..run.clone() },
+    })
+}
+
+fn run_body(run: &RunRecord) -> String {
+    to_json(&RunRecord { lease: None, ..run.clone() })
+}
+
+fn read_run(c: &rusqlite::Connection, id: &RunId) -> Result<Option<RunRecord>, SqliteError> {
+    let row: Option<(String, Option<String>, Option<i64>)> = c
+        .query_row(
+            "SELECT body, lease_owner, lease_until FROM runs WHERE run_id = ?1",
+            params![id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    row.map(|(body, owner, until)| {
+        let mut run: RunRecord = from_json("run", &body)?;
+        if let (Some(owner), Some(until)) = (owner, until) {
+            run.lease = Some(Lease { owner, until: Timestamp(until) });
+        }
+        Ok(run)
+    })
+    .transpose()
+}
+
+#[async_trait]
+impl RunStore for SqliteStore {
+    async fn create_run(
+        &self,
+        run: &RunRecord,
+        key_expires_at: Timestamp,
+    ) -> Result<CreateOutcome, StoreError> {
+        let run = run.clone();
+        Ok(with(&self.conn, move |c| {
+            let tx = c.transaction()?;
+            if let Some(k) = &run.start_key {
+                let existing: Option<(String, i64)> = tx
+                    .query_row("SELECT run_id, expires_at FROM start_keys WHERE key = ?1", params![k.as_str()], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()?;
+                if let Some((id, until)) = existing
+                    && until > run.created_at.millis()
+                {
+                    let id = id.parse().map_err(|e| SqliteError(format!("corrupt start key: {e}")))?;
+                    return Ok(CreateOutcome::Existing(id));
+                }
+                tx.execute(
+                    "INSERT OR REPLACE INTO start_keys (key, run_id, expires_at) VALUES (?1, ?2, ?3)",
+                    params![k.as_str(), run.run_id.to_string(), key_expires_at.millis()],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO runs (run_id, version, status, created_at, updated_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    run.run_id.to_string(),
+                    run.version as i64,
+                    run.status.as_str(),
+                    run.created_at.millis(),
+                    run.updated_at.millis(),
+                    run_body(&run)
+                ],
+            )?;
+            tx.execute(
+                "INSERT INTO checkpoints (run_id, version, body) VALUES (?1, ?2, ?3)",
+                params![run.run_id.to_string(), run.version as i64, checkpoint_body(&run)],
+            )?;
+            tx.commit()?;
+            Ok(CreateOutcome::Created)
+        })
+        .await?)
+    }
+
+    async fn get_run(&self, id: &RunId) -> Result<Option<RunRecord>, StoreError> {
+        let id = *id;
+        Ok(with(&self.conn, move |c| read_run(c, &id)).await?)
+    }
+
+    async fn acquire_lease(
+        &self,
+        id: &RunId,
+        version: u64,
+        owner: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<RunRecord, StoreError> {
+        let (id, owner) = (*id, owner.to_owned());
+        let got = with(&self.conn, move |c| {
+            let n = c.execute(
+                "UPDATE runs SET lease_owner = ?1, lease_until = ?2 \
+                 WHERE run_id = ?3 AND version = ?4 AND (lease_until IS NULL OR lease_until <= ?5)",
+                params![owner, until.millis(), id.to_string(), version as i64, now.millis()],
+            )?;
+            if n == 0 { Ok(None) } else { read_run(c, &id) }
+        })
+        .await?;
+        got.ok_or_else(|| StoreError::ConditionFailed("version moved or lease held".into()))
+    }
+
+    async fn checkpoint(
+        &self,
+        next: &RunRecord,
+        expected_version: u64,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        if next.version != expected_version + 1 {
+            return Err(StoreError::ConditionFailed("next version must be expected + 1".into()));
+        }
+        let (next, audit) = (next.clone(), audit.cloned());
+        let applied = with(&self.conn, move |c| {
+            let tx = c.transaction()?;
+            let n = tx.execute(
+                "UPDATE runs SET version = ?1, status = ?2, updated_at = ?3, body = ?4, \
+                 lease_owner = NULL, lease_until = NULL WHERE run_id = ?5 AND version = ?6",
+                params![
+                    next.version as i64,
+                    next.status.as_str(),
+                    next.updated_at.millis(),
+                    run_body(&next),
+                    next.run_id.to_string(),
+                    expected_version as i64
+                ],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO checkpoints (run_id, version, body) VALUES (?1, ?2, ?3)",
+                params![next.run_id.to_string(), next.version as i64, checkpoint_body(&next)],
+            )?;
+            if let Some(a) = audit {
+                tx.execute(
+                    "INSERT INTO audit (run_id, body) VALUES (?1, ?2)",
+                    params![a.run_id.to_string(), to_json(&a)],
+                )?;
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+        .await?;
+        if applied {
+            Ok(())
+        } else {
+            Err(StoreError::ConditionFailed(format!(
+                "run is no longer at version {expected_version}"
+            )))
+        }
+    }
+
+    async fn history(&self, id: &RunId) -> Result<Vec<CheckpointEntry>, StoreError> {
+        let id = id.to_string();
+        Ok(with(&self.conn, move |c| {
+            let mut st =
+                c.prepare("SELECT body FROM checkpoints WHERE run_id = ?1 ORDER BY version")?;
+            let rows = st.query_map(params![id], |r| r.get::<_, String>(0))?;
+            rows.map(|b| from_json("checkpoint", &b?)).collect()
+        })
+        .await?)
+    }
+
+    async fn audit_log(&self, id: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
+        let id = id.to_string();
+        Ok(with(&self.conn, move |c| {
+            let mut st = c.prepare("SELECT body FROM audit WHERE run_id = ?1 ORDER BY seq")?;
+            let rows = st.query_map(params![id], |r| r.get::<_, String>(0))?;
+            rows.map(|b| from_json("audit", &b?)).collect()
+        })
+        .await?)
+    }
+
+    async fn list_runs(&self, q: &ListQuery) -> Result<RunPage, StoreError> {
+        // Keyset cursor: "<created_at>:<run_id>" of the last row returned.
+        let after = match q.cursor.as_deref() {
+            None => None,
+            Some(c) => {
+                let (t, id) = c
+                    .split_once(':')
+                    .ok_or_else(|| StoreError::ConditionFailed("bad cursor".into()))?;
+                let t: i64 =
+                    t.parse().map_err(|_| StoreError::ConditionFailed("bad cursor".into()))?;
+                Some((t, id.to_owned()))
+            }
+        };
+        let status = q.status.map(|s| s.as_str().to_owned());
+        let limit = q.limit.clamp(1, 100) as i64;
+        Ok(with(&self.conn, move |c| {
+            let (t, id) = after.unwrap_or((i64::MAX, String::new()));
+            let mut st = c.prepare(
+                "SELECT body, created_at, run_id FROM runs \
+                 WHERE (?1 IS NULL OR status = ?1) AND (created_at, run_id) < (?2, ?3) \
+                 ORDER BY created_at DESC, run_id DESC LIMIT ?4",
+            )?;
+            let rows = st.query_map(params![status, t, id, limit + 1], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+            })?;
+            let mut runs = Vec::new();
+            let mut last = None;
+            for row in rows {
+                let (body, created, rid) = row?;
+                if runs.len() as i64 == limit {
+                    return Ok(RunPage { runs, next_cursor: last });
+                }
+                runs.push(from_json::<RunRecord>("run", &body)?);
+                last = Some(format!("{created}:{rid}"));
+            }
+            Ok(RunPage { runs, next_cursor: None })
+        })
+        .await?)
+    }
+
+    async fn claim_intent(&self, key: &IntentKey, now: Timestamp) -> Result<Intent, StoreError> {
+        let k = key.clone();
+        Ok(with(&self.conn, move |c| {
+            let n = c.execute(
+                "INSERT OR IGNORE INTO intents (key, created_at) VALUES (?1, ?2)",
+                params![k.0, now.millis()],
+            )?;
+            if n == 1 {
+                return Ok(Intent { key: k, job_id: None, fresh: true });
+            }
+            let job: Option<String> =
+                c.query_row("SELECT job_id FROM intents WHERE key = ?1", params![k.0], |r| {
+                    r.get(0)
+                })?;
+            let job_id = job
+                .map(|j| JobId::parse(&j))
+                .transpose()
+                .map_err(|e| SqliteError(e.to_string()))?;
+            Ok(Intent { key: k, job_id, fresh: false })
+        })
+        .await?)
+    }
+
+    async fn complete_intent(&self, key: &IntentKey, job: &JobId) -> Result<(), StoreError> {
+        let (k, j) = (key.0.clone(), job.to_string());
+        Ok(with(&self.conn, move |c| {
+            c.execute("UPDATE intents SET job_id = ?1 WHERE key = ?2", params![j, k])?;
+            Ok(())
+        })
+        .await?)
+    }
+
+    async fn correlate(
+        &self,
+        provider: Provider,
+        job: &JobId,
+        correlation: &Correlation,
+    ) -> Result<(), StoreError> {
+        let (j, corr) = (job.to_string(), to_json(correlation));
+        Ok(with(&self.conn, move |c| {
+            c.execute(
+                "INSERT INTO rendezvous (provider, job_id, corr) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (provider, job_id) DO UPDATE SET corr = excluded.corr, expires_at = NULL",
+                params![provider.as_str(), j, corr],
+            )?;
+            Ok(())
+        })
+        .await?)
+    }
+
+    async fn record_arrival(
+        &self,
+        provider: Provider,
+        job: &JobId,
+        arrival: &Arrival,
+        orphan_expires_at: Timestamp,
+    ) -> Result<RecordArrival, StoreError> {
+        let (j, a) = (job.to_string(), to_json(arrival));
+        Ok(with(&self.conn, move |c| {
+            let tx = c.transaction()?;
+            let row: Option<(Option<String>, Option<String>)> = tx
+                .query_row(
+                    "SELECT corr, arrival FROM rendezvous WHERE provider = ?1 AND job_id = ?2",
+                    params![provider.as_str(), j],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let corr: Option<Correlation> =
+                row.as_ref().and_then(|r| r.0.as_deref()).map(|s| from_json("correlation", s)).transpose()?;
+            if row.as_ref().is_some_and(|r| r.1.is_some()) {
+                return Ok(RecordArrival::Duplicate(corr));
+            }
+            let expires = corr.is_none().then_some(orphan_expires_at.millis());
+            tx.execute(
+                "INSERT INTO rendezvous (provider, job_id, arrival, expires_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (provider, job_id) DO UPDATE SET arrival = excluded.arrival, \
+                 expires_at = CASE WHEN corr IS NULL THEN excluded.expires_at ELSE NULL END",
+                params![provider.as_str(), j, a, expires],
+            )?;
+            tx.commit()?;
+            Ok(RecordArrival::New(corr))
+        })
+        .await?)
+    }
+
+    async fn correlations(
+        &self,
+        provider: Provider,
+        jobs: &[JobId],
+    ) -> Result<Vec<CorrelationRecord>, StoreError> {
+        let jobs: Vec<JobId> = jobs.to_vec();
+        Ok(with(&self.conn, move |c| {
+            let mut st = c.prepare(
+                "SELECT corr, arrival FROM rendezvous WHERE provider = ?1 AND job_id = ?2",
+            )?;
+            let mut out = Vec::new();
+            for job in jobs {
+                let row: Option<(Option<String>, Option<String>)> = st
+                    .query_row(params![provider.as_str(), job.as_str()], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()?;
+                if let Some((corr, arrival)) = row {
+                    out.push(CorrelationRecord {
+                        provider,
+                        job_id: job,
+                        correlation: corr.map(|s| from_json("correlation", &s)).transpose()?,
+                        arrival: arrival.map(|s| from_json("arrival", &s)).transpose()?,
+                    });
+                }
+            }
+            Ok(out)
+        })
+        .await?)
+    }
+}
