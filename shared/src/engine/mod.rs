@@ -9,6 +9,7 @@ mod gates;
 mod intake;
 mod runner;
 mod start;
+mod worker;
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ pub use gates::GateOutcome;
 pub use intake::{IntakeAck, IntakeError, StandardHeaders};
 pub use runner::Disposition;
 pub use start::{StartOutcome, StartRequest};
+pub use worker::run_worker;
 
 /// The providers a run calls.
 #[derive(Clone)]

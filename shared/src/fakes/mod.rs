@@ -4,6 +4,7 @@
 //! Every fake counts the jobs it was asked to start, so tests can assert "paid once".
 
 mod content;
+pub mod deliveries;
 mod render;
 mod simple;
 mod video;

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use super::{CallbackMode, content::fake_mp4, path_of, short_hash};
 use crate::domain::JobId;
 use crate::ports::{CallbackSink, Delivery, ProviderError, RenderProvider, RenderRequest};
-use crate::webhooks::{WebhookSecret, sign_remotion};
+use crate::webhooks::WebhookSecret;
 
 #[derive(Default)]
 struct State {
@@ -52,27 +52,19 @@ impl FakeRender {
     pub fn delivery(&self, job: &JobId) -> Delivery {
         let s = self.state.lock().unwrap();
         let req = s.jobs.get(job);
-        let body = match &s.fail {
-            Some(reason) => serde_json::json!({
-                "job_id": job.as_str(), "run_id": req.map(|r| r.run_id.to_string()),
-                "status": "error", "output_url": null, "error": reason,
-            }),
-            None => serde_json::json!({
-                "job_id": job.as_str(), "run_id": req.map(|r| r.run_id.to_string()),
-                "status": "done", "output_url": format!("https://render.example/output/{job}.mp4"), "error": null,
-            }),
-        };
-        let body = serde_json::to_vec(&body).expect("json");
         let path =
             req.map(|r| path_of(&r.callback_url)).unwrap_or_else(|| "/v1/webhooks/remotion".into());
-        Delivery {
+        let outcome = match &s.fail {
+            Some(reason) => Err(reason.as_str()),
+            None => Ok(format!("https://render.example/output/{job}.mp4")),
+        };
+        super::deliveries::remotion_delivery(
+            &self.secret,
             path,
-            headers: vec![
-                ("content-type".into(), "application/json".into()),
-                ("x-remotion-signature".into(), sign_remotion(&self.secret, &body)),
-            ],
-            body,
-        }
+            job.as_str(),
+            req.map(|r| r.run_id.to_string()),
+            outcome,
+        )
     }
 
     /// Send the callback for `job` now.

@@ -10,7 +10,7 @@ use super::{CallbackMode, content::fake_mp4, short_hash};
 use crate::domain::JobId;
 use crate::ports::{CallbackSink, Delivery, ProviderError, VideoProvider, VideoRequest};
 use crate::time::Clock;
-use crate::webhooks::{WebhookSecret, sign_standard};
+use crate::webhooks::WebhookSecret;
 
 #[derive(Default)]
 struct State {
@@ -71,34 +71,12 @@ impl FakeVideo {
             let index = s.index_of.get(job).copied().unwrap_or(0);
             s.fail.get(&index).cloned()
         };
-        let ts = self.clock.now().secs();
-        let (event_type, data) = match &failure {
-            Some(reason) => (
-                "video.failed",
-                serde_json::json!({ "id": job.as_str(), "error": { "code": "generation_failed", "message": reason } }),
-            ),
-            None => ("video.completed", serde_json::json!({ "id": job.as_str() })),
-        };
-        let body = serde_json::to_vec(&serde_json::json!({
-            "id": format!("evt_{}", short_hash(&format!("{job}:{event_type}"))),
-            "object": "event",
-            "created_at": ts,
-            "type": event_type,
-            "data": data,
-        }))
-        .expect("json");
-        let id = format!("msg_{}", short_hash(job.as_str()));
-        let sig = sign_standard(&self.secret, &id, ts, &body);
-        Delivery {
-            path: "/v1/webhooks/sora".into(),
-            headers: vec![
-                ("content-type".into(), "application/json".into()),
-                ("webhook-id".into(), id),
-                ("webhook-timestamp".into(), ts.to_string()),
-                ("webhook-signature".into(), sig),
-            ],
-            body,
-        }
+        super::deliveries::sora_delivery(
+            &self.secret,
+            job.as_str(),
+            failure.as_deref(),
+            self.clock.now().secs(),
+        )
     }
 
     /// Send the callback for `job` now; returns the HTTP status.

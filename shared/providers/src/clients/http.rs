@@ -1,0 +1,57 @@
+//! The shared HTTP client and error classification.
+
+use std::sync::Once;
+use std::time::Duration;
+
+use myloware::ports::ProviderError;
+
+static TLS: Once = Once::new();
+
+/// One client for all providers: rustls with the ring provider (the AWS SDK uses the same).
+pub fn client() -> reqwest::Client {
+    TLS.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("HTTP client")
+}
+
+/// Transport errors are transient.
+pub fn transport(e: reqwest::Error) -> ProviderError {
+    ProviderError::Retryable(format!("transport: {e}"))
+}
+
+/// Turn a non-success response into a classified error.
+pub async fn check(
+    resp: reqwest::Response,
+    what: &str,
+) -> Result<reqwest::Response, ProviderError> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(resp);
+    }
+    let body: String = resp.text().await.unwrap_or_default().chars().take(300).collect();
+    let msg = format!("{what}: HTTP {status}: {body}");
+    if status.as_u16() == 408
+        || status.as_u16() == 409
+        || status.as_u16() == 429
+        || status.is_server_error()
+    {
+        Err(ProviderError::Retryable(msg))
+    } else {
+        Err(ProviderError::Terminal(msg))
+    }
+}
+
+/// Parse a JSON body; an unusable answer is terminal.
+pub async fn json<T: serde::de::DeserializeOwned>(
+    resp: reqwest::Response,
+    what: &str,
+) -> Result<T, ProviderError> {
+    let bytes = resp.bytes().await.map_err(transport)?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ProviderError::Terminal(format!("{what}: unusable answer: {e}")))
+}

@@ -1,0 +1,67 @@
+//! A Remotion-style render service: `POST /api/render` with a callback URL, output download.
+
+use async_trait::async_trait;
+use myloware::domain::JobId;
+use myloware::ports::{ProviderError, RenderProvider, RenderRequest};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::http::{check, json, transport};
+
+/// The render client.
+#[derive(Debug, Clone)]
+pub struct RemotionRender {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl RemotionRender {
+    /// A client for the service at `base`.
+    pub fn new(http: reqwest::Client, base: &str, key: &str) -> Self {
+        Self { http, base: base.trim_end_matches('/').to_owned(), key: key.to_owned() }
+    }
+}
+
+#[derive(Deserialize)]
+struct Accepted {
+    job_id: String,
+}
+
+#[async_trait]
+impl RenderProvider for RemotionRender {
+    async fn submit(&self, key: &str, req: &RenderRequest) -> Result<JobId, ProviderError> {
+        let resp = self
+            .http
+            .post(format!("{}/api/render", self.base))
+            .bearer_auth(&self.key)
+            .header("Idempotency-Key", key)
+            .json(&json!({
+                "run_id": req.run_id,
+                "clips": req.clip_urls,
+                "texts": [req.title],
+                "fps": 30,
+                "width": 720,
+                "height": 1280,
+                "callback_url": req.callback_url,
+            }))
+            .send()
+            .await
+            .map_err(transport)?;
+        let a: Accepted = json(check(resp, "render").await?, "render").await?;
+        JobId::parse(&a.job_id).map_err(|e| ProviderError::Terminal(format!("render job id: {e}")))
+    }
+
+    async fn fetch_output(
+        &self,
+        job: &JobId,
+        output_url: Option<&str>,
+    ) -> Result<Vec<u8>, ProviderError> {
+        let url = match output_url {
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => u.to_owned(),
+            _ => format!("{}/output/{job}.mp4", self.base),
+        };
+        let resp = self.http.get(url).bearer_auth(&self.key).send().await.map_err(transport)?;
+        Ok(check(resp, "render output").await?.bytes().await.map_err(transport)?.to_vec())
+    }
+}

@@ -1,0 +1,123 @@
+//! OpenAI-style endpoints: chat completions (ideation), videos (create, status, content).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use myloware::fakes::deliveries::sora_delivery;
+use myloware::time::{Clock, SystemClock};
+use serde_json::{Value, json};
+
+use super::{AppState, Job, callbacks, new_id};
+
+fn error(status: StatusCode, msg: &str) -> Response {
+    (status, Json(json!({ "error": { "message": msg, "type": "invalid_request_error" } })))
+        .into_response()
+}
+
+/// `POST /v1/chat/completions`: answers the ideation request with a JSON plan.
+pub(super) async fn chat_completions(
+    State(s): State<AppState>,
+    Json(req): Json<Value>,
+) -> Response {
+    s.bump(|st| st.llm_calls += 1);
+    let user = req["messages"]
+        .as_array()
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default();
+    let ask: Value = serde_json::from_str(user).unwrap_or(json!({ "brief": user, "clips": 3 }));
+    let brief: String = ask["brief"].as_str().unwrap_or("a video").chars().take(60).collect();
+    let clips = ask["clips"].as_u64().unwrap_or(3).clamp(1, 12);
+    let plan = json!({
+        "title": format!("{brief}"),
+        "prompts": (1..=clips).map(|i| format!("Shot {i} of {clips}: {brief}, cinematic, vertical")).collect::<Vec<_>>(),
+        "caption": format!("{brief} #myloware"),
+    });
+    Json(json!({
+        "id": new_id("chatcmpl"),
+        "object": "chat.completion",
+        "created": SystemClock.now().secs(),
+        "model": req["model"].as_str().unwrap_or("gpt-4o-mini"),
+        "choices": [{ "index": 0, "message": { "role": "assistant", "content": plan.to_string() }, "finish_reason": "stop" }],
+    }))
+    .into_response()
+}
+
+fn video_json(id: &str, job: &Job) -> Value {
+    let mut v = json!({ "id": id, "object": "video", "model": "sora-2", "status": job.status, "progress": if job.status == "completed" { 100 } else { 0 } });
+    if let Some(f) = &job.failure {
+        v["error"] = json!({ "code": "generation_failed", "message": f });
+    }
+    v
+}
+
+/// `POST /v1/videos`: start a job (one per `Idempotency-Key`), call back when it finishes.
+pub(super) async fn create_video(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Json(req): Json<Value>,
+) -> Response {
+    if req["prompt"].as_str().is_none_or(str::is_empty) {
+        return error(StatusCode::BAD_REQUEST, "prompt is required");
+    }
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (id, job, fresh) = {
+        let mut jobs = s.jobs.lock().unwrap();
+        if let Some(id) = key.as_ref().and_then(|k| jobs.video_keys.get(k)).cloned() {
+            let job = jobs.videos[&id].clone();
+            (id, job, false)
+        } else {
+            let id = new_id("video");
+            let job = Job { status: "queued", failure: None, run_id: None };
+            jobs.videos.insert(id.clone(), job.clone());
+            if let Some(k) = key {
+                jobs.video_keys.insert(k, id.clone());
+            }
+            (id, job, true)
+        }
+    };
+    if fresh {
+        s.bump(|st| st.video_jobs += 1);
+        let failure = s.config.read().unwrap().video_failure.clone();
+        let delay = s.callback_delay();
+        let (state, vid) = (s.clone(), id.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            {
+                let mut jobs = state.jobs.lock().unwrap();
+                if let Some(j) = jobs.videos.get_mut(&vid) {
+                    j.status = if failure.is_some() { "failed" } else { "completed" };
+                    j.failure = failure.clone();
+                }
+            }
+            let url = state.config.read().unwrap().sora_webhook_url.clone();
+            if let Some(url) = url {
+                let secret = state.sora_secret.clone();
+                callbacks::schedule(state, url, std::time::Duration::ZERO, move || {
+                    sora_delivery(&secret, &vid, failure.as_deref(), SystemClock.now().secs())
+                });
+            }
+        });
+    }
+    (StatusCode::OK, Json(video_json(&id, &job))).into_response()
+}
+
+/// `GET /v1/videos/{id}`.
+pub(super) async fn get_video(State(s): State<AppState>, Path(id): Path<String>) -> Response {
+    match s.jobs.lock().unwrap().videos.get(&id) {
+        Some(job) => Json(video_json(&id, job)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "no such video"),
+    }
+}
+
+/// `GET /v1/videos/{id}/content`: a small real MP4 once the job completed.
+pub(super) async fn video_content(State(s): State<AppState>, Path(id): Path<String>) -> Response {
+    match s.jobs.lock().unwrap().videos.get(&id) {
+        Some(job) if job.status == "completed" => {
+            ([("content-type", "video/mp4")], crate::SAMPLE_MP4).into_response()
+        }
+        Some(_) => error(StatusCode::CONFLICT, "video is not completed"),
+        None => error(StatusCode::NOT_FOUND, "no such video"),
+    }
+}

@@ -1,0 +1,141 @@
+//! The real provider clients against the fake provider server: the APIs line up, jobs are
+//! counted once per idempotency key, callbacks are signed for real and retried until delivered.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use myloware::domain::{ProjectName, RunId};
+use myloware::fakes::FakeSafety;
+use myloware::ports::{PublishRequest, RenderRequest, VideoRequest};
+use myloware::time::{Clock, SystemClock};
+use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
+use myloware_providers::clients::Endpoints;
+use myloware_providers::server::{FakeConfig, FakeServer};
+
+const SORA: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const REMOTION: &str = "render-secret";
+
+#[derive(Default)]
+struct Received {
+    verified: Vec<String>,
+    refused_first: bool,
+}
+
+/// A webhook receiver that verifies signatures and refuses the very first delivery (503).
+async fn receiver(got: Arc<Mutex<Received>>) -> SocketAddr {
+    let sora = StandardVerifier::new(vec![WebhookSecret::parse(SORA).unwrap()], 300);
+    let remotion = RemotionVerifier::new(vec![WebhookSecret::parse(REMOTION).unwrap()]);
+    let (g1, g2) = (got.clone(), got);
+    let app = Router::new()
+        .route(
+            "/v1/webhooks/sora",
+            post(move |h: HeaderMap, body: Bytes| async move {
+                let mut g = g1.lock().unwrap();
+                if !g.refused_first {
+                    g.refused_first = true;
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                let hv = |n: &str| h.get(n).and_then(|v| v.to_str().ok());
+                let ok = sora.verify(
+                    hv("webhook-id"),
+                    hv("webhook-timestamp"),
+                    hv("webhook-signature"),
+                    &body,
+                    SystemClock.now().secs(),
+                );
+                assert!(ok.is_ok(), "sora signature: {ok:?}");
+                g.verified.push(String::from_utf8_lossy(&body).into_owned());
+                StatusCode::OK
+            }),
+        )
+        .route(
+            "/v1/webhooks/remotion",
+            post(move |h: HeaderMap, body: Bytes| async move {
+                let sig = h.get("x-remotion-signature").and_then(|v| v.to_str().ok());
+                assert!(remotion.verify(sig, &body).is_ok(), "remotion signature");
+                g2.lock().unwrap().verified.push(String::from_utf8_lossy(&body).into_owned());
+                StatusCode::OK
+            }),
+        );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await });
+    addr
+}
+
+#[tokio::test]
+async fn real_clients_drive_the_fake_server() {
+    let got = Arc::new(Mutex::new(Received::default()));
+    let hook = receiver(got.clone()).await;
+    let cfg = FakeConfig {
+        sora_webhook_url: Some(format!("http://{hook}/v1/webhooks/sora")),
+        callback_delay_ms: 50,
+        ..Default::default()
+    };
+    let server = FakeServer::spawn(
+        "127.0.0.1:0".parse().unwrap(),
+        WebhookSecret::parse(SORA).unwrap(),
+        WebhookSecret::parse(REMOTION).unwrap(),
+        cfg,
+    )
+    .await
+    .unwrap();
+    let p = Endpoints::all_at(&server.base_url(), "test-key")
+        .providers(Arc::new(FakeSafety::default()));
+    let run = RunId::new();
+
+    let ideas =
+        p.llm.ideate(&ProjectName::parse("aismr").unwrap(), "a calm ocean", 4).await.unwrap();
+    assert_eq!(ideas.prompts.len(), 4);
+
+    let req = VideoRequest { run_id: run, index: 0, prompt: ideas.prompts[0].clone(), seconds: 8 };
+    let a = p.video.submit("intent-1", &req).await.unwrap();
+    let b = p.video.submit("intent-1", &req).await.unwrap();
+    assert_eq!(a, b, "same idempotency key, same job");
+    let c = p.video.submit("intent-2", &req).await.unwrap();
+    assert_ne!(a, c);
+    assert!(a.as_str().starts_with("video_"));
+
+    let render = RenderRequest {
+        run_id: run,
+        clip_urls: vec!["http://example/1.mp4".into()],
+        callback_url: format!("http://{hook}/v1/webhooks/remotion?run_id={run}"),
+        title: "t".into(),
+    };
+    let job = p.render.submit("render-intent", &render).await.unwrap();
+    assert_eq!(p.render.submit("render-intent", &render).await.unwrap(), job);
+
+    let publish = PublishRequest {
+        run_id: run,
+        video_url: "http://example/final.mp4".into(),
+        title: "t".into(),
+        caption: "c".into(),
+    };
+    let post1 = p.publish.publish("pub-1", &publish).await.unwrap();
+    assert_eq!(p.publish.publish("pub-1", &publish).await.unwrap(), post1, "published once");
+
+    // Two video callbacks + one render callback arrive, the first after a refused attempt.
+    for _ in 0..100 {
+        if got.lock().unwrap().verified.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(got.lock().unwrap().verified.len(), 3, "all callbacks delivered and verified");
+    let mp4 = p.video.download(&a).await.unwrap();
+    assert_eq!(&mp4[4..8], b"ftyp", "a real MP4");
+    assert!(p.render.fetch_output(&job, None).await.unwrap().len() > 100);
+
+    let stats = server.stats();
+    assert_eq!(
+        (stats.llm_calls, stats.video_jobs, stats.render_jobs, stats.publish_jobs),
+        (1, 2, 1, 1)
+    );
+    assert_eq!(stats.callbacks_delivered, 3);
+    assert!(stats.callback_attempts_failed >= 1, "the refused delivery was retried");
+}

@@ -1,0 +1,70 @@
+//! The callbacks providers send, built and signed exactly as they sign them. Shared by the
+//! in-process fakes and the fake provider server.
+
+use super::short_hash;
+use crate::ports::Delivery;
+use crate::webhooks::{WebhookSecret, sign_remotion, sign_standard};
+
+/// A Sora-style `video.completed` / `video.failed` event (OpenAI's envelope), signed with
+/// Standard Webhooks at `ts`. The `webhook-id` is stable per job, as in a provider's retries.
+pub fn sora_delivery(
+    secret: &WebhookSecret,
+    job: &str,
+    failure: Option<&str>,
+    ts: i64,
+) -> Delivery {
+    let (event_type, data) = match failure {
+        Some(reason) => (
+            "video.failed",
+            serde_json::json!({ "id": job, "error": { "code": "generation_failed", "message": reason } }),
+        ),
+        None => ("video.completed", serde_json::json!({ "id": job })),
+    };
+    let body = serde_json::to_vec(&serde_json::json!({
+        "id": format!("evt_{}", short_hash(&format!("{job}:{event_type}"))),
+        "object": "event",
+        "created_at": ts,
+        "type": event_type,
+        "data": data,
+    }))
+    .expect("json");
+    let id = format!("msg_{}", short_hash(job));
+    let sig = sign_standard(secret, &id, ts, &body);
+    Delivery {
+        path: "/v1/webhooks/sora".into(),
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("webhook-id".into(), id),
+            ("webhook-timestamp".into(), ts.to_string()),
+            ("webhook-signature".into(), sig),
+        ],
+        body,
+    }
+}
+
+/// A Remotion-style render callback to `path`, signed `sha512=<hex>`.
+pub fn remotion_delivery(
+    secret: &WebhookSecret,
+    path: String,
+    job: &str,
+    run_id: Option<String>,
+    outcome: Result<String, &str>,
+) -> Delivery {
+    let body = match outcome {
+        Ok(output_url) => serde_json::json!({
+            "job_id": job, "run_id": run_id, "status": "done", "output_url": output_url, "error": null,
+        }),
+        Err(reason) => serde_json::json!({
+            "job_id": job, "run_id": run_id, "status": "error", "output_url": null, "error": reason,
+        }),
+    };
+    let body = serde_json::to_vec(&body).expect("json");
+    Delivery {
+        path,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("x-remotion-signature".into(), sign_remotion(secret, &body)),
+        ],
+        body,
+    }
+}
