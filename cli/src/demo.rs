@@ -1,24 +1,29 @@
-//! `myloware demo`: one whole video run in this process, with no AWS, no Docker and no keys.
+//! `myloware demo`: one whole video run on this machine with no AWS, no Docker and no keys.
 //!
-//! The engine runs on the in-memory adapters (the SQLite embedded store replaces them in issue
-//! #3); the API and webhook routes listen on a free local port; the fake providers call back over
-//! real HTTP with real signatures after a short delay; a local loop plays the step queue's
-//! consumer. Gates are approved automatically with `--auto-approve`, otherwise asked on stdin.
+//! It starts, in this process: the embedded backend in the data directory (SQLite + files), the
+//! API and webhook routes on a free local port, the step runner, and the fake provider server on
+//! another free port. The workflow calls the fake providers through the real HTTP clients, and
+//! they call back over HTTP with real signatures. Gates are approved with `--auto-approve`,
+//! otherwise asked on the terminal.
 
 use std::io::{BufRead, Write};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 use myloware::Engine;
-use myloware::adapters::{MemoryBackend, MemoryQueue};
 use myloware::domain::{Decision, Gate, ProjectName, RunRecord, RunStatus};
-use myloware::engine::{Disposition, StartRequest};
-use myloware::fakes::{CallbackMode, FakeSet};
-use myloware::time::SystemClock;
+use myloware::engine::StartRequest;
+use myloware::fakes::FakeSafety;
 use myloware::webhooks::WebhookSecret;
-use myloware_runtime::{HttpCallbackSink, RuntimeConfig, app_state};
+use myloware_providers::clients::Endpoints;
+use myloware_providers::server::{FakeConfig, FakeServer};
+use myloware_runtime::{RuntimeConfig, app_state};
+use myloware_sqlite::Embedded;
+
+use crate::embedded;
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -31,39 +36,51 @@ pub struct DemoArgs {
     /// The brief.
     #[arg(long, default_value = "a calm ocean at dawn, waves in slow motion")]
     brief: String,
-    /// Print the final run as JSON.
+    /// Data directory.
+    #[arg(long, default_value = embedded::DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// Print the final run as JSON on stdout.
     #[arg(long)]
     json: bool,
 }
 
-const DEMO_SORA_SECRET: &str = "whsec_ZGVtby1zb3JhLXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm";
-const DEMO_REMOTION_SECRET: &str = "demo-remotion-secret";
-const DEMO_API_KEY: &str = "demo-key";
+const SORA_SECRET: &str = "whsec_ZGVtby1zb3JhLXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm";
+const REMOTION_SECRET: &str = "demo-remotion-secret";
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding a local port")?;
     let base = format!("http://{}", listener.local_addr()?);
+    let fake = FakeServer::spawn(
+        "127.0.0.1:0".parse()?,
+        WebhookSecret::parse(SORA_SECRET)?,
+        WebhookSecret::parse(REMOTION_SECRET)?,
+        FakeConfig {
+            sora_webhook_url: Some(format!("{base}/v1/webhooks/sora")),
+            callback_delay_ms: 400,
+            reorder_jitter_ms: 300,
+            ..Default::default()
+        },
+    )
+    .await
+    .context("starting the fake provider server")?;
+
     let mut cfg = RuntimeConfig::from_env()?;
-    cfg.sora_secrets = vec![WebhookSecret::parse(DEMO_SORA_SECRET)?];
-    cfg.remotion_secrets = vec![WebhookSecret::parse(DEMO_REMOTION_SECRET)?];
-    cfg.api_keys = vec![DEMO_API_KEY.into()];
+    cfg.sora_secrets = vec![WebhookSecret::parse(SORA_SECRET)?];
+    cfg.remotion_secrets = vec![WebhookSecret::parse(REMOTION_SECRET)?];
+    cfg.api_keys = vec!["demo-key".into()];
     cfg.engine.webhook_base_url = base.clone();
-    let backend = MemoryBackend::default();
-    let fakes = FakeSet::new(
-        cfg.sora_secrets[0].clone(),
-        cfg.remotion_secrets[0].clone(),
-        Arc::new(HttpCallbackSink::new(&base)),
-        CallbackMode::After(Duration::from_millis(400)),
-        Arc::new(SystemClock),
-    );
-    let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), cfg.engine.clone());
+    let providers = Endpoints::all_at(&fake.base_url(), "demo-key")
+        .providers(std::sync::Arc::new(FakeSafety::default()));
+    let (backend, engine) = embedded::engine(&args.data_dir, &mut cfg, providers)?;
+    embedded::spawn_worker(&engine, &backend, "demo");
     let router = myloware_http::local_router(app_state(engine.clone(), &cfg));
     tokio::spawn(async move { axum::serve(listener, router).await });
-    tokio::spawn(consume(engine.clone(), backend.queue.clone()));
-    eprintln!("MyloWare demo: API and webhooks on {base}; fake providers call back over HTTP");
+    eprintln!("MyloWare demo");
+    eprintln!("  API + webhooks   {base}");
+    eprintln!("  fake providers   {}", fake.base_url());
+    eprintln!("  data directory   {}", args.data_dir.display());
 
-    let started = Instant::now();
     let out = engine
         .start_run(StartRequest {
             project: ProjectName::parse("aismr")?,
@@ -73,106 +90,111 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             request_id: None,
         })
         .await?;
-    let id = out.run.run_id;
-    eprintln!("run {id} started ({} clips)", args.clips);
-    let mut last = (out.run.status, out.run.step);
-    let mut timeline = vec![(started.elapsed(), format!("{} / {}", last.0, last.1))];
+    let run = follow(&engine, out.run.run_id, args.auto_approve).await?;
+    summary(&engine, &backend, &run, &fake, args.json).await
+}
+
+/// Show live progress until the run ends; decide the gates on the way.
+async fn follow(engine: &Engine, id: myloware::RunId, auto: bool) -> anyhow::Result<RunRecord> {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template("{spinner} {elapsed:>3} {msg}")?);
+    bar.enable_steady_tick(Duration::from_millis(100));
+    let started = Instant::now();
     loop {
-        let run = engine.store.get_run(&id).await?.context("run vanished")?;
-        if (run.status, run.step) != last {
-            last = (run.status, run.step);
-            timeline.push((started.elapsed(), format!("{} / {}", run.status, run.step)));
-            eprintln!(
-                "  {:>7.2}s  {:<28} step {}",
-                started.elapsed().as_secs_f64(),
-                run.status.as_str(),
-                run.step
-            );
+        let run = engine.store.get_run(&id).await?.context("the run vanished")?;
+        let mut msg = format!("run {} · step {} · {}", &id.to_string()[..8], run.step, run.status);
+        if let Ok(Some((arrived, expected))) = myloware::workflow::wait_progress(engine, &run).await
+        {
+            msg.push_str(&format!(" · callbacks {arrived}/{expected}"));
         }
-        match run.status {
-            RunStatus::AwaitingIdeationApproval => {
-                decide(&engine, &run, Gate::Ideation, args.auto_approve).await?
+        bar.set_message(msg);
+        let gate = match run.status {
+            RunStatus::AwaitingIdeationApproval => Some(Gate::Ideation),
+            RunStatus::AwaitingPublishApproval => Some(Gate::Publish),
+            s if s.is_terminal() => {
+                bar.finish_and_clear();
+                return Ok(run);
             }
-            RunStatus::AwaitingPublishApproval => {
-                decide(&engine, &run, Gate::Publish, args.auto_approve).await?
-            }
-            s if s.is_terminal() => return summary(&run, &fakes, &timeline, args.json),
-            _ => {}
+            _ => None,
+        };
+        if let Some(gate) = gate {
+            let approve = auto || bar.suspend(|| ask(&run, gate)).unwrap_or(false);
+            let decision = if approve { Decision::Approve } else { Decision::Reject };
+            engine.decide(&id, gate, decision, None, "demo", None).await?;
         }
-        if started.elapsed() > Duration::from_secs(120) {
-            bail!("the run did not finish within 2 minutes (status {})", run.status);
+        if started.elapsed() > Duration::from_secs(180) {
+            bar.finish_and_clear();
+            bail!("the run did not finish within 3 minutes (status {})", run.status);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
-/// Plays the step queue's consumer: handle each message; leave failures for a later retry.
-async fn consume(engine: Engine, queue: Arc<MemoryQueue>) {
-    loop {
-        let Some(msg) = queue.pop() else {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-            continue;
-        };
-        match engine.handle_message(&msg, "demo").await {
-            Ok(Disposition::Ack) => {}
-            Ok(Disposition::Retry) | Err(_) => {
-                let q = queue.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    q.push(msg);
-                });
-            }
+fn ask(run: &RunRecord, gate: Gate) -> std::io::Result<bool> {
+    if gate == Gate::Ideation
+        && let Some(ideas) = &run.state.ideas
+    {
+        eprintln!("\nideas: {}", ideas.title);
+        for p in &ideas.prompts {
+            eprintln!("  - {p}");
         }
     }
+    eprint!("approve the {} gate? [y/N] ", gate.as_str());
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().eq_ignore_ascii_case("y"))
 }
 
-async fn decide(engine: &Engine, run: &RunRecord, gate: Gate, auto: bool) -> anyhow::Result<()> {
-    let approve = auto || {
-        eprint!("approve the {} gate of run {}? [y/N] ", gate.as_str(), run.run_id);
-        std::io::stderr().flush()?;
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        line.trim().eq_ignore_ascii_case("y")
-    };
-    let decision = if approve { Decision::Approve } else { Decision::Reject };
-    engine.decide(&run.run_id, gate, decision, None, "demo", None).await?;
-    Ok(())
-}
-
-fn summary(
+async fn summary(
+    engine: &Engine,
+    backend: &Embedded,
     run: &RunRecord,
-    fakes: &FakeSet,
-    timeline: &[(Duration, String)],
+    fake: &FakeServer,
     json: bool,
 ) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(run)?);
     } else {
-        println!("\nrun {}: {}", run.run_id, run.status);
-        for (t, what) in timeline {
-            println!("  {:>7.2}s  {what}", t.as_secs_f64());
+        println!("run {}: {}", run.run_id, run.status);
+        println!("timeline:");
+        let history = engine.store.history(&run.run_id).await?;
+        for (i, cp) in history.iter().enumerate() {
+            let took = history
+                .get(i + 1)
+                .map(|n| n.at.since(cp.at))
+                .map(|d| format!("{:>7.2}s", d.as_secs_f64()));
+            println!(
+                "  v{:<3} {:<18} {:<28} {}",
+                cp.version,
+                cp.step.as_str(),
+                cp.status.as_str(),
+                took.unwrap_or_default()
+            );
         }
+        println!("artifacts:");
         for c in &run.state.clips {
-            println!("  clip {} ← {}: {}", c.index, c.job_id, c.blob_key.as_deref().unwrap_or("-"));
+            if let Some(k) = &c.blob_key {
+                println!("  clip {}  {}", c.index, backend.blobs.path_of(k)?.display());
+            }
         }
         if let Some(k) = &run.state.final_video_key {
-            println!("  rendered video: {k}");
+            println!("  video   {}", backend.blobs.path_of(k)?.display());
         }
         if let Some(u) = &run.state.published_url {
-            println!("  published at: {u}");
+            println!("  posted  {u}");
         }
         if let Some(e) = &run.error {
-            println!("  error: {} ({}) at {}", e.message, e.code, e.step);
+            println!("error: {} ({}) at {}", e.message, e.code, e.step);
         }
+        let s = fake.stats();
         println!(
-            "  paid jobs: {} video, {} render, {} publish",
-            fakes.video.jobs_started(),
-            fakes.render.jobs_started(),
-            fakes.publish.jobs_started()
+            "paid jobs: {} video, {} render, {} publish · callbacks delivered {}",
+            s.video_jobs, s.render_jobs, s.publish_jobs, s.callbacks_delivered
         );
     }
     if run.status != RunStatus::Completed {
-        bail!("run ended {}", run.status);
+        bail!("the run ended {}", run.status);
     }
     Ok(())
 }

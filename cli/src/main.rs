@@ -1,7 +1,10 @@
 //! `myloware`: the operator and developer CLI.
 
 mod demo;
+mod embedded;
+mod fake_providers;
 mod infra;
+mod runs;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +27,10 @@ enum Command {
     },
     /// Run the API + webhook HTTP surfaces and the step runner in one long-lived process.
     Serve(serve::ServeArgs),
+    /// Run the fake provider server (OpenAI-, Remotion- and Upload-Post-style APIs).
+    FakeProviders(fake_providers::FakeProvidersArgs),
+    /// Start, show, list and decide runs through a running API.
+    Runs(runs::RunsArgs),
 }
 
 #[tokio::main]
@@ -31,12 +38,14 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match &cli.command {
         // The demo talks to a person: quiet, readable logs unless asked otherwise.
-        Command::Demo(_) => myloware_runtime::telemetry::init_with("warn", true),
+        Command::Demo(_) | Command::Runs(_) => myloware_runtime::telemetry::init_with("warn", true),
         _ => myloware_runtime::telemetry::init(),
     }
     match cli.command {
         Command::Demo(args) => demo::run(args).await,
         Command::Infra { command } => infra::run(command).await,
         Command::Serve(args) => serve::run(args).await,
+        Command::FakeProviders(args) => fake_providers::run(args).await,
+        Command::Runs(args) => runs::run(args).await,
     }
 }

@@ -1,11 +1,19 @@
 //! The README's first command: `myloware demo --auto-approve` completes a 3-clip run and exits 0.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
+
+fn data_dir() -> String {
+    std::env::temp_dir()
+        .join(format!("myloware-demo-{}", uuid::Uuid::new_v4().simple()))
+        .display()
+        .to_string()
+}
 
 #[test]
 fn the_demo_completes_a_three_clip_run() {
+    let dir = data_dir();
     let out = Command::new(env!("CARGO_BIN_EXE_myloware"))
-        .args(["demo", "--auto-approve", "--clips", "3"])
+        .args(["demo", "--auto-approve", "--clips", "3", "--data-dir", &dir])
         .env_remove("RUST_LOG")
         .output()
         .expect("run the demo");
@@ -14,17 +22,23 @@ fn the_demo_completes_a_three_clip_run() {
     assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains(": completed"), "{stdout}");
     assert!(stdout.contains("paid jobs: 3 video, 1 render, 1 publish"), "{stdout}");
-    assert_eq!(stdout.matches("clip ").count(), 3, "{stdout}");
+    assert_eq!(stdout.matches("  clip ").count(), 3, "{stdout}");
+    // The artifacts are real files on disk.
+    let video =
+        stdout.lines().find_map(|l| l.trim().strip_prefix("video")).expect("video path").trim();
+    let bytes = std::fs::read(video).expect("rendered video on disk");
+    assert_eq!(&bytes[4..8], b"ftyp", "an MP4");
 }
 
 #[test]
 fn rejecting_a_gate_exits_non_zero() {
     use std::io::Write;
+    let dir = data_dir();
     let mut child = Command::new(env!("CARGO_BIN_EXE_myloware"))
-        .args(["demo", "--clips", "1"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .args(["demo", "--clips", "1", "--data-dir", &dir])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
     child.stdin.take().unwrap().write_all(b"n\n").unwrap();

@@ -5,6 +5,7 @@ use std::time::Duration;
 use myloware::config::{EngineConfig, env_list, env_num};
 use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
 use myloware_http::{ApiKeys, WebhookSecrets};
+use myloware_providers::clients::Endpoints;
 
 /// A configuration problem, with what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +54,26 @@ pub struct RuntimeConfig {
     pub webhook_tolerance_secs: i64,
     /// Fake provider callback delay.
     pub fake_callback_delay: Duration,
+    /// Provider APIs over HTTP; `None` → the in-process fakes.
+    pub endpoints: Option<Endpoints>,
+}
+
+/// Base URL of every provider API at once (the fake provider server).
+pub const ENV_PROVIDER_BASE_URL: &str = "MYLOWARE_PROVIDER_BASE_URL";
+
+fn endpoints_from_env() -> Option<Endpoints> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let all = var(ENV_PROVIDER_BASE_URL);
+    let openai = var("MYLOWARE_OPENAI_BASE_URL").or(all.clone())?;
+    let key = |k: &str| var(k).unwrap_or_else(|| "fake-key".into());
+    Some(Endpoints {
+        openai_base: openai,
+        openai_key: key("MYLOWARE_OPENAI_API_KEY"),
+        remotion_base: var("MYLOWARE_REMOTION_BASE_URL").or(all.clone())?,
+        remotion_key: key("MYLOWARE_REMOTION_API_KEY"),
+        upload_post_base: var("MYLOWARE_UPLOAD_POST_BASE_URL").or(all)?,
+        upload_post_key: key("MYLOWARE_UPLOAD_POST_API_KEY"),
+    })
 }
 
 fn secrets(var: &'static str) -> Result<Vec<WebhookSecret>, ConfigError> {
@@ -79,6 +100,7 @@ impl RuntimeConfig {
             api_keys: env_list(ENV_API_KEYS),
             webhook_tolerance_secs: env_num(ENV_WEBHOOK_TOLERANCE, 300)?,
             fake_callback_delay: Duration::from_millis(env_num(ENV_FAKE_CALLBACK_DELAY, 2000)?),
+            endpoints: endpoints_from_env(),
         })
     }
 
@@ -105,6 +127,7 @@ impl std::fmt::Debug for RuntimeConfig {
             .field("api_keys", &self.api_keys.len())
             .field("webhook_tolerance_secs", &self.webhook_tolerance_secs)
             .field("fake_callback_delay", &self.fake_callback_delay)
+            .field("endpoints", &self.endpoints)
             .finish()
     }
 }

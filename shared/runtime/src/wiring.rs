@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use myloware::Engine;
 use myloware::engine::Providers;
-use myloware::fakes::{CallbackMode, FakeSet};
+use myloware::fakes::{CallbackMode, FakeSafety, FakeSet};
 use myloware::time::SystemClock;
 use myloware::webhooks::WebhookSecret;
 use myloware_aws::{AwsClients, DynamoStore, Resources, S3Blobs, SqsQueue};
@@ -12,8 +12,17 @@ use myloware_http::AppState;
 
 use crate::{ConfigError, HttpCallbackSink, RuntimeConfig};
 
-/// The deterministic fake providers, calling back over HTTP to the configured webhook base URL.
-/// (Issue #3 adds the real HTTP clients; fake and real will differ only by base URL and keys.)
+/// The providers: HTTP clients when provider base URLs are configured, otherwise the
+/// deterministic in-process fakes (returned too, for their counters).
+pub fn providers(cfg: &RuntimeConfig) -> Result<(Providers, Option<FakeSet>), ConfigError> {
+    match &cfg.endpoints {
+        Some(e) => Ok((e.providers(Arc::new(FakeSafety::default())), None)),
+        None => fake_providers(cfg).map(|(f, p)| (p, Some(f))),
+    }
+}
+
+/// The deterministic in-process fake providers, calling back over HTTP to the configured
+/// webhook base URL.
 pub fn fake_providers(cfg: &RuntimeConfig) -> Result<(FakeSet, Providers), ConfigError> {
     let first = |v: &[WebhookSecret], var: &'static str| {
         v.first().cloned().ok_or(ConfigError::Secret {
@@ -60,7 +69,7 @@ pub async fn aws_engine_from_env() -> Result<(RuntimeConfig, Engine), ConfigErro
     let cfg = RuntimeConfig::from_env()?;
     let resources = Resources::from_env().map_err(ConfigError::Resources)?;
     let clients = AwsClients::from_env().await;
-    let (_fakes, providers) = fake_providers(&cfg)?;
+    let (providers, _fakes) = providers(&cfg)?;
     let engine = aws_engine(&clients, &resources, &cfg, providers);
     Ok((cfg, engine))
 }

@@ -16,6 +16,9 @@ pub use store::SqliteStore;
 use std::path::Path;
 use std::sync::Arc;
 
+use myloware::Engine;
+use myloware::config::EngineConfig;
+use myloware::engine::Providers;
 use myloware::time::Clock;
 
 /// The three embedded adapters over one data directory.
@@ -44,5 +47,22 @@ impl Embedded {
             queue: Arc::new(SqliteQueue::new(open(&db)?, clock, settings)),
             blobs: Arc::new(DiskBlobs::new(dir.join("blobs"))?),
         })
+    }
+
+    /// An engine on this backend.
+    pub fn engine(
+        &self,
+        providers: Providers,
+        clock: Arc<dyn Clock>,
+        config: EngineConfig,
+    ) -> Engine {
+        Engine {
+            store: self.store.clone(),
+            queue: self.queue.clone(),
+            blobs: self.blobs.clone(),
+            clock,
+            providers,
+            config,
+        }
     }
 }

@@ -12,6 +12,7 @@ mod publishing;
 mod waits;
 
 pub use keys::{clip_key, final_video_key};
+pub use waits::progress as wait_progress;
 
 use crate::domain::{RunError, RunRecord, RunStatus, Step};
 use crate::engine::{Engine, EngineError};

@@ -101,3 +101,17 @@ pub(super) async fn render(
     });
     Ok(Some(next))
 }
+
+/// How many of the open wait's expected jobs have called back: `(arrived, expected)`, or `None`
+/// when the run is not waiting for callbacks.
+pub async fn progress(
+    engine: &Engine,
+    run: &RunRecord,
+) -> Result<Option<(usize, usize)>, StepError> {
+    let Some(wait) = run.open_wait.as_ref().filter(|w| w.provider.is_some()) else {
+        return Ok(None);
+    };
+    let arrived = arrivals(engine, run, wait).await?;
+    let distinct: std::collections::BTreeSet<&JobId> = arrived.iter().map(|(j, _)| j).collect();
+    Ok(Some((distinct.len(), wait.jobs.len())))
+}

@@ -1,17 +1,11 @@
 //! The shared HTTP client and error classification.
 
-use std::sync::Once;
 use std::time::Duration;
 
 use myloware::ports::ProviderError;
 
-static TLS: Once = Once::new();
-
-/// One client for all providers: rustls with the ring provider (the AWS SDK uses the same).
+/// One client for all providers: rustls with ring and the webpki roots (as the AWS SDK uses).
 pub fn client() -> reqwest::Client {
-    TLS.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(60))

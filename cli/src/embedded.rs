@@ -1,0 +1,44 @@
+//! The engine on the embedded backend (SQLite + files in a data directory), shared by `demo` and
+//! `serve --backend embedded`.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use myloware::Engine;
+use myloware::config::env_num;
+use myloware::engine::Providers;
+use myloware::time::SystemClock;
+use myloware_runtime::RuntimeConfig;
+use myloware_sqlite::{Embedded, QueueSettings};
+
+/// Default data directory.
+pub const DEFAULT_DATA_DIR: &str = ".myloware";
+
+/// Open the backend in `dir` and build the engine; the lease is kept below the visibility
+/// timeout so a crashed holder's message comes back after its lease lapsed.
+pub fn engine(
+    dir: &Path,
+    cfg: &mut RuntimeConfig,
+    providers: Providers,
+) -> anyhow::Result<(Embedded, Engine)> {
+    let visibility = Duration::from_secs(env_num("MYLOWARE_VISIBILITY_SECS", 20)?);
+    let settings = QueueSettings {
+        visibility_timeout: visibility,
+        max_receive_count: env_num("MYLOWARE_MAX_RECEIVES", 5)?,
+    };
+    cfg.engine.lease_ttl = cfg.engine.lease_ttl.min(visibility * 3 / 4);
+    cfg.engine.repair_grace = cfg.engine.repair_grace.min(visibility / 2);
+    let clock = Arc::new(SystemClock);
+    let backend = Embedded::open(dir, clock.clone(), settings)
+        .with_context(|| format!("opening the data directory {}", dir.display()))?;
+    let engine = backend.engine(providers, clock, cfg.engine.clone());
+    Ok((backend, engine))
+}
+
+/// Consume the step queue in the background until the process ends.
+pub fn spawn_worker(engine: &Engine, backend: &Embedded, name: &str) {
+    let (engine, queue, name) = (engine.clone(), backend.queue.clone(), name.to_owned());
+    tokio::spawn(myloware::engine::run_worker(engine, queue, name, std::future::pending()));
+}

@@ -1,0 +1,62 @@
+//! `myloware fake-providers`: the fake provider server as its own process.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::Args;
+use myloware::webhooks::WebhookSecret;
+use myloware_providers::server::{FakeConfig, FakeServer};
+
+#[derive(Args)]
+pub struct FakeProvidersArgs {
+    /// Listen address.
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    addr: SocketAddr,
+    /// Where video events go (the webhook function's `/v1/webhooks/sora`).
+    #[arg(long, env = "MYLOWARE_FAKE_SORA_WEBHOOK_URL")]
+    sora_webhook_url: Option<String>,
+    /// Secret video callbacks are signed with.
+    #[arg(long, env = "MYLOWARE_FAKE_SORA_SECRET")]
+    sora_secret: String,
+    /// Secret render callbacks are signed with.
+    #[arg(long, env = "MYLOWARE_FAKE_REMOTION_SECRET")]
+    remotion_secret: String,
+    /// Milliseconds from job start to callback.
+    #[arg(long, default_value_t = 300)]
+    delay_ms: u64,
+    /// Up to this many extra random milliseconds per callback (reorders them).
+    #[arg(long, default_value_t = 0)]
+    jitter_ms: u64,
+    /// Send every callback twice.
+    #[arg(long)]
+    duplicate: bool,
+    /// Fail every video job with this reason.
+    #[arg(long)]
+    fail_videos: Option<String>,
+}
+
+pub async fn run(args: FakeProvidersArgs) -> anyhow::Result<()> {
+    let config = FakeConfig {
+        sora_webhook_url: args.sora_webhook_url,
+        callback_delay_ms: args.delay_ms,
+        reorder_jitter_ms: args.jitter_ms,
+        duplicate: args.duplicate,
+        video_failure: args.fail_videos,
+        render_failure: None,
+    };
+    let server = FakeServer::spawn(
+        args.addr,
+        WebhookSecret::parse(&args.sora_secret).context("--sora-secret")?,
+        WebhookSecret::parse(&args.remotion_secret).context("--remotion-secret")?,
+        config,
+    )
+    .await
+    .with_context(|| format!("binding {}", args.addr))?;
+    eprintln!(
+        "fake providers listening on {} (stats: {}/_fake/stats)",
+        server.base_url(),
+        server.base_url()
+    );
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! Twenty demo-sized runs at once on the embedded backend, with the fake provider server
+//! duplicating and reordering every callback: all complete, each with exactly N video jobs.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use myloware::fakes::FakeSafety;
+use myloware::time::SystemClock;
+use myloware::webhooks::WebhookSecret;
+use myloware_providers::clients::Endpoints;
+use myloware_providers::server::{FakeConfig, FakeServer};
+use myloware_runtime::{RuntimeConfig, app_state};
+use myloware_sqlite::{Embedded, QueueSettings};
+use serde_json::{Value, json};
+
+const SORA: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const REMOTION: &str = "concurrent-remotion";
+const RUNS: usize = 20;
+const CLIPS: u32 = 3;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_runs_with_duplicated_reordered_callbacks_all_complete() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let fake = FakeServer::spawn(
+        "127.0.0.1:0".parse().unwrap(),
+        WebhookSecret::parse(SORA).unwrap(),
+        WebhookSecret::parse(REMOTION).unwrap(),
+        FakeConfig {
+            sora_webhook_url: Some(format!("{base}/v1/webhooks/sora")),
+            callback_delay_ms: 100,
+            reorder_jitter_ms: 400,
+            duplicate: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut cfg = RuntimeConfig::from_env().unwrap();
+    cfg.sora_secrets = vec![WebhookSecret::parse(SORA).unwrap()];
+    cfg.remotion_secrets = vec![WebhookSecret::parse(REMOTION).unwrap()];
+    cfg.api_keys = vec!["k".into()];
+    cfg.engine.webhook_base_url = base.clone();
+    let dir =
+        std::env::temp_dir().join(format!("myloware-concurrent-{}", uuid::Uuid::new_v4().simple()));
+    let settings =
+        QueueSettings { visibility_timeout: Duration::from_secs(5), max_receive_count: 5 };
+    cfg.engine.lease_ttl = Duration::from_secs(3);
+    let backend = Embedded::open(&dir, Arc::new(SystemClock), settings).unwrap();
+    let providers =
+        Endpoints::all_at(&fake.base_url(), "k").providers(Arc::new(FakeSafety::default()));
+    let engine = backend.engine(providers, Arc::new(SystemClock), cfg.engine.clone());
+    // Two consumers, as two Lambda pollers would be.
+    for name in ["w1", "w2"] {
+        let e = engine.clone();
+        tokio::spawn(myloware::engine::run_worker(
+            e,
+            backend.queue.clone(),
+            name.into(),
+            std::future::pending(),
+        ));
+    }
+    let router = myloware_http::local_router(app_state(engine.clone(), &cfg));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let http = reqwest::Client::new();
+    let mut runs = tokio::task::JoinSet::new();
+    for i in 0..RUNS {
+        let (http, base) = (http.clone(), base.clone());
+        runs.spawn(async move { drive(&http, &base, i).await });
+    }
+    let mut jobs = BTreeSet::new();
+    while let Some(done) = runs.join_next().await {
+        let view = done.unwrap();
+        assert_eq!(view["status"], "completed", "{view}");
+        let clips = view["artifacts"]["clips"].as_array().unwrap();
+        assert_eq!(clips.len(), CLIPS as usize);
+        jobs.extend(clips.iter().map(|c| c["job_id"].as_str().unwrap().to_owned()));
+    }
+    let stats = fake.stats();
+    // Every run used CLIPS distinct jobs, no job is shared, and the provider started no others:
+    // exactly CLIPS paid video jobs per run.
+    assert_eq!(jobs.len(), RUNS * CLIPS as usize);
+    assert_eq!(stats.video_jobs as usize, RUNS * CLIPS as usize, "{stats:?}");
+    assert_eq!(stats.render_jobs as usize, RUNS);
+    assert_eq!(stats.publish_jobs as usize, RUNS);
+    assert!(
+        stats.callbacks_delivered as usize >= 2 * RUNS * (CLIPS as usize + 1),
+        "every callback twice: {stats:?}"
+    );
+}
+
+/// Start a run and approve its gates as they come; returns the final view.
+async fn drive(http: &reqwest::Client, base: &str, i: usize) -> Value {
+    let started: Value = http
+        .post(format!("{base}/v1/runs"))
+        .header("x-api-key", "k")
+        .json(&json!({ "brief": format!("concurrent run {i}"), "clips": CLIPS }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = started["run_id"].as_str().expect("run id").to_owned();
+    for _ in 0..1200 {
+        let view: Value = http
+            .get(format!("{base}/v1/runs/{id}"))
+            .header("x-api-key", "k")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let gate = match view["status"].as_str().unwrap_or_default() {
+            "completed" | "failed" | "rejected" | "cancelled" => return view,
+            "awaiting_ideation_approval" => Some("ideation"),
+            "awaiting_publish_approval" => Some("publish"),
+            _ => None,
+        };
+        if let Some(gate) = gate {
+            http.post(format!("{base}/v1/runs/{id}/approve"))
+                .header("x-api-key", "k")
+                .json(&json!({ "gate": gate }))
+                .send()
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("run {id} did not finish in 60 s");
+}
