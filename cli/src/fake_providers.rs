@@ -33,6 +33,9 @@ pub struct FakeProvidersArgs {
     /// Fail every video job with this reason.
     #[arg(long)]
     fail_videos: Option<String>,
+    /// Fail every render with this reason.
+    #[arg(long)]
+    fail_renders: Option<String>,
 }
 
 pub async fn run(args: FakeProvidersArgs) -> anyhow::Result<()> {
@@ -42,7 +45,7 @@ pub async fn run(args: FakeProvidersArgs) -> anyhow::Result<()> {
         reorder_jitter_ms: args.jitter_ms,
         duplicate: args.duplicate,
         video_failure: args.fail_videos,
-        render_failure: None,
+        render_failure: args.fail_renders,
     };
     let server = FakeServer::spawn(
         args.addr,

@@ -139,3 +139,44 @@ async fn real_clients_drive_the_fake_server() {
     assert_eq!(stats.callbacks_delivered, 3);
     assert!(stats.callback_attempts_failed >= 1, "the refused delivery was retried");
 }
+
+#[tokio::test]
+async fn the_upload_status_endpoint_answers_for_a_request_id() {
+    let server = FakeServer::spawn(
+        "127.0.0.1:0".parse().unwrap(),
+        WebhookSecret::parse(SORA).unwrap(),
+        WebhookSecret::parse(REMOTION).unwrap(),
+        FakeConfig::default(),
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let form =
+        reqwest::multipart::Form::new().text("video", "http://example/v.mp4").text("title", "t");
+    let up: serde_json::Value = http
+        .post(format!("{}/api/upload", server.base_url()))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rid = up["request_id"].as_str().unwrap();
+    let st: serde_json::Value = http
+        .get(format!("{}/api/uploadposts/status?request_id={rid}", server.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["status"], "completed");
+    assert_eq!(st["results"][0]["post_url"], up["results"]["tiktok"]["url"]);
+    let missing = http
+        .get(format!("{}/api/uploadposts/status?request_id=nope", server.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}

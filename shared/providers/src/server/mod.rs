@@ -77,7 +77,8 @@ struct Jobs {
     video_keys: HashMap<String, String>,
     renders: HashMap<String, Job>,
     render_keys: HashMap<String, String>,
-    uploads: HashMap<String, String>,
+    /// Idempotency key → (request id, post URL).
+    uploads: HashMap<String, (String, String)>,
 }
 
 #[derive(Clone)]

@@ -32,22 +32,27 @@ pub(super) async fn upload(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .unwrap_or(video);
-    let (url, fresh) = {
+    let (request_id, url, fresh) = {
         let mut jobs = s.jobs.lock().unwrap();
         match jobs.uploads.get(&key) {
-            Some(u) => (u.clone(), false),
+            Some((r, u)) => (r.clone(), u.clone(), false),
             None => {
+                let r = new_id("req");
                 let u = format!("https://www.tiktok.com/@myloware/video/{}", new_id("post"));
-                jobs.uploads.insert(key, u.clone());
-                (u, true)
+                jobs.uploads.insert(key, (r.clone(), u.clone()));
+                (r, u, true)
             }
         }
     };
     if fresh {
         s.bump(|st| st.publish_jobs += 1);
     }
-    Json(json!({ "success": true, "results": { "tiktok": { "success": true, "url": url } } }))
-        .into_response()
+    Json(json!({
+        "success": true,
+        "request_id": request_id,
+        "results": { "tiktok": { "success": true, "url": url } },
+    }))
+    .into_response()
 }
 
 #[derive(serde::Deserialize)]
@@ -56,7 +61,19 @@ pub(super) struct StatusQuery {
 }
 
 /// `GET /api/uploadposts/status?request_id=`.
-pub(super) async fn status(Query(q): Query<StatusQuery>) -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({ "status": "unknown", "request_id": q.request_id })))
-        .into_response()
+pub(super) async fn status(State(s): State<AppState>, Query(q): Query<StatusQuery>) -> Response {
+    let jobs = s.jobs.lock().unwrap();
+    match jobs.uploads.values().find(|(r, _)| *r == q.request_id) {
+        Some((_, url)) => Json(json!({
+            "status": "completed",
+            "request_id": q.request_id,
+            "results": [{ "platform": "tiktok", "success": true, "post_url": url }],
+        }))
+        .into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "status": "unknown", "request_id": q.request_id })),
+        )
+            .into_response(),
+    }
 }

@@ -1,0 +1,83 @@
+//! `myloware runs …` against a served API: start, list, get, approve, and a clear error.
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn myloware(api: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_myloware"))
+        .args(["runs", "--api-url", api, "--api-key", "cli-key"])
+        .args(args)
+        .output()
+        .expect("run myloware")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+#[test]
+fn runs_commands_talk_to_the_api() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = std::env::temp_dir().join(format!("myloware-cli-{}", uuid::Uuid::new_v4().simple()));
+    let _serve = Proc(
+        Command::new(env!("CARGO_BIN_EXE_myloware"))
+            .args(["serve", "--backend", "embedded", "--addr", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(&dir)
+            .env("MYLOWARE_API_KEYS", "cli-key")
+            .env("MYLOWARE_SORA_WEBHOOK_SECRETS", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+            .env("MYLOWARE_REMOTION_WEBHOOK_SECRETS", "cli-remotion")
+            .env("MYLOWARE_FAKE_CALLBACK_DELAY_MS", "100")
+            .env_remove("MYLOWARE_PROVIDER_BASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("serve"),
+    );
+    let api = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "serve did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let started =
+        json(&myloware(&api, &["start", "--brief", "from the cli", "--clips", "1", "--json"]));
+    let id = started["run_id"].as_str().unwrap().to_owned();
+    let listed = myloware(&api, &["list"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&id), "list shows the run");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let view = json(&myloware(&api, &["get", &id, "--json"]));
+        if view["status"] == "awaiting_ideation_approval" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{view}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let wrong = myloware(&api, &["approve", &id, "--gate", "publish"]);
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("not_waiting_at_gate"),
+        "a clear error"
+    );
+    let ok = myloware(&api, &["approve", &id, "--gate", "ideation"]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("running"));
+    let bad_key = Command::new(env!("CARGO_BIN_EXE_myloware"))
+        .args(["runs", "--api-url", &api, "--api-key", "wrong", "get", &id])
+        .output()
+        .unwrap();
+    assert!(!bad_key.status.success());
+    assert!(String::from_utf8_lossy(&bad_key.stderr).contains("unauthorized"));
+}
