@@ -3,29 +3,17 @@
 //! server (its own process) counted exactly 3 video jobs, and no callback was lost (it retried the
 //! ones it could not deliver while the server was down).
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use serde_json::{Value, json};
+use myloware_tests::http::{ApiClient, ChildGuard, free_port, wait_up};
+use serde_json::Value;
 
 const SORA: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const REMOTION: &str = "crash-remotion-secret";
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn serve(port: u16, fake: u16, dir: &str) -> Proc {
-    Proc(
+fn serve(port: u16, fake: u16, dir: &str) -> ChildGuard {
+    ChildGuard(
         Command::new(env!("CARGO_BIN_EXE_myloware"))
             .args([
                 "serve",
@@ -48,46 +36,8 @@ fn serve(port: u16, fake: u16, dir: &str) -> Proc {
     )
 }
 
-async fn wait_up(http: &reqwest::Client, url: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http.get(url).send().await.is_err() {
-        assert!(Instant::now() < deadline, "{url} did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn status(http: &reqwest::Client, base: &str, id: &str) -> Value {
-    http.get(format!("{base}/v1/runs/{id}"))
-        .header("x-api-key", "k")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn wait_status(http: &reqwest::Client, base: &str, id: &str, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let v = status(http, base, id).await;
-        if v["status"] == want {
-            return;
-        }
-        assert!(Instant::now() < deadline, "wanted {want}: {v}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn approve(http: &reqwest::Client, base: &str, id: &str, gate: &str) {
-    let r = http
-        .post(format!("{base}/v1/runs/{id}/approve"))
-        .header("x-api-key", "k")
-        .json(&json!({ "gate": gate }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+async fn stats(fake_base: &str) -> Value {
+    reqwest::get(format!("{fake_base}/_fake/stats")).await.unwrap().json().await.unwrap()
 }
 
 #[tokio::test]
@@ -98,7 +48,7 @@ async fn a_killed_server_finishes_the_run_after_restart_without_paying_twice() {
     let (port, fake_port) = (free_port(), free_port());
     let base = format!("http://127.0.0.1:{port}");
     let fake_base = format!("http://127.0.0.1:{fake_port}");
-    let _fake = Proc(
+    let _fake = ChildGuard(
         Command::new(env!("CARGO_BIN_EXE_myloware"))
             .args([
                 "fake-providers",
@@ -114,54 +64,37 @@ async fn a_killed_server_finishes_the_run_after_restart_without_paying_twice() {
             .spawn()
             .expect("fake providers"),
     );
-    let http = reqwest::Client::new();
-    wait_up(&http, &format!("{fake_base}/_fake/stats")).await;
+    wait_up(&format!("{fake_base}/_fake/stats")).await;
     let mut server = serve(port, fake_port, &dir);
-    wait_up(&http, &format!("{base}/health")).await;
+    wait_up(&format!("{base}/health")).await;
+    let api = ApiClient::new(&base, "k");
 
-    let started: Value = http
-        .post(format!("{base}/v1/runs"))
-        .header("x-api-key", "k")
-        .json(&json!({ "brief": "survive a crash", "clips": 3 }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = started["run_id"].as_str().unwrap().to_owned();
-    wait_status(&http, &base, &id, "awaiting_ideation_approval").await;
-    approve(&http, &base, &id, "ideation").await;
-    wait_status(&http, &base, &id, "awaiting_video_generation").await;
-    let stats: Value =
-        http.get(format!("{fake_base}/_fake/stats")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(stats["video_jobs"], 3);
-    assert_eq!(stats["callbacks_delivered"], 0, "killed before any callback arrived");
+    let id = api.start("survive a crash", 3).await;
+    api.wait_status(&id, "awaiting_ideation_approval").await;
+    assert_eq!(api.approve(&id, "ideation").await, 200);
+    api.wait_status(&id, "awaiting_video_generation").await;
+    let s = stats(&fake_base).await;
+    assert_eq!(s["video_jobs"], 3);
+    assert_eq!(s["callbacks_delivered"], 0, "killed before any callback arrived");
 
     // kill -9, and keep it down past the callbacks' due time.
     server.0.kill().unwrap();
     server.0.wait().unwrap();
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let down: Value =
-        http.get(format!("{fake_base}/_fake/stats")).send().await.unwrap().json().await.unwrap();
+    let down = stats(&fake_base).await;
     assert!(
         down["callback_attempts_failed"].as_u64().unwrap() >= 1,
         "callbacks failed while down: {down}"
     );
 
     server = serve(port, fake_port, &dir);
-    wait_up(&http, &format!("{base}/health")).await;
-    wait_status(&http, &base, &id, "awaiting_publish_approval").await;
-    approve(&http, &base, &id, "publish").await;
-    wait_status(&http, &base, &id, "completed").await;
+    wait_up(&format!("{base}/health")).await;
+    api.wait_status(&id, "awaiting_publish_approval").await;
+    assert_eq!(api.approve(&id, "publish").await, 200);
+    api.wait_status(&id, "completed").await;
     drop(server);
 
-    let stats: Value =
-        http.get(format!("{fake_base}/_fake/stats")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(
-        (stats["video_jobs"].as_u64(), stats["render_jobs"].as_u64()),
-        (Some(3), Some(1)),
-        "{stats}"
-    );
-    assert!(stats["callbacks_delivered"].as_u64().unwrap() >= 4, "every callback landed: {stats}");
+    let s = stats(&fake_base).await;
+    assert_eq!((s["video_jobs"].as_u64(), s["render_jobs"].as_u64()), (Some(3), Some(1)), "{s}");
+    assert!(s["callbacks_delivered"].as_u64().unwrap() >= 4, "every callback landed: {s}");
 }

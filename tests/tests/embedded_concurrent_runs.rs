@@ -12,7 +12,7 @@ use myloware_providers::clients::Endpoints;
 use myloware_providers::server::{FakeConfig, FakeServer};
 use myloware_runtime::{RuntimeConfig, app_state};
 use myloware_sqlite::{Embedded, QueueSettings};
-use serde_json::{Value, json};
+use myloware_tests::http::ApiClient;
 
 const SORA: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const REMOTION: &str = "concurrent-remotion";
@@ -64,11 +64,14 @@ async fn twenty_concurrent_runs_with_duplicated_reordered_callbacks_all_complete
     let router = myloware_http::local_router(app_state(engine.clone(), &cfg));
     tokio::spawn(async move { axum::serve(listener, router).await });
 
-    let http = reqwest::Client::new();
+    let api = ApiClient::new(&base, "k");
     let mut runs = tokio::task::JoinSet::new();
     for i in 0..RUNS {
-        let (http, base) = (http.clone(), base.clone());
-        runs.spawn(async move { drive(&http, &base, i).await });
+        let api = api.clone();
+        runs.spawn(async move {
+            let id = api.start(&format!("concurrent run {i}"), CLIPS).await;
+            api.drive_to_end(&id).await
+        });
     }
     let mut jobs = BTreeSet::new();
     while let Some(done) = runs.join_next().await {
@@ -89,46 +92,4 @@ async fn twenty_concurrent_runs_with_duplicated_reordered_callbacks_all_complete
         stats.callbacks_delivered as usize >= 2 * RUNS * (CLIPS as usize + 1),
         "every callback twice: {stats:?}"
     );
-}
-
-/// Start a run and approve its gates as they come; returns the final view.
-async fn drive(http: &reqwest::Client, base: &str, i: usize) -> Value {
-    let started: Value = http
-        .post(format!("{base}/v1/runs"))
-        .header("x-api-key", "k")
-        .json(&json!({ "brief": format!("concurrent run {i}"), "clips": CLIPS }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = started["run_id"].as_str().expect("run id").to_owned();
-    for _ in 0..1200 {
-        let view: Value = http
-            .get(format!("{base}/v1/runs/{id}"))
-            .header("x-api-key", "k")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let gate = match view["status"].as_str().unwrap_or_default() {
-            "completed" | "failed" | "rejected" | "cancelled" => return view,
-            "awaiting_ideation_approval" => Some("ideation"),
-            "awaiting_publish_approval" => Some("publish"),
-            _ => None,
-        };
-        if let Some(gate) = gate {
-            http.post(format!("{base}/v1/runs/{id}/approve"))
-                .header("x-api-key", "k")
-                .json(&json!({ "gate": gate }))
-                .send()
-                .await
-                .unwrap();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("run {id} did not finish in 60 s");
 }

@@ -1,0 +1,115 @@
+//! Driving a served API from tests: start runs, approve gates as they come, wait for statuses,
+//! and child processes that are killed when the test ends.
+
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// Statuses after which nothing moves a run automatically.
+pub const TERMINAL: [&str; 4] = ["completed", "failed", "rejected", "cancelled"];
+
+/// A child process killed (and reaped) on drop.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free local TCP port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Wait until `url` answers at all (30 s at most).
+pub async fn wait_up(url: &str) {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http.get(url).send().await.is_err() {
+        assert!(Instant::now() < deadline, "{url} did not come up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A runs-API client with a key.
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl ApiClient {
+    /// A client for the API at `base`.
+    pub fn new(base: &str, key: &str) -> Self {
+        Self { http: reqwest::Client::new(), base: base.to_owned(), key: key.to_owned() }
+    }
+
+    /// Start a run; returns its id.
+    pub async fn start(&self, brief: &str, clips: u32) -> String {
+        let r = self
+            .http
+            .post(format!("{}/v1/runs", self.base))
+            .header("x-api-key", &self.key)
+            .json(&json!({ "brief": brief, "clips": clips }))
+            .send()
+            .await
+            .expect("start");
+        assert_eq!(r.status(), 201);
+        let body: Value = r.json().await.unwrap();
+        body["run_id"].as_str().expect("run id").to_owned()
+    }
+
+    /// `GET /v1/runs/{id}`.
+    pub async fn view(&self, id: &str) -> Value {
+        let r = self.http.get(format!("{}/v1/runs/{id}", self.base)).header("x-api-key", &self.key);
+        r.send().await.expect("get").json().await.expect("json")
+    }
+
+    /// Approve `gate`; returns the HTTP status.
+    pub async fn approve(&self, id: &str, gate: &str) -> u16 {
+        let r = self
+            .http
+            .post(format!("{}/v1/runs/{id}/approve", self.base))
+            .header("x-api-key", &self.key)
+            .json(&json!({ "gate": gate }));
+        r.send().await.expect("approve").status().as_u16()
+    }
+
+    /// Poll until the run's status is `want` (60 s at most; a terminal status that is not `want`
+    /// fails at once).
+    pub async fn wait_status(&self, id: &str, want: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let v = self.view(id).await;
+            let s = v["status"].as_str().unwrap_or_default();
+            if s == want {
+                return v;
+            }
+            assert!(!TERMINAL.contains(&s) && Instant::now() < deadline, "wanted {want}: {v}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Approve gates as they come until the run ends; returns the final view.
+    pub async fn drive_to_end(&self, id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let v = self.view(id).await;
+            let gate = match v["status"].as_str().unwrap_or_default() {
+                s if TERMINAL.contains(&s) => return v,
+                "awaiting_ideation_approval" => Some("ideation"),
+                "awaiting_publish_approval" => Some("publish"),
+                _ => None,
+            };
+            if let Some(g) = gate {
+                self.approve(id, g).await;
+            }
+            assert!(Instant::now() < deadline, "run {id} did not end: {v}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
