@@ -33,8 +33,6 @@ pub struct EngineConfig {
     /// How old a runnable run's last checkpoint must be before a stale message re-sends its
     /// message (repair of a lost enqueue) (`MYLOWARE_REPAIR_GRACE_SECS`, 30).
     pub repair_grace: Duration,
-    /// How long a callback for a not-yet-correlated job is kept (`MYLOWARE_ORPHAN_TTL_SECS`, 3600).
-    pub orphan_arrival_ttl: Duration,
     /// How long a start `Idempotency-Key` is remembered (`MYLOWARE_START_KEY_TTL_SECS`, 86400).
     pub start_key_ttl: Duration,
     /// Lifetime of presigned artifact URLs (`MYLOWARE_PRESIGN_SECS`, 3600).
@@ -53,7 +51,6 @@ impl Default for EngineConfig {
             clip_seconds: 8,
             lease_ttl: Duration::from_secs(60),
             repair_grace: Duration::from_secs(30),
-            orphan_arrival_ttl: Duration::from_secs(3600),
             presign_ttl: Duration::from_secs(3600),
             start_key_ttl: Duration::from_secs(86_400),
             webhook_base_url: "http://127.0.0.1:8080".into(),
@@ -70,7 +67,6 @@ impl EngineConfig {
         c.clip_seconds = env_num("MYLOWARE_CLIP_SECONDS", c.clip_seconds)?;
         c.lease_ttl = Duration::from_secs(env_num("MYLOWARE_LEASE_SECS", 60)?);
         c.repair_grace = Duration::from_secs(env_num("MYLOWARE_REPAIR_GRACE_SECS", 30)?);
-        c.orphan_arrival_ttl = Duration::from_secs(env_num("MYLOWARE_ORPHAN_TTL_SECS", 3600)?);
         c.presign_ttl = Duration::from_secs(env_num("MYLOWARE_PRESIGN_SECS", 3600)?);
         c.start_key_ttl = Duration::from_secs(env_num("MYLOWARE_START_KEY_TTL_SECS", 86_400)?);
         if let Ok(v) = std::env::var("MYLOWARE_WEBHOOK_BASE_URL") {

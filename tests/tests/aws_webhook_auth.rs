@@ -86,4 +86,5 @@ async fn bad_signatures_are_401_and_leave_no_trace() {
         .await;
     assert_eq!((status, resp["status"].as_str()), (200, Some("ignored")), "{resp}");
     assert_eq!(app.queue_messages().await, messages, "an unknown job wakes no run");
+    assert_eq!(app.table_items().await, items, "and leaves no item");
 }

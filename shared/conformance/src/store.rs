@@ -202,57 +202,58 @@ async fn intents(store: &Arc<dyn RunStore>) {
 
 async fn rendezvous(store: &Arc<dyn RunStore>) {
     let now = SystemClock.now();
-    let job =
-        JobId::parse(&format!("video_{}", RunId::new().to_string().replace('-', ""))).unwrap();
+    let fresh_job =
+        || JobId::parse(&format!("video_{}", RunId::new().to_string().replace('-', ""))).unwrap();
     let arrival = |id: &str| Arrival {
         outcome: ArrivalOutcome::Completed { output_url: None },
         event_id: id.into(),
         received_at: now,
     };
-    // Concurrent deliveries of one callback: one New, the rest Duplicate.
+    // A callback for a job nobody correlated writes nothing.
+    let unknown = fresh_job();
+    let got = store.record_arrival(Provider::Sora, &unknown, &arrival("evt_u")).await.unwrap();
+    assert_eq!(got, RecordArrival::Unknown, "unknown job");
+    assert!(
+        store
+            .correlations(Provider::Sora, std::slice::from_ref(&unknown))
+            .await
+            .unwrap()
+            .is_empty(),
+        "no trace"
+    );
+
+    // Correlated: concurrent deliveries of one callback give one New, the rest Duplicate.
+    let job = fresh_job();
+    let corr = Correlation { run_id: RunId::new(), generation: 3, index: 1 };
+    store.correlate(Provider::Sora, &job, &corr).await.unwrap();
+    let recs = store.correlations(Provider::Sora, std::slice::from_ref(&job)).await.unwrap();
+    assert!(recs[0].arrival.is_none(), "correlated, not arrived");
     let mut tasks = Vec::new();
     for i in 0..6 {
         let (store, job, a) = (store.clone(), job.clone(), arrival(&format!("evt_{i}")));
         tasks.push(tokio::spawn(async move {
-            store
-                .record_arrival(Provider::Sora, &job, &a, now.plus(Duration::from_secs(60)))
-                .await
-                .unwrap()
+            store.record_arrival(Provider::Sora, &job, &a).await.unwrap()
         }));
     }
     let mut new = 0;
     for t in tasks {
         match t.await.unwrap() {
-            RecordArrival::New(None) => new += 1,
-            RecordArrival::Duplicate(None) => {}
-            other => panic!("orphan arrival: {other:?}"),
+            RecordArrival::New(c) => {
+                assert_eq!(c, corr, "New carries the correlation");
+                new += 1
+            }
+            RecordArrival::Duplicate(c) => assert_eq!(c, corr, "Duplicate carries the correlation"),
+            RecordArrival::Unknown => panic!("a correlated job is not unknown"),
         }
     }
     assert_eq!(new, 1, "one recorded arrival for concurrent deliveries");
-    let corr = Correlation { run_id: RunId::new(), generation: 3, index: 1 };
+    let recs = store.correlations(Provider::Sora, &[job.clone(), unknown]).await.unwrap();
+    assert_eq!(recs.len(), 1, "unknown jobs are absent");
+    assert!(recs[0].arrival.is_some() && recs[0].correlation.as_ref() == Some(&corr), "matched");
+    // Re-correlating (a retried step) keeps the arrival.
     store.correlate(Provider::Sora, &job, &corr).await.unwrap();
-    let dup = store.record_arrival(Provider::Sora, &job, &arrival("evt_late"), now).await.unwrap();
-    assert_eq!(
-        dup,
-        RecordArrival::Duplicate(Some(corr.clone())),
-        "late repeat sees the correlation"
-    );
-    // Correlation first, arrival second.
-    let other =
-        JobId::parse(&format!("video_{}", RunId::new().to_string().replace('-', ""))).unwrap();
-    store.correlate(Provider::Sora, &other, &corr).await.unwrap();
-    let recs = store.correlations(Provider::Sora, std::slice::from_ref(&other)).await.unwrap();
-    assert!(recs[0].arrival.is_none(), "correlated, not arrived");
-    let got = store.record_arrival(Provider::Sora, &other, &arrival("evt_x"), now).await.unwrap();
-    assert_eq!(got, RecordArrival::New(Some(corr.clone())), "arrival meets the correlation");
-    let unknown = JobId::parse("video_never_seen_anywhere").unwrap();
-    let recs =
-        store.correlations(Provider::Sora, &[job.clone(), other.clone(), unknown]).await.unwrap();
-    assert_eq!(recs.len(), 2, "unknown jobs are absent");
-    assert!(
-        recs.iter().all(|r| r.arrival.is_some() && r.correlation.as_ref() == Some(&corr)),
-        "both matched"
-    );
+    let again = store.correlations(Provider::Sora, std::slice::from_ref(&job)).await.unwrap();
+    assert!(again[0].arrival.is_some(), "correlate does not erase an arrival");
     // Providers are separate namespaces.
     assert!(
         store.correlations(Provider::Remotion, &[job]).await.unwrap().is_empty(),

@@ -304,7 +304,7 @@ impl RunStore for SqliteStore {
         Ok(with(&self.conn, move |c| {
             c.execute(
                 "INSERT INTO rendezvous (provider, job_id, corr) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (provider, job_id) DO UPDATE SET corr = excluded.corr, expires_at = NULL",
+                 ON CONFLICT (provider, job_id) DO UPDATE SET corr = excluded.corr",
                 params![provider.as_str(), j, corr],
             )?;
             Ok(())
@@ -317,32 +317,29 @@ impl RunStore for SqliteStore {
         provider: Provider,
         job: &JobId,
         arrival: &Arrival,
-        orphan_expires_at: Timestamp,
     ) -> Result<RecordArrival, StoreError> {
         let (j, a) = (job.to_string(), to_json(arrival));
         Ok(with(&self.conn, move |c| {
-            let tx = c.transaction()?;
-            let row: Option<(Option<String>, Option<String>)> = tx
+            // One statement: only a correlated job without an arrival takes it.
+            let n = c.execute(
+                "UPDATE rendezvous SET arrival = ?3 \
+                 WHERE provider = ?1 AND job_id = ?2 AND corr IS NOT NULL AND arrival IS NULL",
+                params![provider.as_str(), j, a],
+            )?;
+            let corr: Option<Option<String>> = c
                 .query_row(
-                    "SELECT corr, arrival FROM rendezvous WHERE provider = ?1 AND job_id = ?2",
+                    "SELECT corr FROM rendezvous WHERE provider = ?1 AND job_id = ?2",
                     params![provider.as_str(), j],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| r.get(0),
                 )
                 .optional()?;
             let corr: Option<Correlation> =
-                row.as_ref().and_then(|r| r.0.as_deref()).map(|s| from_json("correlation", s)).transpose()?;
-            if row.as_ref().is_some_and(|r| r.1.is_some()) {
-                return Ok(RecordArrival::Duplicate(corr));
-            }
-            let expires = corr.is_none().then_some(orphan_expires_at.millis());
-            tx.execute(
-                "INSERT INTO rendezvous (provider, job_id, arrival, expires_at) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (provider, job_id) DO UPDATE SET arrival = excluded.arrival, \
-                 expires_at = CASE WHEN corr IS NULL THEN excluded.expires_at ELSE NULL END",
-                params![provider.as_str(), j, a, expires],
-            )?;
-            tx.commit()?;
-            Ok(RecordArrival::New(corr))
+                corr.flatten().map(|s| from_json("correlation", &s)).transpose()?;
+            Ok(match (n, corr) {
+                (_, None) => RecordArrival::Unknown,
+                (1, Some(c)) => RecordArrival::New(c),
+                (_, Some(c)) => RecordArrival::Duplicate(c),
+            })
         })
         .await?)
     }

@@ -178,17 +178,17 @@ impl RunStore for MemoryStore {
         provider: Provider,
         job: &JobId,
         arrival: &Arrival,
-        _orphan_expires_at: Timestamp,
     ) -> Result<RecordArrival, StoreError> {
         let mut g = self.inner.lock().unwrap();
-        let rec = g.rendezvous.entry((provider, job.clone())).or_insert_with(|| {
-            CorrelationRecord { provider, job_id: job.clone(), correlation: None, arrival: None }
-        });
+        let Some(rec) = g.rendezvous.get_mut(&(provider, job.clone())) else {
+            return Ok(RecordArrival::Unknown);
+        };
+        let Some(corr) = rec.correlation.clone() else { return Ok(RecordArrival::Unknown) };
         if rec.arrival.is_some() {
-            return Ok(RecordArrival::Duplicate(rec.correlation.clone()));
+            return Ok(RecordArrival::Duplicate(corr));
         }
         rec.arrival = Some(arrival.clone());
-        Ok(RecordArrival::New(rec.correlation.clone()))
+        Ok(RecordArrival::New(corr))
     }
 
     async fn correlations(

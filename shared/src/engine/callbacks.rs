@@ -14,7 +14,7 @@ pub enum CallbackAck {
     Accepted(RunId),
     /// Seen before; nothing changed.
     Duplicate,
-    /// No run has claimed this job (yet): kept for a while, otherwise ignored.
+    /// No run has correlated this job: nothing was written.
     Ignored,
 }
 
@@ -27,14 +27,13 @@ impl Engine {
         arrival: Arrival,
         request_id: Option<String>,
     ) -> Result<CallbackAck, EngineError> {
-        let expires = self.clock.now().plus(self.config.orphan_arrival_ttl);
-        let outcome = self.store.record_arrival(provider, job, &arrival, expires).await?;
+        let outcome = self.store.record_arrival(provider, job, &arrival).await?;
         let (ack, wake) = match outcome {
-            RecordArrival::New(Some(c)) => (CallbackAck::Accepted(c.run_id), Some(c.run_id)),
-            RecordArrival::New(None) => (CallbackAck::Ignored, None),
+            RecordArrival::New(c) => (CallbackAck::Accepted(c.run_id), Some(c.run_id)),
             // A repeat may be the provider retrying after we died before the wake-up was sent:
             // send it again (a wake-up is only a hint; it changes no state).
-            RecordArrival::Duplicate(c) => (CallbackAck::Duplicate, c.map(|c| c.run_id)),
+            RecordArrival::Duplicate(c) => (CallbackAck::Duplicate, Some(c.run_id)),
+            RecordArrival::Unknown => (CallbackAck::Ignored, None),
         };
         if let Some(run_id) = wake {
             self.queue

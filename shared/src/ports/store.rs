@@ -96,10 +96,12 @@ pub struct Intent {
 /// Result of recording a callback arrival.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecordArrival {
-    /// First time this job reported; the correlation if the submitting step has recorded it.
-    New(Option<Correlation>),
+    /// First time this job reported; here is the run it belongs to.
+    New(Correlation),
     /// This job already reported; nothing changed.
-    Duplicate(Option<Correlation>),
+    Duplicate(Correlation),
+    /// No run has correlated this job: nothing was written.
+    Unknown,
 }
 
 /// The run store.
@@ -160,14 +162,13 @@ pub trait RunStore: Send + Sync {
         correlation: &Correlation,
     ) -> Result<(), StoreError>;
 
-    /// Record a callback for a job, once. Arrivals for jobs nobody has correlated yet are kept
-    /// until `orphan_expires_at` so a late correlation still meets them.
+    /// Record a callback for a correlated job, once (one conditional write). A job nobody has
+    /// correlated is `Unknown` and nothing is written.
     async fn record_arrival(
         &self,
         provider: Provider,
         job: &JobId,
         arrival: &Arrival,
-        orphan_expires_at: Timestamp,
     ) -> Result<RecordArrival, StoreError>;
 
     /// The rendezvous records of these jobs (missing ones are absent from the result).

@@ -364,8 +364,7 @@ impl RunStore for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(corr_pk(provider, job), "CORR")))
-            .update_expression("SET corr = :c, job_id = :j, run_id = :r REMOVE #ttl")
-            .expression_attribute_names("#ttl", TTL_ATTR)
+            .update_expression("SET corr = :c, job_id = :j, run_id = :r")
             .expression_attribute_values(":c", json(correlation))
             .expression_attribute_values(":j", s(job.as_str()))
             .expression_attribute_values(":r", s(correlation.run_id.to_string()))
@@ -380,18 +379,17 @@ impl RunStore for DynamoStore {
         provider: Provider,
         job: &JobId,
         arrival: &Arrival,
-        orphan_expires_at: Timestamp,
     ) -> Result<RecordArrival, StoreError> {
-        let k = key(corr_pk(provider, job), "CORR");
+        // One conditional write: only a correlated job without an arrival takes it. A failed
+        // condition writes nothing (UpdateItem does not create the item then).
         let res = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(k.clone()))
-            .update_expression("SET arrival = :a, job_id = :j")
-            .condition_expression("attribute_not_exists(arrival)")
+            .set_key(Some(key(corr_pk(provider, job), "CORR")))
+            .update_expression("SET arrival = :a")
+            .condition_expression("attribute_exists(corr) AND attribute_not_exists(arrival)")
             .expression_attribute_values(":a", json(arrival))
-            .expression_attribute_values(":j", s(job.as_str()))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -400,22 +398,10 @@ impl RunStore for DynamoStore {
             Ok(out) => {
                 let item = out.attributes.unwrap_or_default();
                 let corr: Option<Correlation> = decode(&item, "corr")?;
-                if corr.is_none() {
-                    // Nobody has claimed this job yet: keep the arrival only for a while. The
-                    // condition loses harmlessly if the correlation lands in between.
-                    let _ = self
-                        .client
-                        .update_item()
-                        .table_name(&self.table)
-                        .set_key(Some(k))
-                        .update_expression("SET #ttl = :t")
-                        .condition_expression("attribute_not_exists(corr)")
-                        .expression_attribute_names("#ttl", TTL_ATTR)
-                        .expression_attribute_values(":t", n(orphan_expires_at.secs()))
-                        .send()
-                        .await;
-                }
-                Ok(RecordArrival::New(corr))
+                corr.map(RecordArrival::New).ok_or_else(|| StoreError::Corrupt {
+                    key: job.to_string(),
+                    why: "no correlation".into(),
+                })
             }
             Err(e) => {
                 let old = e.as_service_error().and_then(|s| match s {
@@ -425,7 +411,10 @@ impl RunStore for DynamoStore {
                     _ => None,
                 });
                 match old {
-                    Some(item) => Ok(RecordArrival::Duplicate(decode(&item, "corr")?)),
+                    Some(item) => Ok(match decode::<Correlation>(&item, "corr")? {
+                        Some(c) => RecordArrival::Duplicate(c),
+                        None => RecordArrival::Unknown,
+                    }),
                     None => Err(map("UpdateItem(arrival)", e)),
                 }
             }
