@@ -37,8 +37,8 @@ impl CallbackSink for InProcessSink {
             };
             engine.intake_sora(&v, headers, &d.body, None).await
         } else {
-            let v = RemotionVerifier::new(vec![WebhookSecret::parse(REMOTION).unwrap()]);
-            engine.intake_remotion(&v, h("x-remotion-signature"), None, &d.body, None).await
+            let v = RemotionVerifier::new(vec![WebhookSecret::parse(REMOTION).unwrap()], 300);
+            engine.intake_remotion(&v, h("x-remotion-signature"), None, None, &d.body, None).await
         };
         result.map(|_| 200).map_err(|e| e.to_string())
     }

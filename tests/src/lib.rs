@@ -104,7 +104,7 @@ impl App {
             Arc::new(SystemClock),
         );
         let engine = aws_engine(&clients, &resources, &cfg, fakes.providers());
-        let router = myloware_http::local_router(app_state(engine.clone(), &cfg));
+        let router = myloware_http::local_router(app_state(engine.clone(), &cfg).expect("state"));
         let (stop, mut stopped) = watch::channel(false);
         let mut server_stop = stop.subscribe();
         tokio::spawn(async move {
@@ -173,6 +173,17 @@ impl App {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Send a webhook request with owned header pairs; returns status and body.
+    pub async fn webhook_owned(
+        &self,
+        path: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> (u16, Value) {
+        let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.webhook(path, &h, body).await
+    }
+
     /// Start a run; returns its id.
     pub async fn start_run(&self, clips: u32, brief: &str) -> String {
         let (status, body) =
@@ -232,6 +243,35 @@ impl App {
             .await
             .expect("scan")
             .count
+    }
+
+    /// Every item of the test's table, rendered and sorted (to prove a request wrote nothing).
+    pub async fn table_snapshot(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .clients
+                .dynamodb
+                .scan()
+                .table_name(&self.resources.names.table)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            for item in page.items.unwrap_or_default() {
+                let mut kv: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                kv.sort();
+                out.push(kv.join(","));
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        out.sort();
+        out
     }
 
     /// Messages in the step queue (visible, in flight and delayed).

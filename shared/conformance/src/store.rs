@@ -242,14 +242,37 @@ async fn rendezvous(store: &Arc<dyn RunStore>) {
                 assert_eq!(c, corr, "New carries the correlation");
                 new += 1
             }
-            RecordArrival::Duplicate(c) => assert_eq!(c, corr, "Duplicate carries the correlation"),
-            RecordArrival::Unknown => panic!("a correlated job is not unknown"),
+            RecordArrival::Duplicate { correlation, woken } => {
+                assert_eq!((correlation, woken), (corr.clone(), false), "Duplicate, not woken yet")
+            }
+            other => panic!("a correlated job: {other:?}"),
         }
     }
     assert_eq!(new, 1, "one recorded arrival for concurrent deliveries");
     let recs = store.correlations(Provider::Sora, &[job.clone(), unknown]).await.unwrap();
     assert_eq!(recs.len(), 1, "unknown jobs are absent");
     assert!(recs[0].arrival.is_some() && recs[0].correlation.as_ref() == Some(&corr), "matched");
+    // Once the run was woken, a repeat says so (and the caller changes nothing).
+    store.mark_woken(Provider::Sora, &job).await.unwrap();
+    let dup = store.record_arrival(Provider::Sora, &job, &arrival("evt_late")).await.unwrap();
+    assert_eq!(dup, RecordArrival::Duplicate { correlation: corr.clone(), woken: true }, "woken");
+    // A closed correlation (its run ended) takes no arrival; an arrived one stays a duplicate.
+    let pending = fresh_job();
+    store.correlate(Provider::Sora, &pending, &corr).await.unwrap();
+    store.close_correlations(Provider::Sora, &[pending.clone(), job.clone()]).await.unwrap();
+    let late =
+        store.record_arrival(Provider::Sora, &pending, &arrival("evt_closed")).await.unwrap();
+    assert_eq!(late, RecordArrival::Closed, "closed");
+    let recs = store.correlations(Provider::Sora, std::slice::from_ref(&pending)).await.unwrap();
+    assert!(recs[0].arrival.is_none(), "a closed job records nothing");
+    let dup = store.record_arrival(Provider::Sora, &job, &arrival("evt_later")).await.unwrap();
+    assert!(matches!(dup, RecordArrival::Duplicate { .. }), "arrived then closed: {dup:?}");
+    let ghost = fresh_job();
+    store.close_correlations(Provider::Sora, std::slice::from_ref(&ghost)).await.unwrap();
+    assert!(
+        store.correlations(Provider::Sora, &[ghost]).await.unwrap().is_empty(),
+        "close creates nothing"
+    );
     // Re-correlating (a retried step) keeps the arrival.
     store.correlate(Provider::Sora, &job, &corr).await.unwrap();
     let again = store.correlations(Provider::Sora, std::slice::from_ref(&job)).await.unwrap();

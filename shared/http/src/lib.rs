@@ -12,9 +12,9 @@ pub mod webhooks;
 use axum::Router;
 use axum::routing::get;
 
-pub use auth::ApiKeys;
+pub use auth::{ApiKeys, Caller, hash_entry};
 pub use error::ApiError;
-pub use state::{AppState, WebhookSecrets};
+pub use state::{AppState, VerifierSource, WebhookSecrets};
 
 /// Largest webhook body we read (larger → 413).
 pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;

@@ -1,14 +1,15 @@
-//! Provider callbacks. The raw body bytes go to the engine's intake, which verifies the signature
-//! before anything else: a bad or missing signature is a 401 and nothing is written.
+//! Provider callbacks. Checks run in this order, all before any write: body size (413), content
+//! type (415), signature on the exact raw bytes (401), then shape and ids (400). Only then does
+//! the engine record the arrival.
 
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use myloware::engine::{IntakeAck, StandardHeaders};
-use serde::Deserialize;
 
 use crate::request_id::RequestId;
 use crate::{ApiError, AppState, MAX_WEBHOOK_BODY};
@@ -25,47 +26,73 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Size and content type, before anything looks at the bytes.
+fn admit(headers: &HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    let raw = raw.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("webhook bodies are limited to {MAX_WEBHOOK_BODY} bytes"),
+            )
+        } else {
+            ApiError::new(r.status(), "unreadable_body", r.body_text())
+        }
+    })?;
+    let ct = header(headers, "content-type").unwrap_or_default();
+    let mime = ct.split(';').next().unwrap_or_default().trim();
+    if !mime.eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("expected Content-Type application/json, got {ct:?}"),
+        ));
+    }
+    Ok(raw)
+}
+
 fn body(ack: IntakeAck) -> Json<serde_json::Value> {
-    Json(serde_json::json!({
-        "status": ack.status,
-        "run_id": ack.run_id,
-        "job_id": ack.job_id,
-    }))
+    Json(serde_json::json!({ "status": ack.status, "run_id": ack.run_id, "job_id": ack.job_id }))
 }
 
 async fn sora(
     State(st): State<AppState>,
     headers: HeaderMap,
     axum::Extension(rid): axum::Extension<RequestId>,
-    raw: Bytes,
+    raw: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let raw = admit(&headers, raw)?;
     let h = StandardHeaders {
         id: header(&headers, "webhook-id"),
         timestamp: header(&headers, "webhook-timestamp"),
         signature: header(&headers, "webhook-signature"),
     };
-    let ack = st.engine.intake_sora(&st.webhooks.sora, h, &raw, Some(rid.0)).await?;
+    let verifier = st.webhooks.sora().await?;
+    let ack = st.engine.intake_sora(&verifier, h, &raw, Some(rid.0)).await?;
     Ok(body(ack))
 }
 
-#[derive(Deserialize)]
-struct RemotionQuery {
-    run_id: Option<String>,
+/// `?run_id=` of the per-request callback URL (other parameters are ignored).
+fn run_id_param(query: Option<&str>) -> Option<&str> {
+    query?.split('&').find_map(|kv| kv.strip_prefix("run_id="))
 }
 
 async fn remotion(
     State(st): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<RemotionQuery>,
+    RawQuery(query): RawQuery,
     axum::Extension(rid): axum::Extension<RequestId>,
-    raw: Bytes,
+    raw: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let raw = admit(&headers, raw)?;
     let sig = ["x-remotion-signature", "webhook-signature"]
         .iter()
         .find_map(|n| header(&headers, n).filter(|v| !v.is_empty()));
+    let ts = header(&headers, "x-remotion-timestamp");
+    let verifier = st.webhooks.remotion().await?;
     let ack = st
         .engine
-        .intake_remotion(&st.webhooks.remotion, sig, q.run_id.as_deref(), &raw, Some(rid.0))
+        .intake_remotion(&verifier, sig, ts, run_id_param(query.as_deref()), &raw, Some(rid.0))
         .await?;
     Ok(body(ack))
 }

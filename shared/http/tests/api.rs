@@ -31,10 +31,10 @@ fn app(keys: &[&str]) -> axum::Router {
     api_router(AppState {
         engine,
         api_keys: ApiKeys::new(keys),
-        webhooks: WebhookSecrets {
+        webhooks: std::sync::Arc::new(WebhookSecrets {
             sora: StandardVerifier::new(vec![secret.clone()], 300),
-            remotion: RemotionVerifier::new(vec![secret]),
-        },
+            remotion: RemotionVerifier::new(vec![secret], 300),
+        }),
     })
 }
 

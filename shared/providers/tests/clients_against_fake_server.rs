@@ -29,7 +29,7 @@ struct Received {
 /// A webhook receiver that verifies signatures and refuses the very first delivery (503).
 async fn receiver(got: Arc<Mutex<Received>>) -> SocketAddr {
     let sora = StandardVerifier::new(vec![WebhookSecret::parse(SORA).unwrap()], 300);
-    let remotion = RemotionVerifier::new(vec![WebhookSecret::parse(REMOTION).unwrap()]);
+    let remotion = RemotionVerifier::new(vec![WebhookSecret::parse(REMOTION).unwrap()], 300);
     let (g1, g2) = (got.clone(), got);
     let app = Router::new()
         .route(
@@ -57,7 +57,7 @@ async fn receiver(got: Arc<Mutex<Received>>) -> SocketAddr {
             "/v1/webhooks/remotion",
             post(move |h: HeaderMap, body: Bytes| async move {
                 let sig = h.get("x-remotion-signature").and_then(|v| v.to_str().ok());
-                assert!(remotion.verify(sig, &body).is_ok(), "remotion signature");
+                assert!(remotion.verify(sig, None, &body, 0).is_ok(), "remotion signature");
                 g2.lock().unwrap().verified.push(String::from_utf8_lossy(&body).into_owned());
                 StatusCode::OK
             }),

@@ -32,8 +32,10 @@ pub enum ConfigError {
 pub const ENV_SORA_SECRETS: &str = "MYLOWARE_SORA_WEBHOOK_SECRETS";
 /// Remotion webhook secrets (comma-separated; any verifies).
 pub const ENV_REMOTION_SECRETS: &str = "MYLOWARE_REMOTION_WEBHOOK_SECRETS";
-/// API keys (comma-separated).
+/// API keys in plain text (comma-separated; `key:admin` for the admin scope).
 pub const ENV_API_KEYS: &str = "MYLOWARE_API_KEYS";
+/// API keys as SHA-256 hex digests (comma-separated; `<hex>:admin` for the admin scope).
+pub const ENV_API_KEY_HASHES: &str = "MYLOWARE_API_KEY_HASHES";
 /// Tolerance of webhook timestamps, seconds (300).
 pub const ENV_WEBHOOK_TOLERANCE: &str = "MYLOWARE_WEBHOOK_TOLERANCE_SECS";
 /// Delay before the fake providers call back, milliseconds (2000).
@@ -48,8 +50,10 @@ pub struct RuntimeConfig {
     pub sora_secrets: Vec<WebhookSecret>,
     /// Remotion secrets.
     pub remotion_secrets: Vec<WebhookSecret>,
-    /// API keys.
+    /// API keys in plain text (`key` or `key:admin`; for development).
     pub api_keys: Vec<String>,
+    /// API keys as SHA-256 digests (`<hex>` or `<hex>:admin`).
+    pub api_key_hashes: Vec<String>,
     /// Webhook timestamp tolerance.
     pub webhook_tolerance_secs: i64,
     /// Fake provider callback delay.
@@ -98,6 +102,7 @@ impl RuntimeConfig {
             sora_secrets: secrets(ENV_SORA_SECRETS)?,
             remotion_secrets: secrets(ENV_REMOTION_SECRETS)?,
             api_keys: env_list(ENV_API_KEYS),
+            api_key_hashes: env_list(ENV_API_KEY_HASHES),
             webhook_tolerance_secs: env_num(ENV_WEBHOOK_TOLERANCE, 300)?,
             fake_callback_delay: Duration::from_millis(env_num(ENV_FAKE_CALLBACK_DELAY, 2000)?),
             endpoints: endpoints_from_env(),
@@ -108,13 +113,18 @@ impl RuntimeConfig {
     pub fn webhook_secrets(&self) -> WebhookSecrets {
         WebhookSecrets {
             sora: StandardVerifier::new(self.sora_secrets.clone(), self.webhook_tolerance_secs),
-            remotion: RemotionVerifier::new(self.remotion_secrets.clone()),
+            remotion: RemotionVerifier::new(
+                self.remotion_secrets.clone(),
+                self.webhook_tolerance_secs,
+            ),
         }
     }
 
-    /// The API keys.
-    pub fn api_keys(&self) -> ApiKeys {
+    /// The API keys (plain and hashed).
+    pub fn api_keys(&self) -> Result<ApiKeys, ConfigError> {
         ApiKeys::new(&self.api_keys)
+            .with_hashes(&self.api_key_hashes)
+            .map_err(|why| ConfigError::Secret { var: ENV_API_KEY_HASHES, why })
     }
 }
 
@@ -124,7 +134,7 @@ impl std::fmt::Debug for RuntimeConfig {
             .field("engine", &self.engine)
             .field("sora_secrets", &self.sora_secrets.len())
             .field("remotion_secrets", &self.remotion_secrets.len())
-            .field("api_keys", &self.api_keys.len())
+            .field("api_keys", &(self.api_keys.len() + self.api_key_hashes.len()))
             .field("webhook_tolerance_secs", &self.webhook_tolerance_secs)
             .field("fake_callback_delay", &self.fake_callback_delay)
             .field("endpoints", &self.endpoints)

@@ -59,8 +59,8 @@ pub fn aws_engine(
 }
 
 /// The HTTP handler state for an engine.
-pub fn app_state(engine: Engine, cfg: &RuntimeConfig) -> AppState {
-    AppState { engine, api_keys: cfg.api_keys(), webhooks: cfg.webhook_secrets() }
+pub fn app_state(engine: Engine, cfg: &RuntimeConfig) -> Result<AppState, ConfigError> {
+    Ok(AppState { engine, api_keys: cfg.api_keys()?, webhooks: Arc::new(cfg.webhook_secrets()) })
 }
 
 /// Everything a Lambda function needs, from the environment: config and the engine on AWS with

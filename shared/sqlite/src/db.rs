@@ -59,7 +59,8 @@ CREATE TABLE IF NOT EXISTS rendezvous (
     job_id     TEXT NOT NULL,
     corr       TEXT,
     arrival    TEXT,
-    expires_at INTEGER,
+    woken      INTEGER NOT NULL DEFAULT 0,
+    closed     INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (provider, job_id)
 );
 CREATE TABLE IF NOT EXISTS queue (

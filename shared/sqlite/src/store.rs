@@ -320,26 +320,58 @@ impl RunStore for SqliteStore {
     ) -> Result<RecordArrival, StoreError> {
         let (j, a) = (job.to_string(), to_json(arrival));
         Ok(with(&self.conn, move |c| {
-            // One statement: only a correlated job without an arrival takes it.
+            // One statement: only a correlated, open job without an arrival takes it.
             let n = c.execute(
-                "UPDATE rendezvous SET arrival = ?3 \
-                 WHERE provider = ?1 AND job_id = ?2 AND corr IS NOT NULL AND arrival IS NULL",
+                "UPDATE rendezvous SET arrival = ?3 WHERE provider = ?1 AND job_id = ?2 \
+                 AND corr IS NOT NULL AND arrival IS NULL AND closed = 0",
                 params![provider.as_str(), j, a],
             )?;
-            let corr: Option<Option<String>> = c
+            let row: Option<(Option<String>, bool, bool)> = c
                 .query_row(
-                    "SELECT corr FROM rendezvous WHERE provider = ?1 AND job_id = ?2",
+                    "SELECT corr, woken, arrival IS NOT NULL FROM rendezvous WHERE provider = ?1 AND job_id = ?2",
                     params![provider.as_str(), j],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            let corr: Option<Correlation> =
-                corr.flatten().map(|s| from_json("correlation", &s)).transpose()?;
-            Ok(match (n, corr) {
-                (_, None) => RecordArrival::Unknown,
-                (1, Some(c)) => RecordArrival::New(c),
-                (_, Some(c)) => RecordArrival::Duplicate(c),
+            let Some((Some(corr), woken, arrived)) = row else { return Ok(RecordArrival::Unknown) };
+            let correlation: Correlation = from_json("correlation", &corr)?;
+            Ok(match (n, arrived) {
+                (1, _) => RecordArrival::New(correlation),
+                (_, true) => RecordArrival::Duplicate { correlation, woken },
+                (_, false) => RecordArrival::Closed,
             })
+        })
+        .await?)
+    }
+
+    async fn mark_woken(&self, provider: Provider, job: &JobId) -> Result<(), StoreError> {
+        let j = job.to_string();
+        Ok(with(&self.conn, move |c| {
+            c.execute(
+                "UPDATE rendezvous SET woken = 1 WHERE provider = ?1 AND job_id = ?2",
+                params![provider.as_str(), j],
+            )?;
+            Ok(())
+        })
+        .await?)
+    }
+
+    async fn close_correlations(
+        &self,
+        provider: Provider,
+        jobs: &[JobId],
+    ) -> Result<(), StoreError> {
+        let jobs: Vec<String> = jobs.iter().map(|j| j.to_string()).collect();
+        Ok(with(&self.conn, move |c| {
+            let tx = c.transaction()?;
+            for j in jobs {
+                tx.execute(
+                    "UPDATE rendezvous SET closed = 1 WHERE provider = ?1 AND job_id = ?2",
+                    params![provider.as_str(), j],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
         })
         .await?)
     }

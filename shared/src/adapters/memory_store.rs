@@ -14,6 +14,12 @@ use crate::ports::{
 };
 use crate::time::Timestamp;
 
+struct Rendezvous {
+    rec: CorrelationRecord,
+    woken: bool,
+    closed: bool,
+}
+
 #[derive(Default)]
 struct Inner {
     runs: HashMap<RunId, RunRecord>,
@@ -21,7 +27,7 @@ struct Inner {
     audit: HashMap<RunId, Vec<AuditEntry>>,
     start_keys: HashMap<String, (RunId, Timestamp)>,
     intents: HashMap<String, Option<JobId>>,
-    rendezvous: BTreeMap<(Provider, JobId), CorrelationRecord>,
+    rendezvous: BTreeMap<(Provider, JobId), Rendezvous>,
 }
 
 /// An in-memory run store.
@@ -166,10 +172,17 @@ impl RunStore for MemoryStore {
         correlation: &Correlation,
     ) -> Result<(), StoreError> {
         let mut g = self.inner.lock().unwrap();
-        let rec = g.rendezvous.entry((provider, job.clone())).or_insert_with(|| {
-            CorrelationRecord { provider, job_id: job.clone(), correlation: None, arrival: None }
+        let r = g.rendezvous.entry((provider, job.clone())).or_insert_with(|| Rendezvous {
+            rec: CorrelationRecord {
+                provider,
+                job_id: job.clone(),
+                correlation: None,
+                arrival: None,
+            },
+            woken: false,
+            closed: false,
         });
-        rec.correlation = Some(correlation.clone());
+        r.rec.correlation = Some(correlation.clone());
         Ok(())
     }
 
@@ -180,15 +193,39 @@ impl RunStore for MemoryStore {
         arrival: &Arrival,
     ) -> Result<RecordArrival, StoreError> {
         let mut g = self.inner.lock().unwrap();
-        let Some(rec) = g.rendezvous.get_mut(&(provider, job.clone())) else {
+        let Some(r) = g.rendezvous.get_mut(&(provider, job.clone())) else {
             return Ok(RecordArrival::Unknown);
         };
-        let Some(corr) = rec.correlation.clone() else { return Ok(RecordArrival::Unknown) };
-        if rec.arrival.is_some() {
-            return Ok(RecordArrival::Duplicate(corr));
+        let Some(corr) = r.rec.correlation.clone() else { return Ok(RecordArrival::Unknown) };
+        if r.rec.arrival.is_some() {
+            return Ok(RecordArrival::Duplicate { correlation: corr, woken: r.woken });
         }
-        rec.arrival = Some(arrival.clone());
+        if r.closed {
+            return Ok(RecordArrival::Closed);
+        }
+        r.rec.arrival = Some(arrival.clone());
         Ok(RecordArrival::New(corr))
+    }
+
+    async fn mark_woken(&self, provider: Provider, job: &JobId) -> Result<(), StoreError> {
+        if let Some(r) = self.inner.lock().unwrap().rendezvous.get_mut(&(provider, job.clone())) {
+            r.woken = true;
+        }
+        Ok(())
+    }
+
+    async fn close_correlations(
+        &self,
+        provider: Provider,
+        jobs: &[JobId],
+    ) -> Result<(), StoreError> {
+        let mut g = self.inner.lock().unwrap();
+        for j in jobs {
+            if let Some(r) = g.rendezvous.get_mut(&(provider, j.clone())) {
+                r.closed = true;
+            }
+        }
+        Ok(())
     }
 
     async fn correlations(
@@ -197,6 +234,9 @@ impl RunStore for MemoryStore {
         jobs: &[JobId],
     ) -> Result<Vec<CorrelationRecord>, StoreError> {
         let g = self.inner.lock().unwrap();
-        Ok(jobs.iter().filter_map(|j| g.rendezvous.get(&(provider, j.clone())).cloned()).collect())
+        Ok(jobs
+            .iter()
+            .filter_map(|j| g.rendezvous.get(&(provider, j.clone())).map(|r| r.rec.clone()))
+            .collect())
     }
 }

@@ -30,18 +30,18 @@ impl Engine {
         let outcome = self.store.record_arrival(provider, job, &arrival).await?;
         let (ack, wake) = match outcome {
             RecordArrival::New(c) => (CallbackAck::Accepted(c.run_id), Some(c.run_id)),
-            // A repeat may be the provider retrying after we died before the wake-up was sent:
-            // send it again (a wake-up is only a hint; it changes no state).
-            RecordArrival::Duplicate(c) => (CallbackAck::Duplicate, Some(c.run_id)),
-            RecordArrival::Unknown => (CallbackAck::Ignored, None),
+            // The first delivery died before it woke the run (the provider retries because it
+            // got no answer): wake it now. Otherwise a repeat changes nothing.
+            RecordArrival::Duplicate { correlation, woken: false } => {
+                (CallbackAck::Duplicate, Some(correlation.run_id))
+            }
+            RecordArrival::Duplicate { woken: true, .. } => (CallbackAck::Duplicate, None),
+            RecordArrival::Unknown | RecordArrival::Closed => (CallbackAck::Ignored, None),
         };
         if let Some(run_id) = wake {
-            self.queue
-                .send(
-                    &StepMessage::wake(run_id).with_request_id(request_id.clone()),
-                    Default::default(),
-                )
-                .await?;
+            let msg = StepMessage::wake(run_id).with_request_id(request_id.clone());
+            self.queue.send(&msg, Default::default()).await?;
+            self.store.mark_woken(provider, job).await?;
         }
         info!(
             provider = provider.as_str(),

@@ -82,19 +82,46 @@ impl Engine {
         &self,
         verifier: &RemotionVerifier,
         signature: Option<&str>,
+        timestamp: Option<&str>,
         query_run_id: Option<&str>,
         body: &[u8],
         request_id: Option<String>,
     ) -> Result<IntakeAck, IntakeError> {
-        verifier.verify(signature, body)?;
-        if let Some(q) = query_run_id {
-            q.parse::<RunId>().map_err(|e| WebhookError::BadId(e.to_string()))?;
-        }
+        verifier.verify(signature, timestamp, body, self.clock.now().secs())?;
+        let query_run = match query_run_id {
+            Some(q) => Some(q.parse::<RunId>().map_err(|e| WebhookError::BadId(e.to_string()))?),
+            None => None,
+        };
         let event = parse_remotion_event(body)?;
+        if let (Some(q), Some(b)) = (query_run, event.run_id)
+            && q != b
+        {
+            return Err(WebhookError::WrongRun(format!(
+                "query run_id {q} differs from body run_id {b}"
+            ))
+            .into());
+        }
         let Some(outcome) = event.outcome else {
             // A progress callback: nothing to record.
             return Ok(IntakeAck { status: "ignored", run_id: None, job_id: Some(event.job_id) });
         };
+        // The renderer names the run: a job of another run is refused before any write.
+        if let Some(claimed) = query_run.or(event.run_id) {
+            let recs = self
+                .store
+                .correlations(Provider::Remotion, std::slice::from_ref(&event.job_id))
+                .await
+                .map_err(EngineError::from)?;
+            if let Some(c) = recs.first().and_then(|r| r.correlation.as_ref())
+                && c.run_id != claimed
+            {
+                return Err(WebhookError::WrongRun(format!(
+                    "job {} does not belong to run {claimed}",
+                    event.job_id
+                ))
+                .into());
+            }
+        }
         let arrival = Arrival {
             outcome,
             event_id: format!("remotion:{}", event.job_id),

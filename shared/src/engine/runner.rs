@@ -162,8 +162,23 @@ impl Engine {
             version = next.version,
             "checkpointed"
         );
+        if next.status.is_terminal() {
+            self.close_wait(prev).await;
+        }
         self.send_next(&next, msg.request_id.clone()).await?;
         Ok(Disposition::Ack)
+    }
+
+    /// The run ended while waiting for callbacks: close their correlations so late callbacks are
+    /// answered "ignored" without a write or a wake-up. Best effort: a callback that slips in
+    /// before the close only wakes a run that acks at once.
+    pub(crate) async fn close_wait(&self, run: &RunRecord) {
+        let Some(wait) = run.open_wait.as_ref() else { return };
+        let Some(provider) = wait.provider else { return };
+        let jobs: Vec<_> = wait.jobs.iter().map(|j| j.job_id.clone()).collect();
+        if let Err(e) = self.store.close_correlations(provider, &jobs).await {
+            warn!(error = %e, "could not close the wait's correlations");
+        }
     }
 
     /// Send the message that moves a freshly checkpointed run on, when it is runnable.

@@ -98,10 +98,18 @@ pub struct Intent {
 pub enum RecordArrival {
     /// First time this job reported; here is the run it belongs to.
     New(Correlation),
-    /// This job already reported; nothing changed.
-    Duplicate(Correlation),
+    /// This job already reported; nothing changed. `woken` tells whether the first delivery got
+    /// as far as waking the run (if not, this one must).
+    Duplicate {
+        /// The run it belongs to.
+        correlation: Correlation,
+        /// Whether the run was woken for the first delivery.
+        woken: bool,
+    },
     /// No run has correlated this job: nothing was written.
     Unknown,
+    /// The run it belonged to has ended: nothing was written.
+    Closed,
 }
 
 /// The run store.
@@ -170,6 +178,16 @@ pub trait RunStore: Send + Sync {
         job: &JobId,
         arrival: &Arrival,
     ) -> Result<RecordArrival, StoreError>;
+
+    /// Note that the run was woken for this job's arrival (so a repeat need not wake it again).
+    async fn mark_woken(&self, provider: Provider, job: &JobId) -> Result<(), StoreError>;
+
+    /// Close these jobs' correlations (their run ended): later callbacks are `Closed`.
+    async fn close_correlations(
+        &self,
+        provider: Provider,
+        jobs: &[JobId],
+    ) -> Result<(), StoreError>;
 
     /// The rendezvous records of these jobs (missing ones are absent from the result).
     async fn correlations(

@@ -32,6 +32,9 @@ pub enum WebhookError {
     /// A required id is missing or of the wrong form.
     #[error("invalid id: {0}")]
     BadId(String),
+    /// The callback names a run its job does not belong to.
+    #[error("wrong run: {0}")]
+    WrongRun(String),
 }
 
 impl WebhookError {
@@ -45,6 +48,7 @@ impl WebhookError {
             WebhookError::BadSignature => "invalid_signature",
             WebhookError::Malformed(_) => "malformed_payload",
             WebhookError::BadId(_) => "invalid_id",
+            WebhookError::WrongRun(_) => "wrong_run",
         }
     }
 
@@ -56,7 +60,7 @@ impl WebhookError {
             | WebhookError::BadTimestamp
             | WebhookError::StaleTimestamp { .. }
             | WebhookError::BadSignature => 401,
-            WebhookError::Malformed(_) | WebhookError::BadId(_) => 400,
+            WebhookError::Malformed(_) | WebhookError::BadId(_) | WebhookError::WrongRun(_) => 400,
         }
     }
 }

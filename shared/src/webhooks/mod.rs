@@ -10,5 +10,5 @@ mod standard;
 
 pub use error::WebhookError;
 pub use events::{RenderEvent, VideoEvent, parse_remotion_event, parse_sora_event};
-pub use remotion::{RemotionVerifier, sign_remotion};
+pub use remotion::{RemotionVerifier, sign_remotion, sign_remotion_at};
 pub use standard::{StandardVerifier, WebhookSecret, sign_standard};

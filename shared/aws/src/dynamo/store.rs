@@ -68,6 +68,30 @@ impl DynamoStore {
         put(&self.table, item, Some("attribute_not_exists(pk)"), HashMap::new())
     }
 
+    /// Set a boolean attribute on an existing rendezvous item (never creates one).
+    async fn set_flag(
+        &self,
+        provider: Provider,
+        job: &JobId,
+        flag: &str,
+    ) -> Result<(), StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(corr_pk(provider, job), "CORR")))
+            .update_expression("SET #f = :t")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#f", flag)
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match res.map_err(|e| map("UpdateItem(flag)", e)) {
+            Ok(_) | Err(StoreError::ConditionFailed(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn query_prefix(&self, pk: String, prefix: &str) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;
@@ -380,15 +404,17 @@ impl RunStore for DynamoStore {
         job: &JobId,
         arrival: &Arrival,
     ) -> Result<RecordArrival, StoreError> {
-        // One conditional write: only a correlated job without an arrival takes it. A failed
-        // condition writes nothing (UpdateItem does not create the item then).
+        // One conditional write: only a correlated, open job without an arrival takes it. A
+        // failed condition writes nothing (UpdateItem does not create the item then).
         let res = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(corr_pk(provider, job), "CORR")))
             .update_expression("SET arrival = :a")
-            .condition_expression("attribute_exists(corr) AND attribute_not_exists(arrival)")
+            .condition_expression(
+                "attribute_exists(corr) AND attribute_not_exists(arrival) AND attribute_not_exists(closed)",
+            )
             .expression_attribute_values(":a", json(arrival))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -410,15 +436,32 @@ impl RunStore for DynamoStore {
                     }
                     _ => None,
                 });
-                match old {
-                    Some(item) => Ok(match decode::<Correlation>(&item, "corr")? {
-                        Some(c) => RecordArrival::Duplicate(c),
-                        None => RecordArrival::Unknown,
-                    }),
-                    None => Err(map("UpdateItem(arrival)", e)),
-                }
+                let Some(item) = old else { return Err(map("UpdateItem(arrival)", e)) };
+                Ok(match decode::<Correlation>(&item, "corr")? {
+                    None => RecordArrival::Unknown,
+                    Some(c) if item.contains_key("arrival") => RecordArrival::Duplicate {
+                        correlation: c,
+                        woken: item.contains_key("woken"),
+                    },
+                    Some(_) => RecordArrival::Closed,
+                })
             }
         }
+    }
+
+    async fn mark_woken(&self, provider: Provider, job: &JobId) -> Result<(), StoreError> {
+        self.set_flag(provider, job, "woken").await
+    }
+
+    async fn close_correlations(
+        &self,
+        provider: Provider,
+        jobs: &[JobId],
+    ) -> Result<(), StoreError> {
+        for job in jobs {
+            self.set_flag(provider, job, "closed").await?;
+        }
+        Ok(())
     }
 
     async fn correlations(

@@ -27,7 +27,7 @@ async fn decide(
     body: GateBody,
     decision: Decision,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let actor = st.api_keys.check(&headers)?;
+    let actor = st.api_keys.check(&headers)?.fingerprint;
     let id = parse_run_id(&id)?;
     if body.comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
         return Err(ApiError::new(

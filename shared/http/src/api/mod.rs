@@ -1,5 +1,6 @@
 //! The runs API: start, get, list, approve / reject a gate.
 
+mod admin;
 mod gates;
 mod runs;
 mod views;
@@ -18,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/runs/{id}", get(runs::get))
         .route("/v1/runs/{id}/approve", post(gates::approve))
         .route("/v1/runs/{id}/reject", post(gates::reject))
+        .route("/v1/admin/runs/{id}/audit", get(admin::audit))
 }
 
 pub(crate) fn parse_run_id(raw: &str) -> Result<myloware::RunId, crate::ApiError> {
