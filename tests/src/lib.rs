@@ -9,14 +9,21 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use myloware::Engine;
+use myloware::domain::{
+    Correlation, ExpectedJob, Gate, JobId, OpenWait, ProjectName, Provider, RunRecord, RunStatus,
+    Step, WaitKind,
+};
 use myloware::fakes::{CallbackMode, FakeSet};
 use myloware::time::SystemClock;
+use myloware::time::{Clock, Timestamp};
 use myloware::webhooks::WebhookSecret;
 use myloware_aws::resources::{ResourceNames, bootstrap};
 use myloware_aws::{AwsClients, Resources, SqsDriver};
 use myloware_runtime::{HttpCallbackSink, RuntimeConfig, app_state, aws_engine};
 use serde_json::Value;
 use tokio::sync::watch;
+
+const FAR: Timestamp = Timestamp(4_102_444_800_000);
 
 /// Secret the fake Sora signs with (and the webhook accepts).
 pub const SORA_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -243,6 +250,62 @@ impl App {
             .await
             .expect("scan")
             .count
+    }
+
+    /// A run moved (through real checkpoints) to `status` at `step`, waiting on `jobs` if any.
+    pub async fn craft(
+        &self,
+        step: Step,
+        status: RunStatus,
+        jobs: &[&str],
+        provider: Provider,
+    ) -> RunRecord {
+        let store = &self.engine.store;
+        let run = RunRecord::new(
+            ProjectName::parse("aismr").unwrap(),
+            "hostile".into(),
+            2,
+            None,
+            SystemClock.now(),
+        );
+        store.create_run(&run, FAR).await.unwrap();
+        let mut next = run.clone();
+        next.version = 2;
+        next.step = step;
+        next.status = status;
+        let expected: Vec<ExpectedJob> = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, j)| ExpectedJob { job_id: JobId::parse(j).unwrap(), index: i as u32 })
+            .collect();
+        let kind = match step {
+            Step::IdeationApproval => WaitKind::Gate(Gate::Ideation),
+            Step::WaitForRender => WaitKind::Render,
+            _ => WaitKind::Videos,
+        };
+        if kind == WaitKind::Videos {
+            next.state.clips = expected
+                .iter()
+                .map(|e| myloware::domain::ClipRef {
+                    index: e.index,
+                    job_id: e.job_id.clone(),
+                    blob_key: None,
+                })
+                .collect();
+        }
+        next.open_wait = Some(OpenWait {
+            kind,
+            generation: 2,
+            provider: (!jobs.is_empty()).then_some(provider),
+            jobs: expected.clone(),
+            since: next.updated_at,
+        });
+        store.checkpoint(&next, 1, None).await.unwrap();
+        for e in &expected {
+            let c = Correlation { run_id: run.run_id, generation: 2, index: e.index };
+            store.correlate(provider, &e.job_id, &c).await.unwrap();
+        }
+        next
     }
 
     /// Every item of the test's table, rendered and sorted (to prove a request wrote nothing).

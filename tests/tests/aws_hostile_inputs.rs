@@ -2,66 +2,16 @@
 //! unauthorised requests against the webhook and API routes on LocalStack. Each case asserts the
 //! status code and the error (or status) code, and that DynamoDB and SQS saw no change at all.
 
-use myloware::domain::{
-    Correlation, ExpectedJob, Gate, JobId, OpenWait, ProjectName, Provider, RunId, RunRecord,
-    RunStatus, Step, WaitKind,
-};
-use myloware::time::{Clock, SystemClock, Timestamp};
+use myloware::domain::{JobId, Provider, RunId, RunStatus, Step};
+use myloware::time::{Clock, SystemClock};
 use myloware::webhooks::{WebhookSecret, sign_remotion, sign_remotion_at, sign_standard};
 use myloware_tests::{API_KEY, App, Options, REMOTION_SECRET, SORA_SECRET};
 use serde_json::{Value, json};
 
-const FAR: Timestamp = Timestamp(4_102_444_800_000);
 const OLD_SORA_SECRET: &str = "whsec_b2xkLXNlY3JldC1yZW1vdmVkLWFmdGVyLXJvdGF0aW9u";
 
 fn now() -> i64 {
     SystemClock.now().secs()
-}
-
-/// A run moved (through real checkpoints) to `status` at `step`, waiting on `jobs` if any.
-async fn craft(
-    app: &App,
-    step: Step,
-    status: RunStatus,
-    jobs: &[&str],
-    provider: Provider,
-) -> RunRecord {
-    let store = &app.engine.store;
-    let run = RunRecord::new(
-        ProjectName::parse("aismr").unwrap(),
-        "hostile".into(),
-        2,
-        None,
-        SystemClock.now(),
-    );
-    store.create_run(&run, FAR).await.unwrap();
-    let mut next = run.clone();
-    next.version = 2;
-    next.step = step;
-    next.status = status;
-    let expected: Vec<ExpectedJob> = jobs
-        .iter()
-        .enumerate()
-        .map(|(i, j)| ExpectedJob { job_id: JobId::parse(j).unwrap(), index: i as u32 })
-        .collect();
-    let kind = match step {
-        Step::IdeationApproval => WaitKind::Gate(Gate::Ideation),
-        Step::WaitForRender => WaitKind::Render,
-        _ => WaitKind::Videos,
-    };
-    next.open_wait = Some(OpenWait {
-        kind,
-        generation: 2,
-        provider: (!jobs.is_empty()).then_some(provider),
-        jobs: expected.clone(),
-        since: next.updated_at,
-    });
-    store.checkpoint(&next, 1, None).await.unwrap();
-    for e in &expected {
-        let c = Correlation { run_id: run.run_id, generation: 2, index: e.index };
-        store.correlate(provider, &e.job_id, &c).await.unwrap();
-    }
-    next
 }
 
 /// One request and what must come back.
@@ -152,22 +102,22 @@ fn api(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_inputs_are_refused_and_leave_no_trace() {
     let app = App::spawn(Options { no_driver: true, ..Default::default() }).await;
-    let waiting = craft(
-        &app,
-        Step::WaitForVideos,
-        RunStatus::AwaitingVideoGeneration,
-        &["video_live1", "video_live2"],
-        Provider::Sora,
-    )
-    .await;
-    let failed = craft(
-        &app,
-        Step::WaitForVideos,
-        RunStatus::AwaitingVideoGeneration,
-        &["video_dead1"],
-        Provider::Sora,
-    )
-    .await;
+    let waiting = app
+        .craft(
+            Step::WaitForVideos,
+            RunStatus::AwaitingVideoGeneration,
+            &["video_live1", "video_live2"],
+            Provider::Sora,
+        )
+        .await;
+    let failed = app
+        .craft(
+            Step::WaitForVideos,
+            RunStatus::AwaitingVideoGeneration,
+            &["video_dead1"],
+            Provider::Sora,
+        )
+        .await;
     // The failed run's wait was closed when it failed (as the runner does); a replaced
     // manifest's jobs are closed the same way.
     app.engine
@@ -175,35 +125,25 @@ async fn hostile_inputs_are_refused_and_leave_no_trace() {
         .close_correlations(Provider::Sora, &[JobId::parse("video_dead1").unwrap()])
         .await
         .unwrap();
-    let replaced = craft(
-        &app,
-        Step::WaitForVideos,
-        RunStatus::AwaitingVideoGeneration,
-        &["video_old1"],
-        Provider::Sora,
-    )
-    .await;
+    let replaced = app
+        .craft(
+            Step::WaitForVideos,
+            RunStatus::AwaitingVideoGeneration,
+            &["video_old1"],
+            Provider::Sora,
+        )
+        .await;
     app.engine
         .store
         .close_correlations(Provider::Sora, &[JobId::parse("video_old1").unwrap()])
         .await
         .unwrap();
-    let rendering = craft(
-        &app,
-        Step::WaitForRender,
-        RunStatus::AwaitingRender,
-        &["render_live"],
-        Provider::Remotion,
-    )
-    .await;
-    let gated = craft(
-        &app,
-        Step::IdeationApproval,
-        RunStatus::AwaitingIdeationApproval,
-        &[],
-        Provider::Sora,
-    )
-    .await;
+    let rendering = app
+        .craft(Step::WaitForRender, RunStatus::AwaitingRender, &["render_live"], Provider::Remotion)
+        .await;
+    let gated = app
+        .craft(Step::IdeationApproval, RunStatus::AwaitingIdeationApproval, &[], Provider::Sora)
+        .await;
     let _ = (&failed, &replaced);
 
     // A real callback, processed before the matrix, so that its replay is a duplicate.

@@ -5,6 +5,8 @@
 
 mod error;
 mod events;
+#[cfg(test)]
+mod props;
 mod remotion;
 mod standard;
 
