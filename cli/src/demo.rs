@@ -74,7 +74,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .providers(std::sync::Arc::new(FakeSafety::default()));
     let (backend, engine) = embedded::engine(&args.data_dir, &mut cfg, providers)?;
     embedded::spawn_worker(&engine, &backend, "demo");
-    let router = myloware_http::local_router(app_state(engine.clone(), &cfg)?);
+    let router = myloware_http::local_router(app_state(engine.clone(), &cfg, None)?);
     tokio::spawn(async move { axum::serve(listener, router).await });
     eprintln!("MyloWare demo");
     eprintln!("  API + webhooks   {base}");

@@ -47,13 +47,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let (backend, engine) = embedded::engine(&args.data_dir, &mut cfg, providers)?;
             embedded::spawn_worker(&engine, &backend, "serve");
             tracing::info!(addr = %args.addr, data_dir = %args.data_dir.display(), "serving (embedded)");
-            axum::serve(listener, myloware_http::local_router(app_state(engine, &cfg)?)).await?;
+            axum::serve(listener, myloware_http::local_router(app_state(engine, &cfg, None)?))
+                .await?;
         }
         Backend::Aws => {
             let resources = Resources::from_env().map_err(anyhow::Error::msg)?;
             let clients = AwsClients::from_env().await;
             let engine = aws_engine(&clients, &resources, &cfg, providers);
-            let router = myloware_http::local_router(app_state(engine.clone(), &cfg)?);
+            let router =
+                myloware_http::local_router(app_state(engine.clone(), &cfg, Some(&clients))?);
             let driver = SqsDriver::new(clients.sqs.clone(), &resources.queue_url);
             let handler = |ev| {
                 let engine = engine.clone();

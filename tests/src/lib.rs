@@ -111,7 +111,9 @@ impl App {
             Arc::new(SystemClock),
         );
         let engine = aws_engine(&clients, &resources, &cfg, fakes.providers());
-        let router = myloware_http::local_router(app_state(engine.clone(), &cfg).expect("state"));
+        let router = myloware_http::local_router(
+            app_state(engine.clone(), &cfg, Some(&clients)).expect("state"),
+        );
         let (stop, mut stopped) = watch::channel(false);
         let mut server_stop = stop.subscribe();
         tokio::spawn(async move {

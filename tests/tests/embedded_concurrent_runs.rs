@@ -61,7 +61,7 @@ async fn twenty_concurrent_runs_with_duplicated_reordered_callbacks_all_complete
             std::future::pending(),
         ));
     }
-    let router = myloware_http::local_router(app_state(engine.clone(), &cfg).expect("state"));
+    let router = myloware_http::local_router(app_state(engine.clone(), &cfg, None).expect("state"));
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     let api = ApiClient::new(&base, "k");

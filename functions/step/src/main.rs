@@ -7,7 +7,7 @@ use myloware_runtime::{aws_engine_from_env, telemetry};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    let (_cfg, engine) = aws_engine_from_env().await?;
+    let (_cfg, engine, _clients) = aws_engine_from_env().await?;
     lambda_runtime::run(service_fn(move |ev: LambdaEvent<SqsEvent>| {
         let engine = engine.clone();
         async move {

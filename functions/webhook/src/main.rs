@@ -5,6 +5,6 @@ use myloware_runtime::{app_state, aws_engine_from_env, telemetry};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
-    let (cfg, engine) = aws_engine_from_env().await?;
-    lambda_http::run(myloware_http::webhook_router(app_state(engine, &cfg)?)).await
+    let (cfg, engine, clients) = aws_engine_from_env().await?;
+    lambda_http::run(myloware_http::webhook_router(app_state(engine, &cfg, Some(&clients))?)).await
 }

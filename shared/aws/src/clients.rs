@@ -14,6 +14,10 @@ pub struct AwsClients {
     pub sqs: aws_sdk_sqs::Client,
     /// S3 (path-style when a custom endpoint is set, as emulators need).
     pub s3: aws_sdk_s3::Client,
+    /// Secrets Manager (webhook secrets, API key hashes).
+    pub secrets: aws_sdk_secretsmanager::Client,
+    /// SSM Parameter Store (the alternative secret store).
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 /// Load the shared SDK config. Without the explicit HTTP client every call would fail at run
@@ -33,6 +37,8 @@ impl AwsClients {
             dynamodb: aws_sdk_dynamodb::Client::new(conf),
             sqs: aws_sdk_sqs::Client::new(conf),
             s3: aws_sdk_s3::Client::from_conf(s3_conf),
+            secrets: aws_sdk_secretsmanager::Client::new(conf),
+            ssm: aws_sdk_ssm::Client::new(conf),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod driver;
 pub mod dynamo;
 pub mod resources;
 pub mod s3_blobs;
+pub mod secret_store;
 pub mod sqs_consumer;
 pub mod sqs_queue;
 

@@ -4,7 +4,13 @@ use std::time::Duration;
 
 use myloware::config::{EngineConfig, env_list, env_num};
 use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
-use myloware_http::{ApiKeys, WebhookSecrets};
+use std::sync::Arc;
+
+use myloware_aws::AwsClients;
+use myloware_aws::secret_store::SecretRef;
+use myloware_http::{ApiKeys, VerifierSource, WebhookSecrets};
+
+use crate::secrets::{StoredVerifiers, parse_secret_list};
 use myloware_providers::clients::Endpoints;
 
 /// A configuration problem, with what to do about it.
@@ -36,6 +42,8 @@ pub const ENV_REMOTION_SECRETS: &str = "MYLOWARE_REMOTION_WEBHOOK_SECRETS";
 pub const ENV_API_KEYS: &str = "MYLOWARE_API_KEYS";
 /// API keys as SHA-256 hex digests (comma-separated; `<hex>:admin` for the admin scope).
 pub const ENV_API_KEY_HASHES: &str = "MYLOWARE_API_KEY_HASHES";
+/// How long secrets read from a store are cached, seconds (300).
+pub const ENV_SECRETS_TTL: &str = "MYLOWARE_SECRETS_TTL_SECS";
 /// Tolerance of webhook timestamps, seconds (300).
 pub const ENV_WEBHOOK_TOLERANCE: &str = "MYLOWARE_WEBHOOK_TOLERANCE_SECS";
 /// Delay before the fake providers call back, milliseconds (2000).
@@ -50,6 +58,12 @@ pub struct RuntimeConfig {
     pub sora_secrets: Vec<WebhookSecret>,
     /// Remotion secrets.
     pub remotion_secrets: Vec<WebhookSecret>,
+    /// Sora secrets in a store (`secretsmanager:<id>` or `ssm:<name>`), instead of literal ones.
+    pub sora_secret_ref: Option<SecretRef>,
+    /// Remotion secrets in a store.
+    pub remotion_secret_ref: Option<SecretRef>,
+    /// How long stored secrets are cached.
+    pub secrets_ttl: Duration,
     /// API keys in plain text (`key` or `key:admin`; for development).
     pub api_keys: Vec<String>,
     /// API keys as SHA-256 digests (`<hex>` or `<hex>:admin`).
@@ -80,27 +94,30 @@ fn endpoints_from_env() -> Option<Endpoints> {
     })
 }
 
-fn secrets(var: &'static str) -> Result<Vec<WebhookSecret>, ConfigError> {
+/// A secret setting: literal values, or a reference into a secret store.
+fn secrets(var: &'static str) -> Result<(Vec<WebhookSecret>, Option<SecretRef>), ConfigError> {
     let raw = std::env::var(var).unwrap_or_default();
-    if raw.split(',').any(|p| p.trim().is_empty()) && !raw.trim().is_empty() {
-        return Err(ConfigError::Secret { var, why: "contains an empty entry".into() });
+    match SecretRef::parse(raw.trim()) {
+        SecretRef::Literal(v) => {
+            let list = parse_secret_list(&v).map_err(|why| ConfigError::Secret { var, why })?;
+            Ok((list, None))
+        }
+        stored => Ok((vec![], Some(stored))),
     }
-    env_list(var)
-        .iter()
-        .map(|s| {
-            WebhookSecret::parse(s).map_err(|e| ConfigError::Secret { var, why: e.to_string() })
-        })
-        .collect()
 }
 
 impl RuntimeConfig {
     /// Read the environment. Missing secrets are allowed here (the webhook answers 500 for that
     /// provider: fail closed); malformed or empty ones are refused at start-up.
     pub fn from_env() -> Result<Self, ConfigError> {
+        let (sora, remotion) = (secrets(ENV_SORA_SECRETS)?, secrets(ENV_REMOTION_SECRETS)?);
         Ok(Self {
             engine: EngineConfig::from_env()?,
-            sora_secrets: secrets(ENV_SORA_SECRETS)?,
-            remotion_secrets: secrets(ENV_REMOTION_SECRETS)?,
+            sora_secrets: sora.0,
+            sora_secret_ref: sora.1,
+            remotion_secrets: remotion.0,
+            remotion_secret_ref: remotion.1,
+            secrets_ttl: Duration::from_secs(env_num(ENV_SECRETS_TTL, 300)?),
             api_keys: env_list(ENV_API_KEYS),
             api_key_hashes: env_list(ENV_API_KEY_HASHES),
             webhook_tolerance_secs: env_num(ENV_WEBHOOK_TOLERANCE, 300)?,
@@ -109,7 +126,38 @@ impl RuntimeConfig {
         })
     }
 
-    /// The webhook verifiers.
+    /// Where the webhook verifiers come from: the literal secrets, or a secret store read
+    /// through `clients` (required then).
+    pub fn verifier_source(
+        &self,
+        clients: Option<&AwsClients>,
+    ) -> Result<Arc<dyn VerifierSource>, ConfigError> {
+        if self.sora_secret_ref.is_none() && self.remotion_secret_ref.is_none() {
+            return Ok(Arc::new(self.webhook_secrets()));
+        }
+        let clients = clients.ok_or(ConfigError::Secret {
+            var: ENV_SORA_SECRETS,
+            why: "secretsmanager:/ssm: references need the AWS backend".into(),
+        })?;
+        let pick = |r: &Option<SecretRef>, var: &'static str, have: &[WebhookSecret]| match r {
+            Some(r) => Ok(r.clone()),
+            None if have.is_empty() => Ok(SecretRef::Literal(String::new())),
+            None => Err(ConfigError::Secret {
+                var,
+                why: "mixing a literal secret with a stored one is not supported; store both"
+                    .into(),
+            }),
+        };
+        Ok(StoredVerifiers::new(
+            clients.clone(),
+            pick(&self.sora_secret_ref, ENV_SORA_SECRETS, &self.sora_secrets)?,
+            pick(&self.remotion_secret_ref, ENV_REMOTION_SECRETS, &self.remotion_secrets)?,
+            self.webhook_tolerance_secs,
+            self.secrets_ttl,
+        ))
+    }
+
+    /// The webhook verifiers for literal secrets.
     pub fn webhook_secrets(&self) -> WebhookSecrets {
         WebhookSecrets {
             sora: StandardVerifier::new(self.sora_secrets.clone(), self.webhook_tolerance_secs),

@@ -58,18 +58,22 @@ pub fn aws_engine(
     }
 }
 
-/// The HTTP handler state for an engine.
-pub fn app_state(engine: Engine, cfg: &RuntimeConfig) -> Result<AppState, ConfigError> {
-    Ok(AppState { engine, api_keys: cfg.api_keys()?, webhooks: Arc::new(cfg.webhook_secrets()) })
+/// The HTTP handler state for an engine. `clients` reads secrets kept in a secret store.
+pub fn app_state(
+    engine: Engine,
+    cfg: &RuntimeConfig,
+    clients: Option<&AwsClients>,
+) -> Result<AppState, ConfigError> {
+    Ok(AppState { engine, api_keys: cfg.api_keys()?, webhooks: cfg.verifier_source(clients)? })
 }
 
 /// Everything a Lambda function needs, from the environment: config and the engine on AWS with
 /// the fake providers.
-pub async fn aws_engine_from_env() -> Result<(RuntimeConfig, Engine), ConfigError> {
+pub async fn aws_engine_from_env() -> Result<(RuntimeConfig, Engine, AwsClients), ConfigError> {
     let cfg = RuntimeConfig::from_env()?;
     let resources = Resources::from_env().map_err(ConfigError::Resources)?;
     let clients = AwsClients::from_env().await;
     let (providers, _fakes) = providers(&cfg)?;
     let engine = aws_engine(&clients, &resources, &cfg, providers);
-    Ok((cfg, engine))
+    Ok((cfg, engine, clients))
 }

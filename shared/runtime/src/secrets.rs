@@ -1,0 +1,111 @@
+//! Webhook secrets from the environment or from a secret store (Secrets Manager, SSM Parameter
+//! Store), cached per container for a TTL so a rotation lands without a redeploy. A secret that
+//! cannot be read, or reads empty, fails closed: the webhook answers 500 and logs why.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use axum::http::StatusCode;
+use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
+use myloware_aws::AwsClients;
+use myloware_aws::secret_store::SecretRef;
+use myloware_http::{ApiError, VerifierSource};
+use tokio::sync::Mutex;
+
+/// Parse a comma-separated list of secrets (any verifies). Empty entries are refused: an empty
+/// HMAC key makes signatures forgeable.
+pub fn parse_secret_list(raw: &str) -> Result<Vec<WebhookSecret>, String> {
+    if raw.trim().is_empty() {
+        return Ok(vec![]);
+    }
+    raw.split(',')
+        .map(|p| {
+            if p.trim().is_empty() {
+                Err("contains an empty entry".to_owned())
+            } else {
+                WebhookSecret::parse(p).map_err(|e| e.to_string())
+            }
+        })
+        .collect()
+}
+
+/// Verifiers whose secrets come from a store, re-read after `ttl`.
+pub struct StoredVerifiers {
+    clients: AwsClients,
+    sora: SecretRef,
+    remotion: SecretRef,
+    tolerance_secs: i64,
+    ttl: Duration,
+    cache: Mutex<HashMap<&'static str, (Instant, Vec<WebhookSecret>)>>,
+}
+
+impl StoredVerifiers {
+    /// Verifiers reading `sora` and `remotion` through `clients`.
+    pub fn new(
+        clients: AwsClients,
+        sora: SecretRef,
+        remotion: SecretRef,
+        tolerance_secs: i64,
+        ttl: Duration,
+    ) -> Arc<Self> {
+        Arc::new(Self { clients, sora, remotion, tolerance_secs, ttl, cache: Mutex::default() })
+    }
+
+    async fn secrets(
+        &self,
+        which: &'static str,
+        r: &SecretRef,
+    ) -> Result<Vec<WebhookSecret>, ApiError> {
+        let mut cache = self.cache.lock().await;
+        if let Some((at, s)) = cache.get(which)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(s.clone());
+        }
+        let unavailable = |why: String| {
+            tracing::error!(provider = which, error = %why, "webhook secret unavailable; refusing callbacks");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "webhook_secret_unavailable",
+                format!("the {which} webhook secret could not be read"),
+            )
+        };
+        let raw = r.fetch(&self.clients).await.map_err(unavailable)?;
+        let secrets = parse_secret_list(&raw).map_err(unavailable)?;
+        if secrets.is_empty() {
+            return Err(unavailable("the stored secret is empty".into()));
+        }
+        cache.insert(which, (Instant::now(), secrets.clone()));
+        Ok(secrets)
+    }
+}
+
+#[async_trait]
+impl VerifierSource for StoredVerifiers {
+    async fn sora(&self) -> Result<StandardVerifier, ApiError> {
+        Ok(StandardVerifier::new(self.secrets("sora", &self.sora).await?, self.tolerance_secs))
+    }
+
+    async fn remotion(&self) -> Result<RemotionVerifier, ApiError> {
+        Ok(RemotionVerifier::new(
+            self.secrets("remotion", &self.remotion).await?,
+            self.tolerance_secs,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_lists_refuse_empty_entries() {
+        assert_eq!(parse_secret_list("").unwrap().len(), 0);
+        assert_eq!(parse_secret_list("a,b").unwrap().len(), 2);
+        assert!(parse_secret_list("a,,b").is_err());
+        assert!(parse_secret_list("a, ").is_err());
+        assert!(parse_secret_list("whsec_!!").is_err());
+    }
+}

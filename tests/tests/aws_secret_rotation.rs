@@ -1,0 +1,107 @@
+//! Webhook secrets kept in Secrets Manager and SSM Parameter Store: read through a per-container
+//! cache, so a rotation lands after the TTL (old and new both verify during the overlap), and a
+//! secret that cannot be read fails closed.
+
+use std::time::Duration;
+
+use aws_sdk_ssm::types::ParameterType;
+use myloware::webhooks::{WebhookError, WebhookSecret, sign_remotion, sign_standard};
+use myloware_aws::AwsClients;
+use myloware_aws::secret_store::SecretRef;
+use myloware_http::VerifierSource;
+use myloware_runtime::secrets::StoredVerifiers;
+
+const A: &str = "whsec_c2VjcmV0LW51bWJlci1vbmUtZm9yLXNvcmEtMDA=";
+const B: &str = "whsec_c2VjcmV0LW51bWJlci10d28tZm9yLXNvcmEtMDA=";
+
+fn signed(secret: &str) -> String {
+    sign_standard(&WebhookSecret::parse(secret).unwrap(), "msg_1", 1_000, b"{}")
+}
+
+async fn verdict(v: &StoredVerifiers, secret: &str) -> Result<(), WebhookError> {
+    v.sora().await.expect("secret readable").verify(
+        Some("msg_1"),
+        Some("1000"),
+        Some(&signed(secret)),
+        b"{}",
+        1_000,
+    )
+}
+
+#[tokio::test]
+async fn a_rotation_lands_after_the_ttl_and_missing_secrets_fail_closed() {
+    assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "needs LocalStack: run scripts/test-all.sh");
+    let c = AwsClients::from_env().await;
+    let id = format!("myloware-test/{}/sora", uuid::Uuid::new_v4().simple());
+    c.secrets.create_secret().name(&id).secret_string(A).send().await.expect("create secret");
+    let param = format!("/myloware-test/{}/remotion", uuid::Uuid::new_v4().simple());
+    c.ssm
+        .put_parameter()
+        .name(&param)
+        .value("remotion-one")
+        .r#type(ParameterType::SecureString)
+        .send()
+        .await
+        .expect("put parameter");
+
+    let ttl = Duration::from_millis(1500);
+    let v = StoredVerifiers::new(
+        c.clone(),
+        SecretRef::SecretsManager(id.clone()),
+        SecretRef::Ssm(param.clone()),
+        300,
+        ttl,
+    );
+    assert_eq!(verdict(&v, A).await, Ok(()));
+    assert_eq!(verdict(&v, B).await, Err(WebhookError::BadSignature));
+
+    // Rotate: the new secret first, the old one still accepted.
+    c.secrets
+        .put_secret_value()
+        .secret_id(&id)
+        .secret_string(format!("{B},{A}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verdict(&v, B).await, Err(WebhookError::BadSignature), "cached until the TTL");
+    tokio::time::sleep(ttl + Duration::from_millis(200)).await;
+    assert_eq!(verdict(&v, B).await, Ok(()), "new secret after the TTL");
+    assert_eq!(verdict(&v, A).await, Ok(()), "old secret during the overlap");
+    // Remove the old one.
+    c.secrets.put_secret_value().secret_id(&id).secret_string(B).send().await.unwrap();
+    tokio::time::sleep(ttl + Duration::from_millis(200)).await;
+    assert_eq!(
+        verdict(&v, A).await,
+        Err(WebhookError::BadSignature),
+        "old secret after its removal"
+    );
+
+    let body = br#"{"job_id":"render_1","status":"done","output_url":"u"}"#;
+    let sig = sign_remotion(&WebhookSecret::parse("remotion-one").unwrap(), body);
+    assert_eq!(
+        v.remotion().await.unwrap().verify(Some(&sig), None, body, 0),
+        Ok(()),
+        "SSM SecureString"
+    );
+
+    // Unreadable or empty secrets refuse every callback (500), never pass.
+    let missing = StoredVerifiers::new(
+        c.clone(),
+        SecretRef::SecretsManager(format!("{id}-missing")),
+        SecretRef::Literal(String::new()),
+        300,
+        ttl,
+    );
+    assert_eq!(missing.sora().await.unwrap_err().code, "webhook_secret_unavailable");
+    assert_eq!(missing.remotion().await.unwrap_err().code, "webhook_secret_unavailable");
+    let empty_id = format!("{id}-empty");
+    c.secrets.create_secret().name(&empty_id).secret_string(" ").send().await.unwrap();
+    let empty = StoredVerifiers::new(
+        c,
+        SecretRef::SecretsManager(empty_id),
+        SecretRef::Ssm(param),
+        300,
+        ttl,
+    );
+    assert_eq!(empty.sora().await.unwrap_err().status.as_u16(), 500);
+}
