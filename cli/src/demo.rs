@@ -16,7 +16,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use myloware::Engine;
 use myloware::domain::{Decision, Gate, ProjectName, RunRecord, RunStatus};
 use myloware::engine::StartRequest;
-use myloware::fakes::FakeSafety;
 use myloware::webhooks::WebhookSecret;
 use myloware_providers::clients::Endpoints;
 use myloware_providers::server::{FakeConfig, FakeServer};
@@ -70,8 +69,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     cfg.remotion_secrets = vec![WebhookSecret::parse(REMOTION_SECRET)?];
     cfg.api_keys = vec!["demo-key".into()];
     cfg.engine.webhook_base_url = base.clone();
-    let providers = Endpoints::all_at(&fake.base_url(), "demo-key")
-        .providers(std::sync::Arc::new(FakeSafety::default()));
+    let providers = Endpoints::all_at(&fake.base_url(), "demo-key").providers();
     let (backend, engine) = embedded::engine(&args.data_dir, &mut cfg, providers)?;
     embedded::spawn_worker(&engine, &backend, "demo");
     let router = myloware_http::local_router(app_state(engine.clone(), &cfg, None)?);
@@ -88,6 +86,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             clips: Some(args.clips),
             idempotency_key: None,
             request_id: None,
+            caller: None,
         })
         .await?;
     let run = follow(&engine, out.run.run_id, args.auto_approve).await?;

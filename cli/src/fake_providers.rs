@@ -46,6 +46,7 @@ pub async fn run(args: FakeProvidersArgs) -> anyhow::Result<()> {
         duplicate: args.duplicate,
         video_failure: args.fail_videos,
         render_failure: args.fail_renders,
+        ..Default::default()
     };
     let server = FakeServer::spawn(
         args.addr,

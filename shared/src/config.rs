@@ -35,6 +35,16 @@ pub struct EngineConfig {
     pub repair_grace: Duration,
     /// How long a start `Idempotency-Key` is remembered (`MYLOWARE_START_KEY_TTL_SECS`, 86400).
     pub start_key_ttl: Duration,
+    /// How long the safety checker may take before it counts as unavailable (5 s).
+    pub safety_timeout: Duration,
+    /// Runs allowed to start in any 24 hours (`MYLOWARE_MAX_RUNS_24H`, 1000).
+    pub max_runs_24h: u64,
+    /// Estimated spend allowed per UTC day (`MYLOWARE_DAILY_BUDGET_USD`, 200).
+    pub daily_budget_usd: f64,
+    /// Estimated cost of one run (`MYLOWARE_EST_COST_PER_RUN_USD`, 0.5).
+    pub cost_per_run_usd: f64,
+    /// Run starts allowed per API key per minute (`MYLOWARE_RATE_LIMIT_PER_MIN`, 60).
+    pub rate_limit_per_min: u64,
     /// Lifetime of presigned artifact URLs (`MYLOWARE_PRESIGN_SECS`, 3600).
     pub presign_ttl: Duration,
     /// Public base URL of the webhook endpoint, for per-request callback URLs
@@ -52,6 +62,11 @@ impl Default for EngineConfig {
             lease_ttl: Duration::from_secs(60),
             repair_grace: Duration::from_secs(30),
             presign_ttl: Duration::from_secs(3600),
+            safety_timeout: Duration::from_secs(5),
+            max_runs_24h: 1000,
+            daily_budget_usd: 200.0,
+            cost_per_run_usd: 0.5,
+            rate_limit_per_min: 60,
             start_key_ttl: Duration::from_secs(86_400),
             webhook_base_url: "http://127.0.0.1:8080".into(),
         }
@@ -69,6 +84,11 @@ impl EngineConfig {
         c.repair_grace = Duration::from_secs(env_num("MYLOWARE_REPAIR_GRACE_SECS", 30)?);
         c.presign_ttl = Duration::from_secs(env_num("MYLOWARE_PRESIGN_SECS", 3600)?);
         c.start_key_ttl = Duration::from_secs(env_num("MYLOWARE_START_KEY_TTL_SECS", 86_400)?);
+        c.safety_timeout = Duration::from_millis(env_num("MYLOWARE_SAFETY_TIMEOUT_MS", 5000)?);
+        c.max_runs_24h = env_num("MYLOWARE_MAX_RUNS_24H", c.max_runs_24h)?;
+        c.daily_budget_usd = env_num("MYLOWARE_DAILY_BUDGET_USD", c.daily_budget_usd)?;
+        c.cost_per_run_usd = env_num("MYLOWARE_EST_COST_PER_RUN_USD", c.cost_per_run_usd)?;
+        c.rate_limit_per_min = env_num("MYLOWARE_RATE_LIMIT_PER_MIN", c.rate_limit_per_min)?;
         if let Ok(v) = std::env::var("MYLOWARE_WEBHOOK_BASE_URL") {
             c.webhook_base_url = v.trim_end_matches('/').to_owned();
         }

@@ -78,6 +78,7 @@ impl Harness {
             clips: Some(clips),
             idempotency_key: None,
             request_id: None,
+            caller: None,
         };
         self.engine.start_run(req).await.unwrap().run.run_id
     }
@@ -208,21 +209,74 @@ async fn rejecting_a_gate_rejects_the_run_and_a_second_decision_conflicts() {
 }
 
 #[tokio::test]
-async fn a_blocked_ideation_fails_before_the_gate() {
+async fn a_blocked_brief_creates_no_run_and_an_unavailable_checker_refuses() {
     let h = Harness::new();
-    let req = StartRequest {
+    let req = |brief: &str| StartRequest {
         project: ProjectName::parse("aismr").unwrap(),
-        brief: "how to kill time".into(),
+        brief: brief.into(),
         clips: None,
         idempotency_key: None,
         request_id: None,
+        caller: None,
     };
-    let id = h.engine.start_run(req).await.unwrap().run.run_id;
+    let err = h.engine.start_run(req("how to kill time")).await.unwrap_err();
+    assert_eq!(err.code(), "content_blocked");
+    h.fakes.safety.fail_with(Some("moderation service down"));
+    let err = h.engine.start_run(req("waves")).await.unwrap_err();
+    assert_eq!(err.code(), "safety_unavailable");
+    assert!(
+        h.store.list_runs(&Default::default()).await.unwrap().runs.is_empty(),
+        "nothing stored"
+    );
+    assert!(h.queue.is_empty());
+}
+
+#[tokio::test]
+async fn an_llm_output_blocked_at_ideation_fails_before_the_gate_and_pays_nothing() {
+    let h = Harness::new();
+    // The brief is fine; the ideator's output ("Scene 1 of 3: …") is not.
+    h.fakes.safety.block("scene");
+    let id = h.start(3).await;
     h.pump(1).await;
     let run = h.run(&id).await;
-    assert_eq!(run.status, RunStatus::Failed);
-    assert_eq!(run.step, Step::Ideation);
-    assert_eq!(run.error.unwrap().code, "content_blocked");
+    assert_eq!((run.status, run.step), (RunStatus::Failed, Step::Ideation));
+    let err = run.error.unwrap();
+    assert_eq!(err.code, "content_blocked");
+    assert!(err.message.contains("scene"), "{}", err.message);
+    assert_eq!(h.fakes.video.jobs_started(), 0, "the video provider got no job");
+}
+
+#[tokio::test]
+async fn a_replayed_step_reuses_cached_verdicts() {
+    let h = Harness::new();
+    let id = h.start(3).await;
+    h.pump(1).await;
+    h.approve(&id, Gate::Ideation).await;
+    let prod = h.queue.pop().unwrap();
+    let calls_before = h.fakes.safety.calls();
+    let run = h.run(&id).await;
+    for p in &run.state.ideas.as_ref().unwrap().prompts {
+        assert_eq!(
+            h.engine.check_safety(Some(&id), p).await.unwrap(),
+            myloware::engine::SafetyOutcome::Safe
+        );
+    }
+    let after_first = h.fakes.safety.calls();
+    assert_eq!(after_first - calls_before, 0, "ideation already cleared the prompts for this run");
+    // The step itself (first delivery and a redelivery) asks the checker nothing more.
+    assert_eq!(h.engine.handle_message(&prod, "a").await.unwrap(), Disposition::Ack);
+    h.engine.handle_message(&prod, "b").await.unwrap();
+    assert_eq!(h.fakes.safety.calls(), after_first, "verdicts came from the run's cache");
+    // A different text is a new question.
+    h.engine.check_safety(Some(&id), "a new caption").await.unwrap();
+    assert_eq!(h.fakes.safety.calls(), after_first + 1);
+    // Errors are not cached: they are asked again.
+    h.fakes.safety.fail_with(Some("down"));
+    let o = h.engine.check_safety(Some(&id), "another text").await.unwrap();
+    assert!(matches!(o, myloware::engine::SafetyOutcome::Unavailable(_)));
+    h.fakes.safety.fail_with(None);
+    h.engine.check_safety(Some(&id), "another text").await.unwrap();
+    assert_eq!(h.fakes.safety.calls(), after_first + 3, "the failed check was asked again");
 }
 
 #[tokio::test]
@@ -285,6 +339,7 @@ async fn an_idempotency_key_returns_the_same_run() {
         clips: None,
         idempotency_key: Some(myloware::domain::IdempotencyKey::parse("key-1").unwrap()),
         request_id: None,
+        caller: None,
     };
     let a = h.engine.start_run(req.clone()).await.unwrap();
     let b = h.engine.start_run(req).await.unwrap();

@@ -58,8 +58,9 @@ impl ApiClient {
             .send()
             .await
             .expect("start");
-        assert_eq!(r.status(), 201);
+        let status = r.status();
         let body: Value = r.json().await.unwrap();
+        assert_eq!(status, 201, "{body}");
         body["run_id"].as_str().expect("run id").to_owned()
     }
 

@@ -44,7 +44,7 @@ async fn a_rotation_lands_after_the_ttl_and_missing_secrets_fail_closed() {
         .await
         .expect("put parameter");
 
-    let ttl = Duration::from_millis(1500);
+    let ttl = Duration::from_secs(4);
     let v = StoredVerifiers::new(
         c.clone(),
         SecretRef::SecretsManager(id.clone()),

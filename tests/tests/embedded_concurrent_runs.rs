@@ -5,7 +5,6 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use myloware::fakes::FakeSafety;
 use myloware::time::SystemClock;
 use myloware::webhooks::WebhookSecret;
 use myloware_providers::clients::Endpoints;
@@ -48,8 +47,7 @@ async fn twenty_concurrent_runs_with_duplicated_reordered_callbacks_all_complete
         QueueSettings { visibility_timeout: Duration::from_secs(5), max_receive_count: 5 };
     cfg.engine.lease_ttl = Duration::from_secs(3);
     let backend = Embedded::open(&dir, Arc::new(SystemClock), settings).unwrap();
-    let providers =
-        Endpoints::all_at(&fake.base_url(), "k").providers(Arc::new(FakeSafety::default()));
+    let providers = Endpoints::all_at(&fake.base_url(), "k").providers();
     let engine = backend.engine(providers, Arc::new(SystemClock), cfg.engine.clone());
     // Two consumers, as two Lambda pollers would be.
     for name in ["w1", "w2"] {

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use myloware::domain::{
     Arrival, ArrivalOutcome, AuditEntry, Correlation, IdempotencyKey, JobId, ProjectName, Provider,
-    RunId, RunRecord, RunStatus, Step,
+    RunId, RunRecord, RunStatus, SafetyRecord, Step,
 };
 use myloware::ports::{CreateOutcome, IntentKey, ListQuery, RecordArrival, RunStore, StoreError};
 use myloware::time::{Clock, SystemClock, Timestamp};
@@ -29,6 +29,47 @@ pub async fn store_suite(store: Arc<dyn RunStore>) {
     intents(&store).await;
     rendezvous(&store).await;
     listing(&store).await;
+    counters_and_verdicts(&store).await;
+}
+
+async fn counters_and_verdicts(store: &Arc<dyn RunStore>) {
+    let now = SystemClock.now();
+    let key = unique("ctr");
+    let later = now.plus(Duration::from_secs(60));
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (store, key) = (store.clone(), key.clone());
+        tasks.push(tokio::spawn(async move { store.bump_counter(&key, 5, later, now).await }));
+    }
+    let mut admitted = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(Some(_)) => admitted += 1,
+            Ok(None) | Err(StoreError::Throttled(_)) => {}
+            Err(e) => panic!("counter: {e}"),
+        }
+    }
+    assert_eq!(admitted, 5, "exactly the limit is admitted under concurrency");
+    let none = unique("none");
+    assert_eq!(store.counters(&[key.clone(), none], now).await.unwrap(), [5, 0], "read counters");
+    assert_eq!(store.bump_counter(&key, 5, later, now).await.unwrap(), None, "at the limit");
+    // After it expires, a counter starts again.
+    let after = later.plus(Duration::from_secs(1));
+    assert_eq!(
+        store.counters(std::slice::from_ref(&key), after).await.unwrap(),
+        [0],
+        "expired reads 0"
+    );
+    let fresh =
+        store.bump_counter(&key, 5, after.plus(Duration::from_secs(60)), after).await.unwrap();
+    assert_eq!(fresh, Some(1), "an expired counter restarts");
+
+    let run = RunId::new();
+    assert_eq!(store.safety_verdict(&run, "abc").await.unwrap(), None, "no verdict yet");
+    let v = SafetyRecord { safe: false, reason: Some("violence".into()) };
+    store.record_safety_verdict(&run, "abc", &v).await.unwrap();
+    assert_eq!(store.safety_verdict(&run, "abc").await.unwrap(), Some(v), "verdict remembered");
+    assert_eq!(store.safety_verdict(&RunId::new(), "abc").await.unwrap(), None, "per run");
 }
 
 async fn create_and_start_keys(store: &Arc<dyn RunStore>) {

@@ -14,12 +14,14 @@ pub struct ApiError {
     pub code: String,
     /// Human detail.
     pub detail: String,
+    /// Seconds before a retry can succeed (429s): sent as `Retry-After` and in the body.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with this status, code and detail.
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
-        Self { status, code: code.to_owned(), detail: detail.into() }
+        Self { status, code: code.to_owned(), detail: detail.into(), retry_after: None }
     }
 }
 
@@ -28,15 +30,30 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(code = %self.code, detail = %self.detail, "request failed");
         }
-        (self.status, Json(serde_json::json!({ "error": self.code, "detail": self.detail })))
-            .into_response()
+        let mut body = serde_json::json!({ "error": self.code, "detail": self.detail });
+        match self.retry_after {
+            Some(secs) => {
+                body["retry_after_seconds"] = secs.into();
+                let mut r = (self.status, Json(body)).into_response();
+                r.headers_mut().insert("retry-after", secs.into());
+                r
+            }
+            None => (self.status, Json(body)).into_response(),
+        }
     }
 }
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
+        if let EngineError::OverBudget { retry_after_secs, .. } = &e {
+            let mut err = ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.code(), e.to_string());
+            err.retry_after = Some(*retry_after_secs);
+            return err;
+        }
         let status = match &e {
             EngineError::NotFound(_) => StatusCode::NOT_FOUND,
+            EngineError::ContentBlocked(_) => StatusCode::BAD_REQUEST,
+            EngineError::SafetyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             EngineError::Invalid { .. } => StatusCode::BAD_REQUEST,
             EngineError::Conflict { .. } => StatusCode::CONFLICT,
             EngineError::Store(myloware::ports::StoreError::Throttled(_)) => {

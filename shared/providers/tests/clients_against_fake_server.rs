@@ -10,7 +10,6 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use myloware::domain::{ProjectName, RunId};
-use myloware::fakes::FakeSafety;
 use myloware::ports::{PublishRequest, RenderRequest, VideoRequest};
 use myloware::time::{Clock, SystemClock};
 use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
@@ -85,8 +84,7 @@ async fn real_clients_drive_the_fake_server() {
     )
     .await
     .unwrap();
-    let p = Endpoints::all_at(&server.base_url(), "test-key")
-        .providers(Arc::new(FakeSafety::default()));
+    let p = Endpoints::all_at(&server.base_url(), "test-key").providers();
     let run = RunId::new();
 
     let ideas =

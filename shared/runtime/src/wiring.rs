@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use myloware::Engine;
 use myloware::engine::Providers;
-use myloware::fakes::{CallbackMode, FakeSafety, FakeSet};
+use myloware::fakes::{CallbackMode, FakeSet};
 use myloware::time::SystemClock;
 use myloware::webhooks::WebhookSecret;
 use myloware_aws::{AwsClients, DynamoStore, Resources, S3Blobs, SqsQueue};
@@ -16,7 +16,7 @@ use crate::{ConfigError, HttpCallbackSink, RuntimeConfig};
 /// deterministic in-process fakes (returned too, for their counters).
 pub fn providers(cfg: &RuntimeConfig) -> Result<(Providers, Option<FakeSet>), ConfigError> {
     match &cfg.endpoints {
-        Some(e) => Ok((e.providers(Arc::new(FakeSafety::default())), None)),
+        Some(e) => Ok((e.providers(), None)),
         None => fake_providers(cfg).map(|(f, p)| (p, Some(f))),
     }
 }

@@ -63,6 +63,17 @@ CREATE TABLE IF NOT EXISTS rendezvous (
     closed     INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (provider, job_id)
 );
+CREATE TABLE IF NOT EXISTS safety (
+    run_id TEXT NOT NULL,
+    sha    TEXT NOT NULL,
+    body   TEXT NOT NULL,
+    PRIMARY KEY (run_id, sha)
+);
+CREATE TABLE IF NOT EXISTS counters (
+    key        TEXT PRIMARY KEY,
+    n          INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS queue (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     message_id    TEXT NOT NULL UNIQUE,

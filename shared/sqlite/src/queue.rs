@@ -46,7 +46,7 @@ impl SqliteQueue {
         let now = self.clock.now();
         let visible = now.plus(delay.min(Duration::from_secs(900)));
         with(&self.conn, move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for body in bodies {
                 tx.execute(
                     "INSERT INTO queue (message_id, body, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4)",
@@ -66,7 +66,7 @@ impl SqliteQueue {
         let now = self.clock.now();
         let settings = self.settings;
         with(&self.conn, move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let candidates: Vec<(i64, String, String, u32)> = {
                 let mut st = tx.prepare(
                     "SELECT id, message_id, body, receive_count FROM queue \
@@ -197,7 +197,7 @@ impl DeadLetters for SqliteQueue {
     async fn redrive_all(&self) -> Result<u64, QueueError> {
         let now = self.clock.now();
         let moved = with(&self.conn, move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             // Back to the source queue with a fresh receive count, as a move task does.
             let n = tx.execute(
                 "INSERT INTO queue (message_id, body, sent_at, visible_at) \

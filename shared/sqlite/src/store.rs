@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use myloware::domain::{
     Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, JobId, Lease, Provider,
-    RunId, RunRecord,
+    RunId, RunRecord, SafetyRecord,
 };
 use myloware::ports::{
     CreateOutcome, Intent, IntentKey, ListQuery, RecordArrival, RunPage, RunStore, StoreError,
@@ -86,7 +86,7 @@ impl RunStore for SqliteStore {
     ) -> Result<CreateOutcome, StoreError> {
         let run = run.clone();
         Ok(with(&self.conn, move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             if let Some(k) = &run.start_key {
                 let existing: Option<(String, i64)> = tx
                     .query_row("SELECT run_id, expires_at FROM start_keys WHERE key = ?1", params![k.as_str()], |r| {
@@ -162,7 +162,7 @@ impl RunStore for SqliteStore {
         }
         let (next, audit) = (next.clone(), audit.cloned());
         let applied = with(&self.conn, move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let n = tx.execute(
                 "UPDATE runs SET version = ?1, status = ?2, updated_at = ?3, body = ?4, \
                  lease_owner = NULL, lease_until = NULL WHERE run_id = ?5 AND version = ?6",
@@ -363,7 +363,7 @@ impl RunStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let jobs: Vec<String> = jobs.iter().map(|j| j.to_string()).collect();
         Ok(with(&self.conn, move |c| {
-            let tx = c.transaction()?;
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             for j in jobs {
                 tx.execute(
                     "UPDATE rendezvous SET closed = 1 WHERE provider = ?1 AND job_id = ?2",
@@ -372,6 +372,94 @@ impl RunStore for SqliteStore {
             }
             tx.commit()?;
             Ok(())
+        })
+        .await?)
+    }
+
+    async fn safety_verdict(
+        &self,
+        run: &RunId,
+        sha: &str,
+    ) -> Result<Option<SafetyRecord>, StoreError> {
+        let (r, h) = (run.to_string(), sha.to_owned());
+        Ok(with(&self.conn, move |c| {
+            let body: Option<String> = c
+                .query_row(
+                    "SELECT body FROM safety WHERE run_id = ?1 AND sha = ?2",
+                    params![r, h],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            body.map(|b| from_json("safety verdict", &b)).transpose()
+        })
+        .await?)
+    }
+
+    async fn record_safety_verdict(
+        &self,
+        run: &RunId,
+        sha: &str,
+        verdict: &SafetyRecord,
+    ) -> Result<(), StoreError> {
+        let (r, h, b) = (run.to_string(), sha.to_owned(), to_json(verdict));
+        Ok(with(&self.conn, move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO safety (run_id, sha, body) VALUES (?1, ?2, ?3)",
+                params![r, h, b],
+            )?;
+            Ok(())
+        })
+        .await?)
+    }
+
+    async fn bump_counter(
+        &self,
+        counter: &str,
+        limit: u64,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<u64>, StoreError> {
+        let k = counter.to_owned();
+        Ok(with(&self.conn, move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let row: Option<(i64, i64)> = tx
+                .query_row("SELECT n, expires_at FROM counters WHERE key = ?1", params![k], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let current = match row {
+                Some((n, exp)) if exp > now.millis() => n as u64,
+                _ => 0,
+            };
+            if current >= limit {
+                return Ok(None);
+            }
+            let exp = match row {
+                Some((_, exp)) if exp > now.millis() => exp,
+                _ => expires_at.millis(),
+            };
+            tx.execute(
+                "INSERT OR REPLACE INTO counters (key, n, expires_at) VALUES (?1, ?2, ?3)",
+                params![k, (current + 1) as i64, exp],
+            )?;
+            tx.commit()?;
+            Ok(Some(current + 1))
+        })
+        .await?)
+    }
+
+    async fn counters(&self, keys: &[String], now: Timestamp) -> Result<Vec<u64>, StoreError> {
+        let keys = keys.to_vec();
+        Ok(with(&self.conn, move |c| {
+            let mut st = c.prepare("SELECT n FROM counters WHERE key = ?1 AND expires_at > ?2")?;
+            keys.iter()
+                .map(|k| {
+                    Ok(st
+                        .query_row(params![k, now.millis()], |r| r.get::<_, i64>(0))
+                        .optional()?
+                        .unwrap_or(0) as u64)
+                })
+                .collect()
         })
         .await?)
     }

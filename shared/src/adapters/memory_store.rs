@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::domain::{
     Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, JobId, Lease, Provider,
-    RunId, RunRecord,
+    RunId, RunRecord, SafetyRecord,
 };
 use crate::ports::{
     CreateOutcome, Intent, IntentKey, ListQuery, RecordArrival, RunPage, RunStore, StoreError,
@@ -28,6 +28,8 @@ struct Inner {
     start_keys: HashMap<String, (RunId, Timestamp)>,
     intents: HashMap<String, Option<JobId>>,
     rendezvous: BTreeMap<(Provider, JobId), Rendezvous>,
+    safety: HashMap<(RunId, String), SafetyRecord>,
+    counters: HashMap<String, (u64, Timestamp)>,
 }
 
 /// An in-memory run store.
@@ -226,6 +228,51 @@ impl RunStore for MemoryStore {
             }
         }
         Ok(())
+    }
+
+    async fn safety_verdict(
+        &self,
+        run: &RunId,
+        sha: &str,
+    ) -> Result<Option<SafetyRecord>, StoreError> {
+        Ok(self.inner.lock().unwrap().safety.get(&(*run, sha.to_owned())).cloned())
+    }
+
+    async fn record_safety_verdict(
+        &self,
+        run: &RunId,
+        sha: &str,
+        verdict: &SafetyRecord,
+    ) -> Result<(), StoreError> {
+        self.inner.lock().unwrap().safety.insert((*run, sha.to_owned()), verdict.clone());
+        Ok(())
+    }
+
+    async fn bump_counter(
+        &self,
+        key: &str,
+        limit: u64,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut g = self.inner.lock().unwrap();
+        let entry = g.counters.entry(key.to_owned()).or_insert((0, expires_at));
+        if entry.1 <= now {
+            *entry = (0, expires_at);
+        }
+        if entry.0 >= limit {
+            return Ok(None);
+        }
+        entry.0 += 1;
+        Ok(Some(entry.0))
+    }
+
+    async fn counters(&self, keys: &[String], now: Timestamp) -> Result<Vec<u64>, StoreError> {
+        let g = self.inner.lock().unwrap();
+        Ok(keys
+            .iter()
+            .map(|k| g.counters.get(k).filter(|(_, exp)| *exp > now).map_or(0, |(n, _)| *n))
+            .collect())
     }
 
     async fn correlations(

@@ -9,7 +9,7 @@ pub use ids::{IdError, IdempotencyKey, JobId, ProjectName, Provider, RunId};
 pub use message::StepMessage;
 pub use run::{
     Arrival, ArrivalOutcome, AuditEntry, CheckpointEntry, ClipRef, Correlation, CorrelationRecord,
-    ExpectedJob, GateDecision, Ideas, Lease, OpenWait, RunError, RunRecord, WaitKind,
+    ExpectedJob, GateDecision, Ideas, Lease, OpenWait, RunError, RunRecord, SafetyRecord, WaitKind,
     WorkflowState,
 };
 pub use status::{Decision, Gate, RunStatus, Step, StepKind};

@@ -270,3 +270,13 @@ pub struct CorrelationRecord {
     /// Set once the callback arrived.
     pub arrival: Option<Arrival>,
 }
+
+/// A content-safety verdict remembered for a run, keyed by the SHA-256 of the checked text, so
+/// a replayed or resumed step does not ask the checker again. Errors are never remembered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SafetyRecord {
+    /// Whether the text may be used.
+    pub safe: bool,
+    /// Why it was blocked.
+    pub reason: Option<String>,
+}

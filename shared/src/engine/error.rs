@@ -24,6 +24,22 @@ pub enum EngineError {
         /// Why.
         detail: String,
     },
+    /// The content-safety checker blocked the text.
+    #[error("content blocked: {0}")]
+    ContentBlocked(String),
+    /// The content-safety checker failed or timed out (fail closed).
+    #[error("the safety checker is unavailable: {0}")]
+    SafetyUnavailable(String),
+    /// A cost guard refused the request.
+    #[error("{detail}")]
+    OverBudget {
+        /// Stable code (`budget_exceeded`, `rate_limited`).
+        code: &'static str,
+        /// Why.
+        detail: String,
+        /// When to try again.
+        retry_after_secs: u64,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -41,6 +57,9 @@ impl EngineError {
         match self {
             EngineError::NotFound(_) => "run_not_found",
             EngineError::Invalid { code, .. } | EngineError::Conflict { code, .. } => code,
+            EngineError::ContentBlocked(_) => "content_blocked",
+            EngineError::SafetyUnavailable(_) => "safety_unavailable",
+            EngineError::OverBudget { code, .. } => code,
             EngineError::Store(e) => e.code(),
             EngineError::Queue(e) => e.code(),
             EngineError::Blob(_) => "blob_unavailable",

@@ -6,8 +6,10 @@
 mod callbacks;
 mod error;
 mod gates;
+mod guards;
 mod intake;
 mod runner;
+mod safety;
 mod start;
 mod worker;
 
@@ -25,6 +27,7 @@ pub use error::EngineError;
 pub use gates::GateOutcome;
 pub use intake::{IntakeAck, IntakeError, StandardHeaders};
 pub use runner::Disposition;
+pub use safety::SafetyOutcome;
 pub use start::{StartOutcome, StartRequest};
 pub use worker::run_worker;
 

@@ -22,6 +22,8 @@ pub struct StartRequest {
     pub idempotency_key: Option<IdempotencyKey>,
     /// The HTTP request that asked.
     pub request_id: Option<String>,
+    /// Who asked (an API key fingerprint), for the per-caller rate limit.
+    pub caller: Option<String>,
 }
 
 /// The result of a start.
@@ -53,6 +55,20 @@ impl Engine {
                 format!("clips must be 1..={}", self.config.max_clip_count),
             ));
         }
+        if let Some(caller) = &req.caller {
+            self.rate_limit(caller).await?;
+        }
+        // Safety before anything is stored (fail closed), then the budget.
+        match self.check_safety(None, brief).await? {
+            super::SafetyOutcome::Safe => {}
+            super::SafetyOutcome::Blocked(reason) => {
+                return Err(EngineError::ContentBlocked(reason));
+            }
+            super::SafetyOutcome::Unavailable(why) => {
+                return Err(EngineError::SafetyUnavailable(why));
+            }
+        }
+        self.reserve_run_start().await?;
         let run = RunRecord::new(
             req.project,
             brief.to_owned(),

@@ -43,16 +43,24 @@ impl LlmProvider for FakeLlm {
     }
 }
 
-/// A keyword safety checker (blocks `kill` by default, as the original's tests pin down).
+/// A keyword safety checker (blocks `kill` by default, as the original's tests pin down). It can
+/// be told to block more words, to fail, or to be slow, and it counts its calls.
 #[derive(Debug)]
 pub struct FakeSafety {
-    blocked: Vec<String>,
+    blocked: Mutex<Vec<String>>,
+    failure: Mutex<Option<String>>,
+    delay: Mutex<std::time::Duration>,
     calls: AtomicUsize,
 }
 
 impl Default for FakeSafety {
     fn default() -> Self {
-        Self { blocked: vec!["kill".into()], calls: AtomicUsize::new(0) }
+        Self {
+            blocked: Mutex::new(vec!["kill".into()]),
+            failure: Mutex::new(None),
+            delay: Mutex::new(std::time::Duration::ZERO),
+            calls: AtomicUsize::new(0),
+        }
     }
 }
 
@@ -61,14 +69,35 @@ impl FakeSafety {
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
+    /// Also block texts containing `word` (case-insensitive).
+    pub fn block(&self, word: &str) {
+        self.blocked.lock().unwrap().push(word.to_lowercase());
+    }
+    /// Fail every check with `reason` (`None`: answer again).
+    pub fn fail_with(&self, reason: Option<&str>) {
+        *self.failure.lock().unwrap() = reason.map(str::to_owned);
+    }
+    /// Take this long to answer.
+    pub fn delay(&self, d: std::time::Duration) {
+        *self.delay.lock().unwrap() = d;
+    }
 }
 
 #[async_trait]
 impl SafetyProvider for FakeSafety {
     async fn check(&self, text: &str) -> Result<SafetyVerdict, ProviderError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        let delay = *self.delay.lock().unwrap();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        if let Some(reason) = self.failure.lock().unwrap().clone() {
+            return Err(ProviderError::Retryable(reason));
+        }
         let lower = text.to_lowercase();
-        Ok(match self.blocked.iter().find(|w| lower.contains(w.as_str())) {
+        let blocked =
+            self.blocked.lock().unwrap().iter().find(|w| lower.contains(w.as_str())).cloned();
+        Ok(match blocked {
             Some(w) => SafetyVerdict::Blocked(format!("blocked keyword {w:?}")),
             None => SafetyVerdict::Safe,
         })

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use crate::domain::{
     Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, JobId, Provider, RunId,
-    RunRecord, RunStatus,
+    RunRecord, RunStatus, SafetyRecord,
 };
 use crate::time::Timestamp;
 
@@ -188,6 +188,35 @@ pub trait RunStore: Send + Sync {
         provider: Provider,
         jobs: &[JobId],
     ) -> Result<(), StoreError>;
+
+    /// A remembered safety verdict of a run's text (by SHA-256 hex).
+    async fn safety_verdict(
+        &self,
+        run: &RunId,
+        sha: &str,
+    ) -> Result<Option<SafetyRecord>, StoreError>;
+
+    /// Remember a safety verdict (overwrites: verdicts for one text do not change).
+    async fn record_safety_verdict(
+        &self,
+        run: &RunId,
+        sha: &str,
+        verdict: &SafetyRecord,
+    ) -> Result<(), StoreError>;
+
+    /// Add one to the counter `key` if it is below `limit`: `Some(new value)`, or `None` when the
+    /// limit is reached (nothing changes). A counter restarts from zero after `expires_at`.
+    /// Shared by every instance using the store (rate limits, budgets).
+    async fn bump_counter(
+        &self,
+        key: &str,
+        limit: u64,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<u64>, StoreError>;
+
+    /// Current values of these counters (0 for missing or expired ones).
+    async fn counters(&self, keys: &[String], now: Timestamp) -> Result<Vec<u64>, StoreError>;
 
     /// The rendezvous records of these jobs (missing ones are absent from the result).
     async fn correlations(

@@ -1,14 +1,14 @@
 //! Ideation: the LLM turns the brief into one prompt per clip; the output is safety-checked
 //! (fail closed) before the run reaches the ideation gate. A failed ideation never reaches it.
 
-use super::{StepError, fail, provider_error};
+use super::{StepError, fail, guard, provider_error};
 use crate::domain::{Gate, OpenWait, RunRecord, RunStatus, Step, WaitKind};
 use crate::engine::Engine;
-use crate::ports::SafetyVerdict;
 
 pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, StepError> {
-    let p = &engine.providers;
-    let ideas = p
+    guard(engine, run, Step::Ideation, &run.brief).await?;
+    let ideas = engine
+        .providers
         .llm
         .ideate(&run.project, &run.brief, run.clip_count)
         .await
@@ -20,16 +20,9 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
             format!("expected {} prompts, got {}", run.clip_count, ideas.prompts.len()),
         ));
     }
-    let text = format!("{}\n{}\n{}", ideas.title, ideas.prompts.join("\n"), ideas.caption);
-    match p.safety.check(&text).await {
-        Ok(SafetyVerdict::Safe) => {}
-        Ok(SafetyVerdict::Blocked(reason)) => {
-            return Err(fail(Step::Ideation, "content_blocked", reason));
-        }
-        // Fail closed: an unavailable checker blocks the step until it answers.
-        Err(e) => {
-            return Err(StepError::Retryable(format!("safety check unavailable: {e}")));
-        }
+    guard(engine, run, Step::Ideation, &format!("{}\n{}", ideas.title, ideas.caption)).await?;
+    for prompt in &ideas.prompts {
+        guard(engine, run, Step::Ideation, prompt).await?;
     }
     let mut next = run.clone();
     next.state.ideas = Some(ideas);

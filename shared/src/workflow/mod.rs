@@ -15,7 +15,7 @@ pub use keys::{clip_key, final_video_key};
 pub use waits::progress as wait_progress;
 
 use crate::domain::{RunError, RunRecord, RunStatus, Step};
-use crate::engine::{Engine, EngineError};
+use crate::engine::{Engine, EngineError, SafetyOutcome};
 use crate::ports::{BlobError, ProviderError, StoreError};
 
 /// How a step can fail.
@@ -53,6 +53,23 @@ pub(crate) fn provider_error(step: Step, code: &str, e: ProviderError) -> StepEr
 
 pub(crate) fn fail(step: Step, code: &str, message: impl Into<String>) -> StepError {
     StepError::Failed(RunError { code: code.into(), message: message.into(), step })
+}
+
+/// Clear `text` with the safety checker before it is used (fail closed): blocked fails the run
+/// at `step` with the reason; an unavailable checker leaves the step for a retry.
+pub(crate) async fn guard(
+    engine: &Engine,
+    run: &RunRecord,
+    step: Step,
+    text: &str,
+) -> Result<(), StepError> {
+    match engine.check_safety(Some(&run.run_id), text).await.map_err(StepError::Infra)? {
+        SafetyOutcome::Safe => Ok(()),
+        SafetyOutcome::Blocked(reason) => Err(fail(step, "content_blocked", reason)),
+        SafetyOutcome::Unavailable(why) => {
+            Err(StepError::Retryable(format!("safety check unavailable: {why}")))
+        }
+    }
 }
 
 /// Run the active step the run is at; returns the next record (version not yet bumped).

@@ -3,7 +3,7 @@
 //! redelivered or concurrent step resumes from the intent instead of paying again. Each job is
 //! correlated to the run before the wait is registered.
 
-use super::{StepError, fail, provider_error};
+use super::{StepError, fail, guard, provider_error};
 use crate::domain::{
     ClipRef, Correlation, ExpectedJob, OpenWait, Provider, RunRecord, RunStatus, Step, WaitKind,
 };
@@ -14,6 +14,10 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
     let ideas = run.state.ideas.as_ref().ok_or_else(|| {
         fail(Step::Production, "missing_ideas", "production needs approved ideas")
     })?;
+    // Every prompt is cleared before the first paid call.
+    for prompt in &ideas.prompts {
+        guard(engine, run, Step::Production, prompt).await?;
+    }
     let generation = run.version;
     let mut jobs = Vec::with_capacity(ideas.prompts.len());
     for (i, prompt) in ideas.prompts.iter().enumerate() {

@@ -1,6 +1,6 @@
 //! Publishing: post the rendered video once (intent key passed as the idempotency key).
 
-use super::{StepError, fail, provider_error};
+use super::{StepError, fail, guard, provider_error};
 use crate::domain::{RunRecord, RunStatus, Step};
 use crate::engine::Engine;
 use crate::ports::{IntentKey, PublishRequest};
@@ -11,6 +11,8 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
             fail(Step::Publishing, "missing_video", "no rendered video to publish")
         })?;
     let ideas = run.state.ideas.as_ref();
+    let caption = ideas.map(|i| i.caption.clone()).unwrap_or_default();
+    guard(engine, run, Step::Publishing, &caption).await?;
     let key = IntentKey::new(&run.run_id, Step::Publishing, run.version, 0);
     engine.store.claim_intent(&key, engine.clock.now()).await?;
     let req = PublishRequest {

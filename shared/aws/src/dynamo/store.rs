@@ -12,7 +12,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use myloware::domain::{
     Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, JobId, Lease, Provider,
-    RunId, RunRecord,
+    RunId, RunRecord, SafetyRecord,
 };
 use myloware::ports::{
     CreateOutcome, Intent, IntentKey, ListQuery, RecordArrival, RunPage, RunStore, StoreError,
@@ -462,6 +462,141 @@ impl RunStore for DynamoStore {
             self.set_flag(provider, job, "closed").await?;
         }
         Ok(())
+    }
+
+    async fn safety_verdict(
+        &self,
+        run: &RunId,
+        sha: &str,
+    ) -> Result<Option<SafetyRecord>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(run_pk(run), format!("SAFETY#{sha}"))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| map("GetItem(safety)", e))?;
+        match got.item {
+            Some(item) => decode(&item, "body"),
+            None => Ok(None),
+        }
+    }
+
+    async fn record_safety_verdict(
+        &self,
+        run: &RunId,
+        sha: &str,
+        verdict: &SafetyRecord,
+    ) -> Result<(), StoreError> {
+        let mut item = key(run_pk(run), format!("SAFETY#{sha}"));
+        item.insert("body".into(), json(verdict));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| map("PutItem(safety)", e))?;
+        Ok(())
+    }
+
+    async fn bump_counter(
+        &self,
+        counter: &str,
+        limit: u64,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<u64>, StoreError> {
+        // An expired counter (TTL deletion is lazy) starts again from one.
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("CTR#{counter}"), "CTR")))
+            .update_expression(
+                "SET n = if_not_exists(n, :zero) + :one, #ttl = if_not_exists(#ttl, :exp)",
+            )
+            .condition_expression("attribute_not_exists(n) OR (n < :limit AND #ttl > :now)")
+            .expression_attribute_names("#ttl", TTL_ATTR)
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":exp", n(expires_at.secs()))
+            .expression_attribute_values(":limit", n(limit))
+            .expression_attribute_values(":now", n(now.secs()))
+            .return_values(ReturnValue::UpdatedNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match res {
+            Ok(out) => Ok(get_n(&out.attributes.unwrap_or_default(), "n").map(|v| v as u64)),
+            Err(e) => {
+                let old = e.as_service_error().and_then(|s| match s {
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
+                        Some(c.item.clone().unwrap_or_default())
+                    }
+                    _ => None,
+                });
+                let Some(old) = old else { return Err(map("UpdateItem(counter)", e)) };
+                if get_n(&old, TTL_ATTR).is_some_and(|t| t <= now.secs()) {
+                    // Expired: replace it with a fresh counter at one.
+                    let mut item = key(format!("CTR#{counter}"), "CTR");
+                    item.insert("n".into(), n(1));
+                    item.insert(TTL_ATTR.into(), n(expires_at.secs()));
+                    let values = HashMap::from([(":now".to_owned(), n(now.secs()))]);
+                    let fresh = self
+                        .client
+                        .put_item()
+                        .table_name(&self.table)
+                        .set_item(Some(item))
+                        .condition_expression(format!("{TTL_ATTR} <= :now"))
+                        .set_expression_attribute_values(Some(values))
+                        .send()
+                        .await;
+                    return match fresh.map_err(|e| map("PutItem(counter)", e)) {
+                        Ok(_) => Ok(Some(1)),
+                        Err(StoreError::ConditionFailed(_)) => Ok(None),
+                        Err(e) => Err(e),
+                    };
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    async fn counters(&self, keys: &[String], now: Timestamp) -> Result<Vec<u64>, StoreError> {
+        let mut values = HashMap::new();
+        for chunk in keys.chunks(100) {
+            let ks: Vec<Item> = chunk.iter().map(|k| key(format!("CTR#{k}"), "CTR")).collect();
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(ks))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            );
+            while let Some(req) = pending.take() {
+                let resp = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, req)
+                    .send()
+                    .await
+                    .map_err(|e| map("BatchGetItem(counters)", e))?;
+                for item in
+                    resp.responses.unwrap_or_default().remove(&self.table).unwrap_or_default()
+                {
+                    let live = get_n(&item, TTL_ATTR).is_none_or(|t| t > now.secs());
+                    if let (Some(pk), Some(v), true) = (get_s(&item, "pk"), get_n(&item, "n"), live)
+                    {
+                        values.insert(pk.trim_start_matches("CTR#").to_owned(), v as u64);
+                    }
+                }
+                pending = resp.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
+            }
+        }
+        Ok(keys.iter().map(|k| values.get(k).copied().unwrap_or(0)).collect())
     }
 
     async fn correlations(

@@ -34,7 +34,9 @@ pub async fn start(
     axum::Extension(rid): axum::Extension<RequestId>,
     ApiJson(body): ApiJson<StartBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    st.api_keys.check(&headers)?;
+    // The API key first; the rate limit, safety and budget follow inside start_run, after the
+    // request was validated (bad input writes nothing, not even a rate-limit count).
+    let caller = st.api_keys.check(&headers)?;
     let project = ProjectName::parse(body.project.as_deref().unwrap_or("aismr"))
         .map_err(|e| bad("invalid_project", e.to_string()))?;
     let idempotency_key = headers
@@ -53,6 +55,7 @@ pub async fn start(
             clips: body.clips,
             idempotency_key,
             request_id: Some(rid.0),
+            caller: Some(caller.fingerprint),
         })
         .await?;
     let mut resp = (

@@ -7,14 +7,13 @@ mod remotion;
 mod upload_post;
 
 pub use http::client as plain_client;
-pub use openai::{OpenAiLlm, OpenAiVideo};
+pub use openai::{OpenAiLlm, OpenAiModeration, OpenAiVideo};
 pub use remotion::RemotionRender;
 pub use upload_post::UploadPost;
 
 use std::sync::Arc;
 
 use myloware::engine::Providers;
-use myloware::ports::SafetyProvider;
 
 /// Where the providers are and how to authenticate.
 #[derive(Clone)]
@@ -56,12 +55,16 @@ impl Endpoints {
         }
     }
 
-    /// The engine's providers over HTTP; `safety` is passed in (issue #7 adds the HTTP one).
-    pub fn providers(&self, safety: Arc<dyn SafetyProvider>) -> Providers {
+    /// The engine's providers over HTTP (safety through the moderation endpoint).
+    pub fn providers(&self) -> Providers {
         let client = http::client();
         Providers {
             llm: Arc::new(OpenAiLlm::new(client.clone(), &self.openai_base, &self.openai_key)),
-            safety,
+            safety: Arc::new(OpenAiModeration::new(
+                client.clone(),
+                &self.openai_base,
+                &self.openai_key,
+            )),
             video: Arc::new(OpenAiVideo::new(client.clone(), &self.openai_base, &self.openai_key)),
             render: Arc::new(RemotionRender::new(
                 client.clone(),

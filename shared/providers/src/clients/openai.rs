@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use myloware::domain::{Ideas, JobId, ProjectName};
-use myloware::ports::{LlmProvider, ProviderError, VideoProvider, VideoRequest};
+use myloware::ports::{
+    LlmProvider, ProviderError, SafetyProvider, SafetyVerdict, VideoProvider, VideoRequest,
+};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -126,5 +128,58 @@ impl VideoProvider for OpenAiVideo {
             .map_err(transport)?;
         let bytes = check(resp, "video content").await?.bytes().await.map_err(transport)?;
         Ok(bytes.to_vec())
+    }
+}
+
+/// Content safety through `POST /v1/moderations` (fail closed: any error is an error).
+#[derive(Debug, Clone)]
+pub struct OpenAiModeration {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl OpenAiModeration {
+    /// A client for the API at `base`.
+    pub fn new(http: reqwest::Client, base: &str, key: &str) -> Self {
+        Self { http, base: base.trim_end_matches('/').to_owned(), key: key.to_owned() }
+    }
+}
+
+#[derive(Deserialize)]
+struct Moderation {
+    results: Vec<ModerationResult>,
+}
+
+#[derive(Deserialize)]
+struct ModerationResult {
+    flagged: bool,
+    #[serde(default)]
+    categories: std::collections::BTreeMap<String, bool>,
+}
+
+#[async_trait]
+impl SafetyProvider for OpenAiModeration {
+    async fn check(&self, text: &str) -> Result<SafetyVerdict, ProviderError> {
+        let resp = self
+            .http
+            .post(format!("{}/v1/moderations", self.base))
+            .bearer_auth(&self.key)
+            .json(&json!({ "model": "omni-moderation-latest", "input": text }))
+            .send()
+            .await
+            .map_err(transport)?;
+        let m: Moderation = json(check(resp, "moderation").await?, "moderation").await?;
+        let r = m
+            .results
+            .into_iter()
+            .next()
+            .ok_or_else(|| ProviderError::Retryable("moderation: no result".into()))?;
+        if !r.flagged {
+            return Ok(SafetyVerdict::Safe);
+        }
+        let cats: Vec<String> =
+            r.categories.into_iter().filter(|(_, v)| *v).map(|(k, _)| k).collect();
+        Ok(SafetyVerdict::Blocked(format!("flagged by moderation: {}", cats.join(", "))))
     }
 }

@@ -39,6 +39,10 @@ pub struct FakeConfig {
     pub video_failure: Option<String>,
     /// Fail every render with this reason.
     pub render_failure: Option<String>,
+    /// Words the moderation endpoint flags (case-insensitive).
+    pub blocked_words: Vec<String>,
+    /// Milliseconds the moderation endpoint takes to answer.
+    pub moderation_delay_ms: u64,
 }
 
 impl Default for FakeConfig {
@@ -50,6 +54,8 @@ impl Default for FakeConfig {
             duplicate: false,
             video_failure: None,
             render_failure: None,
+            blocked_words: vec!["kill".into()],
+            moderation_delay_ms: 0,
         }
     }
 }
@@ -59,6 +65,8 @@ impl Default for FakeConfig {
 pub struct Stats {
     /// Chat completions answered.
     pub llm_calls: u64,
+    /// Moderation checks answered.
+    pub moderation_calls: u64,
     /// Distinct video jobs started (billed).
     pub video_jobs: u64,
     /// Distinct renders started (billed).
@@ -172,6 +180,7 @@ impl FakeServer {
 fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/chat/completions", post(openai::chat_completions))
+        .route("/v1/moderations", post(openai::moderations))
         .route("/v1/videos", post(openai::create_video))
         .route("/v1/videos/{id}", get(openai::get_video))
         .route("/v1/videos/{id}/content", get(openai::video_content))

@@ -121,3 +121,23 @@ pub(super) async fn video_content(State(s): State<AppState>, Path(id): Path<Stri
         None => error(StatusCode::NOT_FOUND, "no such video"),
     }
 }
+
+/// `POST /v1/moderations`: flags inputs containing a configured word.
+pub(super) async fn moderations(State(s): State<AppState>, Json(req): Json<Value>) -> Response {
+    s.bump(|st| st.moderation_calls += 1);
+    let (words, delay) = {
+        let c = s.config.read().unwrap();
+        (c.blocked_words.clone(), c.moderation_delay_ms)
+    };
+    if delay > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+    }
+    let input = req["input"].as_str().unwrap_or_default().to_lowercase();
+    let flagged = words.iter().any(|w| input.contains(&w.to_lowercase()));
+    Json(json!({
+        "id": new_id("modr"),
+        "model": "omni-moderation-latest",
+        "results": [{ "flagged": flagged, "categories": { "violence": flagged } }],
+    }))
+    .into_response()
+}
