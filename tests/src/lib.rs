@@ -39,6 +39,8 @@ pub struct Options {
     pub duplicate_messages: bool,
     /// Do not run the driver (messages stay in the queue, for counting).
     pub no_driver: bool,
+    /// Engine settings to change from the defaults.
+    pub tune: Option<fn(&mut myloware::config::EngineConfig)>,
 }
 
 /// A running deployment.
@@ -53,6 +55,8 @@ pub struct App {
     pub resources: Resources,
     /// SDK clients.
     pub clients: AwsClients,
+    /// The configuration the app runs with.
+    pub cfg: RuntimeConfig,
     /// The event-source driver (absent with `no_driver`).
     pub driver: Option<SqsDriver>,
     http: reqwest::Client,
@@ -102,6 +106,9 @@ impl App {
         cfg.engine.webhook_base_url = base_url.clone();
         cfg.engine.lease_ttl = Duration::from_secs(3);
         cfg.engine.repair_grace = Duration::from_secs(3);
+        if let Some(tune) = opts.tune {
+            tune(&mut cfg.engine);
+        }
 
         let fakes = FakeSet::new(
             cfg.sora_secrets[0].clone(),
@@ -146,10 +153,24 @@ impl App {
             engine,
             resources,
             clients,
+            cfg,
             driver,
             http: reqwest::Client::new(),
             stop,
         }
+    }
+
+    /// Another API instance on the same resources (as a second Lambda container would be);
+    /// returns its base URL. It lives as long as the test's runtime.
+    pub async fn spawn_peer(&self) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let engine = aws_engine(&self.clients, &self.resources, &self.cfg, self.fakes.providers());
+        let state = app_state(engine, &self.cfg, Some(&self.clients)).expect("state");
+        tokio::spawn(
+            async move { axum::serve(listener, myloware_http::local_router(state)).await },
+        );
+        base
     }
 
     /// A request builder for `path` with the API key set.
