@@ -42,6 +42,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.addr))?;
     let (providers, _fakes) = providers(&cfg)?;
+    myloware_runtime::telemetry::init_metrics("serve");
+    tokio::spawn(async {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            myloware_runtime::telemetry::flush_metrics(std::io::stdout());
+        }
+    });
     match args.backend {
         Backend::Embedded => {
             let (backend, engine) = embedded::engine(&args.data_dir, &mut cfg, providers)?;

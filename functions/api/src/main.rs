@@ -1,10 +1,12 @@
 //! Lambda entry point of the api function (API Gateway HTTP API): wiring only.
 
-use myloware_runtime::{app_state, aws_engine_from_env, telemetry};
+use myloware_runtime::{app_state, aws_engine_from_env, lambda, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
+    telemetry::init_metrics("api");
     let (cfg, engine, clients) = aws_engine_from_env().await?;
-    lambda_http::run(myloware_http::api_router(app_state(engine, &cfg, Some(&clients))?)).await
+    let router = myloware_http::api_router(app_state(engine, &cfg, Some(&clients))?);
+    lambda_http::run(lambda::wrap(router)).await
 }

@@ -15,6 +15,8 @@ pub async fn handle_batch(engine: &Engine, event: SqsEvent, invocation: &str) ->
         let id = rec.message_id.clone().unwrap_or_default();
         let engine = engine.clone();
         let owner = format!("{invocation}:{id}");
+        let attempt =
+            rec.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
         tasks.spawn(async move {
             let msg: StepMessage = match serde_json::from_str(rec.body.as_deref().unwrap_or_default()) {
                 Ok(m) => m,
@@ -24,7 +26,7 @@ pub async fn handle_batch(engine: &Engine, event: SqsEvent, invocation: &str) ->
                     return Some(id);
                 }
             };
-            match engine.handle_message(&msg, &owner).await {
+            match engine.handle_delivery(&msg, &owner, attempt).await {
                 Ok(Disposition::Ack) => None,
                 Ok(Disposition::Retry) => Some(id),
                 Err(e) => {

@@ -9,7 +9,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use myloware::engine::{IntakeAck, StandardHeaders};
+use myloware::engine::{IntakeAck, IntakeError, StandardHeaders};
 
 use crate::request_id::RequestId;
 use crate::{ApiError, AppState, MAX_WEBHOOK_BODY};
@@ -51,6 +51,29 @@ fn admit(headers: &HeaderMap, raw: Result<Bytes, BytesRejection>) -> Result<Byte
     Ok(raw)
 }
 
+/// Count the answer (EMF `Webhooks` by provider and result).
+fn counted(
+    provider: &'static str,
+    r: Result<IntakeAck, IntakeError>,
+) -> Result<IntakeAck, IntakeError> {
+    let result = match &r {
+        Ok(a) => a.status,
+        Err(_) => "rejected",
+    };
+    myloware::engine::meter::webhook(provider, result);
+    r
+}
+
+/// Webhook bodies are logged only when `MYLOWARE_LOG_WEBHOOK_PAYLOADS=true` (they may carry data
+/// the provider considers private); the default logs sizes only.
+fn log_payload(provider: &str, raw: &[u8]) {
+    if std::env::var("MYLOWARE_LOG_WEBHOOK_PAYLOADS").is_ok_and(|v| v == "true") {
+        tracing::info!(provider, payload = %String::from_utf8_lossy(raw), "webhook payload");
+    } else {
+        tracing::debug!(provider, bytes = raw.len(), "webhook received");
+    }
+}
+
 fn body(ack: IntakeAck) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": ack.status, "run_id": ack.run_id, "job_id": ack.job_id }))
 }
@@ -67,8 +90,9 @@ async fn sora(
         timestamp: header(&headers, "webhook-timestamp"),
         signature: header(&headers, "webhook-signature"),
     };
+    log_payload("sora", &raw);
     let verifier = st.webhooks.sora().await?;
-    let ack = st.engine.intake_sora(&verifier, h, &raw, Some(rid.0)).await?;
+    let ack = counted("sora", st.engine.intake_sora(&verifier, h, &raw, Some(rid.0)).await)?;
     Ok(body(ack))
 }
 
@@ -89,10 +113,13 @@ async fn remotion(
         .iter()
         .find_map(|n| header(&headers, n).filter(|v| !v.is_empty()));
     let ts = header(&headers, "x-remotion-timestamp");
+    log_payload("remotion", &raw);
     let verifier = st.webhooks.remotion().await?;
-    let ack = st
-        .engine
-        .intake_remotion(&verifier, sig, ts, run_id_param(query.as_deref()), &raw, Some(rid.0))
-        .await?;
+    let ack = counted(
+        "remotion",
+        st.engine
+            .intake_remotion(&verifier, sig, ts, run_id_param(query.as_deref()), &raw, Some(rid.0))
+            .await,
+    )?;
     Ok(body(ack))
 }

@@ -2,6 +2,7 @@
 //! adapters and providers, set up JSON logs. Function `main`s stay a few lines of wiring.
 
 pub mod config;
+pub mod lambda;
 pub mod secrets;
 pub mod sink;
 pub mod telemetry;

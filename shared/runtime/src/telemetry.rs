@@ -1,7 +1,14 @@
-//! JSON logs through `tracing` (one line per event, span fields such as `run_id`, `step` and
-//! `request_id` included). `RUST_LOG` filters; `MYLOWARE_LOG_FORMAT=text` gives human output.
+//! Logs and metrics. Logs are JSON lines through `tracing` (one per event; the span fields —
+//! `run_id`, `step`, `attempt`, `request_id` — ride along under `span`/`spans`). Metrics go out
+//! as CloudWatch Embedded Metric Format lines through `metrics_cloudwatch_embedded`, flushed
+//! after each Lambda invocation (or periodically in long-lived processes).
 
+use std::sync::OnceLock;
+
+use metrics::Unit;
+use metrics_cloudwatch_embedded::Collector;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
 /// Install the global JSON subscriber at `info` (idempotent: later calls are ignored).
 pub fn init() {
@@ -11,17 +18,77 @@ pub fn init() {
 /// Install the global subscriber with a default level (when `RUST_LOG` is unset) and format
 /// (`MYLOWARE_LOG_FORMAT=json|text` overrides `text_default`).
 pub fn init_with(default_level: &str, text_default: bool) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let text = match std::env::var("MYLOWARE_LOG_FORMAT").as_deref() {
         Ok("text") => true,
         Ok("json") => false,
         _ => text_default,
     };
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if text {
-        builder.try_init()
+    if text {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter(default_level))
+            .with_writer(std::io::stderr)
+            .try_init();
     } else {
-        builder.json().with_current_span(true).with_span_list(true).flatten_event(true).try_init()
-    };
+        init_json(default_level, std::io::stderr);
+    }
+}
+
+fn filter(default_level: &str) -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level))
+}
+
+/// Install the JSON subscriber writing to `writer` (tests capture logs this way).
+pub fn init_json<W>(default_level: &str, writer: W)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter(default_level))
+        .with_writer(writer)
+        .json()
+        .with_current_span(true)
+        .with_span_list(true)
+        .flatten_event(true)
+        .try_init();
+}
+
+static METRICS: OnceLock<&'static Collector> = OnceLock::new();
+
+/// Install the EMF recorder (namespace `MyloWare`, dimension `Function`); idempotent.
+pub fn init_metrics(function: &'static str) {
+    if METRICS.get().is_some() {
+        return;
+    }
+    match metrics_cloudwatch_embedded::Builder::new()
+        .cloudwatch_namespace("MyloWare")
+        .with_dimension("Function", function)
+        .init()
+    {
+        Ok(c) => {
+            let _ = METRICS.set(c);
+            metrics::describe_histogram!(
+                "StepDuration",
+                Unit::Milliseconds,
+                "time to run one step"
+            );
+            metrics::describe_histogram!(
+                "ProviderLatency",
+                Unit::Milliseconds,
+                "time of one provider call"
+            );
+            metrics::describe_counter!("StepsRun", Unit::Count, "steps completed");
+            metrics::describe_counter!("StepRetries", Unit::Count, "steps left for a retry");
+            metrics::describe_counter!("Webhooks", Unit::Count, "webhook answers by result");
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics recorder not installed"),
+    }
+}
+
+/// Write the metrics gathered since the last flush as EMF lines (no-op without a recorder).
+pub fn flush_metrics(writer: impl std::io::Write) {
+    if let Some(c) = METRICS.get()
+        && let Err(e) = c.flush(writer)
+    {
+        tracing::warn!(error = %e, "metrics flush failed");
+    }
 }

@@ -8,6 +8,7 @@ mod error;
 mod gates;
 mod guards;
 mod intake;
+pub mod meter;
 mod runner;
 mod safety;
 mod start;

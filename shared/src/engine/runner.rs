@@ -24,16 +24,27 @@ pub enum Disposition {
 }
 
 impl Engine {
-    /// Handle one step message. `owner` names this invocation (lease owner).
+    /// Handle one step message (first delivery). `owner` names this invocation (lease owner).
     pub async fn handle_message(
         &self,
         msg: &StepMessage,
         owner: &str,
     ) -> Result<Disposition, EngineError> {
+        self.handle_delivery(msg, owner, 1).await
+    }
+
+    /// Handle one delivery of a step message; `attempt` is the queue's receive count.
+    pub async fn handle_delivery(
+        &self,
+        msg: &StepMessage,
+        owner: &str,
+        attempt: u32,
+    ) -> Result<Disposition, EngineError> {
         let span = info_span!(
             "step",
             run_id = %msg.run_id,
             step = tracing::field::Empty,
+            attempt,
             version = msg.version,
             request_id = msg.request_id.as_deref(),
         );
@@ -110,8 +121,13 @@ impl Engine {
                 Err(e) => return Err(e.into()),
             };
         info!(step = %leased.step, "step started");
+        let started = std::time::Instant::now();
         let result = workflow::execute(self, &leased).await;
-        self.commit(&leased, result, msg).await
+        let disposition = self.commit(&leased, result, msg).await;
+        if let Ok(Disposition::Ack) = disposition {
+            super::meter::step_run(leased.step.as_str(), started.elapsed().as_secs_f64() * 1000.0);
+        }
+        disposition
     }
 
     async fn check_wait(
@@ -137,6 +153,7 @@ impl Engine {
             Ok(next) => next,
             Err(StepError::Retryable(why)) => {
                 warn!(error = %why, "step failed; will retry");
+                super::meter::step_retry(prev.step.as_str());
                 return Ok(Disposition::Retry);
             }
             Err(StepError::Failed(err)) => {

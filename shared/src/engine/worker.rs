@@ -46,7 +46,7 @@ pub async fn run_worker(
                         return;
                     }
                 };
-                match engine.handle_message(&msg, &owner).await {
+                match engine.handle_delivery(&msg, &owner, m.receive_count).await {
                     Ok(Disposition::Ack) => {
                         if let Err(e) = consumer.delete(&m.receipt).await {
                             warn!(error = %e, "delete failed; the message will be redelivered");

@@ -5,7 +5,7 @@ use super::{StepError, clip_key, fail, provider_error};
 use crate::domain::{
     Correlation, ExpectedJob, OpenWait, Provider, RunRecord, RunStatus, Step, WaitKind,
 };
-use crate::engine::Engine;
+use crate::engine::{Engine, meter};
 use crate::ports::{IntentKey, RenderRequest};
 
 pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, StepError> {
@@ -15,12 +15,10 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
     for clip in &mut next.state.clips {
         let key = clip_key(&run.run_id, clip.index);
         if clip.blob_key.is_none() {
-            let bytes = engine
-                .providers
-                .video
-                .download(&clip.job_id)
-                .await
-                .map_err(|e| provider_error(Step::Editing, "video_download_failed", e))?;
+            let bytes =
+                meter::provider_call("video", engine.providers.video.download(&clip.job_id))
+                    .await
+                    .map_err(|e| provider_error(Step::Editing, "video_download_failed", e))?;
             engine.blobs.put(&key, bytes, "video/mp4").await?;
             clip.blob_key = Some(key.clone());
         }
@@ -44,10 +42,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
                 ),
                 title: run.state.ideas.as_ref().map(|i| i.title.clone()).unwrap_or_default(),
             };
-            let job = engine
-                .providers
-                .render
-                .submit(&key.0, &req)
+            let job = meter::provider_call("render", engine.providers.render.submit(&key.0, &req))
                 .await
                 .map_err(|e| provider_error(Step::Editing, "render_submit_failed", e))?;
             engine.store.complete_intent(&key, &job).await?;

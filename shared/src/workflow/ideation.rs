@@ -3,16 +3,16 @@
 
 use super::{StepError, fail, guard, provider_error};
 use crate::domain::{Gate, OpenWait, RunRecord, RunStatus, Step, WaitKind};
-use crate::engine::Engine;
+use crate::engine::{Engine, meter};
 
 pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, StepError> {
     guard(engine, run, Step::Ideation, &run.brief).await?;
-    let ideas = engine
-        .providers
-        .llm
-        .ideate(&run.project, &run.brief, run.clip_count)
-        .await
-        .map_err(|e| provider_error(Step::Ideation, "llm_failed", e))?;
+    let ideas = meter::provider_call(
+        "llm",
+        engine.providers.llm.ideate(&run.project, &run.brief, run.clip_count),
+    )
+    .await
+    .map_err(|e| provider_error(Step::Ideation, "llm_failed", e))?;
     if ideas.prompts.len() != run.clip_count as usize {
         return Err(fail(
             Step::Ideation,

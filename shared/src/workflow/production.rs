@@ -7,7 +7,7 @@ use super::{StepError, fail, guard, provider_error};
 use crate::domain::{
     ClipRef, Correlation, ExpectedJob, OpenWait, Provider, RunRecord, RunStatus, Step, WaitKind,
 };
-use crate::engine::Engine;
+use crate::engine::{Engine, meter};
 use crate::ports::{IntentKey, VideoRequest};
 
 pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, StepError> {
@@ -24,25 +24,24 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
         let index = i as u32;
         let key = IntentKey::new(&run.run_id, Step::Production, generation, index);
         let intent = engine.store.claim_intent(&key, engine.clock.now()).await?;
-        let job_id =
-            match intent.job_id {
-                Some(job) => job,
-                None => {
-                    let req = VideoRequest {
-                        run_id: run.run_id,
-                        index,
-                        prompt: prompt.clone(),
-                        seconds: engine.config.clip_seconds,
-                    };
-                    let job =
-                        engine.providers.video.submit(&key.0, &req).await.map_err(|e| {
-                            provider_error(Step::Production, "video_submit_failed", e)
-                        })?;
-                    engine.store.complete_intent(&key, &job).await?;
-                    tracing::info!(job_id = %job, index, "video job submitted");
-                    job
-                }
-            };
+        let job_id = match intent.job_id {
+            Some(job) => job,
+            None => {
+                let req = VideoRequest {
+                    run_id: run.run_id,
+                    index,
+                    prompt: prompt.clone(),
+                    seconds: engine.config.clip_seconds,
+                };
+                let job =
+                    meter::provider_call("video", engine.providers.video.submit(&key.0, &req))
+                        .await
+                        .map_err(|e| provider_error(Step::Production, "video_submit_failed", e))?;
+                engine.store.complete_intent(&key, &job).await?;
+                tracing::info!(job_id = %job, index, "video job submitted");
+                job
+            }
+        };
         let corr = Correlation { run_id: run.run_id, generation, index };
         engine.store.correlate(Provider::Sora, &job_id, &corr).await?;
         jobs.push(ExpectedJob { job_id, index });

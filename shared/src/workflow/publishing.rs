@@ -2,7 +2,7 @@
 
 use super::{StepError, fail, guard, provider_error};
 use crate::domain::{RunRecord, RunStatus, Step};
-use crate::engine::Engine;
+use crate::engine::{Engine, meter};
 use crate::ports::{IntentKey, PublishRequest};
 
 pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, StepError> {
@@ -21,10 +21,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
         title: ideas.map(|i| i.title.clone()).unwrap_or_default(),
         caption: ideas.map(|i| i.caption.clone()).unwrap_or_default(),
     };
-    let published = engine
-        .providers
-        .publish
-        .publish(&key.0, &req)
+    let published = meter::provider_call("publish", engine.providers.publish.publish(&key.0, &req))
         .await
         .map_err(|e| provider_error(Step::Publishing, "publish_failed", e))?;
     tracing::info!(url = %published.url, "published");

@@ -5,7 +5,7 @@ use super::{StepError, fail, final_video_key, provider_error};
 use crate::domain::{
     ArrivalOutcome, CorrelationRecord, Gate, JobId, OpenWait, RunRecord, RunStatus, Step, WaitKind,
 };
-use crate::engine::Engine;
+use crate::engine::{Engine, meter};
 
 /// Arrivals of the wait's jobs that belong to this run and generation, by job id.
 async fn arrivals(
@@ -80,12 +80,12 @@ pub(super) async fn render(
         }
         ArrivalOutcome::Completed { output_url } => output_url,
     };
-    let bytes = engine
-        .providers
-        .render
-        .fetch_output(&job, output_url.as_deref())
-        .await
-        .map_err(|e| provider_error(Step::WaitForRender, "render_fetch_failed", e))?;
+    let bytes = meter::provider_call(
+        "render",
+        engine.providers.render.fetch_output(&job, output_url.as_deref()),
+    )
+    .await
+    .map_err(|e| provider_error(Step::WaitForRender, "render_fetch_failed", e))?;
     let key = final_video_key(&run.run_id);
     engine.blobs.put(&key, bytes, "video/mp4").await?;
     let mut next = run.clone();
