@@ -63,6 +63,11 @@ enum RunsCommand {
     Approve(Decide),
     /// Reject a gate.
     Reject(Decide),
+    /// Continue a failed or stalled run from the step that failed.
+    Resume {
+        /// Run id.
+        id: String,
+    },
 }
 
 #[derive(Args)]
@@ -91,6 +96,7 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
             r
         }
         RunsCommand::Get { id } => http.get(format!("{base}/v1/runs/{id}")),
+        RunsCommand::Resume { id } => http.post(format!("{base}/v1/runs/{id}/resume")),
         RunsCommand::List { status, limit, cursor } => {
             let mut q = vec![("limit", limit.to_string())];
             q.extend(status.clone().map(|s| ("status", s)));

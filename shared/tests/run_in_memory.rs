@@ -347,3 +347,37 @@ async fn an_idempotency_key_returns_the_same_run() {
     assert_eq!(a.run.run_id, b.run.run_id);
     assert_eq!(h.engine.store.list_runs(&Default::default()).await.unwrap().runs.len(), 1);
 }
+
+#[tokio::test]
+async fn a_resumed_step_reuses_cached_verdicts_and_reruns_only_that_step() {
+    let h = Harness::new();
+    let id = h.start(3).await;
+    h.pump(1).await;
+    h.approve(&id, Gate::Ideation).await;
+    h.fakes.video.refuse_submissions(Some("quota exceeded"));
+    h.pump(1).await;
+    let failed = h.run(&id).await;
+    assert_eq!(
+        (failed.status, failed.error.as_ref().map(|e| e.step)),
+        (RunStatus::Failed, Some(Step::Production))
+    );
+    assert!(failed.error.unwrap().message.contains("quota exceeded"));
+    let (llm_calls, safety_calls) = (h.fakes.llm.calls(), h.fakes.safety.calls());
+
+    h.fakes.video.refuse_submissions(None);
+    let resumed = h.engine.resume(&id, "operator", None).await.unwrap();
+    assert_eq!((resumed.status, resumed.step), (RunStatus::Running, Step::Production));
+    h.pump(1).await;
+    assert_eq!(h.run(&id).await.status, RunStatus::AwaitingVideoGeneration);
+    assert_eq!(
+        h.fakes.safety.calls(),
+        safety_calls,
+        "the resumed step asked the checker nothing new"
+    );
+    assert_eq!(h.fakes.llm.calls(), llm_calls, "ideation was not run again");
+    assert_eq!(h.fakes.video.jobs_started(), 3);
+    let audit = h.store.audit_log(&id).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "run_resumed"), "the resume is audited");
+    let err = h.engine.resume(&id, "operator", None).await.unwrap_err();
+    assert_eq!(err.code(), "not_resumable");
+}

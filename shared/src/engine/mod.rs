@@ -9,6 +9,7 @@ mod gates;
 mod guards;
 mod intake;
 pub mod meter;
+mod resume;
 mod runner;
 mod safety;
 mod start;

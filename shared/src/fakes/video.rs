@@ -20,6 +20,7 @@ struct State {
     fail: HashMap<u32, String>,
     early: HashSet<u32>,
     early_pending: Vec<JobId>,
+    refuse: Option<String>,
 }
 
 /// The fake video provider.
@@ -58,6 +59,11 @@ impl FakeVideo {
         self.state.lock().unwrap().early.insert(index);
     }
 
+    /// Refuse every submission with `reason` (a permanent error), or accept again with `None`.
+    pub fn refuse_submissions(&self, reason: Option<&str>) {
+        self.state.lock().unwrap().refuse = reason.map(str::to_owned);
+    }
+
     /// Take the jobs whose callbacks wait in the outbox (manual mode), in submission order.
     pub fn take_outbox(&self) -> Vec<JobId> {
         std::mem::take(&mut self.state.lock().unwrap().outbox)
@@ -94,6 +100,9 @@ impl VideoProvider for FakeVideo {
         }
         let job = {
             let mut s = self.state.lock().unwrap();
+            if let Some(reason) = &s.refuse {
+                return Err(ProviderError::Terminal(reason.clone()));
+            }
             if let Some(job) = s.by_key.get(key) {
                 return Ok(job.clone());
             }

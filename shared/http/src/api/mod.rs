@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/runs/{id}", get(runs::get))
         .route("/v1/runs/{id}/approve", post(gates::approve))
         .route("/v1/runs/{id}/reject", post(gates::reject))
+        .route("/v1/runs/{id}/resume", post(gates::resume))
         .route("/v1/admin/runs/{id}/audit", get(admin::audit))
 }
 
