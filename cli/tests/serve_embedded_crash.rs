@@ -55,7 +55,7 @@ async fn a_killed_server_finishes_the_run_after_restart_without_paying_twice() {
                 "--addr",
                 &format!("127.0.0.1:{fake_port}"),
                 "--delay-ms",
-                "1500",
+                "3000",
             ])
             .args(["--sora-webhook-url", &format!("{base}/v1/webhooks/sora")])
             .args(["--sora-secret", SORA, "--remotion-secret", REMOTION])
@@ -80,7 +80,7 @@ async fn a_killed_server_finishes_the_run_after_restart_without_paying_twice() {
     // kill -9, and keep it down past the callbacks' due time.
     server.0.kill().unwrap();
     server.0.wait().unwrap();
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(4000)).await;
     let down = stats(&fake_base).await;
     assert!(
         down["callback_attempts_failed"].as_u64().unwrap() >= 1,

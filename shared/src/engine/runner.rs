@@ -48,7 +48,13 @@ impl Engine {
             version = msg.version,
             request_id = msg.request_id.as_deref(),
         );
-        self.handle_inner(msg, owner, &span).instrument(span.clone()).await
+        let result = self.handle_inner(msg, owner, &span).instrument(span.clone()).await;
+        // One line per delivery, so every message (and the request that caused it) is traceable.
+        span.in_scope(|| match &result {
+            Ok(d) => info!(disposition = ?d, "message handled"),
+            Err(e) => warn!(code = e.code(), error = %e, "message failed"),
+        });
+        result
     }
 
     async fn handle_inner(

@@ -68,6 +68,35 @@ impl DynamoStore {
         put(&self.table, item, Some("attribute_not_exists(pk)"), HashMap::new())
     }
 
+    /// Strongly consistent `BatchGetItem` of any number of keys (chunks of 100, unprocessed keys
+    /// retried); missing items are absent from the result.
+    async fn batch_get(&self, keys: Vec<Item>, op: &str) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+            );
+            while let Some(req) = pending.take() {
+                let resp = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, req)
+                    .send()
+                    .await
+                    .map_err(|e| map(op, e))?;
+                out.extend(
+                    resp.responses.unwrap_or_default().remove(&self.table).unwrap_or_default(),
+                );
+                pending = resp.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
+            }
+        }
+        Ok(out)
+    }
+
     /// Set a boolean attribute on an existing rendezvous item (never creates one).
     async fn set_flag(
         &self,
@@ -566,34 +595,12 @@ impl RunStore for DynamoStore {
     }
 
     async fn counters(&self, keys: &[String], now: Timestamp) -> Result<Vec<u64>, StoreError> {
+        let ks = keys.iter().map(|k| key(format!("CTR#{k}"), "CTR")).collect();
         let mut values = HashMap::new();
-        for chunk in keys.chunks(100) {
-            let ks: Vec<Item> = chunk.iter().map(|k| key(format!("CTR#{k}"), "CTR")).collect();
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(ks))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
-            );
-            while let Some(req) = pending.take() {
-                let resp = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, req)
-                    .send()
-                    .await
-                    .map_err(|e| map("BatchGetItem(counters)", e))?;
-                for item in
-                    resp.responses.unwrap_or_default().remove(&self.table).unwrap_or_default()
-                {
-                    let live = get_n(&item, TTL_ATTR).is_none_or(|t| t > now.secs());
-                    if let (Some(pk), Some(v), true) = (get_s(&item, "pk"), get_n(&item, "n"), live)
-                    {
-                        values.insert(pk.trim_start_matches("CTR#").to_owned(), v as u64);
-                    }
-                }
-                pending = resp.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
+        for item in self.batch_get(ks, "BatchGetItem(counters)").await? {
+            let live = get_n(&item, TTL_ATTR).is_none_or(|t| t > now.secs());
+            if let (Some(pk), Some(v), true) = (get_s(&item, "pk"), get_n(&item, "n"), live) {
+                values.insert(pk.trim_start_matches("CTR#").to_owned(), v as u64);
             }
         }
         Ok(keys.iter().map(|k| values.get(k).copied().unwrap_or(0)).collect())
@@ -604,32 +611,8 @@ impl RunStore for DynamoStore {
         provider: Provider,
         jobs: &[JobId],
     ) -> Result<Vec<CorrelationRecord>, StoreError> {
-        let mut out = Vec::with_capacity(jobs.len());
-        for chunk in jobs.chunks(100) {
-            let keys: Vec<Item> = chunk.iter().map(|j| key(corr_pk(provider, j), "CORR")).collect();
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
-            );
-            while let Some(req) = pending.take() {
-                let resp = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, req)
-                    .send()
-                    .await
-                    .map_err(|e| map("BatchGetItem(correlations)", e))?;
-                for item in
-                    resp.responses.unwrap_or_default().remove(&self.table).unwrap_or_default()
-                {
-                    out.push(decode_corr(provider, &item)?);
-                }
-                pending = resp.unprocessed_keys.and_then(|mut u| u.remove(&self.table));
-            }
-        }
-        Ok(out)
+        let keys = jobs.iter().map(|j| key(corr_pk(provider, j), "CORR")).collect();
+        let items = self.batch_get(keys, "BatchGetItem(correlations)").await?;
+        items.iter().map(|item| decode_corr(provider, item)).collect()
     }
 }
