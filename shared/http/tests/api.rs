@@ -1,41 +1,16 @@
 //! The runs API router in-process (tower `oneshot`) on the in-memory engine: status codes and
 //! error codes for good and bad input.
 
-use std::sync::Arc;
+mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use myloware::adapters::MemoryBackend;
-use myloware::fakes::{CallbackMode, FakeSet, NullSink};
-use myloware::time::SystemClock;
-use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
-use myloware_http::{ApiKeys, AppState, WebhookSecrets, api_router};
 use serde_json::Value;
 use tower::ServiceExt;
 
 fn app(keys: &[&str]) -> axum::Router {
-    let secret = WebhookSecret::parse("s3cret").unwrap();
-    let fakes = FakeSet::new(
-        secret.clone(),
-        secret.clone(),
-        Arc::new(NullSink),
-        CallbackMode::Manual,
-        Arc::new(SystemClock),
-    );
-    let engine = MemoryBackend::default().engine(
-        fakes.providers(),
-        Arc::new(SystemClock),
-        Default::default(),
-    );
-    api_router(AppState {
-        engine,
-        api_keys: ApiKeys::new(keys),
-        webhooks: std::sync::Arc::new(WebhookSecrets {
-            sora: StandardVerifier::new(vec![secret.clone()], 300),
-            remotion: RemotionVerifier::new(vec![secret], 300),
-        }),
-    })
+    common::app_with(keys, Default::default()).0
 }
 
 async fn call(

@@ -1,6 +1,7 @@
 //! Safety before a run exists, and the cost guards, through the API router (in-process).
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
 use axum::body::Body;
@@ -8,34 +9,13 @@ use axum::http::Request;
 use http_body_util::BodyExt;
 use myloware::adapters::MemoryBackend;
 use myloware::config::EngineConfig;
-use myloware::fakes::{CallbackMode, FakeSet, NullSink};
+use myloware::fakes::FakeSet;
 use myloware::ports::RunStore;
-use myloware::time::SystemClock;
-use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
-use myloware_http::{ApiKeys, AppState, WebhookSecrets, api_router};
 use serde_json::Value;
 use tower::ServiceExt;
 
 fn build(config: EngineConfig) -> (axum::Router, FakeSet, MemoryBackend) {
-    let secret = WebhookSecret::parse("s3cret").unwrap();
-    let fakes = FakeSet::new(
-        secret.clone(),
-        secret.clone(),
-        Arc::new(NullSink),
-        CallbackMode::Manual,
-        Arc::new(SystemClock),
-    );
-    let backend = MemoryBackend::default();
-    let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), config);
-    let router = api_router(AppState {
-        engine,
-        api_keys: ApiKeys::new(["k1", "k2"]),
-        webhooks: Arc::new(WebhookSecrets {
-            sora: StandardVerifier::new(vec![secret.clone()], 300),
-            remotion: RemotionVerifier::new(vec![secret], 300),
-        }),
-    });
-    (router, fakes, backend)
+    common::app_with(&["k1", "k2"], config)
 }
 
 async fn start(app: &axum::Router, key: Option<&str>, brief: &str) -> (u16, Option<String>, Value) {

@@ -1,0 +1,33 @@
+//! The API router on the in-memory engine with fake providers, for in-process tests.
+
+use std::sync::Arc;
+
+use myloware::adapters::MemoryBackend;
+use myloware::config::EngineConfig;
+use myloware::fakes::{CallbackMode, FakeSet, NullSink};
+use myloware::time::SystemClock;
+use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
+use myloware_http::{ApiKeys, AppState, WebhookSecrets, api_router};
+
+/// The router, its fakes (for their counters) and its backend (to inspect what was stored).
+pub fn app_with(keys: &[&str], config: EngineConfig) -> (axum::Router, FakeSet, MemoryBackend) {
+    let secret = WebhookSecret::parse("s3cret").unwrap();
+    let fakes = FakeSet::new(
+        secret.clone(),
+        secret.clone(),
+        Arc::new(NullSink),
+        CallbackMode::Manual,
+        Arc::new(SystemClock),
+    );
+    let backend = MemoryBackend::default();
+    let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), config);
+    let router = api_router(AppState {
+        engine,
+        api_keys: ApiKeys::new(keys),
+        webhooks: Arc::new(WebhookSecrets {
+            sora: StandardVerifier::new(vec![secret.clone()], 300),
+            remotion: RemotionVerifier::new(vec![secret], 300),
+        }),
+    });
+    (router, fakes, backend)
+}
