@@ -381,3 +381,28 @@ async fn a_resumed_step_reuses_cached_verdicts_and_reruns_only_that_step() {
     let err = h.engine.resume(&id, "operator", None).await.unwrap_err();
     assert_eq!(err.code(), "not_resumable");
 }
+
+#[tokio::test]
+async fn resuming_a_step_that_failed_halfway_pays_only_for_what_is_missing() {
+    let h = Harness::new();
+    let id = h.start(3).await;
+    h.pump(1).await;
+    h.approve(&id, Gate::Ideation).await;
+    // Clips 0 and 1 are submitted (and paid); clip 2 is refused: the run fails at production.
+    h.fakes.video.refuse_index(2, Some("prompt rejected"));
+    h.pump(1).await;
+    assert_eq!(h.run(&id).await.status, RunStatus::Failed);
+    assert_eq!(h.fakes.video.jobs_started(), 2);
+    h.fakes.video.refuse_index(2, None);
+    h.engine.resume(&id, "operator", None).await.unwrap();
+    h.pump(1).await;
+    let run = h.run(&id).await;
+    assert_eq!(run.status, RunStatus::AwaitingVideoGeneration);
+    assert_eq!(h.fakes.video.jobs_started(), 3, "the two paid jobs were reused, one new job");
+    // The wait expects all three, including the two from before the failure.
+    for job in h.fakes.video.take_outbox() {
+        h.fakes.video.send(&job).await.unwrap();
+    }
+    h.pump(1).await;
+    assert_eq!(h.run(&id).await.status, RunStatus::AwaitingRender);
+}

@@ -42,6 +42,18 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// The generation of the current step (see [`WorkflowState::step_generation`]).
+    pub fn generation(&self) -> u64 {
+        self.state.step_generation.unwrap_or(self.version)
+    }
+
+    /// Record that `self` (already at its new version) entered its step now, if the step changed.
+    pub fn note_step_entry(&mut self, previous: Step) {
+        if self.step != previous {
+            self.state.step_generation = Some(self.version);
+        }
+    }
+
     /// A new run at version 1, pending at ideation.
     pub fn new(
         project: ProjectName,
@@ -146,6 +158,11 @@ pub struct WorkflowState {
     /// Gate decisions so far.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub decisions: Vec<GateDecision>,
+    /// The version at which the run entered its current step. Paid-call intents and wait
+    /// generations are keyed by it, so a retried, redelivered or resumed step reuses the jobs it
+    /// already paid for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_generation: Option<u64>,
 }
 
 /// What an open wait is waiting for.

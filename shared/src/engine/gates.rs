@@ -62,6 +62,7 @@ impl Engine {
             };
             next.version = run.version + 1;
             next.updated_at = now;
+            next.note_step_entry(run.step);
             let audit = AuditEntry {
                 run_id: *run_id,
                 action: action.into(),

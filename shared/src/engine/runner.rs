@@ -171,6 +171,7 @@ impl Engine {
         next.version = prev.version + 1;
         next.updated_at = self.clock.now();
         next.lease = None;
+        next.note_step_entry(prev.step);
         match self.store.checkpoint(&next, prev.version, None).await {
             Ok(()) => {}
             Err(StoreError::ConditionFailed(_)) => {

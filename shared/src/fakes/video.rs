@@ -21,6 +21,7 @@ struct State {
     early: HashSet<u32>,
     early_pending: Vec<JobId>,
     refuse: Option<String>,
+    refuse_index: HashMap<u32, String>,
 }
 
 /// The fake video provider.
@@ -64,6 +65,15 @@ impl FakeVideo {
         self.state.lock().unwrap().refuse = reason.map(str::to_owned);
     }
 
+    /// Refuse submissions for clip `index` with `reason` (`None`: accept them again).
+    pub fn refuse_index(&self, index: u32, reason: Option<&str>) {
+        let mut s = self.state.lock().unwrap();
+        match reason {
+            Some(r) => s.refuse_index.insert(index, r.to_owned()),
+            None => s.refuse_index.remove(&index),
+        };
+    }
+
     /// Take the jobs whose callbacks wait in the outbox (manual mode), in submission order.
     pub fn take_outbox(&self) -> Vec<JobId> {
         std::mem::take(&mut self.state.lock().unwrap().outbox)
@@ -100,7 +110,7 @@ impl VideoProvider for FakeVideo {
         }
         let job = {
             let mut s = self.state.lock().unwrap();
-            if let Some(reason) = &s.refuse {
+            if let Some(reason) = s.refuse.as_ref().or(s.refuse_index.get(&req.index)) {
                 return Err(ProviderError::Terminal(reason.clone()));
             }
             if let Some(job) = s.by_key.get(key) {

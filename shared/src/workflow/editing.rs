@@ -27,7 +27,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
     if urls.is_empty() {
         return Err(fail(Step::Editing, "no_clips", "editing found no clips"));
     }
-    let generation = run.version;
+    let generation = run.generation();
     let key = IntentKey::new(&run.run_id, Step::Editing, generation, 0);
     let intent = engine.store.claim_intent(&key, engine.clock.now()).await?;
     let job_id = match intent.job_id {

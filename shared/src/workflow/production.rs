@@ -18,7 +18,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
     for prompt in &ideas.prompts {
         guard(engine, run, Step::Production, prompt).await?;
     }
-    let generation = run.version;
+    let generation = run.generation();
     let mut jobs = Vec::with_capacity(ideas.prompts.len());
     for (i, prompt) in ideas.prompts.iter().enumerate() {
         let index = i as u32;

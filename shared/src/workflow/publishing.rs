@@ -13,7 +13,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
     let ideas = run.state.ideas.as_ref();
     let caption = ideas.map(|i| i.caption.clone()).unwrap_or_default();
     guard(engine, run, Step::Publishing, &caption).await?;
-    let key = IntentKey::new(&run.run_id, Step::Publishing, run.version, 0);
+    let key = IntentKey::new(&run.run_id, Step::Publishing, run.generation(), 0);
     engine.store.claim_intent(&key, engine.clock.now()).await?;
     let req = PublishRequest {
         run_id: run.run_id,
