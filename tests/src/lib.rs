@@ -261,20 +261,6 @@ impl App {
         self.post(&format!("/v1/runs/{run_id}/{action}"), serde_json::json!({ "gate": gate })).await
     }
 
-    /// Items in the test's table.
-    pub async fn table_items(&self) -> i32 {
-        self.clients
-            .dynamodb
-            .scan()
-            .table_name(&self.resources.names.table)
-            .select(aws_sdk_dynamodb::types::Select::Count)
-            .consistent_read(true)
-            .send()
-            .await
-            .expect("scan")
-            .count
-    }
-
     /// A run moved (through real checkpoints) to `status` at `step`, waiting on `jobs` if any.
     pub async fn craft(
         &self,

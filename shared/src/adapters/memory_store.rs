@@ -38,13 +38,6 @@ pub struct MemoryStore {
     inner: Mutex<Inner>,
 }
 
-impl MemoryStore {
-    /// Number of rendezvous records (for tests that assert nothing was written).
-    pub fn rendezvous_count(&self) -> usize {
-        self.inner.lock().unwrap().rendezvous.len()
-    }
-}
-
 fn entry(run: &RunRecord) -> CheckpointEntry {
     CheckpointEntry {
         version: run.version,
