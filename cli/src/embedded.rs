@@ -40,5 +40,6 @@ pub fn engine(
 /// Consume the step queue in the background until the process ends.
 pub fn spawn_worker(engine: &Engine, backend: &Embedded, name: &str) {
     let (engine, queue, name) = (engine.clone(), backend.queue.clone(), name.to_owned());
-    tokio::spawn(myloware::engine::run_worker(engine, queue, name, std::future::pending()));
+    let dlq = queue.clone();
+    tokio::spawn(myloware::engine::run_worker(engine, queue, dlq, name, std::future::pending()));
 }

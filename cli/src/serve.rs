@@ -65,9 +65,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let router =
                 myloware_http::local_router(app_state(engine.clone(), &cfg, Some(&clients))?);
             let driver = SqsDriver::new(clients.sqs.clone(), &resources.queue_url);
+            let (consumer, dlq) = myloware_runtime::step_consumers(&clients, &resources);
+            let queues = myloware_step::StepQueues { consumer, dlq };
             let handler = |ev| {
-                let engine = engine.clone();
-                async move { myloware_step::handle_batch(&engine, ev, "local").await }
+                let (engine, queues) = (engine.clone(), queues.clone());
+                async move { myloware_step::handle_batch(&engine, &queues, ev, "local").await }
             };
             tracing::info!(addr = %args.addr, "serving (aws)");
             tokio::select! {

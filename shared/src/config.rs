@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::domain::ProjectName;
+pub use crate::engine::{RetryPolicies, RetryPolicy};
 
 /// A configuration value that could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +51,49 @@ pub struct EngineConfig {
     /// Public base URL of the webhook endpoint, for per-request callback URLs
     /// (`MYLOWARE_WEBHOOK_BASE_URL`).
     pub webhook_base_url: String,
+    /// Retries per step (`MYLOWARE_MAX_ATTEMPTS`, `MYLOWARE_RETRY_BASE_MS`,
+    /// `MYLOWARE_RETRY_CAP_SECS` override every step's policy).
+    pub retries: RetryPolicies,
+    /// Deadlines and polling of waits.
+    pub waits: WaitConfig,
+}
+
+/// How long waits may last and when callback waits poll the provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitConfig {
+    /// A callback wait polls the provider once no callback came for this long
+    /// (`MYLOWARE_POLL_AFTER_SECS`, 600).
+    pub poll_after: Duration,
+    /// Time between polls (`MYLOWARE_POLL_INTERVAL_SECS`, 60).
+    pub poll_interval: Duration,
+    /// Polls allowed per wait (`MYLOWARE_MAX_POLLS`, 60).
+    pub max_polls: u32,
+    /// Deadline of the video wait (`MYLOWARE_VIDEO_DEADLINE_SECS`, 7200).
+    pub videos: Duration,
+    /// Deadline of the render wait (`MYLOWARE_RENDER_DEADLINE_SECS`, 3600).
+    pub render: Duration,
+    /// Deadline of a human gate (`MYLOWARE_GATE_DEADLINE_SECS`, 7 days).
+    pub gate: Duration,
+    /// Longest delay of one timer message (SQS allows 15 minutes).
+    pub max_timer: Duration,
+    /// The sweeper re-enqueues a run that has not moved for this long
+    /// (`MYLOWARE_STUCK_AFTER_SECS`, 1200; keep it above `max_timer`).
+    pub stuck_after: Duration,
+}
+
+impl Default for WaitConfig {
+    fn default() -> Self {
+        Self {
+            poll_after: Duration::from_secs(600),
+            poll_interval: Duration::from_secs(60),
+            max_polls: 60,
+            videos: Duration::from_secs(7200),
+            render: Duration::from_secs(3600),
+            gate: Duration::from_secs(7 * 86_400),
+            max_timer: Duration::from_secs(900),
+            stuck_after: Duration::from_secs(1200),
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -69,6 +113,8 @@ impl Default for EngineConfig {
             rate_limit_per_min: 60,
             start_key_ttl: Duration::from_secs(86_400),
             webhook_base_url: "http://127.0.0.1:8080".into(),
+            retries: RetryPolicies::default(),
+            waits: WaitConfig::default(),
         }
     }
 }
@@ -89,6 +135,28 @@ impl EngineConfig {
         c.daily_budget_usd = env_num("MYLOWARE_DAILY_BUDGET_USD", c.daily_budget_usd)?;
         c.cost_per_run_usd = env_num("MYLOWARE_EST_COST_PER_RUN_USD", c.cost_per_run_usd)?;
         c.rate_limit_per_min = env_num("MYLOWARE_RATE_LIMIT_PER_MIN", c.rate_limit_per_min)?;
+        let attempts = env_num("MYLOWARE_MAX_ATTEMPTS", c.retries.default.max_attempts)?;
+        if attempts == 0 {
+            return Err(ConfigError {
+                var: "MYLOWARE_MAX_ATTEMPTS",
+                why: "must be at least 1".into(),
+            });
+        }
+        c.retries = c.retries.with_max_attempts(attempts);
+        if std::env::var("MYLOWARE_RETRY_BASE_MS").is_ok() {
+            let base = Duration::from_millis(env_num("MYLOWARE_RETRY_BASE_MS", 2000)?);
+            let cap = Duration::from_secs(env_num("MYLOWARE_RETRY_CAP_SECS", 300)?);
+            c.retries = c.retries.with_backoff(base, cap);
+        }
+        let secs = |var, d: Duration| env_num(var, d.as_secs()).map(Duration::from_secs);
+        let w = &mut c.waits;
+        w.poll_after = secs("MYLOWARE_POLL_AFTER_SECS", w.poll_after)?;
+        w.poll_interval = secs("MYLOWARE_POLL_INTERVAL_SECS", w.poll_interval)?;
+        w.max_polls = env_num("MYLOWARE_MAX_POLLS", w.max_polls)?;
+        w.videos = secs("MYLOWARE_VIDEO_DEADLINE_SECS", w.videos)?;
+        w.render = secs("MYLOWARE_RENDER_DEADLINE_SECS", w.render)?;
+        w.gate = secs("MYLOWARE_GATE_DEADLINE_SECS", w.gate)?;
+        w.stuck_after = secs("MYLOWARE_STUCK_AFTER_SECS", w.stuck_after)?;
         if let Ok(v) = std::env::var("MYLOWARE_WEBHOOK_BASE_URL") {
             c.webhook_base_url = v.trim_end_matches('/').to_owned();
         }

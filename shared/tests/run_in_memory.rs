@@ -1,136 +1,15 @@
 //! Whole video runs through the engine on the in-memory adapters, with fakes that call back
 //! through the webhook intake (signature verification included).
 
-use std::sync::{Arc, OnceLock};
+mod common;
+
 use std::time::Duration;
 
-use async_trait::async_trait;
-use myloware::Engine;
-use myloware::adapters::{MemoryBackend, MemoryQueue, MemoryStore};
-use myloware::config::EngineConfig;
-use myloware::domain::{Decision, Gate, ProjectName, RunId, RunRecord, RunStatus, Step};
-use myloware::engine::{Disposition, StandardHeaders, StartRequest};
-use myloware::fakes::{CallbackMode, FakeSet};
-use myloware::ports::{CallbackSink, Delivery, RunStore};
-use myloware::time::{Clock, ManualClock, Timestamp};
-use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
-
-const SORA: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-const REMOTION: &str = "remotion-test-secret";
-
-/// Delivers callbacks straight into the engine's webhook intake.
-struct InProcessSink {
-    engine: OnceLock<Engine>,
-}
-
-#[async_trait]
-impl CallbackSink for InProcessSink {
-    async fn deliver(&self, d: &Delivery) -> Result<u16, String> {
-        let engine = self.engine.get().expect("engine set");
-        let h = |name: &str| d.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-        let result = if d.path.starts_with("/v1/webhooks/sora") {
-            let v = StandardVerifier::new(vec![WebhookSecret::parse(SORA).unwrap()], 300);
-            let headers = StandardHeaders {
-                id: h("webhook-id"),
-                timestamp: h("webhook-timestamp"),
-                signature: h("webhook-signature"),
-            };
-            engine.intake_sora(&v, headers, &d.body, None).await
-        } else {
-            let v = RemotionVerifier::new(vec![WebhookSecret::parse(REMOTION).unwrap()], 300);
-            engine.intake_remotion(&v, h("x-remotion-signature"), None, None, &d.body, None).await
-        };
-        result.map(|_| 200).map_err(|e| e.to_string())
-    }
-}
-
-struct Harness {
-    engine: Engine,
-    store: Arc<MemoryStore>,
-    queue: Arc<MemoryQueue>,
-    clock: ManualClock,
-    fakes: FakeSet,
-}
-
-impl Harness {
-    fn new() -> Self {
-        let backend = MemoryBackend::default();
-        let (store, queue) = (backend.store.clone(), backend.queue.clone());
-        let clock = ManualClock::new(Timestamp(1_800_000_000_000));
-        let sink = Arc::new(InProcessSink { engine: OnceLock::new() });
-        let fakes = FakeSet::new(
-            WebhookSecret::parse(SORA).unwrap(),
-            WebhookSecret::parse(REMOTION).unwrap(),
-            sink.clone(),
-            CallbackMode::Manual,
-            Arc::new(clock.clone()),
-        );
-        let engine =
-            backend.engine(fakes.providers(), Arc::new(clock.clone()), EngineConfig::default());
-        let _ = sink.engine.set(engine.clone());
-        Self { engine, store, queue, clock, fakes }
-    }
-
-    async fn start(&self, clips: u32) -> RunId {
-        let req = StartRequest {
-            project: ProjectName::parse("aismr").unwrap(),
-            brief: "a calm ocean at dawn".into(),
-            clips: Some(clips),
-            idempotency_key: None,
-            request_id: None,
-            caller: None,
-        };
-        self.engine.start_run(req).await.unwrap().run.run_id
-    }
-
-    /// Handle queued messages until none is left; `copies` deliveries of each.
-    async fn pump(&self, copies: usize) {
-        while let Some(m) = self.queue.pop() {
-            for _ in 0..copies {
-                let d = self.engine.handle_message(&m, "test").await.unwrap();
-                assert_eq!(d, Disposition::Ack, "message {m:?}");
-            }
-        }
-    }
-
-    async fn run(&self, id: &RunId) -> RunRecord {
-        self.store.get_run(id).await.unwrap().unwrap()
-    }
-
-    async fn approve(&self, id: &RunId, gate: Gate) {
-        self.engine.decide(id, gate, Decision::Approve, None, "test", None).await.unwrap();
-    }
-
-    /// Drive a run to the end, delivering video callbacks reversed, one twice, one early.
-    async fn full_run(&self, copies: usize) -> RunId {
-        self.fakes.video.deliver_early(0);
-        let id = self.start(3).await;
-        self.pump(copies).await;
-        assert_eq!(self.run(&id).await.status, RunStatus::AwaitingIdeationApproval);
-        self.approve(&id, Gate::Ideation).await;
-        self.pump(copies).await;
-        let run = self.run(&id).await;
-        assert_eq!(run.status, RunStatus::AwaitingVideoGeneration);
-        let mut outbox = self.fakes.video.take_outbox();
-        assert_eq!(outbox.len(), 2, "clip 0 was delivered early");
-        outbox.reverse();
-        for job in &outbox {
-            assert_eq!(self.fakes.video.send(job).await, Ok(200));
-            self.pump(copies).await;
-        }
-        assert_eq!(self.fakes.video.send(&outbox[0]).await, Ok(200), "duplicate callback");
-        self.pump(copies).await;
-        assert_eq!(self.run(&id).await.status, RunStatus::AwaitingRender);
-        for job in self.fakes.render.take_outbox() {
-            self.fakes.render.send(&job).await.unwrap();
-        }
-        self.pump(copies).await;
-        assert_eq!(self.run(&id).await.status, RunStatus::AwaitingPublishApproval);
-        self.approve(&id, Gate::Publish).await;
-        self.pump(copies).await;
-        id
-    }
-}
+use common::Harness;
+use myloware::domain::{Decision, Gate, ProjectName, RunStatus, Step};
+use myloware::engine::{Disposition, StartRequest};
+use myloware::ports::RunStore;
+use myloware::time::Clock;
 
 #[tokio::test]
 async fn a_run_completes_with_one_paid_job_per_clip() {
@@ -319,7 +198,9 @@ async fn a_concurrent_delivery_waits_for_the_lease_and_never_pays_twice() {
     // Another invocation holds the lease at this version.
     let until = h.clock.now().plus(Duration::from_secs(60));
     h.store.acquire_lease(&id, run.version, "other", until, h.clock.now()).await.unwrap();
-    assert_eq!(h.engine.handle_message(&prod, "me").await.unwrap(), Disposition::Retry);
+    // Retried once the holder's lease lapses (not at once, and never stalling the run).
+    let d = h.engine.handle_message(&prod, "me").await.unwrap();
+    assert!(matches!(d, Disposition::Retry { after } if after >= Duration::from_secs(59)), "{d:?}");
     assert_eq!(h.fakes.video.jobs_started(), 0);
     // The holder crashed; its lease lapses; the redelivered message runs the step.
     h.clock.advance(Duration::from_secs(61));

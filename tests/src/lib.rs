@@ -136,10 +136,12 @@ impl App {
             d.duplicate = opts.duplicate_messages;
             driver = Some(d.clone());
             let e = engine.clone();
+            let (consumer, dlq) = myloware_runtime::step_consumers(&clients, &resources);
+            let queues = myloware_step::StepQueues { consumer, dlq };
             tokio::spawn(async move {
                 let handler = |ev| {
-                    let e = e.clone();
-                    async move { myloware_step::handle_batch(&e, ev, "test-driver").await }
+                    let (e, queues) = (e.clone(), queues.clone());
+                    async move { myloware_step::handle_batch(&e, &queues, ev, "test-driver").await }
                 };
                 d.run(handler, async move {
                     let _ = stopped.changed().await;
@@ -302,13 +304,14 @@ impl App {
                 })
                 .collect();
         }
-        next.open_wait = Some(OpenWait {
+        next.open_wait = Some(OpenWait::new(
             kind,
-            generation: 2,
-            provider: (!jobs.is_empty()).then_some(provider),
-            jobs: expected.clone(),
-            since: next.updated_at,
-        });
+            2,
+            (!jobs.is_empty()).then_some(provider),
+            expected.clone(),
+            next.updated_at,
+            Duration::from_secs(3600),
+        ));
         store.checkpoint(&next, 1, None).await.unwrap();
         for e in &expected {
             let c = Correlation { run_id: run.run_id, generation: 2, index: e.index };

@@ -55,6 +55,7 @@ async fn twenty_concurrent_runs_with_duplicated_reordered_callbacks_all_complete
         tokio::spawn(myloware::engine::run_worker(
             e,
             backend.queue.clone(),
+            backend.queue.clone(),
             name.into(),
             std::future::pending(),
         ));

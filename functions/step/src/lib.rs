@@ -1,38 +1,68 @@
 //! The step function's handler: one SQS batch → one engine call per message → the partial batch
-//! response (`ReportBatchItemFailures`), so only failed messages are redelivered.
+//! response (`ReportBatchItemFailures`), so only failed messages are redelivered. A retried
+//! message is first hidden for its backoff (`ChangeMessageVisibility`); one whose retries ran out
+//! is moved to the DLQ and reported done.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use myloware::Engine;
-use myloware::domain::StepMessage;
 use myloware::engine::Disposition;
+use myloware::ports::{DeadLetters, QueueConsumer, Received};
 use tokio::task::JoinSet;
 use tracing::{error, warn};
 
+/// The step queue's consuming side and its DLQ.
+#[derive(Clone)]
+pub struct StepQueues {
+    /// For visibility changes (backoff).
+    pub consumer: Arc<dyn QueueConsumer>,
+    /// Where exhausted and unusable messages go.
+    pub dlq: Arc<dyn DeadLetters>,
+}
+
+fn received(rec: SqsMessage) -> Received {
+    Received {
+        receive_count: rec
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1),
+        message_id: rec.message_id.unwrap_or_default(),
+        receipt: rec.receipt_handle.unwrap_or_default(),
+        body: rec.body.unwrap_or_default(),
+    }
+}
+
 /// Handle a batch. Messages run concurrently; each failure is reported by message id.
-pub async fn handle_batch(engine: &Engine, event: SqsEvent, invocation: &str) -> SqsBatchResponse {
+pub async fn handle_batch(
+    engine: &Engine,
+    queues: &StepQueues,
+    event: SqsEvent,
+    invocation: &str,
+) -> SqsBatchResponse {
     let mut tasks = JoinSet::new();
     for rec in event.records {
-        let id = rec.message_id.clone().unwrap_or_default();
-        let engine = engine.clone();
-        let owner = format!("{invocation}:{id}");
-        let attempt =
-            rec.attributes.get("ApproximateReceiveCount").and_then(|c| c.parse().ok()).unwrap_or(1);
+        let m = received(rec);
+        let (engine, queues) = (engine.clone(), queues.clone());
+        let owner = format!("{invocation}:{}", m.message_id);
         tasks.spawn(async move {
-            let msg: StepMessage = match serde_json::from_str(rec.body.as_deref().unwrap_or_default()) {
-                Ok(m) => m,
-                Err(e) => {
-                    // Poison: leave it to the redrive policy, which moves it to the DLQ.
-                    error!(message_id = %id, error = %e, "unparseable step message");
-                    return Some(id);
+            let failed = Some(m.message_id.clone());
+            match engine.process(&m, &owner).await {
+                Disposition::Ack => None,
+                Disposition::Retry { after } => {
+                    if let Err(e) = queues.consumer.change_visibility(&m.receipt, after).await {
+                        warn!(message_id = %m.message_id, error = %e, "could not delay the retry");
+                    }
+                    failed
                 }
-            };
-            match engine.handle_delivery(&msg, &owner, attempt).await {
-                Ok(Disposition::Ack) => None,
-                Ok(Disposition::Retry) => Some(id),
-                Err(e) => {
-                    warn!(message_id = %id, run_id = %msg.run_id, code = e.code(), error = %e, "step failed");
-                    Some(id)
-                }
+                Disposition::DeadLetter => match queues.dlq.bury(&m.body).await {
+                    Ok(()) => None,
+                    Err(e) => {
+                        error!(message_id = %m.message_id, error = %e, "could not move to the DLQ");
+                        failed
+                    }
+                },
             }
         });
     }
@@ -56,7 +86,7 @@ mod tests {
     use myloware::adapters::MemoryBackend;
     use myloware::domain::{ProjectName, RunRecord, StepMessage};
     use myloware::fakes::{CallbackMode, FakeSet, NullSink};
-    use myloware::ports::RunStore;
+    use myloware::ports::{DeadLetter, HeldLetter, MoveTask, QueueError, RunStore};
     use myloware::time::{Clock, SystemClock};
     use myloware::webhooks::WebhookSecret;
 
@@ -67,8 +97,53 @@ mod tests {
     fn record(id: &str, body: &str) -> SqsMessage {
         let mut m = SqsMessage::default();
         m.message_id = Some(id.into());
+        m.receipt_handle = Some(format!("receipt-{id}"));
         m.body = Some(body.into());
         m
+    }
+
+    /// Records what the handler asks of SQS (the real calls are covered on LocalStack).
+    #[derive(Default)]
+    struct Calls {
+        hidden: std::sync::Mutex<Vec<(String, Duration)>>,
+        buried: std::sync::Mutex<Vec<String>>,
+    }
+
+    #[async_trait::async_trait]
+    impl QueueConsumer for Calls {
+        async fn receive(&self, _: u32, _: Duration) -> Result<Vec<Received>, QueueError> {
+            Ok(vec![])
+        }
+        async fn delete(&self, _: &str) -> Result<(), QueueError> {
+            Ok(())
+        }
+        async fn change_visibility(&self, r: &str, t: Duration) -> Result<(), QueueError> {
+            self.hidden.lock().unwrap().push((r.into(), t));
+            Ok(())
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl DeadLetters for Calls {
+        async fn bury(&self, body: &str) -> Result<(), QueueError> {
+            self.buried.lock().unwrap().push(body.into());
+            Ok(())
+        }
+        async fn list(&self, _: u32) -> Result<Vec<DeadLetter>, QueueError> {
+            Ok(vec![])
+        }
+        async fn hold(&self, _: &str) -> Result<Option<HeldLetter>, QueueError> {
+            Ok(None)
+        }
+        async fn delete(&self, _: &str) -> Result<(), QueueError> {
+            Ok(())
+        }
+        async fn start_redrive(&self) -> Result<MoveTask, QueueError> {
+            Err(QueueError::Consume("not here".into()))
+        }
+        async fn redrive_tasks(&self) -> Result<Vec<MoveTask>, QueueError> {
+            Ok(vec![])
+        }
     }
 
     #[tokio::test]
@@ -105,11 +180,20 @@ mod tests {
                 &serde_json::to_string(&StepMessage::at(myloware::RunId::new(), 1)).unwrap(),
             ),
         ];
-        let resp = handle_batch(&engine, event, "inv-1").await;
+        let calls = Arc::new(Calls::default());
+        let queues = StepQueues { consumer: calls.clone(), dlq: calls.clone() };
+        let resp = handle_batch(&engine, &queues, event, "inv-1").await;
         let mut failed: Vec<&str> =
             resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         failed.sort();
-        assert_eq!(failed, ["leased", "poison"]);
+        // The poison message can never succeed: it went to the DLQ and counts as handled.
+        assert_eq!(failed, ["leased"]);
+        assert_eq!(*calls.buried.lock().unwrap(), ["{not json"]);
+        // The leased one is hidden until the other holder's lease lapses, not retried at once.
+        let hidden = calls.hidden.lock().unwrap().clone();
+        assert_eq!(hidden.len(), 1);
+        assert_eq!(hidden[0].0, "receipt-leased");
+        assert!(hidden[0].1 > Duration::from_secs(50), "{hidden:?}");
         let after = store.get_run(&ready.run_id).await.unwrap().unwrap();
         assert_eq!(after.version, 2, "the good message ran its step");
         let json = serde_json::to_value(&resp).unwrap();

@@ -7,7 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use myloware::ports::{DeadLetters, QueueConsumer, QueueError, Received};
+use myloware::ports::{
+    DeadLetter, DeadLetters, HeldLetter, MoveTask, QueueConsumer, QueueError, Received,
+};
+use myloware::time::Timestamp;
 
 use crate::SqsQueue;
 
@@ -109,37 +112,158 @@ impl SqsDeadLetters {
 
 #[async_trait]
 impl DeadLetters for SqsDeadLetters {
-    async fn peek(&self, max: u32) -> Result<Vec<Received>, QueueError> {
-        // Visibility 0: the messages stay where they are for the next reader.
-        receive(&self.client, &self.dlq_url, max, Duration::ZERO, Some(0)).await
+    async fn bury(&self, body: &str) -> Result<(), QueueError> {
+        self.client
+            .send_message()
+            .queue_url(&self.dlq_url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                QueueError::Send(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+            })?;
+        Ok(())
     }
 
-    async fn redrive_all(&self) -> Result<u64, QueueError> {
+    async fn list(&self, max: u32) -> Result<Vec<DeadLetter>, QueueError> {
+        // Receive with a short visibility and release at once, so the messages stay for the next
+        // reader; repeat until `max` distinct messages or nothing new comes.
+        let mut seen: Vec<DeadLetter> = Vec::new();
+        for _ in 0..(max.div_ceil(10) + 2) {
+            let batch = receive_dlq(&self.client, &self.dlq_url, 10, 5).await?;
+            if batch.is_empty() {
+                break;
+            }
+            let mut fresh = 0;
+            for (letter, receipt) in batch {
+                self.release(&receipt).await;
+                if !seen.iter().any(|s| s.message_id == letter.message_id) {
+                    seen.push(letter);
+                    fresh += 1;
+                }
+            }
+            if fresh == 0 || seen.len() as u32 >= max {
+                break;
+            }
+        }
+        seen.sort_by_key(|l| l.sent_at);
+        seen.truncate(max as usize);
+        Ok(seen)
+    }
+
+    async fn hold(&self, message_id: &str) -> Result<Option<HeldLetter>, QueueError> {
+        // Others received while looking are released at once.
+        for _ in 0..20 {
+            let batch = receive_dlq(&self.client, &self.dlq_url, 10, 60).await?;
+            if batch.is_empty() {
+                return Ok(None);
+            }
+            let mut found = None;
+            for (letter, receipt) in batch {
+                if found.is_none() && letter.message_id == message_id {
+                    found = Some(HeldLetter { letter, receipt });
+                } else {
+                    self.release(&receipt).await;
+                }
+            }
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
+        self.client
+            .delete_message()
+            .queue_url(&self.dlq_url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn start_redrive(&self) -> Result<MoveTask, QueueError> {
         let arn = self.arn().await?;
         let task =
             self.client.start_message_move_task().source_arn(&arn).send().await.map_err(err)?;
-        let handle = task.task_handle.unwrap_or_default();
-        for _ in 0..600 {
-            let tasks =
-                self.client.list_message_move_tasks().source_arn(&arn).send().await.map_err(err)?;
-            let mine = tasks.results.unwrap_or_default().into_iter().find(|t| {
-                t.task_handle.as_deref() == Some(handle.as_str()) || t.task_handle.is_none()
-            });
-            if let Some(t) = mine {
-                match t.status.as_deref() {
-                    Some("COMPLETED") => return Ok(t.approximate_number_of_messages_moved as u64),
-                    Some("FAILED") | Some("CANCELLED") => {
-                        return Err(QueueError::Consume(format!(
-                            "message move task {}: {}",
-                            t.status.unwrap_or_default(),
-                            t.failure_reason.unwrap_or_default()
-                        )));
-                    }
-                    _ => {}
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        Err(QueueError::Consume("message move task did not finish in 2 minutes".into()))
+        Ok(MoveTask {
+            handle: task.task_handle.unwrap_or_default(),
+            status: "RUNNING".into(),
+            moved: 0,
+            total: None,
+            failure: None,
+        })
     }
+
+    async fn redrive_tasks(&self) -> Result<Vec<MoveTask>, QueueError> {
+        let arn = self.arn().await?;
+        let tasks =
+            self.client.list_message_move_tasks().source_arn(&arn).send().await.map_err(err)?;
+        Ok(tasks
+            .results
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| MoveTask {
+                handle: t.task_handle.unwrap_or_default(),
+                status: t.status.unwrap_or_default(),
+                moved: t.approximate_number_of_messages_moved as u64,
+                total: t.approximate_number_of_messages_to_move.map(|n| n as u64),
+                failure: t.failure_reason,
+            })
+            .collect())
+    }
+}
+
+impl SqsDeadLetters {
+    async fn release(&self, receipt: &str) {
+        let r = self
+            .client
+            .change_message_visibility()
+            .queue_url(&self.dlq_url)
+            .receipt_handle(receipt)
+            .visibility_timeout(0)
+            .send()
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "could not release a DLQ message");
+        }
+    }
+}
+
+async fn receive_dlq(
+    client: &Client,
+    url: &str,
+    max: i32,
+    visibility: i32,
+) -> Result<Vec<(DeadLetter, String)>, QueueError> {
+    let out = client
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(max)
+        .wait_time_seconds(0)
+        .visibility_timeout(visibility)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .map_err(err)?;
+    Ok(out
+        .messages
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| {
+            let attr = |n: MessageSystemAttributeName| {
+                m.attributes.as_ref().and_then(|a| a.get(&n)).and_then(|v| v.parse::<i64>().ok())
+            };
+            let letter = DeadLetter {
+                message_id: m.message_id.clone().unwrap_or_default(),
+                body: m.body.clone().unwrap_or_default(),
+                receive_count: attr(MessageSystemAttributeName::ApproximateReceiveCount)
+                    .unwrap_or(0) as u32,
+                sent_at: attr(MessageSystemAttributeName::SentTimestamp).map(Timestamp),
+            };
+            (letter, m.receipt_handle.unwrap_or_default())
+        })
+        .collect())
 }

@@ -115,7 +115,7 @@ pub async fn queue_suite(q: QueueUnderTest) {
     expect_empty(c, "moved to the DLQ after the maximum receive count").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     let dead = loop {
-        let d = q.dlq.peek(10).await.unwrap();
+        let d = q.dlq.list(10).await.unwrap();
         if !d.is_empty() || Instant::now() > deadline {
             break d;
         }
@@ -130,6 +130,6 @@ pub async fn queue_suite(q: QueueUnderTest) {
         assert_eq!(back.len(), 1, "redriven message is back in the queue");
         assert_eq!(back[0].body, body(run, 99));
         c.delete(&back[0].receipt).await.unwrap();
-        assert!(q.dlq.peek(10).await.unwrap().is_empty(), "DLQ empty after redrive");
+        assert!(q.dlq.list(10).await.unwrap().is_empty(), "DLQ empty after redrive");
     }
 }

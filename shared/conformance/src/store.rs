@@ -161,6 +161,16 @@ async fn leases(store: &Arc<dyn RunStore>) {
     let taken =
         store.acquire_lease(&a.run_id, 1, "two", later, later.plus(Duration::from_millis(1))).await;
     assert_eq!(taken.expect("lapsed lease is taken over").lease.unwrap().owner, "two");
+    // Only the holder releases, at the version it holds; then anyone may take it at once.
+    store.release_lease(&a.run_id, 1, "one").await.unwrap();
+    store.release_lease(&a.run_id, 2, "two").await.unwrap();
+    let still = store.acquire_lease(&a.run_id, 1, "three", later, now).await;
+    assert!(matches!(still, Err(StoreError::ConditionFailed(_))), "others cannot release it");
+    store.release_lease(&a.run_id, 1, "two").await.unwrap();
+    let free = store.acquire_lease(&a.run_id, 1, "three", later, now).await;
+    assert_eq!(free.expect("a released lease is free").lease.unwrap().owner, "three");
+    let stored = store.get_run(&a.run_id).await.unwrap().unwrap();
+    assert_eq!(stored.version, 1, "releasing never moves the version");
 }
 
 async fn checkpoint_races(store: &Arc<dyn RunStore>) {

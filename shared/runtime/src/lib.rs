@@ -10,4 +10,4 @@ pub mod wiring;
 
 pub use config::{ConfigError, RuntimeConfig};
 pub use sink::HttpCallbackSink;
-pub use wiring::{app_state, aws_engine, aws_engine_from_env};
+pub use wiring::{app_state, aws_engine, aws_engine_from_env, step_consumers};

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use myloware::Engine;
 use myloware::engine::Providers;
 use myloware::fakes::{CallbackMode, FakeSet};
+use myloware::ports::{DeadLetters, QueueConsumer};
 use myloware::time::SystemClock;
 use myloware::webhooks::WebhookSecret;
-use myloware_aws::{AwsClients, DynamoStore, Resources, S3Blobs, SqsQueue};
+use myloware_aws::{AwsClients, DynamoStore, Resources, S3Blobs, SqsDeadLetters, SqsQueue};
 use myloware_http::AppState;
 
 use crate::{ConfigError, HttpCallbackSink, RuntimeConfig};
@@ -56,6 +57,18 @@ pub fn aws_engine(
         providers,
         config: cfg.engine.clone(),
     }
+}
+
+/// The consuming side of the step queue and its DLQ (step and sweeper functions, local drivers,
+/// the DLQ admin API).
+pub fn step_consumers(
+    clients: &AwsClients,
+    resources: &Resources,
+) -> (Arc<dyn QueueConsumer>, Arc<dyn DeadLetters>) {
+    (
+        Arc::new(SqsQueue::new(clients.sqs.clone(), &resources.queue_url)),
+        Arc::new(SqsDeadLetters::new(clients.sqs.clone(), &resources.dlq_url)),
+    )
 }
 
 /// The HTTP handler state for an engine. `clients` reads secrets kept in a secret store.

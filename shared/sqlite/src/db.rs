@@ -92,6 +92,12 @@ CREATE TABLE IF NOT EXISTS dlq (
     receive_count INTEGER NOT NULL,
     moved_at      INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS move_tasks (
+    handle     TEXT PRIMARY KEY,
+    status     TEXT NOT NULL,
+    moved      INTEGER NOT NULL,
+    started_at INTEGER NOT NULL
+);
 "#;
 
 /// Open a connection to `path` with the pragmas the adapters rely on, creating the schema.

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use myloware::domain::StepMessage;
-use myloware::ports::{DeadLetters, QueueConsumer, QueueError, Received, StepQueue};
-use myloware::time::Clock;
+use myloware::ports::{
+    DeadLetter, DeadLetters, HeldLetter, MoveTask, QueueConsumer, QueueError, Received, StepQueue,
+};
+use myloware::time::{Clock, Timestamp};
 use rusqlite::params;
 use tokio::sync::Notify;
 
@@ -175,17 +177,106 @@ impl QueueConsumer for SqliteQueue {
 
 #[async_trait]
 impl DeadLetters for SqliteQueue {
-    async fn peek(&self, max: u32) -> Result<Vec<Received>, QueueError> {
+    async fn bury(&self, body: &str) -> Result<(), QueueError> {
+        let (body, now) = (body.to_owned(), self.clock.now());
+        with(&self.conn, move |c| {
+            c.execute(
+                "INSERT INTO dlq (message_id, body, sent_at, receive_count, moved_at) \
+                 VALUES (?1, ?2, ?3, 0, ?3)",
+                params![uuid::Uuid::new_v4().to_string(), body, now.millis()],
+            )?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| QueueError::Send(e.0))
+    }
+
+    async fn list(&self, max: u32) -> Result<Vec<DeadLetter>, QueueError> {
         with(&self.conn, move |c| {
             let mut st = c.prepare(
-                "SELECT id, message_id, body, receive_count FROM dlq ORDER BY id LIMIT ?1",
+                "SELECT message_id, body, receive_count, sent_at FROM dlq ORDER BY id LIMIT ?1",
             )?;
-            let rows = st.query_map(params![max as i64], |r| {
-                Ok(Received {
-                    receipt: format!("dlq:{}", r.get::<_, i64>(0)?),
-                    message_id: r.get(1)?,
-                    body: r.get(2)?,
-                    receive_count: r.get(3)?,
+            let rows = st.query_map(params![max as i64], letter)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+        .map_err(|e| QueueError::Consume(e.0))
+    }
+
+    async fn hold(&self, message_id: &str) -> Result<Option<HeldLetter>, QueueError> {
+        let id = message_id.to_owned();
+        with(&self.conn, move |c| {
+            let mut st = c.prepare(
+                "SELECT message_id, body, receive_count, sent_at, id FROM dlq WHERE message_id = ?1",
+            )?;
+            let mut rows = st.query_map(params![id], |r| {
+                Ok(HeldLetter { letter: letter(r)?, receipt: format!("dlq:{}", r.get::<_, i64>(4)?) })
+            })?;
+            Ok(rows.next().transpose()?)
+        })
+        .await
+        .map_err(|e| QueueError::Consume(e.0))
+    }
+
+    async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
+        let id: i64 = receipt
+            .strip_prefix("dlq:")
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| QueueError::Consume(format!("not a DLQ receipt: {receipt}")))?;
+        with(&self.conn, move |c| {
+            c.execute("DELETE FROM dlq WHERE id = ?1", params![id])?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| QueueError::Consume(e.0))
+    }
+
+    async fn start_redrive(&self) -> Result<MoveTask, QueueError> {
+        let now = self.clock.now();
+        let handle = uuid::Uuid::new_v4().to_string();
+        let h = handle.clone();
+        let moved = with(&self.conn, move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // Back to the source queue with a fresh receive count, as a move task does; the
+            // move is one transaction here, so the task is complete when it is reported.
+            let n = tx.execute(
+                "INSERT INTO queue (message_id, body, sent_at, visible_at) \
+                 SELECT message_id, body, sent_at, ?1 FROM dlq ORDER BY id",
+                params![now.millis()],
+            )?;
+            tx.execute("DELETE FROM dlq", [])?;
+            tx.execute(
+                "INSERT INTO move_tasks (handle, status, moved, started_at) VALUES (?1, 'COMPLETED', ?2, ?3)",
+                params![h, n as i64, now.millis()],
+            )?;
+            tx.commit()?;
+            Ok(n as u64)
+        })
+        .await
+        .map_err(|e| QueueError::Consume(e.0))?;
+        self.sent.notify_waiters();
+        Ok(MoveTask {
+            handle,
+            status: "COMPLETED".into(),
+            moved,
+            total: Some(moved),
+            failure: None,
+        })
+    }
+
+    async fn redrive_tasks(&self) -> Result<Vec<MoveTask>, QueueError> {
+        with(&self.conn, |c| {
+            let mut st = c.prepare(
+                "SELECT handle, status, moved FROM move_tasks ORDER BY started_at DESC LIMIT 10",
+            )?;
+            let rows = st.query_map([], |r| {
+                let moved = r.get::<_, i64>(2)? as u64;
+                Ok(MoveTask {
+                    handle: r.get(0)?,
+                    status: r.get(1)?,
+                    moved,
+                    total: Some(moved),
+                    failure: None,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
@@ -193,24 +284,13 @@ impl DeadLetters for SqliteQueue {
         .await
         .map_err(|e| QueueError::Consume(e.0))
     }
+}
 
-    async fn redrive_all(&self) -> Result<u64, QueueError> {
-        let now = self.clock.now();
-        let moved = with(&self.conn, move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            // Back to the source queue with a fresh receive count, as a move task does.
-            let n = tx.execute(
-                "INSERT INTO queue (message_id, body, sent_at, visible_at) \
-                 SELECT message_id, body, sent_at, ?1 FROM dlq ORDER BY id",
-                params![now.millis()],
-            )?;
-            tx.execute("DELETE FROM dlq", [])?;
-            tx.commit()?;
-            Ok(n as u64)
-        })
-        .await
-        .map_err(|e| QueueError::Consume(e.0))?;
-        self.sent.notify_waiters();
-        Ok(moved)
-    }
+fn letter(r: &rusqlite::Row<'_>) -> rusqlite::Result<DeadLetter> {
+    Ok(DeadLetter {
+        message_id: r.get(0)?,
+        body: r.get(1)?,
+        receive_count: r.get(2)?,
+        sent_at: Some(Timestamp(r.get(3)?)),
+    })
 }

@@ -151,6 +151,20 @@ impl RunStore for SqliteStore {
         got.ok_or_else(|| StoreError::ConditionFailed("version moved or lease held".into()))
     }
 
+    async fn release_lease(&self, id: &RunId, version: u64, owner: &str) -> Result<(), StoreError> {
+        let (id, owner) = (id.to_string(), owner.to_owned());
+        with(&self.conn, move |c| {
+            c.execute(
+                "UPDATE runs SET lease_owner = NULL, lease_until = NULL \
+                 WHERE run_id = ?1 AND version = ?2 AND lease_owner = ?3",
+                params![id, version as i64, owner],
+            )?;
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
     async fn checkpoint(
         &self,
         next: &RunRecord,

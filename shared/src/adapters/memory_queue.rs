@@ -1,4 +1,5 @@
-//! A FIFO of step messages with a switch that makes sends fail (a lost enqueue).
+//! A FIFO of step messages with a switch that makes sends fail (a lost enqueue). Delayed messages
+//! (wait timers) wait in a separate list until a test takes them, so pumping the queue ends.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -14,6 +15,7 @@ use crate::ports::{QueueError, StepQueue};
 #[derive(Debug, Default)]
 pub struct MemoryQueue {
     messages: Mutex<VecDeque<StepMessage>>,
+    delayed: Mutex<Vec<(Duration, StepMessage)>>,
     sent: AtomicUsize,
     fail_sends: AtomicUsize,
 }
@@ -35,6 +37,14 @@ impl MemoryQueue {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Take the delayed messages (with their delays), oldest first.
+    pub fn take_delayed(&self) -> Vec<(Duration, StepMessage)> {
+        std::mem::take(&mut *self.delayed.lock().unwrap())
+    }
+    /// Put delayed messages back.
+    pub fn push_delayed(&self, msgs: Vec<(Duration, StepMessage)>) {
+        self.delayed.lock().unwrap().extend(msgs);
+    }
     /// Messages sent so far.
     pub fn sent(&self) -> usize {
         self.sent.load(Ordering::SeqCst)
@@ -47,7 +57,7 @@ impl MemoryQueue {
 
 #[async_trait]
 impl StepQueue for MemoryQueue {
-    async fn send(&self, msg: &StepMessage, _delay: Duration) -> Result<(), QueueError> {
+    async fn send(&self, msg: &StepMessage, delay: Duration) -> Result<(), QueueError> {
         let failing = self
             .fail_sends
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -56,7 +66,11 @@ impl StepQueue for MemoryQueue {
             return Err(QueueError::Send("injected send failure".into()));
         }
         self.sent.fetch_add(1, Ordering::SeqCst);
-        self.messages.lock().unwrap().push_back(msg.clone());
+        if delay.is_zero() {
+            self.messages.lock().unwrap().push_back(msg.clone());
+        } else {
+            self.delayed.lock().unwrap().push((delay, msg.clone()));
+        }
         Ok(())
     }
 }

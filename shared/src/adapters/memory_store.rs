@@ -97,6 +97,17 @@ impl RunStore for MemoryStore {
         Ok(run.clone())
     }
 
+    async fn release_lease(&self, id: &RunId, version: u64, owner: &str) -> Result<(), StoreError> {
+        let mut g = self.inner.lock().unwrap();
+        if let Some(run) = g.runs.get_mut(id)
+            && run.version == version
+            && run.lease.as_ref().is_some_and(|l| l.owner == owner)
+        {
+            run.lease = None;
+        }
+        Ok(())
+    }
+
     async fn checkpoint(
         &self,
         next: &RunRecord,

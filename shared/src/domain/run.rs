@@ -99,6 +99,16 @@ pub struct RunError {
     pub message: String,
     /// The step that failed.
     pub step: Step,
+    /// Deliveries tried before the run stalled (retries exhausted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+}
+
+impl RunError {
+    /// An error of `step` with a stable code and a human reason.
+    pub fn new(step: Step, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { code: code.into(), message: message.into(), step, attempts: None }
+    }
 }
 
 /// The ideator's output.
@@ -202,6 +212,42 @@ pub struct OpenWait {
     pub jobs: Vec<ExpectedJob>,
     /// When the wait opened.
     pub since: Timestamp,
+    /// When the wait gives up (the run fails with `wait_timeout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<Timestamp>,
+    /// Status polls made so far (callback waits only).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub polls: u32,
+    /// When the provider was last polled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_poll_at: Option<Timestamp>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl OpenWait {
+    /// A wait opened at `since` that gives up after `limit`.
+    pub fn new(
+        kind: WaitKind,
+        generation: u64,
+        provider: Option<Provider>,
+        jobs: Vec<ExpectedJob>,
+        since: Timestamp,
+        limit: std::time::Duration,
+    ) -> Self {
+        Self {
+            kind,
+            generation,
+            provider,
+            jobs,
+            since,
+            deadline: Some(since.plus(limit)),
+            polls: 0,
+            last_poll_at: None,
+        }
+    }
 }
 
 /// One entry of a run's checkpoint history (one per version).

@@ -161,6 +161,20 @@ impl Step {
         }
     }
 
+    /// The status of a run that is at this step and moving (not failed or stalled).
+    pub fn runnable_status(self) -> RunStatus {
+        match self {
+            Step::WaitForVideos => RunStatus::AwaitingVideoGeneration,
+            Step::WaitForRender => RunStatus::AwaitingRender,
+            Step::IdeationApproval => Gate::Ideation.waiting_status(),
+            Step::PublishApproval => Gate::Publish.waiting_status(),
+            Step::Done => RunStatus::Completed,
+            Step::Ideation | Step::Production | Step::Editing | Step::Publishing => {
+                RunStatus::Running
+            }
+        }
+    }
+
     /// How the runner treats this step.
     pub fn kind(self) -> StepKind {
         match self {

@@ -15,6 +15,11 @@ pub fn step_retry(step: &'static str) {
     metrics::counter!("StepRetries", "Step" => step).increment(1);
 }
 
+/// Retries ran out: the run stalled and its message went to the DLQ.
+pub fn stalled(step: &'static str) {
+    metrics::counter!("StalledRuns", "Step" => step).increment(1);
+}
+
 /// A webhook was answered (`accepted`, `duplicate`, `ignored`, `rejected`).
 pub fn webhook(provider: &'static str, result: &'static str) {
     metrics::counter!("Webhooks", "Provider" => provider, "Result" => result).increment(1);

@@ -10,9 +10,12 @@ mod guards;
 mod intake;
 pub mod meter;
 mod resume;
+mod retry;
 mod runner;
 mod safety;
+mod stall;
 mod start;
+mod timers;
 mod worker;
 
 use std::sync::Arc;
@@ -28,10 +31,11 @@ pub use callbacks::CallbackAck;
 pub use error::EngineError;
 pub use gates::GateOutcome;
 pub use intake::{IntakeAck, IntakeError, StandardHeaders};
+pub use retry::{RetryPolicies, RetryPolicy};
 pub use runner::Disposition;
 pub use safety::SafetyOutcome;
 pub use start::{StartOutcome, StartRequest};
-pub use worker::run_worker;
+pub use worker::{run_worker, settle};
 
 /// The providers a run calls.
 #[derive(Clone)]

@@ -6,11 +6,16 @@
 //! 3. Active steps run under a lease taken with a conditional write at the message's version.
 //! 4. Every outcome is a checkpoint conditioned on the version read; the loser of a race acks.
 //! 5. Checkpoint, then send the next message, then ack.
+//! 6. A retryable failure hides the message for a backoff; on the last allowed attempt the run is
+//!    marked `stalled` and the message goes to the DLQ (`stall.rs`). Waits run on timers
+//!    (`timers.rs`).
+
+use std::time::Duration;
 
 use tracing::{Instrument, info, info_span, warn};
 
 use super::{Engine, EngineError};
-use crate::domain::{RunRecord, Step, StepKind, StepMessage};
+use crate::domain::{RunRecord, RunStatus, Step, StepKind, StepMessage};
 use crate::ports::StoreError;
 use crate::workflow::{self, StepError};
 
@@ -19,8 +24,23 @@ use crate::workflow::{self, StepError};
 pub enum Disposition {
     /// Done with it: delete it.
     Ack,
-    /// Leave it for redelivery (transient failure or a live lease elsewhere).
-    Retry,
+    /// Leave it for redelivery after `after` (the caller changes its visibility; zero: at once).
+    Retry {
+        /// How long the message stays hidden.
+        after: Duration,
+    },
+    /// Retries are exhausted (the run is marked `stalled`) or the message is unusable: move it
+    /// to the dead-letter queue.
+    DeadLetter,
+}
+
+/// Whether a checkpoint landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Landed {
+    /// This delivery moved the run.
+    Won,
+    /// Another delivery moved it first; nothing was written.
+    Lost,
 }
 
 impl Engine {
@@ -48,7 +68,7 @@ impl Engine {
             version = msg.version,
             request_id = msg.request_id.as_deref(),
         );
-        let result = self.handle_inner(msg, owner, &span).instrument(span.clone()).await;
+        let result = self.handle_inner(msg, owner, attempt, &span).instrument(span.clone()).await;
         // One line per delivery, so every message (and the request that caused it) is traceable.
         span.in_scope(|| match &result {
             Ok(d) => info!(disposition = ?d, "message handled"),
@@ -61,6 +81,7 @@ impl Engine {
         &self,
         msg: &StepMessage,
         owner: &str,
+        attempt: u32,
         span: &tracing::Span,
     ) -> Result<Disposition, EngineError> {
         let Some(run) = self.store.get_run(&msg.run_id).await? else {
@@ -70,6 +91,9 @@ impl Engine {
         span.record("step", run.step.as_str());
         if run.status.is_terminal() {
             return Ok(Disposition::Ack);
+        }
+        if run.status == RunStatus::Stalled {
+            return self.on_stalled(run, msg).await;
         }
         match msg.version {
             Some(v) if v > run.version => {
@@ -83,11 +107,14 @@ impl Engine {
             _ => {}
         }
         match run.step.kind() {
+            StepKind::Gate(_) | StepKind::CallbackWait if msg.timer => {
+                self.on_timer(run, msg).await
+            }
             StepKind::Gate(_) | StepKind::Done => Ok(Disposition::Ack),
-            StepKind::CallbackWait => self.check_wait(run, msg).await,
+            StepKind::CallbackWait => self.check_wait(run, msg, attempt).await,
             // A wake-up (no version) never starts an active step: only its own message does.
             StepKind::Active if msg.version.is_none() => Ok(Disposition::Ack),
-            StepKind::Active => self.run_active(run, msg, owner).await,
+            StepKind::Active => self.run_active(run, msg, owner, attempt).await,
         }
     }
 
@@ -109,6 +136,7 @@ impl Engine {
         run: RunRecord,
         msg: &StepMessage,
         owner: &str,
+        attempt: u32,
     ) -> Result<Disposition, EngineError> {
         let now = self.clock.now();
         let until = now.plus(self.config.lease_ttl);
@@ -118,9 +146,13 @@ impl Engine {
                 Err(StoreError::ConditionFailed(_)) => {
                     // Either the version moved (someone finished this step: ack) or a live lease is
                     // held (someone is running it; if they crash, this message retries after it lapses).
+                    // Never a reason to stall the run: the holder may be mid-step.
                     let current = self.store.get_run(&run.run_id).await?;
                     return Ok(match current {
-                        Some(c) if c.version == run.version => Disposition::Retry,
+                        Some(c) if c.version == run.version => {
+                            let left = c.lease.map(|l| l.until.since(now)).unwrap_or_default();
+                            Disposition::Retry { after: left.max(Duration::from_secs(1)) }
+                        }
                         _ => Disposition::Ack,
                     });
                 }
@@ -129,45 +161,84 @@ impl Engine {
         info!(step = %leased.step, "step started");
         let started = std::time::Instant::now();
         let result = workflow::execute(self, &leased).await;
-        let disposition = self.commit(&leased, result, msg).await;
+        if let Err(StepError::Retryable(_)) = &result {
+            // The retry (maybe in another invocation) must not wait for this lease to lapse.
+            self.store.release_lease(&leased.run_id, leased.version, owner).await?;
+        }
+        let disposition = self.commit(&leased, result, msg, attempt).await;
         if let Ok(Disposition::Ack) = disposition {
             super::meter::step_run(leased.step.as_str(), started.elapsed().as_secs_f64() * 1000.0);
         }
         disposition
     }
 
+    /// A callback wait's own message (first check after the wait opened) or a wake-up.
     async fn check_wait(
         &self,
-        run: RunRecord,
+        mut run: RunRecord,
         msg: &StepMessage,
+        attempt: u32,
     ) -> Result<Disposition, EngineError> {
-        match workflow::check_wait(self, &run).await {
-            Ok(None) => Ok(Disposition::Ack),
-            Ok(Some(next)) => self.commit(&run, Ok(next), msg).await,
-            Err(e) => self.commit(&run, Err(e), msg).await,
+        // A lost race with a timer tick must not swallow the wake-up that completes the wait:
+        // re-read and check again while the run still waits.
+        for _ in 0..3 {
+            match workflow::check_wait(self, &run).await {
+                Ok(None) => {
+                    if msg.version == Some(run.version) {
+                        self.start_timer(&run, msg.request_id.clone()).await?;
+                    }
+                    return Ok(Disposition::Ack);
+                }
+                Ok(Some(next)) => {
+                    if self.advance(&run, next, msg.request_id.clone()).await? == Landed::Won {
+                        return Ok(Disposition::Ack);
+                    }
+                }
+                Err(e) => return self.commit(&run, Err(e), msg, attempt).await,
+            }
+            match self.store.get_run(&run.run_id).await? {
+                Some(fresh)
+                    if fresh.step == run.step
+                        && fresh.status == fresh.step.runnable_status()
+                        && msg.version.is_none_or(|v| v == fresh.version) =>
+                {
+                    run = fresh
+                }
+                _ => return Ok(Disposition::Ack),
+            }
         }
+        Ok(Disposition::Retry { after: Duration::ZERO })
     }
 
-    /// Checkpoint the step's outcome at `prev.version + 1`, then send the next message.
-    async fn commit(
+    /// Settle a step's outcome: checkpoint success or failure, or retry / stall on a retryable
+    /// error (attempt `attempt` of the message).
+    pub(crate) async fn commit(
         &self,
         prev: &RunRecord,
         result: Result<RunRecord, StepError>,
         msg: &StepMessage,
+        attempt: u32,
     ) -> Result<Disposition, EngineError> {
-        let mut next = match result {
+        let next = match result {
             Ok(next) => next,
-            Err(StepError::Retryable(why)) => {
-                warn!(error = %why, "step failed; will retry");
-                super::meter::step_retry(prev.step.as_str());
-                return Ok(Disposition::Retry);
-            }
+            Err(StepError::Retryable(why)) => return self.retry_or_stall(prev, why, attempt).await,
             Err(StepError::Failed(err)) => {
                 warn!(code = %err.code, error = %err.message, "step failed the run");
                 workflow::failed(prev, err)
             }
             Err(StepError::Infra(e)) => return Err(e),
         };
+        self.advance(prev, next, msg.request_id.clone()).await?;
+        Ok(Disposition::Ack)
+    }
+
+    /// Checkpoint `next` at `prev.version + 1`, then send the message that moves it on.
+    pub(crate) async fn advance(
+        &self,
+        prev: &RunRecord,
+        mut next: RunRecord,
+        request_id: Option<String>,
+    ) -> Result<Landed, EngineError> {
         next.version = prev.version + 1;
         next.updated_at = self.clock.now();
         next.lease = None;
@@ -176,7 +247,7 @@ impl Engine {
             Ok(()) => {}
             Err(StoreError::ConditionFailed(_)) => {
                 info!("lost the checkpoint race; another delivery won");
-                return Ok(Disposition::Ack);
+                return Ok(Landed::Lost);
             }
             Err(e) => return Err(e.into()),
         }
@@ -189,8 +260,8 @@ impl Engine {
         if next.status.is_terminal() {
             self.close_wait(prev).await;
         }
-        self.send_next(&next, msg.request_id.clone()).await?;
-        Ok(Disposition::Ack)
+        self.send_next(&next, request_id).await?;
+        Ok(Landed::Won)
     }
 
     /// The run ended while waiting for callbacks: close their correlations so late callbacks are
@@ -214,9 +285,14 @@ impl Engine {
         if run.status.is_terminal() || run.step == Step::Done {
             return Ok(());
         }
-        if matches!(run.step.kind(), StepKind::Active | StepKind::CallbackWait) {
-            let m = StepMessage::at(run.run_id, run.version).with_request_id(request_id);
-            self.queue.send(&m, Default::default()).await?;
+        match run.step.kind() {
+            StepKind::Active | StepKind::CallbackWait => {
+                let m = StepMessage::at(run.run_id, run.version).with_request_id(request_id);
+                self.queue.send(&m, Duration::ZERO).await?;
+            }
+            // A gate only needs its deadline timer.
+            StepKind::Gate(_) => self.start_timer(run, request_id).await?,
+            StepKind::Done => {}
         }
         Ok(())
     }

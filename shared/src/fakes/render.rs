@@ -8,7 +8,9 @@ use async_trait::async_trait;
 
 use super::{CallbackMode, content::fake_mp4, path_of, short_hash};
 use crate::domain::JobId;
-use crate::ports::{CallbackSink, Delivery, ProviderError, RenderProvider, RenderRequest};
+use crate::ports::{
+    CallbackSink, Delivery, JobStatus, ProviderError, RenderProvider, RenderRequest,
+};
 use crate::webhooks::WebhookSecret;
 
 #[derive(Default)]
@@ -17,6 +19,8 @@ struct State {
     jobs: HashMap<JobId, RenderRequest>,
     outbox: Vec<JobId>,
     fail: Option<String>,
+    silent: bool,
+    stuck: bool,
 }
 
 /// The fake renderer.
@@ -41,6 +45,16 @@ impl FakeRender {
     /// Make every render fail with `reason`.
     pub fn fail_all(&self, reason: &str) {
         self.state.lock().unwrap().fail = Some(reason.to_owned());
+    }
+
+    /// Never send callbacks (the status API still answers): the polling fallback's case.
+    pub fn silence_callbacks(&self, silent: bool) {
+        self.state.lock().unwrap().silent = silent;
+    }
+
+    /// Renders never finish: no callback, and the status API says pending forever.
+    pub fn never_finish(&self, stuck: bool) {
+        self.state.lock().unwrap().stuck = stuck;
     }
 
     /// Take the jobs whose callbacks wait in the outbox (manual mode).
@@ -85,6 +99,9 @@ impl RenderProvider for FakeRender {
             let job = JobId::parse(&format!("render_{}", short_hash(key))).expect("valid id");
             s.by_key.insert(key.to_owned(), job.clone());
             s.jobs.insert(job.clone(), req.clone());
+            if s.silent || s.stuck {
+                return Ok(job);
+            }
             if self.mode == CallbackMode::Manual {
                 s.outbox.push(job.clone());
             }
@@ -109,5 +126,19 @@ impl RenderProvider for FakeRender {
         _url: Option<&str>,
     ) -> Result<Vec<u8>, ProviderError> {
         Ok(fake_mp4(&format!("final:{job}")))
+    }
+
+    async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
+        let s = self.state.lock().unwrap();
+        if !s.jobs.contains_key(job) {
+            return Err(ProviderError::Terminal(format!("no such render {job}")));
+        }
+        Ok(match &s.fail {
+            _ if s.stuck => JobStatus::Pending,
+            Some(reason) => JobStatus::Failed { reason: reason.clone() },
+            None => JobStatus::Completed {
+                output_url: Some(format!("https://render.example/output/{job}.mp4")),
+            },
+        })
     }
 }

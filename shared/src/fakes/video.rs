@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::{CallbackMode, content::fake_mp4, short_hash};
 use crate::domain::JobId;
-use crate::ports::{CallbackSink, Delivery, ProviderError, VideoProvider, VideoRequest};
+use crate::ports::{CallbackSink, Delivery, JobStatus, ProviderError, VideoProvider, VideoRequest};
 use crate::time::Clock;
 use crate::webhooks::WebhookSecret;
 
@@ -22,6 +22,9 @@ struct State {
     early_pending: Vec<JobId>,
     refuse: Option<String>,
     refuse_index: HashMap<u32, String>,
+    silent: bool,
+    stuck: bool,
+    down_index: HashMap<u32, String>,
 }
 
 /// The fake video provider.
@@ -74,6 +77,25 @@ impl FakeVideo {
         };
     }
 
+    /// Answer submissions for clip `index` with a transient error (`None`: recover).
+    pub fn outage_for_index(&self, index: u32, reason: Option<&str>) {
+        let mut s = self.state.lock().unwrap();
+        match reason {
+            Some(r) => s.down_index.insert(index, r.to_owned()),
+            None => s.down_index.remove(&index),
+        };
+    }
+
+    /// Never send callbacks (the status API still answers): the polling fallback's case.
+    pub fn silence_callbacks(&self, silent: bool) {
+        self.state.lock().unwrap().silent = silent;
+    }
+
+    /// Jobs never finish: no callback, and the status API says pending forever.
+    pub fn never_finish(&self, stuck: bool) {
+        self.state.lock().unwrap().stuck = stuck;
+    }
+
     /// Take the jobs whose callbacks wait in the outbox (manual mode), in submission order.
     pub fn take_outbox(&self) -> Vec<JobId> {
         std::mem::take(&mut self.state.lock().unwrap().outbox)
@@ -113,6 +135,9 @@ impl VideoProvider for FakeVideo {
             if let Some(reason) = s.refuse.as_ref().or(s.refuse_index.get(&req.index)) {
                 return Err(ProviderError::Terminal(reason.clone()));
             }
+            if let Some(reason) = s.down_index.get(&req.index) {
+                return Err(ProviderError::Retryable(reason.clone()));
+            }
             if let Some(job) = s.by_key.get(key) {
                 return Ok(job.clone());
             }
@@ -121,6 +146,9 @@ impl VideoProvider for FakeVideo {
             s.index_of.insert(job.clone(), req.index);
             if s.early.contains(&req.index) {
                 s.early_pending.push(job.clone());
+                return Ok(job);
+            }
+            if s.silent || s.stuck {
                 return Ok(job);
             }
             if self.mode == CallbackMode::Manual {
@@ -144,5 +172,17 @@ impl VideoProvider for FakeVideo {
     async fn download(&self, job: &JobId) -> Result<Vec<u8>, ProviderError> {
         // Content is derived from the id alone, so any process (any Lambda container) can serve it.
         Ok(fake_mp4(job.as_str()))
+    }
+
+    async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
+        let s = self.state.lock().unwrap();
+        let Some(index) = s.index_of.get(job) else {
+            return Err(ProviderError::Terminal(format!("no such video job {job}")));
+        };
+        Ok(match s.fail.get(index) {
+            _ if s.stuck => JobStatus::Pending,
+            Some(reason) => JobStatus::Failed { reason: reason.clone() },
+            None => JobStatus::Completed { output_url: None },
+        })
     }
 }

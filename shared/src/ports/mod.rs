@@ -7,10 +7,13 @@ mod store;
 
 pub use blobs::{BlobError, BlobStore};
 pub use providers::{
-    CallbackSink, Delivery, LlmProvider, ProviderError, PublishProvider, PublishRequest, Published,
-    RenderProvider, RenderRequest, SafetyProvider, SafetyVerdict, VideoProvider, VideoRequest,
+    CallbackSink, Delivery, JobStatus, LlmProvider, ProviderError, PublishProvider, PublishRequest,
+    Published, RenderProvider, RenderRequest, SafetyProvider, SafetyVerdict, VideoProvider,
+    VideoRequest,
 };
-pub use queue::{DeadLetters, QueueConsumer, QueueError, Received, StepQueue};
+pub use queue::{
+    DeadLetter, DeadLetters, HeldLetter, MoveTask, QueueConsumer, QueueError, Received, StepQueue,
+};
 pub use store::{
     CreateOutcome, Intent, IntentKey, ListQuery, RecordArrival, RunPage, RunStore, StoreError,
 };

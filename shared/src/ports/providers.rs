@@ -56,6 +56,23 @@ pub struct VideoRequest {
     pub seconds: u32,
 }
 
+/// A job's state as the provider's status API reports it (the polling fallback for callbacks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobStatus {
+    /// Queued or in progress.
+    Pending,
+    /// Done; the output may be fetched (`output_url` when the provider says where).
+    Completed {
+        /// Where the output is.
+        output_url: Option<String>,
+    },
+    /// Failed at the provider.
+    Failed {
+        /// The provider's reason.
+        reason: String,
+    },
+}
+
 /// The paid video generator (Sora-style): jobs finish minutes later with a signed callback.
 #[async_trait]
 pub trait VideoProvider: Send + Sync {
@@ -68,6 +85,8 @@ pub trait VideoProvider: Send + Sync {
     ) -> Result<JobId, ProviderError>;
     /// Download a finished job's video.
     async fn download(&self, job: &JobId) -> Result<Vec<u8>, ProviderError>;
+    /// Ask the status API where a job stands (used when its callback is late).
+    async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError>;
 }
 
 /// One render to assemble.
@@ -98,6 +117,8 @@ pub trait RenderProvider: Send + Sync {
         job: &JobId,
         output_url: Option<&str>,
     ) -> Result<Vec<u8>, ProviderError>;
+    /// Ask the status API where a render stands (used when its callback is late).
+    async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError>;
 }
 
 /// What to publish.

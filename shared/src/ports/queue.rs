@@ -5,6 +5,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::domain::StepMessage;
+use crate::time::Timestamp;
 
 /// Queue failures.
 #[derive(Debug, thiserror::Error)]
@@ -49,14 +50,86 @@ pub trait QueueConsumer: Send + Sync {
     async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), QueueError>;
 }
 
-/// The dead-letter queue behind the step queue: messages received more than the maximum number
-/// of times land there, and an operator moves them back.
+/// A message in the dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The DLQ's id for the message.
+    pub message_id: String,
+    /// The raw body.
+    pub body: String,
+    /// How many times it was received (in the DLQ's own count).
+    pub receive_count: u32,
+    /// When it was first sent (to the step queue).
+    pub sent_at: Option<Timestamp>,
+}
+
+/// A message taken out of sight in the DLQ, to be deleted once it is dealt with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldLetter {
+    /// The message.
+    pub letter: DeadLetter,
+    /// Handle for [`DeadLetters::delete`].
+    pub receipt: String,
+}
+
+/// A DLQ → step queue move (`StartMessageMoveTask` on SQS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MoveTask {
+    /// The task's handle.
+    pub handle: String,
+    /// `RUNNING`, `COMPLETED`, `CANCELLED` or `FAILED`.
+    pub status: String,
+    /// Messages moved so far.
+    pub moved: u64,
+    /// Messages to move, when known.
+    pub total: Option<u64>,
+    /// Why it failed.
+    pub failure: Option<String>,
+}
+
+impl MoveTask {
+    /// True once the task stopped.
+    pub fn finished(&self) -> bool {
+        self.status != "RUNNING"
+    }
+}
+
+/// The dead-letter queue behind the step queue: messages whose retries ran out land there, and
+/// an operator moves them back (one by one or all at once) or resolves them.
 #[async_trait]
 pub trait DeadLetters: Send + Sync {
-    /// Messages in the DLQ (bodies), oldest first, up to `max`.
-    async fn peek(&self, max: u32) -> Result<Vec<Received>, QueueError>;
-    /// Move every DLQ message back to the step queue; returns how many moved.
-    async fn redrive_all(&self) -> Result<u64, QueueError>;
+    /// Put a message body into the DLQ (the runner gave up on it; the caller deletes the original).
+    async fn bury(&self, body: &str) -> Result<(), QueueError>;
+    /// Messages in the DLQ, oldest first, up to `max`; they stay there.
+    async fn list(&self, max: u32) -> Result<Vec<DeadLetter>, QueueError>;
+    /// Find one message and hide it from other readers for a minute, or `None`.
+    async fn hold(&self, message_id: &str) -> Result<Option<HeldLetter>, QueueError>;
+    /// Delete a held message.
+    async fn delete(&self, receipt: &str) -> Result<(), QueueError>;
+    /// Start moving every DLQ message back to the step queue.
+    async fn start_redrive(&self) -> Result<MoveTask, QueueError>;
+    /// The most recent move tasks, newest first.
+    async fn redrive_tasks(&self) -> Result<Vec<MoveTask>, QueueError>;
+
+    /// Move every DLQ message back and wait for the move to finish; returns how many moved.
+    async fn redrive_all(&self) -> Result<u64, QueueError> {
+        let started = self.start_redrive().await?;
+        for _ in 0..600 {
+            let task = self.redrive_tasks().await?.into_iter().find(|t| t.handle == started.handle);
+            match task {
+                Some(t) if t.status == "COMPLETED" => return Ok(t.moved),
+                Some(t) if t.finished() => {
+                    return Err(QueueError::Consume(format!(
+                        "message move task {}: {}",
+                        t.status,
+                        t.failure.unwrap_or_default()
+                    )));
+                }
+                _ => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+        Err(QueueError::Consume("message move task did not finish in 2 minutes".into()))
+    }
 }
 
 /// Where step messages go.

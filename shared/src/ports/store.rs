@@ -137,6 +137,10 @@ pub trait RunStore: Send + Sync {
         now: Timestamp,
     ) -> Result<RunRecord, StoreError>;
 
+    /// Give up a lease this owner holds at `version` (the step will be retried later and must not
+    /// find its own lease in the way). A no-op when the lease or version moved on.
+    async fn release_lease(&self, id: &RunId, version: u64, owner: &str) -> Result<(), StoreError>;
+
     /// Write `next` (whose version must be `expected_version + 1`) if the stored run is still at
     /// `expected_version`, with its history entry and an optional audit entry, atomically.
     /// Clears any lease. `ConditionFailed` when the version moved.

@@ -2,9 +2,7 @@
 //! production) whose callback comes to the Remotion webhook.
 
 use super::{StepError, clip_key, fail, provider_error};
-use crate::domain::{
-    Correlation, ExpectedJob, OpenWait, Provider, RunRecord, RunStatus, Step, WaitKind,
-};
+use crate::domain::{Correlation, ExpectedJob, Provider, RunRecord, RunStatus, Step, WaitKind};
 use crate::engine::{Engine, meter};
 use crate::ports::{IntentKey, RenderRequest};
 
@@ -55,12 +53,13 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
     next.state.render_job = Some(job_id.clone());
     next.step = Step::WaitForRender;
     next.status = RunStatus::AwaitingRender;
-    next.open_wait = Some(OpenWait {
-        kind: WaitKind::Render,
+    let jobs = vec![ExpectedJob { job_id, index: 0 }];
+    next.open_wait = Some(super::waits::open(
+        engine,
+        WaitKind::Render,
         generation,
-        provider: Some(Provider::Remotion),
-        jobs: vec![ExpectedJob { job_id, index: 0 }],
-        since: engine.clock.now(),
-    });
+        Some(Provider::Remotion),
+        jobs,
+    ));
     Ok(next)
 }

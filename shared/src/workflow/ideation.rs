@@ -2,7 +2,7 @@
 //! (fail closed) before the run reaches the ideation gate. A failed ideation never reaches it.
 
 use super::{StepError, fail, guard, provider_error};
-use crate::domain::{Gate, OpenWait, RunRecord, RunStatus, Step, WaitKind};
+use crate::domain::{Gate, RunRecord, RunStatus, Step, WaitKind};
 use crate::engine::{Engine, meter};
 
 pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, StepError> {
@@ -28,12 +28,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
     next.state.ideas = Some(ideas);
     next.step = Step::IdeationApproval;
     next.status = RunStatus::AwaitingIdeationApproval;
-    next.open_wait = Some(OpenWait {
-        kind: WaitKind::Gate(Gate::Ideation),
-        generation: run.version,
-        provider: None,
-        jobs: vec![],
-        since: engine.clock.now(),
-    });
+    next.open_wait =
+        Some(super::waits::open(engine, WaitKind::Gate(Gate::Ideation), run.version, None, vec![]));
     Ok(next)
 }

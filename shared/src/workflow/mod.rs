@@ -12,7 +12,7 @@ mod publishing;
 mod waits;
 
 pub use keys::{clip_key, final_video_key};
-pub use waits::progress as wait_progress;
+pub use waits::{poll as poll_wait, progress as wait_progress};
 
 use crate::domain::{RunError, RunRecord, RunStatus, Step};
 use crate::engine::{Engine, EngineError, SafetyOutcome};
@@ -52,7 +52,7 @@ pub(crate) fn provider_error(step: Step, code: &str, e: ProviderError) -> StepEr
 }
 
 pub(crate) fn fail(step: Step, code: &str, message: impl Into<String>) -> StepError {
-    StepError::Failed(RunError { code: code.into(), message: message.into(), step })
+    StepError::Failed(RunError::new(step, code, message))
 }
 
 /// Clear `text` with the safety checker before it is used (fail closed): blocked fails the run

@@ -5,7 +5,7 @@
 
 use super::{StepError, fail, guard, provider_error};
 use crate::domain::{
-    ClipRef, Correlation, ExpectedJob, OpenWait, Provider, RunRecord, RunStatus, Step, WaitKind,
+    ClipRef, Correlation, ExpectedJob, Provider, RunRecord, RunStatus, Step, WaitKind,
 };
 use crate::engine::{Engine, meter};
 use crate::ports::{IntentKey, VideoRequest};
@@ -53,12 +53,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
         .collect();
     next.step = Step::WaitForVideos;
     next.status = RunStatus::AwaitingVideoGeneration;
-    next.open_wait = Some(OpenWait {
-        kind: WaitKind::Videos,
-        generation,
-        provider: Some(Provider::Sora),
-        jobs,
-        since: engine.clock.now(),
-    });
+    next.open_wait =
+        Some(super::waits::open(engine, WaitKind::Videos, generation, Some(Provider::Sora), jobs));
     Ok(next)
 }

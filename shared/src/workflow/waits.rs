@@ -3,9 +3,11 @@
 
 use super::{StepError, fail, final_video_key, provider_error};
 use crate::domain::{
-    ArrivalOutcome, CorrelationRecord, Gate, JobId, OpenWait, RunRecord, RunStatus, Step, WaitKind,
+    Arrival, ArrivalOutcome, CorrelationRecord, ExpectedJob, Gate, JobId, OpenWait, Provider,
+    RunRecord, RunStatus, Step, WaitKind,
 };
-use crate::engine::{Engine, meter};
+use crate::engine::{Engine, EngineError, meter};
+use crate::ports::JobStatus;
 
 /// Arrivals of the wait's jobs that belong to this run and generation, by job id.
 async fn arrivals(
@@ -27,6 +29,23 @@ async fn arrivals(
         })
         .filter_map(|r| r.arrival.map(|a| (r.job_id, a.outcome)))
         .collect())
+}
+
+/// Open a wait of `kind` now, with the deadline the configuration gives that kind.
+pub(super) fn open(
+    engine: &Engine,
+    kind: WaitKind,
+    generation: u64,
+    provider: Option<Provider>,
+    jobs: Vec<ExpectedJob>,
+) -> OpenWait {
+    let w = &engine.config.waits;
+    let limit = match kind {
+        WaitKind::Videos => w.videos,
+        WaitKind::Render => w.render,
+        WaitKind::Gate(_) => w.gate,
+    };
+    OpenWait::new(kind, generation, provider, jobs, engine.clock.now(), limit)
 }
 
 fn open_wait(run: &RunRecord, step: Step) -> Result<&OpenWait, StepError> {
@@ -92,14 +111,53 @@ pub(super) async fn render(
     next.state.final_video_key = Some(key);
     next.step = Step::PublishApproval;
     next.status = RunStatus::AwaitingPublishApproval;
-    next.open_wait = Some(OpenWait {
-        kind: WaitKind::Gate(Gate::Publish),
-        generation: run.version,
-        provider: None,
-        jobs: vec![],
-        since: engine.clock.now(),
-    });
+    next.open_wait = Some(open(engine, WaitKind::Gate(Gate::Publish), run.version, None, vec![]));
     Ok(Some(next))
+}
+
+/// The polling fallback: ask the provider's status API about every expected job that has not
+/// called back, and record the finished ones at the rendezvous exactly as their callbacks would
+/// be. Returns how many were found finished. A failing status API counts as "not ready".
+pub async fn poll(engine: &Engine, run: &RunRecord) -> Result<usize, EngineError> {
+    let Some(wait) = run.open_wait.as_ref() else { return Ok(0) };
+    let Some(provider) = wait.provider else { return Ok(0) };
+    let arrived = arrivals(engine, run, wait).await.map_err(into_engine)?;
+    let mut found = 0;
+    for job in wait.jobs.iter().filter(|j| !arrived.iter().any(|(a, _)| *a == j.job_id)) {
+        let status = match provider {
+            Provider::Sora => {
+                meter::provider_call("video", engine.providers.video.status(&job.job_id)).await
+            }
+            Provider::Remotion => {
+                meter::provider_call("render", engine.providers.render.status(&job.job_id)).await
+            }
+        };
+        let outcome = match status {
+            Ok(JobStatus::Pending) => continue,
+            Ok(JobStatus::Completed { output_url }) => ArrivalOutcome::Completed { output_url },
+            Ok(JobStatus::Failed { reason }) => ArrivalOutcome::Failed { reason },
+            Err(e) => {
+                tracing::warn!(job_id = %job.job_id, error = %e, "status poll failed");
+                continue;
+            }
+        };
+        let arrival = Arrival {
+            outcome,
+            event_id: format!("poll:{}", job.job_id),
+            received_at: engine.clock.now(),
+        };
+        engine.store.record_arrival(provider, &job.job_id, &arrival).await?;
+        found += 1;
+    }
+    Ok(found)
+}
+
+fn into_engine(e: StepError) -> EngineError {
+    match e {
+        StepError::Infra(e) => e,
+        StepError::Retryable(why) => EngineError::Store(crate::ports::StoreError::Unavailable(why)),
+        StepError::Failed(err) => EngineError::invalid("wait_check_failed", err.message),
+    }
 }
 
 /// How many of the open wait's expected jobs have called back: `(arrived, expected)`, or `None`

@@ -279,6 +279,25 @@ impl RunStore for DynamoStore {
         decode_run(&out.attributes.unwrap_or_default())
     }
 
+    async fn release_lease(&self, id: &RunId, version: u64, owner: &str) -> Result<(), StoreError> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(run_pk(id), META)))
+            .update_expression("REMOVE lease_owner, lease_until")
+            .condition_expression("version = :v AND lease_owner = :o")
+            .expression_attribute_values(":o", s(owner))
+            .expression_attribute_values(":v", n(version))
+            .send()
+            .await
+            .map_err(|e| map("UpdateItem(release lease)", e));
+        match r {
+            Ok(_) | Err(StoreError::ConditionFailed(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     async fn checkpoint(
         &self,
         next: &RunRecord,

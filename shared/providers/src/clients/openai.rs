@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use myloware::domain::{Ideas, JobId, ProjectName};
 use myloware::ports::{
-    LlmProvider, ProviderError, SafetyProvider, SafetyVerdict, VideoProvider, VideoRequest,
+    JobStatus, LlmProvider, ProviderError, SafetyProvider, SafetyVerdict, VideoProvider,
+    VideoRequest,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -129,6 +130,36 @@ impl VideoProvider for OpenAiVideo {
         let bytes = check(resp, "video content").await?.bytes().await.map_err(transport)?;
         Ok(bytes.to_vec())
     }
+
+    async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
+        let resp = self
+            .http
+            .get(format!("{}/v1/videos/{job}", self.base))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .map_err(transport)?;
+        let v: VideoStatus = json(check(resp, "retrieve video").await?, "retrieve video").await?;
+        Ok(match v.status.as_str() {
+            "completed" => JobStatus::Completed { output_url: None },
+            "failed" => JobStatus::Failed {
+                reason: v.error.map(|e| e.message).unwrap_or_else(|| "video failed".into()),
+            },
+            _ => JobStatus::Pending,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct VideoStatus {
+    status: String,
+    #[serde(default)]
+    error: Option<VideoError>,
+}
+
+#[derive(Deserialize)]
+struct VideoError {
+    message: String,
 }
 
 /// Content safety through `POST /v1/moderations` (fail closed: any error is an error).

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use myloware::domain::JobId;
-use myloware::ports::{ProviderError, RenderProvider, RenderRequest};
+use myloware::ports::{JobStatus, ProviderError, RenderProvider, RenderRequest};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -64,4 +64,31 @@ impl RenderProvider for RemotionRender {
         let resp = self.http.get(url).bearer_auth(&self.key).send().await.map_err(transport)?;
         Ok(check(resp, "render output").await?.bytes().await.map_err(transport)?.to_vec())
     }
+
+    async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
+        let resp = self
+            .http
+            .get(format!("{}/api/render/{job}", self.base))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .map_err(transport)?;
+        let s: RenderStatus = json(check(resp, "render status").await?, "render status").await?;
+        Ok(match s.status.as_str() {
+            "done" => JobStatus::Completed { output_url: s.output_url },
+            "failed" => {
+                JobStatus::Failed { reason: s.error.unwrap_or_else(|| "render failed".into()) }
+            }
+            _ => JobStatus::Pending,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct RenderStatus {
+    status: String,
+    #[serde(default)]
+    output_url: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
 }

@@ -1,0 +1,140 @@
+//! Retries running out. A retryable failure hides its message for a backoff; on the last allowed
+//! attempt the run is checkpointed `stalled` (error and attempt count kept, the open wait too) and
+//! the message goes to the DLQ. Moving that message back (`dlq replay` / `dlq redrive`) or
+//! `runs resume` reopens the run at the same step and step generation, so jobs already paid for
+//! are reused.
+
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use super::runner::Disposition;
+use super::{Engine, EngineError, meter};
+use crate::domain::{AuditEntry, RunError, RunRecord, RunStatus, StepKind, StepMessage};
+use crate::ports::StoreError;
+
+impl Engine {
+    /// A step failed in a way worth retrying: back off, or stall on the last attempt.
+    pub(crate) async fn retry_or_stall(
+        &self,
+        prev: &RunRecord,
+        why: String,
+        attempt: u32,
+    ) -> Result<Disposition, EngineError> {
+        let policy = self.config.retries.for_step(prev.step);
+        meter::step_retry(prev.step.as_str());
+        if !policy.exhausted(attempt) {
+            let after = policy.backoff(attempt);
+            warn!(error = %why, attempt, retry_in_ms = after.as_millis() as u64, "step failed; will retry");
+            return Ok(Disposition::Retry { after });
+        }
+        let mut next = prev.clone();
+        next.status = RunStatus::Stalled;
+        next.error = Some(RunError {
+            attempts: Some(attempt),
+            ..RunError::new(prev.step, "retries_exhausted", why.clone())
+        });
+        next.version = prev.version + 1;
+        next.updated_at = self.clock.now();
+        next.lease = None;
+        let audit = self.audit(
+            prev,
+            "run_stalled",
+            "runner",
+            serde_json::json!({
+                "step": prev.step, "error": why, "attempts": attempt,
+            }),
+        );
+        match self.store.checkpoint(&next, prev.version, Some(&audit)).await {
+            Ok(()) => {
+                meter::stalled(prev.step.as_str());
+                warn!(error = %why, attempt, "retries exhausted; run stalled, message to the DLQ");
+                Ok(Disposition::DeadLetter)
+            }
+            // Another delivery moved the run on: this message has nothing left to do.
+            Err(StoreError::ConditionFailed(_)) => Ok(Disposition::Ack),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A message for a stalled run. The message that stalled it (its version is the one before
+    /// the stall; for a callback wait, any wake-up) coming back from the DLQ reopens the run;
+    /// anything else is dropped.
+    pub(crate) async fn on_stalled(
+        &self,
+        run: RunRecord,
+        msg: &StepMessage,
+    ) -> Result<Disposition, EngineError> {
+        let redriven = match msg.version {
+            Some(v) => v + 1 == run.version && !msg.timer,
+            None => run.step.kind() == StepKind::CallbackWait,
+        };
+        if !redriven {
+            return Ok(Disposition::Ack);
+        }
+        match self.reopen(&run, "run_redriven", "dlq", msg.request_id.clone()).await {
+            Ok(_) | Err(EngineError::Conflict { .. }) => Ok(Disposition::Ack),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Move a stalled run back to its step (same step generation), audited as `action`.
+    pub(crate) async fn reopen(
+        &self,
+        run: &RunRecord,
+        action: &str,
+        actor: &str,
+        request_id: Option<String>,
+    ) -> Result<RunRecord, EngineError> {
+        let mut next = run.clone();
+        next.status = run.step.runnable_status();
+        next.error = None;
+        next.version = run.version + 1;
+        next.updated_at = self.clock.now();
+        next.lease = None;
+        let audit = self.audit(
+            run,
+            action,
+            actor,
+            serde_json::json!({
+                "step": run.step, "previous_error": run.error, "request_id": request_id,
+            }),
+        );
+        match self.store.checkpoint(&next, run.version, Some(&audit)).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed(_)) => {
+                return Err(EngineError::Conflict {
+                    code: "concurrent_update",
+                    detail: "the run changed; retry".into(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        }
+        info!(run_id = %run.run_id, step = %run.step, action, "run reopened");
+        self.send_next(&next, request_id).await?;
+        Ok(next)
+    }
+
+    /// An audit entry on `run` now.
+    pub(crate) fn audit(
+        &self,
+        run: &RunRecord,
+        action: &str,
+        actor: &str,
+        detail: serde_json::Value,
+    ) -> AuditEntry {
+        AuditEntry {
+            run_id: run.run_id,
+            action: action.into(),
+            actor: actor.into(),
+            detail,
+            at: self.clock.now(),
+        }
+    }
+}
+
+/// The backoff for a message whose handling failed on our own infrastructure (store or queue
+/// down): the default policy's, without stalling the run (nothing could be recorded anyway).
+pub(crate) fn infra_backoff(engine: &Engine, attempt: u32) -> Duration {
+    engine.config.retries.default.backoff(attempt)
+}

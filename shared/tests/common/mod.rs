@@ -1,0 +1,136 @@
+//! The in-memory harness: the engine on the in-memory adapters and a manual clock, with fakes
+//! that call back through the webhook intake (signature verification included).
+#![allow(dead_code)]
+
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use myloware::Engine;
+use myloware::adapters::{MemoryBackend, MemoryQueue, MemoryStore};
+use myloware::config::EngineConfig;
+use myloware::domain::{Decision, Gate, ProjectName, RunId, RunRecord, RunStatus};
+use myloware::engine::{Disposition, StandardHeaders, StartRequest};
+use myloware::fakes::{CallbackMode, FakeSet};
+use myloware::ports::{CallbackSink, Delivery, RunStore};
+use myloware::time::{ManualClock, Timestamp};
+use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
+
+const SORA: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const REMOTION: &str = "remotion-test-secret";
+
+/// Delivers callbacks straight into the engine's webhook intake.
+pub struct InProcessSink {
+    engine: OnceLock<Engine>,
+}
+
+#[async_trait]
+impl CallbackSink for InProcessSink {
+    async fn deliver(&self, d: &Delivery) -> Result<u16, String> {
+        let engine = self.engine.get().expect("engine set");
+        let h = |name: &str| d.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        let result = if d.path.starts_with("/v1/webhooks/sora") {
+            let v = StandardVerifier::new(vec![WebhookSecret::parse(SORA).unwrap()], 300);
+            let headers = StandardHeaders {
+                id: h("webhook-id"),
+                timestamp: h("webhook-timestamp"),
+                signature: h("webhook-signature"),
+            };
+            engine.intake_sora(&v, headers, &d.body, None).await
+        } else {
+            let v = RemotionVerifier::new(vec![WebhookSecret::parse(REMOTION).unwrap()], 300);
+            engine.intake_remotion(&v, h("x-remotion-signature"), None, None, &d.body, None).await
+        };
+        result.map(|_| 200).map_err(|e| e.to_string())
+    }
+}
+
+pub struct Harness {
+    pub engine: Engine,
+    pub store: Arc<MemoryStore>,
+    pub queue: Arc<MemoryQueue>,
+    pub clock: ManualClock,
+    pub fakes: FakeSet,
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self::with_config(EngineConfig::default())
+    }
+
+    pub fn with_config(config: EngineConfig) -> Self {
+        let backend = MemoryBackend::default();
+        let (store, queue) = (backend.store.clone(), backend.queue.clone());
+        let clock = ManualClock::new(Timestamp(1_800_000_000_000));
+        let sink = Arc::new(InProcessSink { engine: OnceLock::new() });
+        let fakes = FakeSet::new(
+            WebhookSecret::parse(SORA).unwrap(),
+            WebhookSecret::parse(REMOTION).unwrap(),
+            sink.clone(),
+            CallbackMode::Manual,
+            Arc::new(clock.clone()),
+        );
+        let engine = backend.engine(fakes.providers(), Arc::new(clock.clone()), config);
+        let _ = sink.engine.set(engine.clone());
+        Self { engine, store, queue, clock, fakes }
+    }
+
+    pub async fn start(&self, clips: u32) -> RunId {
+        let req = StartRequest {
+            project: ProjectName::parse("aismr").unwrap(),
+            brief: "a calm ocean at dawn".into(),
+            clips: Some(clips),
+            idempotency_key: None,
+            request_id: None,
+            caller: None,
+        };
+        self.engine.start_run(req).await.unwrap().run.run_id
+    }
+
+    /// Handle queued messages until none is left; `copies` deliveries of each.
+    pub async fn pump(&self, copies: usize) {
+        while let Some(m) = self.queue.pop() {
+            for _ in 0..copies {
+                let d = self.engine.handle_message(&m, "test").await.unwrap();
+                assert_eq!(d, Disposition::Ack, "message {m:?}");
+            }
+        }
+    }
+
+    pub async fn run(&self, id: &RunId) -> RunRecord {
+        self.store.get_run(id).await.unwrap().unwrap()
+    }
+
+    pub async fn approve(&self, id: &RunId, gate: Gate) {
+        self.engine.decide(id, gate, Decision::Approve, None, "test", None).await.unwrap();
+    }
+
+    /// Drive a run to the end, delivering video callbacks reversed, one twice, one early.
+    pub async fn full_run(&self, copies: usize) -> RunId {
+        self.fakes.video.deliver_early(0);
+        let id = self.start(3).await;
+        self.pump(copies).await;
+        assert_eq!(self.run(&id).await.status, RunStatus::AwaitingIdeationApproval);
+        self.approve(&id, Gate::Ideation).await;
+        self.pump(copies).await;
+        let run = self.run(&id).await;
+        assert_eq!(run.status, RunStatus::AwaitingVideoGeneration);
+        let mut outbox = self.fakes.video.take_outbox();
+        assert_eq!(outbox.len(), 2, "clip 0 was delivered early");
+        outbox.reverse();
+        for job in &outbox {
+            assert_eq!(self.fakes.video.send(job).await, Ok(200));
+            self.pump(copies).await;
+        }
+        assert_eq!(self.fakes.video.send(&outbox[0]).await, Ok(200), "duplicate callback");
+        self.pump(copies).await;
+        assert_eq!(self.run(&id).await.status, RunStatus::AwaitingRender);
+        for job in self.fakes.render.take_outbox() {
+            self.fakes.render.send(&job).await.unwrap();
+        }
+        self.pump(copies).await;
+        assert_eq!(self.run(&id).await.status, RunStatus::AwaitingPublishApproval);
+        self.approve(&id, Gate::Publish).await;
+        self.pump(copies).await;
+        id
+    }
+}
