@@ -26,7 +26,7 @@ pub fn engine(
     let visibility = Duration::from_secs(env_num("MYLOWARE_VISIBILITY_SECS", 20)?);
     let settings = QueueSettings {
         visibility_timeout: visibility,
-        max_receive_count: env_num("MYLOWARE_MAX_RECEIVES", 5)?,
+        max_receive_count: env_num("MYLOWARE_MAX_RECEIVES", 8)?,
     };
     cfg.engine.lease_ttl = cfg.engine.lease_ttl.min(visibility * 3 / 4);
     cfg.engine.repair_grace = cfg.engine.repair_grace.min(visibility / 2);
@@ -35,6 +35,20 @@ pub fn engine(
         .with_context(|| format!("opening the data directory {}", dir.display()))?;
     let engine = backend.engine(providers, clock, cfg.engine.clone());
     Ok((backend, engine))
+}
+
+/// Sweep for runs that stopped moving every `every`, as the scheduled sweeper Lambda does on AWS.
+pub fn spawn_sweeper(engine: &Engine, every: Duration) {
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            if let Err(e) = engine.sweep(5000).await {
+                tracing::warn!(error = %e, "sweep failed");
+            }
+        }
+    });
 }
 
 /// Consume the step queue in the background until the process ends.

@@ -1,11 +1,14 @@
 //! `myloware`: the operator and developer CLI.
 
+mod client;
 mod demo;
+mod dlq;
 mod embedded;
 mod fake_providers;
 mod infra;
 mod runs;
 mod serve;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 
@@ -29,8 +32,12 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run the fake provider server (OpenAI-, Remotion- and Upload-Post-style APIs).
     FakeProviders(fake_providers::FakeProvidersArgs),
-    /// Start, show, list and decide runs through a running API.
+    /// Start, show, list, decide, resume, cancel and fork runs through a running API.
     Runs(runs::RunsArgs),
+    /// Inspect, replay, redrive and resolve the step queue's dead letters (admin API).
+    Dlq(dlq::DlqArgs),
+    /// One sweeper pass: restart runs that stopped moving, time out overdue waits.
+    Sweep(sweep::SweepArgs),
 }
 
 #[tokio::main]
@@ -38,7 +45,9 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match &cli.command {
         // The demo talks to a person: quiet, readable logs unless asked otherwise.
-        Command::Demo(_) | Command::Runs(_) => myloware_runtime::telemetry::init_with("warn", true),
+        Command::Demo(_) | Command::Runs(_) | Command::Dlq(_) => {
+            myloware_runtime::telemetry::init_with("warn", true)
+        }
         _ => myloware_runtime::telemetry::init(),
     }
     match cli.command {
@@ -47,5 +56,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args).await,
         Command::FakeProviders(args) => fake_providers::run(args).await,
         Command::Runs(args) => runs::run(args).await,
+        Command::Dlq(args) => dlq::run(args).await,
+        Command::Sweep(args) => sweep::run(args).await,
     }
 }

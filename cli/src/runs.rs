@@ -1,26 +1,15 @@
-//! `myloware runs start|get|list|approve|reject`: talk to a running API.
+//! `myloware runs start|get|list|approve|reject|resume|cancel|fork|history`: talk to a running
+//! API.
 
-use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::client::{ApiArgs, s};
 
 #[derive(Args)]
 pub struct RunsArgs {
-    /// The API's base URL.
-    #[arg(long, env = "MYLOWARE_API_URL", default_value = "http://127.0.0.1:8080", global = true)]
-    api_url: String,
-    /// API key.
-    #[arg(
-        long,
-        env = "MYLOWARE_API_KEY",
-        default_value = "",
-        hide_env_values = true,
-        global = true
-    )]
-    api_key: String,
-    /// Print the API's JSON answer.
-    #[arg(long, global = true)]
-    json: bool,
+    #[command(flatten)]
+    api: ApiArgs,
     #[command(subcommand)]
     command: RunsCommand,
 }
@@ -68,6 +57,28 @@ enum RunsCommand {
         /// Run id.
         id: String,
     },
+    /// Cancel a run: in-flight messages and late callbacks are then ignored.
+    Cancel {
+        /// Run id.
+        id: String,
+        /// Why (kept in the run's audit log).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Start a new run from a checkpoint of this one (see `history`); earlier steps are not paid
+    /// again.
+    Fork {
+        /// Run id.
+        id: String,
+        /// The checkpoint version to start from.
+        #[arg(long)]
+        from_version: u64,
+    },
+    /// Every checkpoint of a run: version, step, status, time, error.
+    History {
+        /// Run id.
+        id: String,
+    },
 }
 
 #[derive(Args)]
@@ -84,48 +95,41 @@ struct Decide {
 
 pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
-    let base = args.api_url.trim_end_matches('/');
+    let api = &args.api;
     let req = match &args.command {
         RunsCommand::Start { brief, clips, project, idempotency_key } => {
             let mut r = http
-                .post(format!("{base}/v1/runs"))
+                .post(api.url("/v1/runs"))
                 .json(&json!({ "brief": brief, "clips": clips, "project": project }));
             if let Some(k) = idempotency_key {
                 r = r.header("Idempotency-Key", k);
             }
             r
         }
-        RunsCommand::Get { id } => http.get(format!("{base}/v1/runs/{id}")),
-        RunsCommand::Resume { id } => http.post(format!("{base}/v1/runs/{id}/resume")),
+        RunsCommand::Get { id } => http.get(api.url(&format!("/v1/runs/{id}"))),
+        RunsCommand::Resume { id } => http.post(api.url(&format!("/v1/runs/{id}/resume"))),
+        RunsCommand::Cancel { id, reason } => {
+            http.post(api.url(&format!("/v1/runs/{id}/cancel"))).json(&json!({ "reason": reason }))
+        }
+        RunsCommand::Fork { id, from_version } => http
+            .post(api.url(&format!("/v1/runs/{id}/fork")))
+            .json(&json!({ "from_version": from_version })),
+        RunsCommand::History { id } => http.get(api.url(&format!("/v1/runs/{id}/history"))),
         RunsCommand::List { status, limit, cursor } => {
             let mut q = vec![("limit", limit.to_string())];
             q.extend(status.clone().map(|s| ("status", s)));
             q.extend(cursor.clone().map(|c| ("cursor", c)));
-            http.get(format!("{base}/v1/runs")).query(&q)
+            http.get(api.url("/v1/runs")).query(&q)
         }
         RunsCommand::Approve(d) | RunsCommand::Reject(d) => {
             let verb =
                 if matches!(args.command, RunsCommand::Approve(_)) { "approve" } else { "reject" };
-            http.post(format!("{base}/v1/runs/{}/{verb}", d.id))
+            http.post(api.url(&format!("/v1/runs/{}/{verb}", d.id)))
                 .json(&json!({ "gate": d.gate, "comment": d.comment }))
         }
     };
-    let resp = req
-        .header("x-api-key", &args.api_key)
-        .send()
-        .await
-        .with_context(|| format!("calling {base}"))?;
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        bail!(
-            "{status}: {} ({})",
-            body["error"].as_str().unwrap_or("error"),
-            body["detail"].as_str().unwrap_or_default()
-        );
-    }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&body)?);
+    let body = api.call(req).await?;
+    if api.json {
         return Ok(());
     }
     match &args.command {
@@ -133,22 +137,37 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
             for r in body["runs"].as_array().into_iter().flatten() {
                 println!(
                     "{}  {:<28} {:<18} {}",
-                    r["run_id"].as_str().unwrap_or_default(),
-                    r["status"].as_str().unwrap_or_default(),
-                    r["current_step"].as_str().unwrap_or_default(),
-                    r["created_at"].as_str().unwrap_or_default()
+                    s(r, "run_id"),
+                    s(r, "status"),
+                    s(r, "current_step"),
+                    s(r, "created_at")
                 );
             }
             if let Some(c) = body["next_cursor"].as_str() {
                 println!("next page: --cursor {c}");
             }
         }
-        _ => println!(
-            "{}  {}  {}",
-            body["run_id"].as_str().unwrap_or_default(),
-            body["status"].as_str().unwrap_or_default(),
-            body["current_step"].as_str().unwrap_or_default()
-        ),
+        RunsCommand::History { .. } => {
+            println!("{:>7}  {:<18} {:<28} {:<24} error", "version", "step", "status", "at");
+            for c in body["checkpoints"].as_array().into_iter().flatten() {
+                let err = &c["error"];
+                let err = if err.is_null() {
+                    String::new()
+                } else {
+                    format!("{}: {}", s(err, "code"), s(err, "message"))
+                };
+                println!(
+                    "{:>7}  {:<18} {:<28} {:<24} {err}",
+                    c["version"],
+                    s(c, "step"),
+                    s(c, "status"),
+                    s(c, "at")
+                );
+            }
+        }
+        _ => {
+            println!("{}  {}  {}", s(&body, "run_id"), s(&body, "status"), s(&body, "current_step"))
+        }
     }
     Ok(())
 }

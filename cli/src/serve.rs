@@ -54,18 +54,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Backend::Embedded => {
             let (backend, engine) = embedded::engine(&args.data_dir, &mut cfg, providers)?;
             embedded::spawn_worker(&engine, &backend, "serve");
+            embedded::spawn_sweeper(&engine, std::time::Duration::from_secs(60));
             tracing::info!(addr = %args.addr, data_dir = %args.data_dir.display(), "serving (embedded)");
-            axum::serve(listener, myloware_http::local_router(app_state(engine, &cfg, None)?))
-                .await?;
+            let state = app_state(engine, &cfg, None)?.with_dlq(backend.queue.clone());
+            axum::serve(listener, myloware_http::local_router(state)).await?;
         }
         Backend::Aws => {
             let resources = Resources::from_env().map_err(anyhow::Error::msg)?;
             let clients = AwsClients::from_env().await;
             let engine = aws_engine(&clients, &resources, &cfg, providers);
-            let router =
-                myloware_http::local_router(app_state(engine.clone(), &cfg, Some(&clients))?);
             let driver = SqsDriver::new(clients.sqs.clone(), &resources.queue_url);
             let (consumer, dlq) = myloware_runtime::step_consumers(&clients, &resources);
+            let state = app_state(engine.clone(), &cfg, Some(&clients))?.with_dlq(dlq.clone());
+            let router = myloware_http::local_router(state);
+            embedded::spawn_sweeper(&engine, std::time::Duration::from_secs(60));
             let queues = myloware_step::StepQueues { consumer, dlq };
             let handler = |ev| {
                 let (engine, queues) = (engine.clone(), queues.clone());

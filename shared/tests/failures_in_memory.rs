@@ -230,3 +230,45 @@ async fn duplicate_timers_collapse_into_one_chain() {
     assert_eq!(h.queue.take_delayed().len(), 1, "one tick won; the copies armed nothing");
     assert_eq!(h.run(&id).await.version, 3);
 }
+
+#[tokio::test]
+async fn the_sweeper_restarts_runs_that_stopped_moving_and_times_out_overdue_waits() {
+    let h = Harness::with_config(config(|c| {
+        c.waits.stuck_after = Duration::from_secs(1200);
+        c.waits.gate = Duration::from_secs(3 * 3600);
+    }));
+    // A: its step message is lost (the active step never ran).
+    let a = h.start(1).await;
+    assert!(h.queue.pop().is_some(), "A's message, dropped");
+    // B: parked at a gate whose timer chain broke.
+    let b = h.start(1).await;
+    h.pump(1).await;
+    assert_eq!(h.run(&b).await.status, RunStatus::AwaitingIdeationApproval);
+    assert_eq!(h.queue.take_delayed().len(), 1, "B's gate timer, dropped");
+
+    // Nothing is stuck yet.
+    let first = h.engine.sweep(1000).await.unwrap();
+    assert_eq!((first.requeued.len(), first.timers.len()), (0, 0), "{first:?}");
+
+    h.clock.advance(Duration::from_secs(1300));
+    let second = h.engine.sweep(1000).await.unwrap();
+    assert_eq!(second.requeued, vec![a]);
+    assert_eq!(second.timers, vec![b]);
+    h.pump(1).await;
+    assert_eq!(h.run(&a).await.status, RunStatus::AwaitingIdeationApproval, "A moved on");
+    assert_eq!(h.queue.take_delayed().len(), 2, "B's chain re-armed; A's gate timer armed");
+
+    // Both gates' chains break again and the deadline passes: the sweep times them out.
+    h.clock.advance(Duration::from_secs(4 * 3600));
+    let third = h.engine.sweep(1000).await.unwrap();
+    let mut timed_out = third.timed_out.clone();
+    timed_out.sort();
+    let mut both = vec![a, b];
+    both.sort();
+    assert_eq!(timed_out, both, "{third:?}");
+    for id in [a, b] {
+        let run = h.run(&id).await;
+        assert_eq!(run.status, RunStatus::Failed);
+        assert_eq!(run.error.unwrap().code, "wait_timeout");
+    }
+}

@@ -119,7 +119,9 @@ impl App {
         );
         let engine = aws_engine(&clients, &resources, &cfg, fakes.providers());
         let router = myloware_http::local_router(
-            app_state(engine.clone(), &cfg, Some(&clients)).expect("state"),
+            app_state(engine.clone(), &cfg, Some(&clients))
+                .expect("state")
+                .with_dlq(myloware_runtime::step_consumers(&clients, &resources).1),
         );
         let (stop, mut stopped) = watch::channel(false);
         let mut server_stop = stop.subscribe();
@@ -168,7 +170,8 @@ impl App {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let engine = aws_engine(&self.clients, &self.resources, &self.cfg, self.fakes.providers());
-        let state = app_state(engine, &self.cfg, Some(&self.clients)).expect("state");
+        let (_, dlq) = myloware_runtime::step_consumers(&self.clients, &self.resources);
+        let state = app_state(engine, &self.cfg, Some(&self.clients)).expect("state").with_dlq(dlq);
         tokio::spawn(
             async move { axum::serve(listener, myloware_http::local_router(state)).await },
         );

@@ -1,12 +1,15 @@
 //! Lambda entry point of the api function (API Gateway HTTP API): wiring only.
 
-use myloware_runtime::{app_state, aws_engine_from_env, lambda, telemetry};
+use myloware_aws::Resources;
+use myloware_runtime::{app_state, aws_engine_from_env, lambda, step_consumers, telemetry};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     telemetry::init();
     telemetry::init_metrics("api");
     let (cfg, engine, clients) = aws_engine_from_env().await?;
-    let router = myloware_http::api_router(app_state(engine, &cfg, Some(&clients))?);
+    let resources = Resources::from_env().map_err(lambda_http::Error::from)?;
+    let (_, dlq) = step_consumers(&clients, &resources);
+    let router = myloware_http::api_router(app_state(engine, &cfg, Some(&clients))?.with_dlq(dlq));
     lambda_http::run(lambda::wrap(router)).await
 }

@@ -59,6 +59,7 @@ async fn a_base64_encoded_api_gateway_body_is_verified_on_its_raw_bytes() {
             sora: StandardVerifier::new(vec![secret.clone()], 300),
             remotion: RemotionVerifier::new(vec![secret.clone()], 300),
         }),
+        dlq: None,
     });
     // Bytes that are not valid UTF-8 text in the header value sense: the raw body matters.
     let body = br#"{"id":"evt_9","object":"event","created_at":1,"type":"video.completed","data":{"id":"video_apigw"}}"#;

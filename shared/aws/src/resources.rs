@@ -20,8 +20,10 @@ pub const GSI_STATUS: &str = "gsi_status";
 pub const GSI_ALL: &str = "gsi_all";
 /// TTL attribute (epoch seconds).
 pub const TTL_ATTR: &str = "expires_at";
-/// Receives before a step message goes to the DLQ.
-pub const MAX_RECEIVE_COUNT: u32 = 5;
+/// Receives before SQS itself moves a step message to the DLQ. A backstop: the runner moves a
+/// message there after its step's last allowed attempt (5 by default, stalling the run), so this
+/// only catches messages that keep crashing their handler or keep finding a lease busy.
+pub const MAX_RECEIVE_COUNT: u32 = 8;
 /// Step queue visibility timeout: ≥ 6× the step function's timeout (30 s).
 pub const VISIBILITY_TIMEOUT_SECS: u32 = 180;
 /// Step queue retention (4 days).

@@ -46,4 +46,14 @@ pub struct AppState {
     pub api_keys: ApiKeys,
     /// Webhook verifiers.
     pub webhooks: Arc<dyn VerifierSource>,
+    /// The step queue's DLQ, for the admin DLQ operations (absent: they answer 501).
+    pub dlq: Option<Arc<dyn myloware::ports::DeadLetters>>,
+}
+
+impl AppState {
+    /// The same state with the DLQ operations enabled on `dlq`.
+    pub fn with_dlq(mut self, dlq: Arc<dyn myloware::ports::DeadLetters>) -> Self {
+        self.dlq = Some(dlq);
+        self
+    }
 }

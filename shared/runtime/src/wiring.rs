@@ -77,7 +77,12 @@ pub fn app_state(
     cfg: &RuntimeConfig,
     clients: Option<&AwsClients>,
 ) -> Result<AppState, ConfigError> {
-    Ok(AppState { engine, api_keys: cfg.api_keys()?, webhooks: cfg.verifier_source(clients)? })
+    Ok(AppState {
+        engine,
+        api_keys: cfg.api_keys()?,
+        webhooks: cfg.verifier_source(clients)?,
+        dlq: None,
+    })
 }
 
 /// Everything a Lambda function needs, from the environment: config and the engine on AWS with

@@ -26,7 +26,7 @@ pub struct QueueSettings {
 
 impl Default for QueueSettings {
     fn default() -> Self {
-        Self { visibility_timeout: Duration::from_secs(30), max_receive_count: 5 }
+        Self { visibility_timeout: Duration::from_secs(30), max_receive_count: 8 }
     }
 }
 

@@ -226,6 +226,16 @@ impl RunStore for SqliteStore {
         .await?)
     }
 
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let (id, body) = (entry.run_id.to_string(), to_json(entry));
+        with(&self.conn, move |c| {
+            c.execute("INSERT INTO audit (run_id, body) VALUES (?1, ?2)", params![id, body])?;
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
     async fn audit_log(&self, id: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
         let id = id.to_string();
         Ok(with(&self.conn, move |c| {

@@ -135,6 +135,11 @@ impl RunStore for MemoryStore {
         Ok(self.inner.lock().unwrap().history.get(id).cloned().unwrap_or_default())
     }
 
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.inner.lock().unwrap().audit.entry(entry.run_id).or_default().push(entry.clone());
+        Ok(())
+    }
+
     async fn audit_log(&self, id: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
         Ok(self.inner.lock().unwrap().audit.get(id).cloned().unwrap_or_default())
     }

@@ -4,7 +4,10 @@
 //! the next message, followed by the ack (the caller deletes the message only on `Ack`).
 
 mod callbacks;
+mod cancel;
+mod dlq;
 mod error;
+mod fork;
 mod gates;
 mod guards;
 mod intake;
@@ -15,6 +18,7 @@ mod runner;
 mod safety;
 mod stall;
 mod start;
+mod sweep;
 mod timers;
 mod worker;
 
@@ -28,6 +32,7 @@ use crate::ports::{
 use crate::time::Clock;
 
 pub use callbacks::CallbackAck;
+pub use dlq::{DeadLetterView, DlqAction};
 pub use error::EngineError;
 pub use gates::GateOutcome;
 pub use intake::{IntakeAck, IntakeError, StandardHeaders};
@@ -35,6 +40,7 @@ pub use retry::{RetryPolicies, RetryPolicy};
 pub use runner::Disposition;
 pub use safety::SafetyOutcome;
 pub use start::{StartOutcome, StartRequest};
+pub use sweep::SweepReport;
 pub use worker::{run_worker, settle};
 
 /// The providers a run calls.

@@ -154,6 +154,9 @@ pub trait RunStore: Send + Sync {
     /// The run's checkpoint history, oldest first.
     async fn history(&self, id: &RunId) -> Result<Vec<CheckpointEntry>, StoreError>;
 
+    /// Record an operator action on a run that changes no state (DLQ resolve, a fork's source).
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+
     /// The run's audit entries, oldest first.
     async fn audit_log(&self, id: &RunId) -> Result<Vec<AuditEntry>, StoreError>;
 

@@ -12,7 +12,7 @@ mod publishing;
 mod waits;
 
 pub use keys::{clip_key, final_video_key};
-pub use waits::{poll as poll_wait, progress as wait_progress};
+pub use waits::{open as open_wait, poll as poll_wait, progress as wait_progress};
 
 use crate::domain::{RunError, RunRecord, RunStatus, Step};
 use crate::engine::{Engine, EngineError, SafetyOutcome};

@@ -32,7 +32,7 @@ async fn arrivals(
 }
 
 /// Open a wait of `kind` now, with the deadline the configuration gives that kind.
-pub(super) fn open(
+pub fn open(
     engine: &Engine,
     kind: WaitKind,
     generation: u64,

@@ -104,6 +104,16 @@ impl Harness {
         self.engine.decide(id, gate, Decision::Approve, None, "test", None).await.unwrap();
     }
 
+    /// Start a run and take it to the video wait (callbacks held in the fake's outbox).
+    pub async fn full_run_until_videos(&self, clips: u32) -> RunId {
+        let id = self.start(clips).await;
+        self.pump(1).await;
+        self.approve(&id, Gate::Ideation).await;
+        self.pump(1).await;
+        assert_eq!(self.run(&id).await.status, RunStatus::AwaitingVideoGeneration);
+        id
+    }
+
     /// Drive a run to the end, delivering video callbacks reversed, one twice, one early.
     pub async fn full_run(&self, copies: usize) -> RunId {
         self.fakes.video.deliver_early(0);

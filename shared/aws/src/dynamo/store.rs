@@ -331,6 +331,19 @@ impl RunStore for DynamoStore {
         items.iter().filter_map(|i| decode(i, "body").transpose()).collect()
     }
 
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let mut item = key(run_pk(&entry.run_id), audit_sk(entry.at.millis()));
+        item.insert("body".into(), json(entry));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| map("PutItem(audit)", e))?;
+        Ok(())
+    }
+
     async fn audit_log(&self, id: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
         let items = self.query_prefix(run_pk(id), "AUDIT#").await?;
         items.iter().filter_map(|i| decode(i, "body").transpose()).collect()

@@ -1,7 +1,10 @@
-//! The runs API: start, get, list, approve / reject a gate.
+//! The runs API: start, get, list, approve / reject a gate, resume, cancel, fork, history; the
+//! admin API: audit log and DLQ operations.
 
 mod admin;
+mod dlq;
 mod gates;
+mod operations;
 mod runs;
 mod views;
 
@@ -20,7 +23,15 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/runs/{id}/approve", post(gates::approve))
         .route("/v1/runs/{id}/reject", post(gates::reject))
         .route("/v1/runs/{id}/resume", post(gates::resume))
+        .route("/v1/runs/{id}/cancel", post(operations::cancel))
+        .route("/v1/runs/{id}/fork", post(operations::fork))
+        .route("/v1/runs/{id}/history", get(operations::history))
         .route("/v1/admin/runs/{id}/audit", get(admin::audit))
+        .route("/v1/admin/dlq", get(dlq::list))
+        .route("/v1/admin/dlq/redrive", post(dlq::redrive).get(dlq::redrive_status))
+        .route("/v1/admin/dlq/{message_id}", get(dlq::show))
+        .route("/v1/admin/dlq/{message_id}/replay", post(dlq::replay))
+        .route("/v1/admin/dlq/{message_id}/resolve", post(dlq::resolve))
 }
 
 pub(crate) fn parse_run_id(raw: &str) -> Result<myloware::RunId, crate::ApiError> {

@@ -28,6 +28,7 @@ pub fn app_with(keys: &[&str], config: EngineConfig) -> (axum::Router, FakeSet, 
             sora: StandardVerifier::new(vec![secret.clone()], 300),
             remotion: RemotionVerifier::new(vec![secret], 300),
         }),
+        dlq: None,
     });
     (router, fakes, backend)
 }

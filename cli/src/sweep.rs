@@ -1,0 +1,39 @@
+//! `myloware sweep`: one sweeper pass (what the scheduled sweeper Lambda does), against the
+//! embedded data directory or the AWS resources in the environment.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use myloware_aws::{AwsClients, Resources};
+use myloware_runtime::{RuntimeConfig, aws_engine, wiring::providers};
+
+use crate::embedded;
+use crate::serve::Backend;
+
+#[derive(Args)]
+pub struct SweepArgs {
+    /// Storage backend.
+    #[arg(long, value_enum, default_value = "embedded")]
+    backend: Backend,
+    /// Data directory (embedded backend).
+    #[arg(long, default_value = embedded::DEFAULT_DATA_DIR)]
+    data_dir: PathBuf,
+    /// Runs to examine at most.
+    #[arg(long, default_value_t = 5000)]
+    max_runs: usize,
+}
+
+pub async fn run(args: SweepArgs) -> anyhow::Result<()> {
+    let mut cfg = RuntimeConfig::from_env()?;
+    let (providers, _fakes) = providers(&cfg)?;
+    let engine = match args.backend {
+        Backend::Embedded => embedded::engine(&args.data_dir, &mut cfg, providers)?.1,
+        Backend::Aws => {
+            let resources = Resources::from_env().map_err(anyhow::Error::msg)?;
+            aws_engine(&AwsClients::from_env().await, &resources, &cfg, providers)
+        }
+    };
+    let report = engine.sweep(args.max_runs).await?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}

@@ -1,0 +1,118 @@
+//! `/v1/admin/dlq…`: the step queue's dead letters (admin scope). List, show one, replay one,
+//! resolve one, start a redrive of all and follow its progress. Same operations on both backends.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use myloware::engine::{DeadLetterView, DlqAction};
+use myloware::ports::DeadLetters;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{ApiError, AppState};
+
+fn dlq(st: &AppState, headers: &HeaderMap) -> Result<(Arc<dyn DeadLetters>, String), ApiError> {
+    let caller = st.api_keys.check_admin(headers)?;
+    let dlq = st.dlq.clone().ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_IMPLEMENTED, "dlq_not_configured", "this server has no DLQ")
+    })?;
+    Ok((dlq, caller.fingerprint))
+}
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    limit: Option<u32>,
+}
+
+/// `GET /v1/admin/dlq?limit=`: oldest first.
+pub async fn list(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(p): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let (dlq, _) = dlq(&st, &headers)?;
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_limit",
+            "limit must be 1..=1000",
+        ));
+    }
+    let messages = st.engine.dlq_list(dlq.as_ref(), limit).await?;
+    Ok(Json(json!({ "messages": messages })))
+}
+
+/// `GET /v1/admin/dlq/{message_id}`.
+pub async fn show(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<DeadLetterView>, ApiError> {
+    let (dlq, _) = dlq(&st, &headers)?;
+    Ok(Json(st.engine.dlq_show(dlq.as_ref(), &id).await?))
+}
+
+/// `POST /v1/admin/dlq/{message_id}/replay`: back to the step queue, then out of the DLQ.
+pub async fn replay(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<DlqAction>, ApiError> {
+    let (dlq, actor) = dlq(&st, &headers)?;
+    Ok(Json(st.engine.dlq_replay(dlq.as_ref(), &id, &actor).await?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveBody {
+    reason: Option<String>,
+}
+
+/// `POST /v1/admin/dlq/{message_id}/resolve` `{"reason"?}`: delete it, audited.
+pub async fn resolve(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<DlqAction>, ApiError> {
+    let (dlq, actor) = dlq(&st, &headers)?;
+    // The body is optional; when present it must be the documented object.
+    let body: ResolveBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ResolveBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
+    };
+    let reason = body.reason;
+    Ok(Json(st.engine.dlq_resolve(dlq.as_ref(), &id, &actor, reason).await?))
+}
+
+/// `POST /v1/admin/dlq/redrive`: start moving everything back (202 with the task).
+pub async fn redrive(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (dlq, actor) = dlq(&st, &headers)?;
+    let t = st.engine.dlq_redrive(dlq.as_ref(), &actor).await?;
+    Ok((StatusCode::ACCEPTED, Json(task(&t))))
+}
+
+/// `GET /v1/admin/dlq/redrive`: the latest move tasks, newest first.
+pub async fn redrive_status(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let (dlq, _) = dlq(&st, &headers)?;
+    let tasks = dlq.redrive_tasks().await.map_err(myloware::engine::EngineError::from)?;
+    Ok(Json(json!({ "tasks": tasks.iter().map(task).collect::<Vec<_>>() })))
+}
+
+fn task(t: &myloware::ports::MoveTask) -> Value {
+    json!({
+        "handle": t.handle, "status": t.status, "moved": t.moved, "total": t.total,
+        "failure": t.failure,
+    })
+}

@@ -1,0 +1,96 @@
+//! Operator actions on a run: cancel, fork from a checkpoint, history. Each action is audited
+//! on the run with the caller's key fingerprint.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::parse_run_id;
+use crate::extract::ApiJson;
+use crate::request_id::RequestId;
+use crate::{ApiError, AppState};
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    reason: Option<String>,
+}
+
+/// `POST /v1/runs/{id}/cancel` `{"reason"?}`: in-flight messages and late callbacks are then
+/// ignored.
+pub async fn cancel(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    axum::Extension(rid): axum::Extension<RequestId>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let actor = st.api_keys.check(&headers)?.fingerprint;
+    let id = parse_run_id(&id)?;
+    let body: CancelBody = if body.iter().all(u8::is_ascii_whitespace) {
+        CancelBody::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
+    };
+    if body.reason.as_ref().is_some_and(|r| r.chars().count() > 2000) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_reason",
+            "reason is longer than 2000 characters",
+        ));
+    }
+    let run = st.engine.cancel(&id, &actor, body.reason, Some(rid.0)).await?;
+    Ok(Json(json!({ "run_id": run.run_id, "status": run.status, "current_step": run.step })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForkBody {
+    from_version: u64,
+}
+
+/// `POST /v1/runs/{id}/fork` `{"from_version": V}`: 201 with the new run.
+pub async fn fork(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    axum::Extension(rid): axum::Extension<RequestId>,
+    ApiJson(body): ApiJson<ForkBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let actor = st.api_keys.check(&headers)?.fingerprint;
+    let id = parse_run_id(&id)?;
+    let run = st.engine.fork(&id, body.from_version, &actor, Some(rid.0)).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "run_id": run.run_id, "status": run.status, "current_step": run.step,
+            "forked_from": { "run_id": id, "version": body.from_version },
+        })),
+    ))
+}
+
+/// `GET /v1/runs/{id}/history`: every checkpoint (version, step, status, time, error).
+pub async fn history(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    st.api_keys.check(&headers)?;
+    let id = parse_run_id(&id)?;
+    st.engine.get(&id).await?;
+    let entries =
+        st.engine.store.history(&id).await.map_err(myloware::engine::EngineError::from)?;
+    let checkpoints: Vec<Value> = entries
+        .iter()
+        .map(|c| {
+            json!({
+                "version": c.version, "step": c.step, "status": c.status,
+                "at": c.at.rfc3339(), "error": c.error,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "run_id": id, "checkpoints": checkpoints })))
+}

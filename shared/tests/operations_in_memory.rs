@@ -1,0 +1,85 @@
+//! Operator actions on runs: cancel, fork, history (in memory; the HTTP and CLI paths are covered
+//! in the workspace tests).
+
+mod common;
+
+use common::Harness;
+use myloware::domain::{Arrival, ArrivalOutcome, Provider, RunStatus, Step};
+use myloware::engine::CallbackAck;
+use myloware::ports::RunStore;
+use myloware::time::Clock;
+
+#[tokio::test]
+async fn cancelling_a_waiting_run_ignores_its_messages_and_late_callbacks() {
+    let h = Harness::new();
+    let id = h.full_run_until_videos(2).await;
+    let jobs = h.fakes.video.take_outbox();
+    assert_eq!(jobs.len(), 2);
+    let cancelled =
+        h.engine.cancel(&id, "operator", Some("brief was wrong".into()), None).await.unwrap();
+    assert_eq!((cancelled.status, cancelled.step), (RunStatus::Cancelled, Step::Done));
+    // Idempotent: a second cancel answers the same run.
+    let again = h.engine.cancel(&id, "operator", None, None).await.unwrap();
+    assert_eq!(again.version, cancelled.version);
+    // A late callback is ignored and wakes nothing.
+    let arrival = Arrival {
+        outcome: ArrivalOutcome::Completed { output_url: None },
+        event_id: "evt_late".into(),
+        received_at: h.clock.now(),
+    };
+    let ack = h.engine.accept_callback(Provider::Sora, &jobs[0], arrival, None).await.unwrap();
+    assert_eq!(ack, CallbackAck::Ignored);
+    assert!(h.queue.is_empty());
+    // Messages still in flight (the wait's timer) are acked without effect.
+    for (_, m) in h.queue.take_delayed() {
+        h.engine.handle_message(&m, "late").await.unwrap();
+    }
+    let run = h.run(&id).await;
+    assert_eq!((run.status, run.version), (RunStatus::Cancelled, cancelled.version));
+    let audit = h.store.audit_log(&id).await.unwrap();
+    let last = audit.last().unwrap();
+    assert_eq!((last.action.as_str(), last.actor.as_str()), ("run_cancelled", "operator"));
+    assert_eq!(last.detail["reason"], "brief was wrong");
+    // A finished run cannot be cancelled.
+    let done = h.full_run(1).await;
+    let err = h.engine.cancel(&done, "operator", None, None).await.unwrap_err();
+    assert_eq!(err.code(), "not_cancellable");
+}
+
+#[tokio::test]
+async fn a_fork_from_the_editing_checkpoint_renders_again_without_new_video_jobs() {
+    let h = Harness::new();
+    let id = h.full_run(1).await;
+    assert_eq!(h.run(&id).await.status, RunStatus::Completed);
+    let (videos, renders) = (h.fakes.video.jobs_started(), h.fakes.render.jobs_started());
+    let history = h.store.history(&id).await.unwrap();
+    let editing = history.iter().find(|c| c.step == Step::Editing).expect("editing checkpoint");
+    // A checkpoint at a callback wait cannot be forked; one that does not exist is not found.
+    let waiting = history.iter().find(|c| c.step == Step::WaitForVideos).unwrap();
+    let err = h.engine.fork(&id, waiting.version, "op", None).await.unwrap_err();
+    assert_eq!(err.code(), "not_forkable");
+    assert_eq!(h.engine.fork(&id, 999, "op", None).await.unwrap_err().code(), "run_not_found");
+
+    let fork = h.engine.fork(&id, editing.version, "op", None).await.unwrap();
+    assert_ne!(fork.run_id, id);
+    assert_eq!((fork.step, fork.version), (Step::Editing, 1));
+    h.pump(1).await;
+    assert_eq!(h.run(&fork.run_id).await.status, RunStatus::AwaitingRender);
+    for job in h.fakes.render.take_outbox() {
+        h.fakes.render.send(&job).await.unwrap();
+    }
+    h.pump(1).await;
+    h.approve(&fork.run_id, myloware::domain::Gate::Publish).await;
+    h.pump(1).await;
+    let done = h.run(&fork.run_id).await;
+    assert_eq!(done.status, RunStatus::Completed);
+    assert_eq!(h.fakes.video.jobs_started(), videos, "no new video jobs");
+    assert_eq!(h.fakes.render.jobs_started(), renders + 1, "one new render");
+    let src_audit = h.store.audit_log(&id).await.unwrap();
+    assert_eq!(src_audit.last().unwrap().action, "run_forked");
+    assert_eq!(src_audit.last().unwrap().detail["fork"], fork.run_id.to_string());
+    let fork_audit = h.store.audit_log(&fork.run_id).await.unwrap();
+    assert_eq!(fork_audit[0].action, "run_forked_from");
+    // The source run is unchanged.
+    assert_eq!(h.run(&id).await.status, RunStatus::Completed);
+}
