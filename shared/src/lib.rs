@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod engine;
 pub mod fakes;
+pub mod faults;
 pub mod ports;
 pub mod time;
 pub mod webhooks;

@@ -2,6 +2,7 @@
 //! resources, the API + webhook routers on a random local port, the SQS event-source driver
 //! calling the step handler, and fake providers that call back over real HTTP.
 
+pub mod chaos;
 pub mod http;
 
 use std::sync::Arc;

@@ -42,11 +42,13 @@ pub async fn handle_batch(
     invocation: &str,
 ) -> SqsBatchResponse {
     let mut tasks = JoinSet::new();
+    let mut ids = std::collections::HashMap::new();
     for rec in event.records {
         let m = received(rec);
         let (engine, queues) = (engine.clone(), queues.clone());
         let owner = format!("{invocation}:{}", m.message_id);
-        tasks.spawn(async move {
+        let id = m.message_id.clone();
+        let task = tasks.spawn(async move {
             let failed = Some(m.message_id.clone());
             match engine.process(&m, &owner).await {
                 Disposition::Ack => None,
@@ -65,13 +67,18 @@ pub async fn handle_batch(
                 },
             }
         });
+        ids.insert(task.id(), id);
     }
     let mut resp = SqsBatchResponse::default();
-    while let Some(done) = tasks.join_next().await {
+    while let Some(done) = tasks.join_next_with_id().await {
         match done {
-            Ok(Some(id)) => resp.add_failure(id),
-            Ok(None) => {}
-            Err(e) => error!(error = %e, "step task panicked"),
+            Ok((_, Some(id))) => resp.add_failure(id),
+            Ok((_, None)) => {}
+            // A panicked handler did not finish its message: report it, so it is redelivered.
+            Err(e) => {
+                error!(error = %e, "step task panicked");
+                resp.add_failure(ids.remove(&e.id()).unwrap_or_default());
+            }
         }
     }
     resp

@@ -1,0 +1,120 @@
+//! Fault injection for crash tests. Decorators around the ports (store writes, queue sends and
+//! acks, provider calls) pass every call through a named fault point, `<port>.<op>.before` or
+//! `.after`; an armed point aborts the handler there by panicking, as a crash would: nothing
+//! after it runs (no error handling, no retry bookkeeping), and the caller's own crash handling
+//! (redelivery after the visibility timeout, a provider's callback retry) takes over. An `after`
+//! point fires once the call has taken effect: the write is stored, the message sent.
+//!
+//! Only tests wire these decorators; production code never sees them.
+
+mod ports;
+mod providers;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+pub use ports::{FaultyConsumer, FaultyQueue, FaultyStore};
+pub use providers::faulty_providers;
+
+/// The panic payload of an injected crash (tests recognise it).
+pub const CRASH: &str = "injected crash at ";
+
+/// How often each fault point was reached and how often it crashed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PointStats {
+    /// Times the point was reached.
+    pub hits: u64,
+    /// Times it crashed the handler.
+    pub crashes: u64,
+}
+
+/// The fault points' switchboard: each reached point crashes with probability `p` (seeded), while
+/// armed.
+pub struct Faults {
+    p: f64,
+    rng: Mutex<StdRng>,
+    armed: AtomicBool,
+    stats: Mutex<BTreeMap<&'static str, PointStats>>,
+}
+
+impl Faults {
+    /// Points crash with probability `p`, from `seed`; armed at once.
+    pub fn random(p: f64, seed: u64) -> Self {
+        Self {
+            p,
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            armed: AtomicBool::new(true),
+            stats: Mutex::default(),
+        }
+    }
+
+    /// Stop (or resume) crashing; points still count hits.
+    pub fn arm(&self, on: bool) {
+        self.armed.store(on, Ordering::SeqCst);
+    }
+
+    /// Pass fault point `point`: counts the hit and panics if it was chosen to crash.
+    pub fn point(&self, point: &'static str) {
+        let crash =
+            self.armed.load(Ordering::SeqCst) && self.rng.lock().unwrap().random_bool(self.p);
+        {
+            let mut stats = self.stats.lock().unwrap();
+            let s = stats.entry(point).or_default();
+            s.hits += 1;
+            s.crashes += crash as u64;
+        }
+        if crash {
+            panic!("{CRASH}{point}");
+        }
+    }
+
+    /// Every point reached so far, by name.
+    pub fn stats(&self) -> BTreeMap<&'static str, PointStats> {
+        self.stats.lock().unwrap().clone()
+    }
+
+    /// The per-point table: hits and crashes.
+    pub fn table(&self) -> String {
+        let stats = self.stats();
+        let mut out = format!("{:<36} {:>9} {:>8}\n", "fault point", "hits", "crashes");
+        for (name, s) in &stats {
+            out += &format!("{name:<36} {:>9} {:>8}\n", s.hits, s.crashes);
+        }
+        let (h, c) = stats.values().fold((0, 0), |(h, c), s| (h + s.hits, c + s.crashes));
+        out += &format!("{:<36} {h:>9} {c:>8}\n", "total");
+        out
+    }
+}
+
+/// Silence the default panic message for injected crashes (other panics still print).
+pub fn quiet_injected_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if !msg.starts_with(CRASH) {
+            default(info);
+        }
+    }));
+}
+
+/// Run `f` around fault points `<name>.before` / `<name>.after`.
+pub(crate) async fn around<T>(
+    faults: &Faults,
+    before: &'static str,
+    after: &'static str,
+    f: impl std::future::Future<Output = T>,
+) -> T {
+    faults.point(before);
+    let out = f.await;
+    faults.point(after);
+    out
+}

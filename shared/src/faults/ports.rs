@@ -1,0 +1,217 @@
+//! Fault-point decorators for the store and the queue.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{Faults, around};
+use crate::domain::{
+    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, JobId, Provider, RunId,
+    RunRecord, SafetyRecord, StepMessage,
+};
+use crate::ports::{
+    CreateOutcome, Intent, IntentKey, ListQuery, QueueConsumer, QueueError, Received,
+    RecordArrival, RunPage, RunStore, StepQueue, StoreError,
+};
+use crate::time::Timestamp;
+
+/// `around` with the point names `<port>.<op>.before/after`.
+macro_rules! fp {
+    ($faults:expr, $port:literal, $op:ident, $call:expr) => {
+        around(
+            &$faults,
+            concat!($port, ".", stringify!($op), ".before"),
+            concat!($port, ".", stringify!($op), ".after"),
+            $call,
+        )
+        .await
+    };
+}
+
+/// A run store whose writes pass fault points (reads do not: a crash before a read is a crash
+/// before the write that follows it).
+pub struct FaultyStore {
+    inner: Arc<dyn RunStore>,
+    faults: Arc<Faults>,
+}
+
+impl FaultyStore {
+    /// Wrap `inner`.
+    pub fn new(inner: Arc<dyn RunStore>, faults: Arc<Faults>) -> Self {
+        Self { inner, faults }
+    }
+}
+
+#[async_trait]
+impl RunStore for FaultyStore {
+    async fn create_run(
+        &self,
+        run: &RunRecord,
+        exp: Timestamp,
+    ) -> Result<CreateOutcome, StoreError> {
+        fp!(self.faults, "store", create_run, self.inner.create_run(run, exp))
+    }
+    async fn get_run(&self, id: &RunId) -> Result<Option<RunRecord>, StoreError> {
+        self.inner.get_run(id).await
+    }
+    async fn acquire_lease(
+        &self,
+        id: &RunId,
+        version: u64,
+        owner: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<RunRecord, StoreError> {
+        fp!(
+            self.faults,
+            "store",
+            acquire_lease,
+            self.inner.acquire_lease(id, version, owner, until, now)
+        )
+    }
+    async fn release_lease(&self, id: &RunId, version: u64, owner: &str) -> Result<(), StoreError> {
+        fp!(self.faults, "store", release_lease, self.inner.release_lease(id, version, owner))
+    }
+    async fn checkpoint(
+        &self,
+        next: &RunRecord,
+        expected: u64,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        fp!(self.faults, "store", checkpoint, self.inner.checkpoint(next, expected, audit))
+    }
+    async fn history(&self, id: &RunId) -> Result<Vec<CheckpointEntry>, StoreError> {
+        self.inner.history(id).await
+    }
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        fp!(self.faults, "store", append_audit, self.inner.append_audit(entry))
+    }
+    async fn audit_log(&self, id: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.audit_log(id).await
+    }
+    async fn list_runs(&self, q: &ListQuery) -> Result<RunPage, StoreError> {
+        self.inner.list_runs(q).await
+    }
+    async fn claim_intent(&self, key: &IntentKey, now: Timestamp) -> Result<Intent, StoreError> {
+        fp!(self.faults, "store", claim_intent, self.inner.claim_intent(key, now))
+    }
+    async fn complete_intent(&self, key: &IntentKey, job: &JobId) -> Result<(), StoreError> {
+        fp!(self.faults, "store", complete_intent, self.inner.complete_intent(key, job))
+    }
+    async fn correlate(&self, p: Provider, job: &JobId, c: &Correlation) -> Result<(), StoreError> {
+        fp!(self.faults, "store", correlate, self.inner.correlate(p, job, c))
+    }
+    async fn record_arrival(
+        &self,
+        p: Provider,
+        job: &JobId,
+        arrival: &Arrival,
+    ) -> Result<RecordArrival, StoreError> {
+        fp!(self.faults, "store", record_arrival, self.inner.record_arrival(p, job, arrival))
+    }
+    async fn mark_woken(&self, p: Provider, job: &JobId) -> Result<(), StoreError> {
+        fp!(self.faults, "store", mark_woken, self.inner.mark_woken(p, job))
+    }
+    async fn close_correlations(&self, p: Provider, jobs: &[JobId]) -> Result<(), StoreError> {
+        fp!(self.faults, "store", close_correlations, self.inner.close_correlations(p, jobs))
+    }
+    async fn safety_verdict(
+        &self,
+        run: &RunId,
+        sha: &str,
+    ) -> Result<Option<SafetyRecord>, StoreError> {
+        self.inner.safety_verdict(run, sha).await
+    }
+    async fn record_safety_verdict(
+        &self,
+        run: &RunId,
+        sha: &str,
+        v: &SafetyRecord,
+    ) -> Result<(), StoreError> {
+        fp!(
+            self.faults,
+            "store",
+            record_safety_verdict,
+            self.inner.record_safety_verdict(run, sha, v)
+        )
+    }
+    async fn bump_counter(
+        &self,
+        key: &str,
+        limit: u64,
+        expires_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<Option<u64>, StoreError> {
+        fp!(
+            self.faults,
+            "store",
+            bump_counter,
+            self.inner.bump_counter(key, limit, expires_at, now)
+        )
+    }
+    async fn counters(&self, keys: &[String], now: Timestamp) -> Result<Vec<u64>, StoreError> {
+        self.inner.counters(keys, now).await
+    }
+    async fn correlations(
+        &self,
+        p: Provider,
+        jobs: &[JobId],
+    ) -> Result<Vec<CorrelationRecord>, StoreError> {
+        self.inner.correlations(p, jobs).await
+    }
+}
+
+/// A step queue whose sends pass fault points; with `duplicate`, every message is sent twice
+/// (two distinct queue messages, as an at-least-once queue may deliver).
+pub struct FaultyQueue {
+    inner: Arc<dyn StepQueue>,
+    faults: Arc<Faults>,
+    duplicate: bool,
+}
+
+impl FaultyQueue {
+    /// Wrap `inner`.
+    pub fn new(inner: Arc<dyn StepQueue>, faults: Arc<Faults>, duplicate: bool) -> Self {
+        Self { inner, faults, duplicate }
+    }
+}
+
+#[async_trait]
+impl StepQueue for FaultyQueue {
+    async fn send(&self, msg: &StepMessage, delay: Duration) -> Result<(), QueueError> {
+        fp!(self.faults, "queue", send, async {
+            self.inner.send(msg, delay).await?;
+            if self.duplicate {
+                self.inner.send(msg, delay).await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A consumer whose acks (delete) and retries (visibility change) pass fault points.
+pub struct FaultyConsumer {
+    inner: Arc<dyn QueueConsumer>,
+    faults: Arc<Faults>,
+}
+
+impl FaultyConsumer {
+    /// Wrap `inner`.
+    pub fn new(inner: Arc<dyn QueueConsumer>, faults: Arc<Faults>) -> Self {
+        Self { inner, faults }
+    }
+}
+
+#[async_trait]
+impl QueueConsumer for FaultyConsumer {
+    async fn receive(&self, max: u32, wait: Duration) -> Result<Vec<Received>, QueueError> {
+        self.inner.receive(max, wait).await
+    }
+    async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
+        fp!(self.faults, "queue", ack, self.inner.delete(receipt))
+    }
+    async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), QueueError> {
+        fp!(self.faults, "queue", retry, self.inner.change_visibility(receipt, timeout))
+    }
+}

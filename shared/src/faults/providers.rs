@@ -1,0 +1,88 @@
+//! Fault-point decorators for the providers: a crash before a paid call, or after the provider
+//! accepted it and before we recorded the answer (the case intents exist for).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{Faults, around};
+use crate::domain::{Ideas, JobId, ProjectName};
+use crate::engine::Providers;
+use crate::ports::{
+    JobStatus, LlmProvider, ProviderError, PublishProvider, PublishRequest, Published,
+    RenderProvider, RenderRequest, VideoProvider, VideoRequest,
+};
+
+struct Faulty<P: ?Sized> {
+    inner: Arc<P>,
+    faults: Arc<Faults>,
+}
+
+/// `providers` with fault points around every call that starts work at a provider.
+pub fn faulty_providers(p: Providers, faults: Arc<Faults>) -> Providers {
+    Providers {
+        llm: Arc::new(Faulty { inner: p.llm, faults: faults.clone() }),
+        safety: p.safety,
+        video: Arc::new(Faulty { inner: p.video, faults: faults.clone() }),
+        render: Arc::new(Faulty { inner: p.render, faults: faults.clone() }),
+        publish: Arc::new(Faulty { inner: p.publish, faults }),
+    }
+}
+
+#[async_trait]
+impl LlmProvider for Faulty<dyn LlmProvider> {
+    async fn ideate(&self, p: &ProjectName, brief: &str, n: u32) -> Result<Ideas, ProviderError> {
+        around(
+            &self.faults,
+            "llm.ideate.before",
+            "llm.ideate.after",
+            self.inner.ideate(p, brief, n),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl VideoProvider for Faulty<dyn VideoProvider> {
+    async fn submit(&self, key: &str, req: &VideoRequest) -> Result<JobId, ProviderError> {
+        around(
+            &self.faults,
+            "video.submit.before",
+            "video.submit.after",
+            self.inner.submit(key, req),
+        )
+        .await
+    }
+    async fn download(&self, job: &JobId) -> Result<Vec<u8>, ProviderError> {
+        self.inner.download(job).await
+    }
+    async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
+        self.inner.status(job).await
+    }
+}
+
+#[async_trait]
+impl RenderProvider for Faulty<dyn RenderProvider> {
+    async fn submit(&self, key: &str, req: &RenderRequest) -> Result<JobId, ProviderError> {
+        around(
+            &self.faults,
+            "render.submit.before",
+            "render.submit.after",
+            self.inner.submit(key, req),
+        )
+        .await
+    }
+    async fn fetch_output(&self, job: &JobId, url: Option<&str>) -> Result<Vec<u8>, ProviderError> {
+        self.inner.fetch_output(job, url).await
+    }
+    async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
+        self.inner.status(job).await
+    }
+}
+
+#[async_trait]
+impl PublishProvider for Faulty<dyn PublishProvider> {
+    async fn publish(&self, key: &str, req: &PublishRequest) -> Result<Published, ProviderError> {
+        around(&self.faults, "publish.before", "publish.after", self.inner.publish(key, req)).await
+    }
+}
