@@ -114,12 +114,9 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.enable_steady_tick(Duration::from_millis(120));
             for _ in 0..1200 {
-                let tasks = api.call(http.get(api.url("/v1/admin/dlq/redrive"))).await?;
-                let t = tasks["tasks"]
-                    .as_array()
-                    .and_then(|ts| ts.iter().find(|t| s(t, "handle") == handle))
-                    .cloned()
-                    .unwrap_or(Value::Null);
+                let url = api.url("/v1/admin/dlq/redrive");
+                let found = api.call(http.get(url).query(&[("handle", &handle)])).await?;
+                let t = found["task"].clone();
                 let (status, moved) = (s(&t, "status"), t["moved"].as_u64().unwrap_or(0));
                 match t["total"].as_u64() {
                     Some(total) => bar.set_message(format!("{status}: {moved}/{total} moved")),

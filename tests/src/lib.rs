@@ -32,6 +32,8 @@ pub const SORA_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 pub const REMOTION_SECRET: &str = "remotion-test-secret";
 /// The API key tests use.
 pub const API_KEY: &str = "test-api-key";
+/// A key with the admin scope (`/v1/admin/*`).
+pub const ADMIN_KEY: &str = "test-admin-key";
 
 /// How to spawn the app.
 #[derive(Debug, Clone, Copy, Default)]
@@ -103,7 +105,7 @@ impl App {
         let mut cfg = RuntimeConfig::from_env().expect("config");
         cfg.sora_secrets = vec![WebhookSecret::parse(SORA_SECRET).unwrap()];
         cfg.remotion_secrets = vec![WebhookSecret::parse(REMOTION_SECRET).unwrap()];
-        cfg.api_keys = vec![API_KEY.into()];
+        cfg.api_keys = vec![API_KEY.into(), format!("{ADMIN_KEY}:admin")];
         cfg.engine.webhook_base_url = base_url.clone();
         cfg.engine.lease_ttl = Duration::from_secs(3);
         cfg.engine.repair_grace = Duration::from_secs(3);
@@ -194,6 +196,20 @@ impl App {
     /// GET with the API key; returns status and body.
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let r = self.request(reqwest::Method::GET, path).send().await.expect("send");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A request with the admin key; returns status and body.
+    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+        let mut r = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base_url))
+            .header("x-api-key", ADMIN_KEY);
+        if method == reqwest::Method::POST {
+            r = r.json(&body);
+        }
+        let r = r.send().await.expect("send");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }

@@ -32,7 +32,7 @@ async fn sqs_queue_conformance() {
     queue_suite(QueueUnderTest {
         queue: q.clone(),
         consumer: q,
-        dlq: Arc::new(SqsDeadLetters::new(c.sqs.clone(), &r.dlq_url)),
+        dlq: Arc::new(SqsDeadLetters::new(c.sqs.clone(), &r.dlq_url).with_source(&r.queue_url)),
         visibility: Duration::from_secs(2),
         max_receive_count: 2,
         // moto (the fallback emulator) has no message move tasks.

@@ -88,18 +88,30 @@ impl QueueConsumer for SqsQueue {
 pub struct SqsDeadLetters {
     client: Client,
     dlq_url: String,
+    source_url: Option<String>,
 }
 
 impl SqsDeadLetters {
     /// The DLQ at `dlq_url`.
     pub fn new(client: Client, dlq_url: impl Into<String>) -> Self {
-        Self { client, dlq_url: dlq_url.into() }
+        Self { client, dlq_url: dlq_url.into(), source_url: None }
+    }
+
+    /// Redrives go to the step queue at `url` explicitly. Needed for messages the runner put in
+    /// the DLQ itself (they carry no source queue, so a move task without a destination fails).
+    pub fn with_source(mut self, url: impl Into<String>) -> Self {
+        self.source_url = Some(url.into());
+        self
     }
 
     async fn arn(&self) -> Result<String, QueueError> {
+        self.arn_of(&self.dlq_url).await
+    }
+
+    async fn arn_of(&self, url: &str) -> Result<String, QueueError> {
         self.client
             .get_queue_attributes()
-            .queue_url(&self.dlq_url)
+            .queue_url(url)
             .attribute_names(QueueAttributeName::QueueArn)
             .send()
             .await
@@ -186,8 +198,18 @@ impl DeadLetters for SqsDeadLetters {
 
     async fn start_redrive(&self) -> Result<MoveTask, QueueError> {
         let arn = self.arn().await?;
-        let task =
-            self.client.start_message_move_task().source_arn(&arn).send().await.map_err(err)?;
+        let destination = match &self.source_url {
+            Some(url) => Some(self.arn_of(url).await?),
+            None => None,
+        };
+        let task = self
+            .client
+            .start_message_move_task()
+            .source_arn(&arn)
+            .set_destination_arn(destination)
+            .send()
+            .await
+            .map_err(err)?;
         Ok(MoveTask {
             handle: task.task_handle.unwrap_or_default(),
             status: "RUNNING".into(),

@@ -67,7 +67,10 @@ pub fn step_consumers(
 ) -> (Arc<dyn QueueConsumer>, Arc<dyn DeadLetters>) {
     (
         Arc::new(SqsQueue::new(clients.sqs.clone(), &resources.queue_url)),
-        Arc::new(SqsDeadLetters::new(clients.sqs.clone(), &resources.dlq_url)),
+        Arc::new(
+            SqsDeadLetters::new(clients.sqs.clone(), &resources.dlq_url)
+                .with_source(&resources.queue_url),
+        ),
     )
 }
 

@@ -92,6 +92,16 @@ impl MoveTask {
     pub fn finished(&self) -> bool {
         self.status != "RUNNING"
     }
+
+    /// The task started as `handle` among `tasks` (newest first). SQS reports the handle of
+    /// running tasks only, and runs one move task per queue at a time, so a finished task
+    /// without a handle that is the newest one is that task.
+    pub fn find<'a>(tasks: &'a [MoveTask], handle: &str) -> Option<&'a MoveTask> {
+        tasks
+            .iter()
+            .find(|t| t.handle == handle)
+            .or_else(|| tasks.first().filter(|t| t.handle.is_empty()))
+    }
 }
 
 /// The dead-letter queue behind the step queue: messages whose retries ran out land there, and
@@ -115,8 +125,8 @@ pub trait DeadLetters: Send + Sync {
     async fn redrive_all(&self) -> Result<u64, QueueError> {
         let started = self.start_redrive().await?;
         for _ in 0..600 {
-            let task = self.redrive_tasks().await?.into_iter().find(|t| t.handle == started.handle);
-            match task {
+            let tasks = self.redrive_tasks().await?;
+            match MoveTask::find(&tasks, &started.handle).cloned() {
                 Some(t) if t.status == "COMPLETED" => return Ok(t.moved),
                 Some(t) if t.finished() => {
                     return Err(QueueError::Consume(format!(

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use myloware::engine::{DeadLetterView, DlqAction};
-use myloware::ports::DeadLetters;
+use myloware::ports::{DeadLetters, MoveTask};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -100,17 +100,32 @@ pub async fn redrive(
     Ok((StatusCode::ACCEPTED, Json(task(&t))))
 }
 
-/// `GET /v1/admin/dlq/redrive`: the latest move tasks, newest first.
+#[derive(Deserialize)]
+pub struct StatusParams {
+    handle: Option<String>,
+}
+
+/// `GET /v1/admin/dlq/redrive[?handle=]`: the latest move tasks, newest first, or the one a
+/// redrive started (`{"task": …}`, 404 when unknown).
 pub async fn redrive_status(
     State(st): State<AppState>,
     headers: HeaderMap,
+    Query(p): Query<StatusParams>,
 ) -> Result<Json<Value>, ApiError> {
     let (dlq, _) = dlq(&st, &headers)?;
     let tasks = dlq.redrive_tasks().await.map_err(myloware::engine::EngineError::from)?;
-    Ok(Json(json!({ "tasks": tasks.iter().map(task).collect::<Vec<_>>() })))
+    match p.handle {
+        None => Ok(Json(json!({ "tasks": tasks.iter().map(task).collect::<Vec<_>>() }))),
+        Some(h) => match MoveTask::find(&tasks, &h) {
+            Some(t) => Ok(Json(json!({ "task": task(t) }))),
+            None => {
+                Err(ApiError::new(StatusCode::NOT_FOUND, "task_not_found", "no such move task"))
+            }
+        },
+    }
 }
 
-fn task(t: &myloware::ports::MoveTask) -> Value {
+fn task(t: &MoveTask) -> Value {
     json!({
         "handle": t.handle, "status": t.status, "moved": t.moved, "total": t.total,
         "failure": t.failure,
