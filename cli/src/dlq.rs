@@ -124,7 +124,8 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
                 }
                 match status {
                     "COMPLETED" => {
-                        bar.finish_with_message(format!("redrive completed: {moved} moved"));
+                        bar.finish_and_clear();
+                        println!("redrive completed: {moved} moved");
                         return Ok(());
                     }
                     "FAILED" | "CANCELLED" => {

@@ -29,7 +29,9 @@ async fn fifty_runs_on_localstack_survive_crashes_at_every_fault_point() {
         store: Arc::new(DynamoStore::new(clients.dynamodb.clone(), &r.names.table)),
         queue: queue.clone(),
         consumer: queue,
-        dlq: Arc::new(SqsDeadLetters::new(clients.sqs.clone(), &r.dlq_url).with_source(&r.queue_url)),
+        dlq: Arc::new(
+            SqsDeadLetters::new(clients.sqs.clone(), &r.dlq_url).with_source(&r.queue_url),
+        ),
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &r.names.bucket)),
         visibility: Duration::from_secs(2),
     };

@@ -76,7 +76,7 @@ impl RenderProvider for RemotionRender {
         let s: RenderStatus = json(check(resp, "render status").await?, "render status").await?;
         Ok(match s.status.as_str() {
             "done" => JobStatus::Completed { output_url: s.output_url },
-            "failed" => {
+            "failed" | "error" => {
                 JobStatus::Failed { reason: s.error.unwrap_or_else(|| "render failed".into()) }
             }
             _ => JobStatus::Pending,

@@ -43,6 +43,10 @@ pub struct FakeConfig {
     pub blocked_words: Vec<String>,
     /// Milliseconds the moderation endpoint takes to answer.
     pub moderation_delay_ms: u64,
+    /// Answer video submissions with this HTTP status and start nothing (e.g. 503: an outage).
+    pub video_submit_status: Option<u16>,
+    /// Jobs finish but send no callback (the status APIs still answer): polling must find them.
+    pub drop_callbacks: bool,
 }
 
 impl Default for FakeConfig {
@@ -56,6 +60,8 @@ impl Default for FakeConfig {
             render_failure: None,
             blocked_words: vec!["kill".into()],
             moderation_delay_ms: 0,
+            video_submit_status: None,
+            drop_callbacks: false,
         }
     }
 }

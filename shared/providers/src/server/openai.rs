@@ -61,6 +61,10 @@ pub(super) async fn create_video(
     if req["prompt"].as_str().is_none_or(str::is_empty) {
         return error(StatusCode::BAD_REQUEST, "prompt is required");
     }
+    let outage = s.config.read().unwrap().video_submit_status;
+    if let Some(code) = outage.and_then(|c| StatusCode::from_u16(c).ok()) {
+        return error(code, "the video API is unavailable (configured outage)");
+    }
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (id, job, fresh) = {
         let mut jobs = s.jobs.lock().unwrap();
@@ -91,7 +95,10 @@ pub(super) async fn create_video(
                     j.failure = failure.clone();
                 }
             }
-            let url = state.config.read().unwrap().sora_webhook_url.clone();
+            let url = {
+                let c = state.config.read().unwrap();
+                c.sora_webhook_url.clone().filter(|_| !c.drop_callbacks)
+            };
             if let Some(url) = url {
                 let secret = state.sora_secret.clone();
                 callbacks::schedule(state, url, std::time::Duration::ZERO, move || {

@@ -53,13 +53,15 @@ pub(super) async fn render(
             (s.remotion_secret.clone(), format!("{}/output/{id}.mp4", s.base_url));
         let path = callback_url.clone();
         let job = id.clone();
-        callbacks::schedule(s.clone(), callback_url, s.callback_delay(), move || {
-            let outcome = match &failure {
-                Some(f) => Err(f.as_str()),
-                None => Ok(output.clone()),
-            };
-            remotion_delivery(&secret, path.clone(), &job, run_id.clone(), outcome)
-        });
+        if !s.config.read().unwrap().drop_callbacks {
+            callbacks::schedule(s.clone(), callback_url, s.callback_delay(), move || {
+                let outcome = match &failure {
+                    Some(f) => Err(f.as_str()),
+                    None => Ok(output.clone()),
+                };
+                remotion_delivery(&secret, path.clone(), &job, run_id.clone(), outcome)
+            });
+        }
     }
     (StatusCode::ACCEPTED, Json(json!({ "job_id": id, "status": "queued" }))).into_response()
 }
