@@ -38,12 +38,20 @@ fn field<'a>(line: &'a Value, name: &str) -> Vec<&'a str> {
     out
 }
 
+fn quick_retries(c: &mut myloware::config::EngineConfig) {
+    c.retries = c
+        .retries
+        .clone()
+        .with_max_attempts(2)
+        .with_backoff(std::time::Duration::from_millis(200), std::time::Duration::from_secs(1));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_run_leaves_json_logs_with_run_and_request_ids_and_valid_emf() {
     let capture = Capture::default();
     telemetry::init_json("info", capture.clone());
     telemetry::init_metrics("test");
-    let app = App::spawn(Options::default()).await;
+    let app = App::spawn(Options { tune: Some(quick_retries), ..Default::default() }).await;
 
     let id = app.start_run(2, "telemetry run").await;
     app.wait_for(&id, "awaiting_ideation_approval").await;
@@ -66,6 +74,12 @@ async fn a_run_leaves_json_logs_with_run_and_request_ids_and_valid_emf() {
     app.wait_for(&id, "awaiting_publish_approval").await;
     app.decide(&id, "approve", "publish").await;
     app.wait_for(&id, "completed").await;
+    // A second run whose video API is down: retries, then it stalls (StepRetries, StalledRuns).
+    app.fakes.video.outage_for_index(0, Some("HTTP 503"));
+    let stalled = app.start_run(1, "telemetry stall").await;
+    app.wait_for(&stalled, "awaiting_ideation_approval").await;
+    app.decide(&stalled, "approve", "ideation").await;
+    app.wait_for(&stalled, "stalled").await;
     telemetry::flush_metrics(capture.clone());
 
     let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
@@ -102,7 +116,9 @@ async fn a_run_leaves_json_logs_with_run_and_request_ids_and_valid_emf() {
             }
         }
     }
-    for want in ["StepsRun", "StepDuration", "Webhooks", "ProviderLatency"] {
+    for want in
+        ["StepsRun", "StepDuration", "Webhooks", "ProviderLatency", "StepRetries", "StalledRuns"]
+    {
         assert!(metric_names.iter().any(|n| n == want), "{want} missing from {metric_names:?}");
     }
 

@@ -78,6 +78,7 @@ pub fn init_metrics(function: &'static str) {
             );
             metrics::describe_counter!("StepsRun", Unit::Count, "steps completed");
             metrics::describe_counter!("StepRetries", Unit::Count, "steps left for a retry");
+            metrics::describe_counter!("StalledRuns", Unit::Count, "runs whose retries ran out");
             metrics::describe_counter!("Webhooks", Unit::Count, "webhook answers by result");
         }
         Err(e) => tracing::warn!(error = %e, "metrics recorder not installed"),
