@@ -6,7 +6,7 @@
 
 use std::process::{Command, Output, Stdio};
 
-use myloware_tests::http::{ApiClient, ChildGuard, free_port, wait_up};
+use myloware_tests::http::{ApiClient, ChildGuard, free_port, spawn_fake_providers, wait_up};
 use serde_json::{Value, json};
 
 const SORA: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -49,23 +49,8 @@ async fn dlq_and_run_operations_through_the_cli_on_the_embedded_backend() {
     let (port, fake_port) = (free_port(), free_port());
     let base = format!("http://127.0.0.1:{port}");
     let fake = format!("http://127.0.0.1:{fake_port}");
-    let _fake = ChildGuard(
-        Command::new(env!("CARGO_BIN_EXE_myloware"))
-            .args([
-                "fake-providers",
-                "--addr",
-                &format!("127.0.0.1:{fake_port}"),
-                "--delay-ms",
-                "200",
-            ])
-            .args(["--sora-webhook-url", &format!("{base}/v1/webhooks/sora")])
-            .args(["--sora-secret", SORA, "--remotion-secret", REMOTION])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("fake providers"),
-    );
-    wait_up(&format!("{fake}/_fake/stats")).await;
+    let bin = env!("CARGO_BIN_EXE_myloware");
+    let _fake = spawn_fake_providers(bin, fake_port, &base, 200, SORA, REMOTION).await;
     let _serve = ChildGuard(
         Command::new(env!("CARGO_BIN_EXE_myloware"))
             .args(["serve", "--backend", "embedded", "--addr", &format!("127.0.0.1:{port}")])

@@ -6,7 +6,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use myloware_tests::http::{ApiClient, ChildGuard, free_port, wait_up};
+use myloware_tests::http::{ApiClient, ChildGuard, free_port, spawn_fake_providers, wait_up};
 use serde_json::Value;
 
 const SORA: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -48,23 +48,8 @@ async fn a_killed_server_finishes_the_run_after_restart_without_paying_twice() {
     let (port, fake_port) = (free_port(), free_port());
     let base = format!("http://127.0.0.1:{port}");
     let fake_base = format!("http://127.0.0.1:{fake_port}");
-    let _fake = ChildGuard(
-        Command::new(env!("CARGO_BIN_EXE_myloware"))
-            .args([
-                "fake-providers",
-                "--addr",
-                &format!("127.0.0.1:{fake_port}"),
-                "--delay-ms",
-                "3000",
-            ])
-            .args(["--sora-webhook-url", &format!("{base}/v1/webhooks/sora")])
-            .args(["--sora-secret", SORA, "--remotion-secret", REMOTION])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("fake providers"),
-    );
-    wait_up(&format!("{fake_base}/_fake/stats")).await;
+    let bin = env!("CARGO_BIN_EXE_myloware");
+    let _fake = spawn_fake_providers(bin, fake_port, &base, 3000, SORA, REMOTION).await;
     let mut server = serve(port, fake_port, &dir);
     wait_up(&format!("{base}/health")).await;
     let api = ApiClient::new(&base, "k");

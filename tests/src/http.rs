@@ -24,6 +24,30 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Start `myloware fake-providers` (the binary at `bin`) on `port`, calling the Sora webhook at
+/// `<base>/v1/webhooks/sora` after `delay_ms`; returns once it answers.
+pub async fn spawn_fake_providers(
+    bin: &str,
+    port: u16,
+    base: &str,
+    delay_ms: u64,
+    sora_secret: &str,
+    remotion_secret: &str,
+) -> ChildGuard {
+    let child = std::process::Command::new(bin)
+        .args(["fake-providers", "--addr", &format!("127.0.0.1:{port}")])
+        .args(["--delay-ms", &delay_ms.to_string()])
+        .args(["--sora-webhook-url", &format!("{base}/v1/webhooks/sora")])
+        .args(["--sora-secret", sora_secret, "--remotion-secret", remotion_secret])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("fake providers");
+    let guard = ChildGuard(child);
+    wait_up(&format!("http://127.0.0.1:{port}/_fake/stats")).await;
+    guard
+}
+
 /// Wait until `url` answers at all (30 s at most).
 pub async fn wait_up(url: &str) {
     let http = reqwest::Client::new();

@@ -181,7 +181,7 @@ async fn a_cancelled_run_answers_late_callbacks_ignored() {
     assert_eq!(last["status"], "cancelled", "{h}");
     assert!(audit_actions(&app, &id).await.contains(&"run_cancelled".into()));
     let (code, body) = app.post(&format!("/v1/runs/{id}/cancel"), json!({ "reason": 5 })).await;
-    assert_eq!((code, body["error"].as_str()), (400, Some("invalid_json")), "{body}");
+    assert_eq!((code, body["error"].as_str()), (422, Some("invalid_body")), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -18,13 +18,15 @@ fn err(e: impl std::error::Error + 'static) -> QueueError {
     QueueError::Consume(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
 }
 
-async fn receive(
+/// One `ReceiveMessage` call, with the system attributes we read (`visibility`: this receive's
+/// own visibility timeout, if not the queue's).
+async fn receive_raw(
     client: &Client,
     url: &str,
     max: u32,
     wait: Duration,
     visibility: Option<i32>,
-) -> Result<Vec<Received>, QueueError> {
+) -> Result<Vec<aws_sdk_sqs::types::Message>, QueueError> {
     let out = client
         .receive_message()
         .queue_url(url)
@@ -32,20 +34,30 @@ async fn receive(
         .wait_time_seconds(wait.as_secs().min(20) as i32)
         .set_visibility_timeout(visibility)
         .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+        .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
         .send()
         .await
         .map_err(err)?;
-    Ok(out
-        .messages
-        .unwrap_or_default()
+    Ok(out.messages.unwrap_or_default())
+}
+
+fn attr(m: &aws_sdk_sqs::types::Message, n: MessageSystemAttributeName) -> Option<i64> {
+    m.attributes.as_ref().and_then(|a| a.get(&n)).and_then(|v| v.parse().ok())
+}
+
+async fn receive(
+    client: &Client,
+    url: &str,
+    max: u32,
+    wait: Duration,
+    visibility: Option<i32>,
+) -> Result<Vec<Received>, QueueError> {
+    Ok(receive_raw(client, url, max, wait, visibility)
+        .await?
         .into_iter()
         .map(|m| Received {
-            receive_count: m
-                .attributes
-                .as_ref()
-                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
-                .and_then(|c| c.parse().ok())
-                .unwrap_or(1),
+            receive_count: attr(&m, MessageSystemAttributeName::ApproximateReceiveCount)
+                .unwrap_or(1) as u32,
             message_id: m.message_id.unwrap_or_default(),
             receipt: m.receipt_handle.unwrap_or_default(),
             body: m.body.unwrap_or_default(),
@@ -257,33 +269,19 @@ impl SqsDeadLetters {
 async fn receive_dlq(
     client: &Client,
     url: &str,
-    max: i32,
+    max: u32,
     visibility: i32,
 ) -> Result<Vec<(DeadLetter, String)>, QueueError> {
-    let out = client
-        .receive_message()
-        .queue_url(url)
-        .max_number_of_messages(max)
-        .wait_time_seconds(0)
-        .visibility_timeout(visibility)
-        .message_system_attribute_names(MessageSystemAttributeName::All)
-        .send()
-        .await
-        .map_err(err)?;
-    Ok(out
-        .messages
-        .unwrap_or_default()
+    Ok(receive_raw(client, url, max, Duration::ZERO, Some(visibility))
+        .await?
         .into_iter()
         .map(|m| {
-            let attr = |n: MessageSystemAttributeName| {
-                m.attributes.as_ref().and_then(|a| a.get(&n)).and_then(|v| v.parse::<i64>().ok())
-            };
             let letter = DeadLetter {
-                message_id: m.message_id.clone().unwrap_or_default(),
-                body: m.body.clone().unwrap_or_default(),
-                receive_count: attr(MessageSystemAttributeName::ApproximateReceiveCount)
+                receive_count: attr(&m, MessageSystemAttributeName::ApproximateReceiveCount)
                     .unwrap_or(0) as u32,
-                sent_at: attr(MessageSystemAttributeName::SentTimestamp).map(Timestamp),
+                sent_at: attr(&m, MessageSystemAttributeName::SentTimestamp).map(Timestamp),
+                message_id: m.message_id.unwrap_or_default(),
+                body: m.body.unwrap_or_default(),
             };
             (letter, m.receipt_handle.unwrap_or_default())
         })

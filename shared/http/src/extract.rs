@@ -37,3 +37,31 @@ where
         }
     }
 }
+
+/// An optional JSON body: empty means `T::default()`; otherwise the same rejections as
+/// [`ApiJson`] (400 malformed, 422 wrong shape).
+pub struct OptionalJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for OptionalJson<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| ApiError::new(r.status(), "invalid_body", r.body_text()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJson(T::default()));
+        }
+        serde_json::from_slice(&bytes).map(OptionalJson).map_err(|e| {
+            if e.is_data() {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", e.to_string())
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", e.to_string())
+            }
+        })
+    }
+}

@@ -7,7 +7,6 @@ use tracing::info;
 
 use super::{Engine, EngineError};
 use crate::domain::{RunId, RunRecord, RunStatus, StepKind};
-use crate::ports::StoreError;
 
 impl Engine {
     /// Resume a stalled run at its step, or a failed run at its failed step (active steps only;
@@ -54,16 +53,7 @@ impl Engine {
                 "step": step, "previous_error": run.error, "request_id": request_id,
             }),
         );
-        match self.store.checkpoint(&next, run.version, Some(&audit)).await {
-            Ok(()) => {}
-            Err(StoreError::ConditionFailed(_)) => {
-                return Err(EngineError::Conflict {
-                    code: "concurrent_update",
-                    detail: "the run changed; retry".into(),
-                });
-            }
-            Err(e) => return Err(e.into()),
-        }
+        self.operator_checkpoint(&next, run.version, &audit).await?;
         info!(run_id = %run_id, step = %step, "run resumed");
         self.send_next(&next, request_id).await?;
         Ok(next)

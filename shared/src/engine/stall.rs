@@ -100,19 +100,27 @@ impl Engine {
                 "step": run.step, "previous_error": run.error, "request_id": request_id,
             }),
         );
-        match self.store.checkpoint(&next, run.version, Some(&audit)).await {
-            Ok(()) => {}
-            Err(StoreError::ConditionFailed(_)) => {
-                return Err(EngineError::Conflict {
-                    code: "concurrent_update",
-                    detail: "the run changed; retry".into(),
-                });
-            }
-            Err(e) => return Err(e.into()),
-        }
+        self.operator_checkpoint(&next, run.version, &audit).await?;
         info!(run_id = %run.run_id, step = %run.step, action, "run reopened");
         self.send_next(&next, request_id).await?;
         Ok(next)
+    }
+
+    /// An operator's checkpoint with its audit entry; a concurrent change is a 409 to retry.
+    pub(crate) async fn operator_checkpoint(
+        &self,
+        next: &RunRecord,
+        expected: u64,
+        audit: &AuditEntry,
+    ) -> Result<(), EngineError> {
+        match self.store.checkpoint(next, expected, Some(audit)).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed(_)) => Err(EngineError::Conflict {
+                code: "concurrent_update",
+                detail: "the run changed; retry".into(),
+            }),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// An audit entry on `run` now.

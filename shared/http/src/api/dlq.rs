@@ -11,6 +11,7 @@ use myloware::ports::{DeadLetters, MoveTask};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::extract::OptionalJson;
 use crate::{ApiError, AppState};
 
 fn dlq(st: &AppState, headers: &HeaderMap) -> Result<(Arc<dyn DeadLetters>, String), ApiError> {
@@ -76,16 +77,9 @@ pub async fn resolve(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    OptionalJson(body): OptionalJson<ResolveBody>,
 ) -> Result<Json<DlqAction>, ApiError> {
     let (dlq, actor) = dlq(&st, &headers)?;
-    // The body is optional; when present it must be the documented object.
-    let body: ResolveBody = if body.iter().all(u8::is_ascii_whitespace) {
-        ResolveBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
-    };
     let reason = body.reason;
     Ok(Json(st.engine.dlq_resolve(dlq.as_ref(), &id, &actor, reason).await?))
 }

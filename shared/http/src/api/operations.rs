@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::parse_run_id;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, OptionalJson};
 use crate::request_id::RequestId;
 use crate::{ApiError, AppState};
 
@@ -25,16 +25,10 @@ pub async fn cancel(
     headers: HeaderMap,
     Path(id): Path<String>,
     axum::Extension(rid): axum::Extension<RequestId>,
-    body: axum::body::Bytes,
+    OptionalJson(body): OptionalJson<CancelBody>,
 ) -> Result<Json<Value>, ApiError> {
     let actor = st.api_keys.check(&headers)?.fingerprint;
     let id = parse_run_id(&id)?;
-    let body: CancelBody = if body.iter().all(u8::is_ascii_whitespace) {
-        CancelBody::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
-    };
     if body.reason.as_ref().is_some_and(|r| r.chars().count() > 2000) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
