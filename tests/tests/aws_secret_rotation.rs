@@ -105,3 +105,32 @@ async fn a_rotation_lands_after_the_ttl_and_missing_secrets_fail_closed() {
     );
     assert_eq!(empty.sora().await.unwrap_err().status.as_u16(), 500);
 }
+
+#[tokio::test]
+async fn api_key_hashes_are_read_from_secrets_manager_at_start() {
+    assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "needs LocalStack: run scripts/test-all.sh");
+    let c = AwsClients::from_env().await;
+    let id = format!("myloware-test/{}/api-key-hashes", uuid::Uuid::new_v4().simple());
+    let hashes = format!(
+        "{},\n{}",
+        myloware_http::hash_entry("user-key", false),
+        myloware_http::hash_entry("ops-key", true)
+    );
+    c.secrets.create_secret().name(&id).secret_string(hashes).send().await.unwrap();
+    let mut cfg = myloware_runtime::RuntimeConfig::from_env().unwrap();
+    cfg.api_keys.clear();
+    cfg.api_key_hashes = vec![format!("secretsmanager:{id}")];
+    cfg.resolve_stored_api_key_hashes(&c).await.unwrap();
+    let keys = cfg.api_keys().unwrap();
+    let headers = |k: &str| {
+        let mut h = axum::http::HeaderMap::new();
+        h.insert("x-api-key", k.parse().unwrap());
+        h
+    };
+    assert!(!keys.check(&headers("user-key")).unwrap().admin);
+    assert!(keys.check(&headers("ops-key")).unwrap().admin);
+    assert!(keys.check(&headers("other")).is_err());
+    // A missing secret fails start-up rather than running with no keys.
+    cfg.api_key_hashes = vec![format!("secretsmanager:{id}-missing")];
+    assert!(cfg.resolve_stored_api_key_hashes(&c).await.is_err());
+}

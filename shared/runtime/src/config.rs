@@ -168,6 +168,30 @@ impl RuntimeConfig {
         }
     }
 
+    /// `MYLOWARE_API_KEY_HASHES=secretsmanager:<id>` (or `ssm:<name>`): read the comma-separated
+    /// digests from the store once, at start-up (a new key reaches containers as they start).
+    pub async fn resolve_stored_api_key_hashes(
+        &mut self,
+        clients: &AwsClients,
+    ) -> Result<(), ConfigError> {
+        let [one] = self.api_key_hashes.as_slice() else { return Ok(()) };
+        let stored = SecretRef::parse(one);
+        if matches!(stored, SecretRef::Literal(_)) {
+            return Ok(());
+        }
+        let value = stored
+            .fetch(clients)
+            .await
+            .map_err(|why| ConfigError::Secret { var: ENV_API_KEY_HASHES, why })?;
+        self.api_key_hashes = value
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(())
+    }
+
     /// The API keys (plain and hashed).
     pub fn api_keys(&self) -> Result<ApiKeys, ConfigError> {
         ApiKeys::new(&self.api_keys)

@@ -91,9 +91,10 @@ pub fn app_state(
 /// Everything a Lambda function needs, from the environment: config and the engine on AWS with
 /// the fake providers.
 pub async fn aws_engine_from_env() -> Result<(RuntimeConfig, Engine, AwsClients), ConfigError> {
-    let cfg = RuntimeConfig::from_env()?;
+    let mut cfg = RuntimeConfig::from_env()?;
     let resources = Resources::from_env().map_err(ConfigError::Resources)?;
     let clients = AwsClients::from_env().await;
+    cfg.resolve_stored_api_key_hashes(&clients).await?;
     let (providers, _fakes) = providers(&cfg)?;
     let engine = aws_engine(&clients, &resources, &cfg, providers);
     Ok((cfg, engine, clients))
