@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run every check and test: formatting, clippy (-D warnings), and all unit, integration and
-# LocalStack tests. Starts LocalStack itself (installing it on first use, outside the repo) unless
+# Run every check and test: formatting, clippy (-D warnings), the SAM template's lints, all unit,
+# integration and LocalStack tests, and the release builds of the Lambda functions. Starts LocalStack itself (installing it on first use, outside the repo) unless
 # one is already answering, and stops what it started.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -27,5 +27,9 @@ echo "== cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -D warnings" >&2
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== infra: cfn-lint and sam validate --lint" >&2
+scripts/check-infra.sh
 echo "== cargo test --workspace" >&2
 cargo test --workspace
+echo "== Lambda builds (arm64 zips)" >&2
+scripts/build-lambdas.sh

@@ -13,6 +13,15 @@ pub enum InfraCommand {
         #[arg(long, default_value = "myloware")]
         prefix: String,
     },
+    /// Print the entry for an API key in `MYLOWARE_API_KEY_HASHES` / the api-key-hashes secret
+    /// (its SHA-256 digest; the key itself is never stored).
+    HashKey {
+        /// The API key.
+        key: String,
+        /// Give the key the admin scope (`/v1/admin/*`).
+        #[arg(long)]
+        admin: bool,
+    },
 }
 
 pub async fn run(cmd: InfraCommand) -> anyhow::Result<()> {
@@ -26,6 +35,11 @@ pub async fn run(cmd: InfraCommand) -> anyhow::Result<()> {
             for (k, v) in res.env() {
                 println!("export {k}={v}");
             }
+            Ok(())
+        }
+        InfraCommand::HashKey { key, admin } => {
+            anyhow::ensure!(key.len() >= 16, "use a key of at least 16 characters");
+            println!("{}", myloware_http::hash_entry(&key, admin));
             Ok(())
         }
     }

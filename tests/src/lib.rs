@@ -4,6 +4,7 @@
 
 pub mod chaos;
 pub mod http;
+pub mod parity;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,109 @@
+//! The SAM template matches the code's resource definition, and the checker catches drift:
+//! each deliberate change below must be reported.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use myloware_tests::parity::{check, env_vars_in_code};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn template() -> String {
+    std::fs::read_to_string(root().join("infra/template.yaml")).expect("infra/template.yaml")
+}
+
+fn known_env() -> BTreeSet<String> {
+    let env = env_vars_in_code(&[root().join("shared"), root().join("functions")]);
+    assert!(env.contains("MYLOWARE_TABLE") && env.contains("MYLOWARE_API_KEY_HASHES"), "{env:?}");
+    env
+}
+
+#[test]
+fn the_template_matches_the_code() {
+    let drifts = check(&template(), &known_env());
+    assert!(drifts.is_empty(), "template drift:\n{}", drifts.join("\n"));
+}
+
+#[test]
+fn every_kind_of_drift_is_caught() {
+    let t = template();
+    let env = known_env();
+    // (what, text in the template, replacement, words the report must contain)
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("table name", "\"${Prefix}-runs\"", "\"${Prefix}-run\"", "TableName"),
+        ("queue name", "\"${Prefix}-steps\"\n", "\"${Prefix}-step\"\n", "StepQueue QueueName"),
+        (
+            "DLQ name",
+            "\"${Prefix}-steps-dlq\"",
+            "\"${Prefix}-dlq\"",
+            "StepDeadLetterQueue QueueName",
+        ),
+        ("bucket name", "\"${Prefix}-artifacts\"", "\"${Prefix}-files\"", "BucketName"),
+        (
+            "sort key",
+            "- { AttributeName: sk, KeyType: RANGE }",
+            "- { AttributeName: sk2, KeyType: RANGE }",
+            "KeySchema",
+        ),
+        ("GSI name", "IndexName: gsi_status", "IndexName: by_status", "GSIs"),
+        (
+            "GSI projection",
+            "Projection: { ProjectionType: ALL }",
+            "Projection: { ProjectionType: KEYS_ONLY }",
+            "project ALL",
+        ),
+        ("TTL attribute", "AttributeName: expires_at", "AttributeName: ttl", "TTL attribute"),
+        (
+            "visibility timeout",
+            "VisibilityTimeout: 180",
+            "VisibilityTimeout: 60",
+            "VisibilityTimeout",
+        ),
+        ("max receive count", "maxReceiveCount: 8", "maxReceiveCount: 5", "maxReceiveCount"),
+        (
+            "DLQ retention",
+            "MessageRetentionPeriod: 1209600",
+            "MessageRetentionPeriod: 345600",
+            "StepDeadLetterQueue MessageRetentionPeriod",
+        ),
+        (
+            "table env var",
+            "MYLOWARE_TABLE: !Ref RunsTable",
+            "MYLOWARE_TABLE_NAME: !Ref RunsTable",
+            "MYLOWARE_TABLE",
+        ),
+        (
+            "queue env var target",
+            "MYLOWARE_STEP_QUEUE_URL: !Ref StepQueue",
+            "MYLOWARE_STEP_QUEUE_URL: !Ref StepDeadLetterQueue",
+            "MYLOWARE_STEP_QUEUE_URL",
+        ),
+        (
+            "webhook secrets env",
+            "MYLOWARE_SORA_WEBHOOK_SECRETS:",
+            "MYLOWARE_SORA_SECRETS:",
+            "MYLOWARE_SORA",
+        ),
+        (
+            "batch failures",
+            "FunctionResponseTypes: [ReportBatchItemFailures]",
+            "FunctionResponseTypes: []",
+            "ReportBatchItemFailures",
+        ),
+        ("step timeout", "      Timeout: 30\n", "      Timeout: 60\n", "step Timeout"),
+        ("binary", "Binary: step", "Binary: stepper", "binary"),
+        ("architecture", "Architectures: [arm64]", "Architectures: [x86_64]", "Architectures"),
+    ];
+    for (what, from, to, mention) in cases {
+        assert!(t.contains(from), "case {what}: {from:?} is not in the template any more");
+        let drifted = t.replacen(from, to, 1);
+        let drifts = check(&drifted, &env);
+        assert!(
+            drifts.iter().any(|d| d.contains(mention)),
+            "case {what}: expected a drift mentioning {mention:?}, got {drifts:#?}"
+        );
+    }
+    assert!(!check("not: [valid", &env).is_empty(), "unparseable templates are drift");
+}
