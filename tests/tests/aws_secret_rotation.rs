@@ -134,3 +134,21 @@ async fn api_key_hashes_are_read_from_secrets_manager_at_start() {
     cfg.api_key_hashes = vec![format!("secretsmanager:{id}-missing")];
     assert!(cfg.resolve_stored_api_key_hashes(&c).await.is_err());
 }
+
+#[tokio::test]
+async fn in_process_fakes_sign_with_the_stored_webhook_secrets() {
+    assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "needs LocalStack: run scripts/test-all.sh");
+    let c = AwsClients::from_env().await;
+    let id = format!("myloware-test/{}/sora-fake", uuid::Uuid::new_v4().simple());
+    c.secrets.create_secret().name(&id).secret_string(format!("{A},{B}")).send().await.unwrap();
+    let mut cfg = myloware_runtime::RuntimeConfig::from_env().unwrap();
+    cfg.endpoints = None;
+    cfg.sora_secrets.clear();
+    cfg.sora_secret_ref = Some(SecretRef::SecretsManager(id));
+    cfg.resolve_fake_signing_secrets(&c).await.unwrap();
+    assert_eq!(cfg.sora_secrets.len(), 2, "both secrets of a rotation are read");
+    let sig = sign_standard(&cfg.sora_secrets[0], "msg_1", 1_000, b"{}");
+    assert_eq!(sig, signed(A), "the fakes sign with the first");
+    cfg.remotion_secrets = vec![WebhookSecret::parse("remotion-literal").unwrap()];
+    assert!(myloware_runtime::wiring::fake_providers(&cfg).is_ok());
+}

@@ -192,6 +192,30 @@ impl RuntimeConfig {
         Ok(())
     }
 
+    /// With the in-process fake providers and webhook secrets kept in a store, the fakes sign
+    /// with the stored secrets (read once here), so the webhook function accepts what they send.
+    pub async fn resolve_fake_signing_secrets(
+        &mut self,
+        clients: &AwsClients,
+    ) -> Result<(), ConfigError> {
+        if self.endpoints.is_some() {
+            return Ok(());
+        }
+        let pairs = [
+            (&self.sora_secret_ref, &mut self.sora_secrets, ENV_SORA_SECRETS),
+            (&self.remotion_secret_ref, &mut self.remotion_secrets, ENV_REMOTION_SECRETS),
+        ];
+        for (stored, literal, var) in pairs {
+            if let (Some(r), true) = (stored, literal.is_empty()) {
+                let value =
+                    r.fetch(clients).await.map_err(|why| ConfigError::Secret { var, why })?;
+                *literal =
+                    parse_secret_list(&value).map_err(|why| ConfigError::Secret { var, why })?;
+            }
+        }
+        Ok(())
+    }
+
     /// The API keys (plain and hashed).
     pub fn api_keys(&self) -> Result<ApiKeys, ConfigError> {
         ApiKeys::new(&self.api_keys)

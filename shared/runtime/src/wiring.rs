@@ -95,6 +95,7 @@ pub async fn aws_engine_from_env() -> Result<(RuntimeConfig, Engine, AwsClients)
     let resources = Resources::from_env().map_err(ConfigError::Resources)?;
     let clients = AwsClients::from_env().await;
     cfg.resolve_stored_api_key_hashes(&clients).await?;
+    cfg.resolve_fake_signing_secrets(&clients).await?;
     let (providers, _fakes) = providers(&cfg)?;
     let engine = aws_engine(&clients, &resources, &cfg, providers);
     Ok((cfg, engine, clients))
