@@ -2,7 +2,8 @@
 # Build the four Lambda functions (api, webhook, step, sweeper) as `bootstrap` zips with
 # cargo-lambda, for arm64 by default (`--x86_64` for the other architecture), and print each
 # binary's size. cargo-lambda and zig come from PyPI into a virtualenv outside the repo.
-# Output: target/lambda/<function>/bootstrap.zip (what `sam deploy` / `sam build` upload).
+# Output: target/lambda/<function>/bootstrap.zip (what `sam deploy` / `sam build` upload), or
+# under $MYLOWARE_LAMBDA_DIR.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -22,11 +23,12 @@ rustup target add "$target" >/dev/null 2>&1 || true
 bins=()
 for f in "${functions[@]}"; do bins+=(--bin "$f"); done
 started=$(date +%s)
-cargo lambda build --release "$arch_flag" --output-format zip "${bins[@]}" >&2
+lambda_dir="${MYLOWARE_LAMBDA_DIR:-target/lambda}"
+cargo lambda build --release "$arch_flag" --output-format zip --lambda-dir "$lambda_dir" "${bins[@]}" >&2
 echo "built ${#functions[@]} functions for $target in $(( $(date +%s) - started )) s"
 printf '%-8s %12s %12s\n' function bootstrap zip
 for f in "${functions[@]}"; do
-  zip="target/lambda/$f/bootstrap.zip"
+  zip="$lambda_dir/$f/bootstrap.zip"
   [ -f "$zip" ] || { echo "missing $zip" >&2; exit 1; }
   size=$(python3 -c 'import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).getinfo("bootstrap").file_size)' "$zip")
   printf '%-8s %12s %12s\n' "$f" "$size" "$(stat -c %s "$zip")"

@@ -31,5 +31,7 @@ echo "== infra: cfn-lint and sam validate --lint" >&2
 scripts/check-infra.sh
 echo "== cargo test --workspace" >&2
 cargo test --workspace
+echo "== deployed-topology smoke test (the template in ministack)" >&2
+scripts/smoke-ministack.sh
 echo "== Lambda builds (arm64 zips)" >&2
 scripts/build-lambdas.sh
