@@ -2,6 +2,7 @@
 //! resources, the API + webhook routers on a random local port, the SQS event-source driver
 //! calling the step handler, and fake providers that call back over real HTTP.
 
+pub mod bench;
 pub mod chaos;
 pub mod http;
 pub mod parity;
@@ -37,7 +38,7 @@ pub const API_KEY: &str = "test-api-key";
 pub const ADMIN_KEY: &str = "test-admin-key";
 
 /// How to spawn the app.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// The driver re-sends every message once (at-least-once on purpose).
     pub duplicate_messages: bool,
@@ -45,6 +46,10 @@ pub struct Options {
     pub no_driver: bool,
     /// Engine settings to change from the defaults.
     pub tune: Option<fn(&mut myloware::config::EngineConfig)>,
+    /// Count every request the SDK clients send: the HTTP functions' (api, webhook) in the
+    /// first, the step handler's in the second. The event-source driver's own receives and
+    /// deletes are not counted: they are Lambda's polling, not the functions'.
+    pub counters: Option<(myloware_aws::CallCounter, myloware_aws::CallCounter)>,
 }
 
 /// A running deployment.
@@ -87,7 +92,14 @@ impl App {
     pub async fn spawn(opts: Options) -> App {
         init_logs();
         require_emulator();
-        let clients = AwsClients::from_env().await;
+        let sdk = myloware_aws::clients::load_sdk_config().await;
+        let driver_clients = AwsClients::new(&sdk);
+        let (clients, step_clients) = match &opts.counters {
+            Some((http, step)) => {
+                (AwsClients::counted(&sdk, http), AwsClients::counted(&sdk, step))
+            }
+            None => (driver_clients.clone(), driver_clients.clone()),
+        };
         let prefix = format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
         let resources =
             bootstrap(&clients, &ResourceNames::with_prefix(&prefix)).await.expect("bootstrap");
@@ -138,11 +150,11 @@ impl App {
         });
         let mut driver = None;
         if !opts.no_driver {
-            let mut d = SqsDriver::new(clients.sqs.clone(), &resources.queue_url);
+            let mut d = SqsDriver::new(driver_clients.sqs.clone(), &resources.queue_url);
             d.duplicate = opts.duplicate_messages;
             driver = Some(d.clone());
-            let e = engine.clone();
-            let (consumer, dlq) = myloware_runtime::step_consumers(&clients, &resources);
+            let e = aws_engine(&step_clients, &resources, &cfg, fakes.providers());
+            let (consumer, dlq) = myloware_runtime::step_consumers(&step_clients, &resources);
             let queues = myloware_step::StepQueues { consumer, dlq };
             tokio::spawn(async move {
                 let handler = |ev| {

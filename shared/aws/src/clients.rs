@@ -42,6 +42,30 @@ impl AwsClients {
         }
     }
 
+    /// Clients whose every request is counted by `counter`.
+    pub fn counted(conf: &SdkConfig, counter: &crate::CallCounter) -> Self {
+        let c = counter.clone();
+        let s3_conf = aws_sdk_s3::config::Builder::from(conf)
+            .force_path_style(conf.endpoint_url().is_some())
+            .interceptor(c.clone())
+            .build();
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(conf).interceptor(c.clone()).build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(conf).interceptor(c.clone()).build(),
+            ),
+            s3: aws_sdk_s3::Client::from_conf(s3_conf),
+            secrets: aws_sdk_secretsmanager::Client::from_conf(
+                aws_sdk_secretsmanager::config::Builder::from(conf).interceptor(c.clone()).build(),
+            ),
+            ssm: aws_sdk_ssm::Client::from_conf(
+                aws_sdk_ssm::config::Builder::from(conf).interceptor(c).build(),
+            ),
+        }
+    }
+
     /// Clients from the environment.
     pub async fn from_env() -> Self {
         Self::new(&load_sdk_config().await)

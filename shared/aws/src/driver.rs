@@ -26,6 +26,8 @@ pub struct SqsDriver {
     /// Long-poll wait per receive.
     pub wait: Duration,
     duplicated: Arc<AtomicUsize>,
+    received: Arc<AtomicUsize>,
+    handling: Arc<std::sync::Mutex<Duration>>,
 }
 
 impl SqsDriver {
@@ -38,7 +40,19 @@ impl SqsDriver {
             batch_size: 10,
             wait: Duration::from_secs(1),
             duplicated: Arc::default(),
+            received: Arc::default(),
+            handling: Arc::default(),
         }
+    }
+
+    /// Messages handed to the handler so far (this driver and its clones).
+    pub fn messages_received(&self) -> usize {
+        self.received.load(Ordering::SeqCst)
+    }
+
+    /// Total time the handler took over all batches (what Lambda would bill).
+    pub fn handler_time(&self) -> Duration {
+        *self.handling.lock().unwrap()
     }
 
     /// How many duplicates this driver (and its clones) sent.
@@ -90,7 +104,10 @@ impl SqsDriver {
         }
         let mut event = SqsEvent::default();
         event.records = records;
+        self.received.fetch_add(messages.len(), Ordering::SeqCst);
+        let started = std::time::Instant::now();
         let result = handler(event).await;
+        *self.handling.lock().unwrap() += started.elapsed();
         let failed: std::collections::HashSet<&str> =
             result.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         for m in &messages {

@@ -4,6 +4,7 @@
 //!
 //! Nothing above this crate matches on SDK types: errors become the engine's `StoreError` & co.
 
+pub mod call_counter;
 pub mod clients;
 pub mod driver;
 pub mod dynamo;
@@ -13,6 +14,7 @@ pub mod secret_store;
 pub mod sqs_consumer;
 pub mod sqs_queue;
 
+pub use call_counter::CallCounter;
 pub use clients::AwsClients;
 pub use driver::SqsDriver;
 pub use dynamo::DynamoStore;

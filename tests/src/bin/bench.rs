@@ -1,0 +1,31 @@
+//! `cargo run --release -p myloware-tests --bin bench -- [--quick] [--json] [--only NAME]`:
+//! the benchmarks of issue #8 (scenarios in `tests/src/bench/`). LocalStack must be running for
+//! the AWS scenarios (`scripts/test-all.sh` starts one; so does `localstack/start.sh`).
+
+use myloware_tests::bench;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let json = args.iter().any(|a| a == "--json");
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
+    let want = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    let machine = format!(
+        "{} cores, {}",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        std::env::consts::ARCH
+    );
+    println!(
+        "myloware bench on {machine}{}",
+        if cfg!(debug_assertions) { " (debug build: figures are not representative)" } else { "" }
+    );
+    let mut results = Vec::new();
+    if want("aws_calls") {
+        results.push(bench::aws_calls::run().await);
+    }
+    if json {
+        for r in results {
+            println!("{r}");
+        }
+    }
+}
