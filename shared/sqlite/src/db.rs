@@ -100,14 +100,34 @@ CREATE TABLE IF NOT EXISTS move_tasks (
 );
 "#;
 
+/// How much a commit survives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Synced to disk before the commit returns: survives power loss (the default).
+    #[default]
+    PowerLoss,
+    /// WAL with `synchronous=NORMAL`: survives the process being killed (kill -9), not the
+    /// machine losing power (the last commits may be lost then). For benchmarks and scratch use.
+    ProcessCrash,
+}
+
 /// Open a connection to `path` with the pragmas the adapters rely on, creating the schema.
 pub fn open(path: &Path) -> Result<Conn, SqliteError> {
+    open_with(path, Durability::PowerLoss)
+}
+
+/// [`open`] with an explicit durability.
+pub fn open_with(path: &Path, durability: Durability) -> Result<Conn, SqliteError> {
     let c = Connection::open(path)?;
     c.busy_timeout(std::time::Duration::from_secs(10))?;
     // WAL with synchronous=FULL: a commit is on disk before it returns (a step is acknowledged
     // only after its checkpoint is durable).
     c.pragma_update(None, "journal_mode", "WAL")?;
-    c.pragma_update(None, "synchronous", "FULL")?;
+    let sync = match durability {
+        Durability::PowerLoss => "FULL",
+        Durability::ProcessCrash => "NORMAL",
+    };
+    c.pragma_update(None, "synchronous", sync)?;
     c.pragma_update(None, "foreign_keys", "ON")?;
     c.execute_batch(SCHEMA)?;
     Ok(Arc::new(Mutex::new(c)))

@@ -9,7 +9,7 @@ mod queue;
 mod store;
 
 pub use blobs::DiskBlobs;
-pub use db::{SqliteError, open};
+pub use db::{Durability, SqliteError, open, open_with};
 pub use queue::{QueueSettings, SqliteQueue};
 pub use store::SqliteStore;
 
@@ -39,12 +39,22 @@ impl Embedded {
         clock: Arc<dyn Clock>,
         settings: QueueSettings,
     ) -> Result<Self, SqliteError> {
+        Self::open_with(dir, clock, settings, Durability::PowerLoss)
+    }
+
+    /// [`Embedded::open`] with an explicit durability.
+    pub fn open_with(
+        dir: &Path,
+        clock: Arc<dyn Clock>,
+        settings: QueueSettings,
+        durability: Durability,
+    ) -> Result<Self, SqliteError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| SqliteError(format!("create {}: {e}", dir.display())))?;
         let db = dir.join("myloware.db");
         Ok(Self {
-            store: Arc::new(SqliteStore::new(open(&db)?)),
-            queue: Arc::new(SqliteQueue::new(open(&db)?, clock, settings)),
+            store: Arc::new(SqliteStore::new(open_with(&db, durability)?)),
+            queue: Arc::new(SqliteQueue::new(open_with(&db, durability)?, clock, settings)),
             blobs: Arc::new(DiskBlobs::new(dir.join("blobs"))?),
         })
     }

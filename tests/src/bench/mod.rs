@@ -3,6 +3,7 @@
 //! quick mode so the code cannot rot, and the README's Performance section quotes a full run.
 
 pub mod aws_calls;
+pub mod embedded;
 
 use std::time::Duration;
 

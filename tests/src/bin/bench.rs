@@ -19,7 +19,17 @@ async fn main() {
         "myloware bench on {machine}{}",
         if cfg!(debug_assertions) { " (debug build: figures are not representative)" } else { "" }
     );
+    let quick = args.iter().any(|a| a == "--quick");
     let mut results = Vec::new();
+    if want("embedded") {
+        let t = bench::embedded::Throughput {
+            runs: if quick { 20 } else { 200 },
+            steps: 10,
+            in_flight: 50,
+            workers: 4,
+        };
+        results.push(bench::embedded::run(t, if quick { 10 } else { 100 }).await);
+    }
     if want("aws_calls") {
         results.push(bench::aws_calls::run().await);
     }
