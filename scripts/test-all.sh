@@ -33,5 +33,7 @@ echo "== cargo test --workspace" >&2
 cargo test --workspace
 echo "== deployed-topology smoke test (the template in ministack)" >&2
 scripts/smoke-ministack.sh
+echo "== bench, quick mode (figures not checked: it must only run)" >&2
+cargo run -q -p myloware-tests --bin bench -- --quick
 echo "== Lambda builds (arm64 zips)" >&2
 scripts/build-lambdas.sh

@@ -50,6 +50,8 @@ pub struct Options {
     /// first, the step handler's in the second. The event-source driver's own receives and
     /// deletes are not counted: they are Lambda's polling, not the functions'.
     pub counters: Option<(myloware_aws::CallCounter, myloware_aws::CallCounter)>,
+    /// Messages per event-source batch (default 10).
+    pub batch_size: Option<i32>,
 }
 
 /// A running deployment.
@@ -152,6 +154,7 @@ impl App {
         if !opts.no_driver {
             let mut d = SqsDriver::new(driver_clients.sqs.clone(), &resources.queue_url);
             d.duplicate = opts.duplicate_messages;
+            d.batch_size = opts.batch_size.unwrap_or(d.batch_size);
             driver = Some(d.clone());
             let e = aws_engine(&step_clients, &resources, &cfg, fakes.providers());
             let (consumer, dlq) = myloware_runtime::step_consumers(&step_clients, &resources);

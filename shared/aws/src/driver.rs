@@ -28,6 +28,7 @@ pub struct SqsDriver {
     duplicated: Arc<AtomicUsize>,
     received: Arc<AtomicUsize>,
     handling: Arc<std::sync::Mutex<Duration>>,
+    batches: Arc<std::sync::Mutex<Vec<(usize, Duration)>>>,
 }
 
 impl SqsDriver {
@@ -42,6 +43,7 @@ impl SqsDriver {
             duplicated: Arc::default(),
             received: Arc::default(),
             handling: Arc::default(),
+            batches: Arc::default(),
         }
     }
 
@@ -53,6 +55,11 @@ impl SqsDriver {
     /// Total time the handler took over all batches (what Lambda would bill).
     pub fn handler_time(&self) -> Duration {
         *self.handling.lock().unwrap()
+    }
+
+    /// Each handler call so far: batch size and how long the handler took.
+    pub fn batch_timings(&self) -> Vec<(usize, Duration)> {
+        self.batches.lock().unwrap().clone()
     }
 
     /// How many duplicates this driver (and its clones) sent.
@@ -108,6 +115,7 @@ impl SqsDriver {
         let started = std::time::Instant::now();
         let result = handler(event).await;
         *self.handling.lock().unwrap() += started.elapsed();
+        self.batches.lock().unwrap().push((messages.len(), started.elapsed()));
         let failed: std::collections::HashSet<&str> =
             result.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
         for m in &messages {

@@ -3,7 +3,9 @@
 //! quick mode so the code cannot rot, and the README's Performance section quotes a full run.
 
 pub mod aws_calls;
+pub mod cold_start;
 pub mod embedded;
+pub mod latency;
 
 use std::time::Duration;
 

@@ -33,6 +33,25 @@ async fn main() {
     if want("aws_calls") {
         results.push(bench::aws_calls::run().await);
     }
+    if want("cold_start") {
+        let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let clients = myloware_aws::AwsClients::from_env().await;
+        let prefix = format!("cold{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let names = myloware_aws::ResourceNames::with_prefix(&prefix);
+        let res = myloware_aws::resources::bootstrap(&clients, &names).await.expect("bootstrap");
+        let mut env: Vec<(String, String)> =
+            res.env().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        env.push(("MYLOWARE_API_KEYS".into(), "bench-key".into()));
+        env.push(("MYLOWARE_SORA_WEBHOOK_SECRETS".into(), myloware_tests::SORA_SECRET.into()));
+        env.push((
+            "MYLOWARE_REMOTION_WEBHOOK_SECRETS".into(),
+            myloware_tests::REMOTION_SECRET.into(),
+        ));
+        results.push(bench::cold_start::run(&root, env).await);
+    }
+    if want("latency") {
+        results.push(bench::latency::run(if quick { 20 } else { 200 }).await);
+    }
     if json {
         for r in results {
             println!("{r}");
