@@ -166,6 +166,22 @@ pub async fn run() -> Value {
         &["operation", "DynamoDB", "SQS", "S3", "total"],
         &rows,
     );
+    super::table(
+        "Against the targets",
+        &["figure", "measured", "target"],
+        &[
+            vec![
+                "AWS requests per step".into(),
+                format!("{:.2}", per(&steps, deliveries)),
+                "<= 3".into(),
+            ],
+            vec![
+                "AWS requests per accepted webhook".into(),
+                format!("{:.2}", avg(&webhooks)),
+                "<= 2".into(),
+            ],
+        ],
+    );
     let ops: Vec<Vec<String>> =
         whole.iter().map(|((s, o), n)| vec![format!("{s} {o}"), n.to_string()]).collect();
     super::table("Whole run by service and operation", &["call", "count"], &ops);

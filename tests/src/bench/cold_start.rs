@@ -192,5 +192,6 @@ pub async fn run(root: &Path, env: Vec<(String, String)>) -> Value {
         &["function", "init ms", "first invoke ms", "binary MB", "arm64 bootstrap MB", "answer"],
         &rows,
     );
+    println!("\n  target: init <= 15 ms");
     json!({ "scenario": "cold_start", "bin_dir": dir.display().to_string(), "functions": results })
 }

@@ -316,6 +316,22 @@ pub async fn run(t: Throughput, callback_runs: usize) -> Value {
             format!("{:.2}", cb["callback_to_checkpoint_p99_ms"].as_f64().unwrap_or(0.0)),
         ]],
     );
+    super::table(
+        "Against the targets",
+        &["figure", "measured", "target"],
+        &[
+            vec![
+                "embedded steps/s (synced)".into(),
+                format!("{:.0}", full["steps_per_sec"].as_f64().unwrap_or(0.0)),
+                ">= 6000".into(),
+            ],
+            vec![
+                "callback → resumed p50".into(),
+                format!("{:.2} ms", cb["callback_to_checkpoint_p50_ms"].as_f64().unwrap_or(0.0)),
+                "<= 1.5 ms".into(),
+            ],
+        ],
+    );
     if let Some(r) = rss {
         println!("\n  peak RSS of the bench process so far: {r:.0} MiB");
     }

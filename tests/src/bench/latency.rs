@@ -73,6 +73,15 @@ pub async fn run(samples: usize) -> Value {
             vec!["accepted webhook: request → response".into(), ms(&hooks, 50.0), ms(&hooks, 99.0)],
         ],
     );
+    super::table(
+        "Against the targets",
+        &["figure", "measured", "target"],
+        &[vec![
+            "accepted webhook p99".into(),
+            format!("{} ms", ms(&hooks, 99.0)),
+            "<= 5 ms".into(),
+        ]],
+    );
     json!({
         "scenario": "latency",
         "step_samples": steps.0.len(),
