@@ -14,9 +14,18 @@ use serde_json::{Value, json};
 use super::Samples;
 use crate::{App, Options, SORA_SECRET};
 
+/// Hundreds of starts from one key within a minute: lift the start guards.
+fn unlimited(c: &mut myloware::config::EngineConfig) {
+    c.rate_limit_per_min = 1_000_000;
+    c.max_runs_24h = 1_000_000;
+    c.daily_budget_usd = 1e12;
+}
+
 /// Run the scenario; prints its table and returns its JSON.
 pub async fn run(samples: usize) -> Value {
-    let app = App::spawn(Options { batch_size: Some(1), ..Default::default() }).await;
+    let app =
+        App::spawn(Options { batch_size: Some(1), tune: Some(unlimited), ..Default::default() })
+            .await;
     let driver = app.driver.clone().expect("driver");
 
     // Steps: runs to the ideation gate, one step delivery each.
