@@ -30,7 +30,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== infra: cfn-lint and sam validate --lint" >&2
 scripts/check-infra.sh
 echo "== cargo test --workspace" >&2
-cargo test --workspace
+cargo test --workspace -- --skip survive_crashes
+echo "== chaos tests (their per-fault-point tables are printed)" >&2
+cargo test -p myloware-tests --test chaos_embedded --test aws_chaos -- --nocapture
 echo "== deployed-topology smoke test (the template in ministack)" >&2
 scripts/smoke-ministack.sh
 echo "== bench, quick mode (figures not checked: it must only run)" >&2
