@@ -6,6 +6,7 @@ public base URL (the emulator's execute-api path) differ from a real deployment.
 """
 
 import argparse
+import base64
 import hashlib
 import json
 import re
@@ -188,9 +189,13 @@ def main():
     wait_stack(cf, stack, "UPDATE_COMPLETE")
     emulator_fixups(template_doc(template), stack, session, ep)
 
+    # What docs/deploy.md has an operator do after the first deploy: set the secrets.
     key = "smoke-" + uuid.uuid4().hex
     digest = hashlib.sha256(key.encode()).hexdigest()
     sm.put_secret_value(SecretId=outputs["ApiKeyHashesSecretArn"], SecretString=digest)
+    sora = "whsec_" + base64.b64encode(uuid.uuid4().bytes * 2).decode()
+    sm.put_secret_value(SecretId=outputs["SoraWebhookSecretArn"], SecretString=sora)
+    sm.put_secret_value(SecretId=outputs["RemotionWebhookSecretArn"], SecretString=uuid.uuid4().hex)
     log(f"API at {base}")
 
     status, body = http("GET", f"{base}/health")
