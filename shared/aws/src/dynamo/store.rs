@@ -313,9 +313,7 @@ impl RunStore for DynamoStore {
             self.checkpoint_put(next)?,
         ];
         if let Some(a) = audit {
-            let mut item = key(run_pk(&a.run_id), audit_sk(a.at.millis()));
-            item.insert("body".into(), json(a));
-            writes.push(put(&self.table, item, None, HashMap::new())?);
+            writes.push(put(&self.table, audit_item(a), None, HashMap::new())?);
         }
         self.client
             .transact_write_items()
@@ -332,16 +330,7 @@ impl RunStore for DynamoStore {
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        let mut item = key(run_pk(&entry.run_id), audit_sk(entry.at.millis()));
-        item.insert("body".into(), json(entry));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| map("PutItem(audit)", e))?;
-        Ok(())
+        self.put_unconditional(audit_item(entry), "PutItem(audit)").await
     }
 
     async fn audit_log(&self, id: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
@@ -553,14 +542,7 @@ impl RunStore for DynamoStore {
     ) -> Result<(), StoreError> {
         let mut item = key(run_pk(run), format!("SAFETY#{sha}"));
         item.insert("body".into(), json(verdict));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| map("PutItem(safety)", e))?;
-        Ok(())
+        self.put_unconditional(item, "PutItem(safety)").await
     }
 
     async fn bump_counter(
@@ -646,5 +628,26 @@ impl RunStore for DynamoStore {
         let keys = jobs.iter().map(|j| key(corr_pk(provider, j), "CORR")).collect();
         let items = self.batch_get(keys, "BatchGetItem(correlations)").await?;
         items.iter().map(|item| decode_corr(provider, item)).collect()
+    }
+}
+
+/// An audit entry's item (`RUN#<id> / AUDIT#<ms>#<unique>`).
+fn audit_item(a: &AuditEntry) -> Item {
+    let mut item = key(run_pk(&a.run_id), audit_sk(a.at.millis()));
+    item.insert("body".into(), json(a));
+    item
+}
+
+impl DynamoStore {
+    /// Write an item that needs no condition (audit entries, safety verdicts).
+    async fn put_unconditional(&self, item: Item, what: &str) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| map(what, e))?;
+        Ok(())
     }
 }
