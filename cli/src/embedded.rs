@@ -29,7 +29,6 @@ pub fn engine(
         max_receive_count: env_num("MYLOWARE_MAX_RECEIVES", 8)?,
     };
     cfg.engine.lease_ttl = cfg.engine.lease_ttl.min(visibility * 3 / 4);
-    cfg.engine.repair_grace = cfg.engine.repair_grace.min(visibility / 2);
     let clock = Arc::new(SystemClock);
     let backend = Embedded::open(dir, clock.clone(), settings)
         .with_context(|| format!("opening the data directory {}", dir.display()))?;
@@ -44,7 +43,7 @@ pub fn spawn_sweeper(engine: &Engine, every: Duration) {
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            if let Err(e) = engine.sweep(5000).await {
+            if let Err(e) = engine.sweep(every / 2).await {
                 tracing::warn!(error = %e, "sweep failed");
             }
         }

@@ -18,9 +18,12 @@ pub enum InfraCommand {
     HashKey {
         /// The API key.
         key: String,
-        /// Give the key the admin scope (`/v1/admin/*`).
+        /// Give the key the admin scope (`/v1/admin/*`, and everything operators may).
         #[arg(long)]
         admin: bool,
+        /// Give the key the operator scope (resume and fork runs).
+        #[arg(long, conflicts_with = "admin")]
+        operator: bool,
     },
 }
 
@@ -37,9 +40,14 @@ pub async fn run(cmd: InfraCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        InfraCommand::HashKey { key, admin } => {
+        InfraCommand::HashKey { key, admin, operator } => {
             anyhow::ensure!(key.len() >= 16, "use a key of at least 16 characters");
-            println!("{}", myloware_http::hash_entry(&key, admin));
+            let scope = match (admin, operator) {
+                (true, _) => myloware_http::Scope::Admin,
+                (_, true) => myloware_http::Scope::Operator,
+                _ => myloware_http::Scope::Runs,
+            };
+            println!("{}", myloware_http::hash_entry(&key, scope));
             Ok(())
         }
     }

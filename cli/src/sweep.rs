@@ -18,9 +18,9 @@ pub struct SweepArgs {
     /// Data directory (embedded backend).
     #[arg(long, default_value = embedded::DEFAULT_DATA_DIR)]
     data_dir: PathBuf,
-    /// Runs to examine at most.
-    #[arg(long, default_value_t = 5000)]
-    max_runs: usize,
+    /// Stop after this long (a later pass goes on where this one stopped), e.g. `30s`.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    budget: std::time::Duration,
 }
 
 pub async fn run(args: SweepArgs) -> anyhow::Result<()> {
@@ -33,7 +33,7 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<()> {
             aws_engine(&AwsClients::from_env().await, &resources, &cfg, providers)
         }
     };
-    let report = engine.sweep(args.max_runs).await?;
+    let report = engine.sweep(args.budget).await?;
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }

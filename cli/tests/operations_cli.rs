@@ -57,7 +57,7 @@ async fn dlq_and_run_operations_through_the_cli_on_the_embedded_backend() {
             .arg("--data-dir")
             .arg(&dir)
             .env("MYLOWARE_PROVIDER_BASE_URL", &fake)
-            .env("MYLOWARE_API_KEYS", "k,ops-admin:admin")
+            .env("MYLOWARE_API_KEYS", "k,ops-admin:admin,oncall:operator")
             .env("MYLOWARE_SORA_WEBHOOK_SECRETS", SORA)
             .env("MYLOWARE_REMOTION_WEBHOOK_SECRETS", REMOTION)
             .env("MYLOWARE_MAX_ATTEMPTS", "2")
@@ -126,8 +126,18 @@ async fn dlq_and_run_operations_through_the_cli_on_the_embedded_backend() {
         .unwrap()["version"]
         .to_string();
     let videos = stats(&fake).await["video_jobs"].clone();
-    let forked = cli(&base, "k", &["runs", "fork", &a, "--from-version", &editing]);
+    // Forking restarts work: a plain key may not; an operator key may.
+    let refused = Command::new(env!("CARGO_BIN_EXE_myloware"))
+        .args(["runs", "fork", &a, "--from-version", &editing, "--api-url", &base])
+        .args(["--api-key", "k"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("operator scope"));
+    let forked = cli(&base, "oncall", &["runs", "fork", &a, "--from-version", &editing]);
     let fork_id = forked.split_whitespace().next().unwrap().to_owned();
+    // The fork waits at the gate its source had passed; approving it finishes the run.
+    api.wait_status(&fork_id, "awaiting_ideation_approval").await;
     assert_eq!(api.drive_to_end(&fork_id).await["status"], "completed");
     assert_eq!(stats(&fake).await["video_jobs"], videos, "the fork paid for no video");
     let _ = std::fs::remove_dir_all(&dir);

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::domain::ProjectName;
+use crate::domain::{ProjectName, WaitKind};
 pub use crate::engine::{RetryPolicies, RetryPolicy};
 
 /// A configuration value that could not be used.
@@ -31,9 +31,6 @@ pub struct EngineConfig {
     /// How long a step's lease lasts; keep it below the queue's visibility timeout
     /// (`MYLOWARE_LEASE_SECS`, 60).
     pub lease_ttl: Duration,
-    /// How old a runnable run's last checkpoint must be before a stale message re-sends its
-    /// message (repair of a lost enqueue) (`MYLOWARE_REPAIR_GRACE_SECS`, 30).
-    pub repair_grace: Duration,
     /// How long a start `Idempotency-Key` is remembered (`MYLOWARE_START_KEY_TTL_SECS`, 86400).
     pub start_key_ttl: Duration,
     /// How long the safety checker may take before it counts as unavailable (5 s).
@@ -58,6 +55,17 @@ pub struct EngineConfig {
     pub waits: WaitConfig,
 }
 
+/// When a wait asks the provider's status API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollPolicy {
+    /// First poll this long after the wait opened.
+    pub after: Duration,
+    /// Then every this long.
+    pub interval: Duration,
+    /// At most this many polls per wait.
+    pub max: u32,
+}
+
 /// How long waits may last and when callback waits poll the provider.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaitConfig {
@@ -74,11 +82,43 @@ pub struct WaitConfig {
     pub render: Duration,
     /// Deadline of a human gate (`MYLOWARE_GATE_DEADLINE_SECS`, 7 days).
     pub gate: Duration,
+    /// Deadline of the publish wait (`MYLOWARE_PUBLISH_DEADLINE_SECS`, 7200; Upload-Post fails
+    /// an upload with no activity for an hour).
+    pub publish: Duration,
+    /// The publish wait has no callback: polling is how it ends (`MYLOWARE_PUBLISH_POLL_AFTER_SECS`
+    /// 5, `MYLOWARE_PUBLISH_POLL_INTERVAL_SECS` 15, at most 500 polls).
+    pub publish_poll: PollPolicy,
     /// Longest delay of one timer message (SQS allows 15 minutes).
     pub max_timer: Duration,
     /// The sweeper re-enqueues a run that has not moved for this long
     /// (`MYLOWARE_STUCK_AFTER_SECS`, 1200; keep it above `max_timer`).
     pub stuck_after: Duration,
+}
+
+impl WaitConfig {
+    /// How long a wait of `kind` may last.
+    pub fn deadline(&self, kind: WaitKind) -> Duration {
+        match kind {
+            WaitKind::Videos => self.videos,
+            WaitKind::Render => self.render,
+            WaitKind::Publish => self.publish,
+            WaitKind::Gate(_) => self.gate,
+        }
+    }
+
+    /// How a wait of `kind` polls its provider (`None`: it does not, a gate).
+    pub fn polling(&self, kind: WaitKind) -> Option<PollPolicy> {
+        let callbacks = PollPolicy {
+            after: self.poll_after,
+            interval: self.poll_interval,
+            max: self.max_polls,
+        };
+        match kind {
+            WaitKind::Videos | WaitKind::Render => Some(callbacks),
+            WaitKind::Publish => Some(self.publish_poll),
+            WaitKind::Gate(_) => None,
+        }
+    }
 }
 
 impl Default for WaitConfig {
@@ -90,6 +130,12 @@ impl Default for WaitConfig {
             videos: Duration::from_secs(7200),
             render: Duration::from_secs(3600),
             gate: Duration::from_secs(7 * 86_400),
+            publish: Duration::from_secs(7200),
+            publish_poll: PollPolicy {
+                after: Duration::from_secs(5),
+                interval: Duration::from_secs(15),
+                max: 500,
+            },
             max_timer: Duration::from_secs(900),
             stuck_after: Duration::from_secs(1200),
         }
@@ -104,7 +150,6 @@ impl Default for EngineConfig {
             max_clip_count: 12,
             clip_seconds: 8,
             lease_ttl: Duration::from_secs(60),
-            repair_grace: Duration::from_secs(30),
             presign_ttl: Duration::from_secs(3600),
             safety_timeout: Duration::from_secs(5),
             max_runs_24h: 1000,
@@ -127,7 +172,6 @@ impl EngineConfig {
         c.max_clip_count = env_num("MYLOWARE_MAX_CLIPS", c.max_clip_count)?;
         c.clip_seconds = env_num("MYLOWARE_CLIP_SECONDS", c.clip_seconds)?;
         c.lease_ttl = Duration::from_secs(env_num("MYLOWARE_LEASE_SECS", 60)?);
-        c.repair_grace = Duration::from_secs(env_num("MYLOWARE_REPAIR_GRACE_SECS", 30)?);
         c.presign_ttl = Duration::from_secs(env_num("MYLOWARE_PRESIGN_SECS", 3600)?);
         c.start_key_ttl = Duration::from_secs(env_num("MYLOWARE_START_KEY_TTL_SECS", 86_400)?);
         c.safety_timeout = Duration::from_millis(env_num("MYLOWARE_SAFETY_TIMEOUT_MS", 5000)?);
@@ -156,6 +200,10 @@ impl EngineConfig {
         w.videos = secs("MYLOWARE_VIDEO_DEADLINE_SECS", w.videos)?;
         w.render = secs("MYLOWARE_RENDER_DEADLINE_SECS", w.render)?;
         w.gate = secs("MYLOWARE_GATE_DEADLINE_SECS", w.gate)?;
+        w.publish = secs("MYLOWARE_PUBLISH_DEADLINE_SECS", w.publish)?;
+        w.publish_poll.after = secs("MYLOWARE_PUBLISH_POLL_AFTER_SECS", w.publish_poll.after)?;
+        w.publish_poll.interval =
+            secs("MYLOWARE_PUBLISH_POLL_INTERVAL_SECS", w.publish_poll.interval)?;
         w.stuck_after = secs("MYLOWARE_STUCK_AFTER_SECS", w.stuck_after)?;
         if let Ok(v) = std::env::var("MYLOWARE_WEBHOOK_BASE_URL") {
             c.webhook_base_url = v.trim_end_matches('/').to_owned();

@@ -53,8 +53,9 @@ async fn a_step_that_keeps_failing_stalls_on_its_last_attempt_and_a_redriven_mes
         assert!(matches!(d, Disposition::Retry { after } if after <= ceiling), "{d:?}");
         assert_eq!(h.run(&id).await.status, RunStatus::Pending, "not stalled yet");
     }
-    assert_eq!(h.engine.handle_delivery(&m, "w", 3).await.unwrap(), Disposition::DeadLetter);
+    let buried = h.engine.handle_delivery(&m, "w", 3).await.unwrap();
     let stalled = h.run(&id).await;
+    assert_eq!(buried, Disposition::DeadLetter { redrive: Some(stalled.version) });
     assert_eq!(stalled.status, RunStatus::Stalled);
     let err = stalled.error.clone().unwrap();
     assert_eq!(
@@ -64,16 +65,22 @@ async fn a_step_that_keeps_failing_stalls_on_its_last_attempt_and_a_redriven_mes
     assert!(err.message.contains("moderation API is down"), "{err:?}");
     let audit = h.store.audit_log(&id).await.unwrap();
     assert_eq!(audit.last().unwrap().action, "run_stalled");
-    // Other copies of old messages do not wake a stalled run.
-    assert_eq!(
-        h.engine.handle_message(&StepMessage::wake(id), "w").await.unwrap(),
-        Disposition::Ack
-    );
-    assert_eq!(h.run(&id).await.status, RunStatus::Stalled);
-
-    // The cause is fixed; the DLQ message comes back (its receive count starts again).
+    // Other copies of old messages do not wake a stalled run: a wake-up, a duplicate of the
+    // message that stalled it, a repair or sweeper copy at the run's version.
     h.fakes.safety.fail_with(None);
-    assert_eq!(h.engine.handle_delivery(&m, "w", 1).await.unwrap(), Disposition::Ack);
+    for copy in [StepMessage::wake(id), m.clone(), StepMessage::at(id, stalled.version)] {
+        assert_eq!(h.engine.handle_message(&copy, "w").await.unwrap(), Disposition::Ack);
+        assert_eq!(h.run(&id).await.status, RunStatus::Stalled, "{copy:?}");
+    }
+    assert_eq!(h.engine.sweep(Duration::from_secs(5)).await.unwrap().examined, 0);
+    h.clock.advance(Duration::from_secs(86_400));
+    assert_eq!(h.engine.sweep(Duration::from_secs(5)).await.unwrap().examined, 0, "never swept");
+
+    // The cause is fixed; the buried copy comes back from the DLQ (its receive count starts
+    // again) and reopens the run.
+    let body = serde_json::to_string(&m).unwrap();
+    let from_dlq: StepMessage = serde_json::from_str(&buried.dead_letter_body(&body)).unwrap();
+    assert_eq!(h.engine.handle_delivery(&from_dlq, "w", 1).await.unwrap(), Disposition::Ack);
     let reopened = h.run(&id).await;
     assert_eq!((reopened.status, reopened.step), (RunStatus::Running, Step::Ideation));
     assert_eq!(reopened.error, None);
@@ -82,7 +89,7 @@ async fn a_step_that_keeps_failing_stalls_on_its_last_attempt_and_a_redriven_mes
     assert_eq!(h.run(&id).await.status, RunStatus::AwaitingIdeationApproval);
     assert_eq!(h.fakes.llm.calls(), 1, "the LLM was called once, after the fix");
     // A second copy of the redriven message finds nothing to do.
-    assert_eq!(h.engine.handle_delivery(&m, "w", 1).await.unwrap(), Disposition::Ack);
+    assert_eq!(h.engine.handle_delivery(&from_dlq, "w", 1).await.unwrap(), Disposition::Ack);
 }
 
 #[tokio::test]
@@ -227,8 +234,14 @@ async fn duplicate_timers_collapse_into_one_chain() {
     for _ in 0..3 {
         assert_eq!(h.engine.handle_message(&m, "t").await.unwrap(), Disposition::Ack);
     }
-    assert_eq!(h.queue.take_delayed().len(), 1, "one tick won; the copies armed nothing");
-    assert_eq!(h.run(&id).await.version, 3);
+    let next = h.queue.take_delayed();
+    assert_eq!(next.len(), 1, "one link re-armed; the copies armed nothing");
+    let run = h.run(&id).await;
+    assert_eq!((run.version, run.timer_seq), (2, 1), "an early link writes no checkpoint");
+    assert_eq!(next[0].1.seq, 1);
+    // A copy of the old link that comes later still finds the chain moved on.
+    assert_eq!(h.engine.handle_message(&m, "t").await.unwrap(), Disposition::Ack);
+    assert!(h.queue.take_delayed().is_empty());
 }
 
 #[tokio::test]
@@ -247,11 +260,11 @@ async fn the_sweeper_restarts_runs_that_stopped_moving_and_times_out_overdue_wai
     assert_eq!(h.queue.take_delayed().len(), 1, "B's gate timer, dropped");
 
     // Nothing is stuck yet.
-    let first = h.engine.sweep(1000).await.unwrap();
+    let first = h.engine.sweep(Duration::from_secs(5)).await.unwrap();
     assert_eq!((first.requeued.len(), first.timers.len()), (0, 0), "{first:?}");
 
     h.clock.advance(Duration::from_secs(1300));
-    let second = h.engine.sweep(1000).await.unwrap();
+    let second = h.engine.sweep(Duration::from_secs(5)).await.unwrap();
     assert_eq!(second.requeued, vec![a]);
     assert_eq!(second.timers, vec![b]);
     h.pump(1).await;
@@ -260,7 +273,7 @@ async fn the_sweeper_restarts_runs_that_stopped_moving_and_times_out_overdue_wai
 
     // Both gates' chains break again and the deadline passes: the sweep times them out.
     h.clock.advance(Duration::from_secs(4 * 3600));
-    let third = h.engine.sweep(1000).await.unwrap();
+    let third = h.engine.sweep(Duration::from_secs(5)).await.unwrap();
     let mut timed_out = third.timed_out.clone();
     timed_out.sort();
     let mut both = vec![a, b];

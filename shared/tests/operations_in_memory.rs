@@ -56,21 +56,35 @@ async fn a_fork_from_the_editing_checkpoint_renders_again_without_new_video_jobs
     let editing = history.iter().find(|c| c.step == Step::Editing).expect("editing checkpoint");
     // A checkpoint at a callback wait cannot be forked; one that does not exist is not found.
     let waiting = history.iter().find(|c| c.step == Step::WaitForVideos).unwrap();
-    let err = h.engine.fork(&id, waiting.version, "op", None).await.unwrap_err();
+    let err = h.engine.fork(&id, waiting.version, "op", None, None).await.unwrap_err();
     assert_eq!(err.code(), "not_forkable");
-    assert_eq!(h.engine.fork(&id, 999, "op", None).await.unwrap_err().code(), "run_not_found");
+    assert_eq!(
+        h.engine.fork(&id, 999, "op", None, None).await.unwrap_err().code(),
+        "run_not_found"
+    );
 
-    let fork = h.engine.fork(&id, editing.version, "op", None).await.unwrap();
+    let downloads = h.fakes.video.downloads();
+    let fork = h.engine.fork(&id, editing.version, "op", None, None).await.unwrap();
     assert_ne!(fork.run_id, id);
-    assert_eq!((fork.step, fork.version), (Step::Editing, 1));
+    // The source passed the ideation gate before editing: the fork waits there for a person.
+    assert_eq!((fork.step, fork.version), (Step::IdeationApproval, 1));
+    assert_eq!(fork.status, RunStatus::AwaitingIdeationApproval);
+    assert_eq!(fork.state.resume_at, Some(Step::Editing));
+    h.pump(1).await;
+    assert_eq!(h.fakes.render.jobs_started(), renders, "nothing is paid before the decision");
+    h.approve(&fork.run_id, myloware::domain::Gate::Ideation).await;
+    let approved = h.run(&fork.run_id).await;
+    assert_eq!((approved.step, approved.state.resume_at), (Step::Editing, None));
     h.pump(1).await;
     assert_eq!(h.run(&fork.run_id).await.status, RunStatus::AwaitingRender);
+    assert_eq!(h.fakes.video.downloads(), downloads, "the source's stored clips are reused");
     for job in h.fakes.render.take_outbox() {
         h.fakes.render.send(&job).await.unwrap();
     }
     h.pump(1).await;
     h.approve(&fork.run_id, myloware::domain::Gate::Publish).await;
     h.pump(1).await;
+    h.timers(1).await;
     let done = h.run(&fork.run_id).await;
     assert_eq!(done.status, RunStatus::Completed);
     assert_eq!(h.fakes.video.jobs_started(), videos, "no new video jobs");

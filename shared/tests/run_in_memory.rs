@@ -159,7 +159,7 @@ async fn a_replayed_step_reuses_cached_verdicts() {
 }
 
 #[tokio::test]
-async fn a_lost_enqueue_is_repaired_by_the_redelivered_message() {
+async fn a_lost_enqueue_is_re_sent_at_once_by_the_redelivery_of_the_message_that_wrote_it() {
     let h = Harness::new();
     let id = h.start(1).await;
     h.pump(1).await;
@@ -170,14 +170,18 @@ async fn a_lost_enqueue_is_repaired_by_the_redelivered_message() {
     // message is not acked and comes back.
     h.queue.fail_next_sends(1);
     assert!(h.engine.handle_message(&prod, "a").await.is_err());
-    assert_eq!(h.run(&id).await.status, RunStatus::AwaitingVideoGeneration);
+    let waiting = h.run(&id).await;
+    assert_eq!(waiting.status, RunStatus::AwaitingVideoGeneration);
+    assert_eq!(waiting.written_by, prod.id, "the checkpoint names the message that wrote it");
     assert!(h.queue.is_empty(), "the wait's message was lost");
-    // Redelivered too early: a stale message does not re-send while the run looks fresh.
-    assert_eq!(h.engine.handle_message(&prod, "a").await.unwrap(), Disposition::Ack);
+    // Another stale message (not the writer) re-sends nothing, however long the run waited.
+    h.clock.advance(Duration::from_secs(3600));
+    let other = myloware::domain::StepMessage::at(id, prod.version.unwrap());
+    assert_eq!(h.engine.handle_message(&other, "b").await.unwrap(), Disposition::Ack);
     assert!(h.queue.is_empty());
-    // Redelivered after the visibility timeout: the run has not moved, so it re-sends.
-    h.clock.advance(Duration::from_secs(31));
-    h.engine.handle_message(&prod, "a").await.unwrap();
+    // The redelivery of the writer, right away (no grace): it re-sends the lost message and is
+    // acked — a real queue deletes it then, so it is never delivered again.
+    assert_eq!(h.engine.handle_message(&prod, "a").await.unwrap(), Disposition::Ack);
     assert_eq!(h.queue.len(), 1);
     for job in h.fakes.video.take_outbox() {
         h.fakes.video.send(&job).await.unwrap();
@@ -185,6 +189,7 @@ async fn a_lost_enqueue_is_repaired_by_the_redelivered_message() {
     h.pump(1).await;
     assert_eq!(h.run(&id).await.status, RunStatus::AwaitingRender);
     assert_eq!(h.fakes.video.jobs_started(), 1);
+    assert_eq!(h.fakes.video.submissions().total(), 1, "one submit call");
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ use myloware::domain::{
     Step, WaitKind,
 };
 use myloware::fakes::{CallbackMode, FakeSet};
+use myloware::ports::Checkpoint;
 use myloware::time::SystemClock;
 use myloware::time::{Clock, Timestamp};
 use myloware::webhooks::WebhookSecret;
@@ -36,6 +37,8 @@ pub const REMOTION_SECRET: &str = "remotion-test-secret";
 pub const API_KEY: &str = "test-api-key";
 /// A key with the admin scope (`/v1/admin/*`).
 pub const ADMIN_KEY: &str = "test-admin-key";
+/// The operator key (resume and fork).
+pub const OPERATOR_KEY: &str = "test-operator-key";
 
 /// How to spawn the app.
 #[derive(Debug, Clone, Default)]
@@ -120,10 +123,10 @@ impl App {
         let mut cfg = RuntimeConfig::from_env().expect("config");
         cfg.sora_secrets = vec![WebhookSecret::parse(SORA_SECRET).unwrap()];
         cfg.remotion_secrets = vec![WebhookSecret::parse(REMOTION_SECRET).unwrap()];
-        cfg.api_keys = vec![API_KEY.into(), format!("{ADMIN_KEY}:admin")];
+        cfg.api_keys =
+            vec![API_KEY.into(), format!("{ADMIN_KEY}:admin"), format!("{OPERATOR_KEY}:operator")];
         cfg.engine.webhook_base_url = base_url.clone();
         cfg.engine.lease_ttl = Duration::from_secs(3);
-        cfg.engine.repair_grace = Duration::from_secs(3);
         if let Some(tune) = opts.tune {
             tune(&mut cfg.engine);
         }
@@ -218,10 +221,26 @@ impl App {
 
     /// A request with the admin key; returns status and body.
     pub async fn admin(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+        self.with_key(ADMIN_KEY, method, path, body).await
+    }
+
+    /// A POST with the operator key; returns status and body.
+    pub async fn operator(&self, path: &str, body: Value) -> (u16, Value) {
+        self.with_key(OPERATOR_KEY, reqwest::Method::POST, path, body).await
+    }
+
+    /// A request with `key`; returns status and body.
+    pub async fn with_key(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
         let mut r = self
             .http
             .request(method.clone(), format!("{}{path}", self.base_url))
-            .header("x-api-key", ADMIN_KEY);
+            .header("x-api-key", key);
         if method == reqwest::Method::POST {
             r = r.json(&body);
         }
@@ -348,7 +367,7 @@ impl App {
             next.updated_at,
             Duration::from_secs(3600),
         ));
-        store.checkpoint(&next, 1, None).await.unwrap();
+        store.checkpoint(Checkpoint::new(&next, 1)).await.unwrap();
         for e in &expected {
             let c = Correlation { run_id: run.run_id, generation: 2, index: e.index };
             store.correlate(provider, &e.job_id, &c).await.unwrap();

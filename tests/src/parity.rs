@@ -6,9 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use myloware_aws::resources::{
-    DLQ_RETENTION_SECS, ENV_BUCKET, ENV_DLQ_URL, ENV_QUEUE_URL, ENV_TABLE, GSI_ALL, GSI_STATUS,
-    MAX_RECEIVE_COUNT, PK, QUEUE_RETENTION_SECS, ResourceNames, SK, TTL_ATTR,
-    VISIBILITY_TIMEOUT_SECS,
+    DLQ_RETENTION_SECS, ENV_BUCKET, ENV_DLQ_URL, ENV_QUEUE_URL, ENV_TABLE, GSIS, MAX_RECEIVE_COUNT,
+    PK, QUEUE_RETENTION_SECS, ResourceNames, SK, TTL_ATTR, VISIBILITY_TIMEOUT_SECS,
 };
 use serde_yaml::Value;
 
@@ -122,7 +121,7 @@ impl Checker<'_> {
             self.drifts.push(format!("{TABLE} KeySchema is not {PK} HASH, {SK} RANGE"));
         }
         let mut want_gsis = BTreeMap::new();
-        for g in [GSI_STATUS, GSI_ALL] {
+        for g in GSIS {
             want_gsis.insert(g.to_owned(), pair(&format!("{g}_pk"), &format!("{g}_sk")));
         }
         let mut got_gsis = BTreeMap::new();

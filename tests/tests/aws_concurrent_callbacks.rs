@@ -43,7 +43,11 @@ async fn eight_concurrent_deliveries_resume_the_run_once() {
     let id = run.run_id.to_string();
     app.wait_for(&id, "awaiting_render").await;
     let history = app.engine.store.history(&run.run_id).await.unwrap();
-    let resumes = history.iter().filter(|c| c.step == Step::Editing).count();
+    // One resume: one move from the wait into editing (editing then checkpoints per clip).
+    let resumes = history
+        .windows(2)
+        .filter(|w| w[0].step == Step::WaitForVideos && w[1].step == Step::Editing)
+        .count();
     assert_eq!(
         resumes,
         1,

@@ -145,6 +145,8 @@ async fn replay_one_message_resolve_another_and_resume_its_run() {
         "resolve runs nothing"
     );
     let (code, body) = app.post(&format!("/v1/runs/{b}/resume"), json!({})).await;
+    assert_eq!((code, body["error"].as_str()), (403, Some("forbidden")), "a plain key: {body}");
+    let (code, body) = app.operator(&format!("/v1/runs/{b}/resume"), json!({})).await;
     assert_eq!(code, 200, "{body}");
     finish(&app, &b).await;
     assert_eq!(app.fakes.video.jobs_started(), 2, "one paid job per run");
@@ -201,11 +203,17 @@ async fn a_fork_from_the_editing_checkpoint_renders_again_without_new_video_jobs
         .expect("an editing checkpoint")["version"]
         .as_u64()
         .unwrap();
-    let (code, fork) =
-        app.post(&format!("/v1/runs/{id}/fork"), json!({ "from_version": editing })).await;
+    let path = format!("/v1/runs/{id}/fork");
+    let (code, _) = app.post(&path, json!({ "from_version": editing })).await;
+    assert_eq!(code, 403, "forking restarts work: the operator scope");
+    let (code, fork) = app.operator(&path, json!({ "from_version": editing })).await;
     assert_eq!(code, 201, "{fork}");
     assert_eq!(fork["forked_from"]["version"], editing);
     let fid = fork["run_id"].as_str().unwrap().to_owned();
+    // The source had passed the ideation gate: the fork waits there, nothing paid yet.
+    app.wait_for(&fid, "awaiting_ideation_approval").await;
+    assert_eq!(app.fakes.render.jobs_started(), renders);
+    assert_eq!(app.decide(&fid, "approve", "ideation").await.0, 200);
     app.wait_for(&fid, "awaiting_render").await;
     for job in app.fakes.render.take_outbox() {
         assert_eq!(app.fakes.render.send(&job).await, Ok(200));
@@ -216,7 +224,6 @@ async fn a_fork_from_the_editing_checkpoint_renders_again_without_new_video_jobs
     assert_eq!(app.fakes.video.jobs_started(), videos, "no new video jobs");
     assert_eq!(app.fakes.render.jobs_started(), renders + 1, "one new render");
     assert!(audit_actions(&app, &id).await.contains(&"run_forked".into()));
-    let (code, bad) =
-        app.post(&format!("/v1/runs/{id}/fork"), json!({ "from_version": 9999 })).await;
+    let (code, bad) = app.operator(&path, json!({ "from_version": 9999 })).await;
     assert_eq!(code, 404, "{bad}");
 }

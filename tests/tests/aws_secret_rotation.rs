@@ -113,8 +113,8 @@ async fn api_key_hashes_are_read_from_secrets_manager_at_start() {
     let id = format!("myloware-test/{}/api-key-hashes", uuid::Uuid::new_v4().simple());
     let hashes = format!(
         "{},\n{}",
-        myloware_http::hash_entry("user-key", false),
-        myloware_http::hash_entry("ops-key", true)
+        myloware_http::hash_entry("user-key", myloware_http::Scope::Runs),
+        myloware_http::hash_entry("ops-key", myloware_http::Scope::Admin)
     );
     c.secrets.create_secret().name(&id).secret_string(hashes).send().await.unwrap();
     let mut cfg = myloware_runtime::RuntimeConfig::from_env().unwrap();

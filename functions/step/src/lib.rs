@@ -58,7 +58,7 @@ pub async fn handle_batch(
                     }
                     failed
                 }
-                Disposition::DeadLetter => match queues.dlq.bury(&m.body).await {
+                d @ Disposition::DeadLetter { .. } => match queues.dlq.bury(&d.dead_letter_body(&m.body)).await {
                     Ok(()) => None,
                     Err(e) => {
                         error!(message_id = %m.message_id, error = %e, "could not move to the DLQ");

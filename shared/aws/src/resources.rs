@@ -18,6 +18,13 @@ pub const SK: &str = "sk";
 pub const GSI_STATUS: &str = "gsi_status";
 /// GSI listing all runs, newest first.
 pub const GSI_ALL: &str = "gsi_all";
+/// Sparse GSI of the runs the sweeper may have to look at, by `due_at` (ended and stalled runs
+/// are not in it), so a sweep reads only due runs. Spread over [`DUE_SHARDS`] partitions.
+pub const GSI_DUE: &str = "gsi_due";
+/// Partitions of [`GSI_DUE`] (`DUE#0` …), so checkpoints of many runs do not all write one.
+pub const DUE_SHARDS: u8 = 4;
+/// Every GSI of the table; each is keyed `<name>_pk` / `<name>_sk` (strings) and projects ALL.
+pub const GSIS: [&str; 3] = [GSI_STATUS, GSI_ALL, GSI_DUE];
 /// TTL attribute (epoch seconds).
 pub const TTL_ATTR: &str = "expires_at";
 /// Receives before SQS itself moves a step message to the DLQ. A backstop: the runner moves a
@@ -164,23 +171,22 @@ pub async fn bootstrap_with(
     q: QueueSettings,
 ) -> Result<Resources, String> {
     let err = |what: &str, e: &dyn std::fmt::Debug| format!("{what}: {e:?}");
-    let table = c
+    let mut create = c
         .dynamodb
         .create_table()
         .table_name(&names.table)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attr(PK))
         .attribute_definitions(attr(SK))
-        .attribute_definitions(attr(&format!("{GSI_STATUS}_pk")))
-        .attribute_definitions(attr(&format!("{GSI_STATUS}_sk")))
-        .attribute_definitions(attr(&format!("{GSI_ALL}_pk")))
-        .attribute_definitions(attr(&format!("{GSI_ALL}_sk")))
         .key_schema(key(PK, KeyType::Hash))
-        .key_schema(key(SK, KeyType::Range))
-        .global_secondary_indexes(gsi(GSI_STATUS))
-        .global_secondary_indexes(gsi(GSI_ALL))
-        .send()
-        .await;
+        .key_schema(key(SK, KeyType::Range));
+    for g in GSIS {
+        create = create
+            .attribute_definitions(attr(&format!("{g}_pk")))
+            .attribute_definitions(attr(&format!("{g}_sk")))
+            .global_secondary_indexes(gsi(g));
+    }
+    let table = create.send().await;
     match table {
         Ok(_) => {
             c.dynamodb

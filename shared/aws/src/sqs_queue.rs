@@ -40,8 +40,10 @@ fn body(msg: &StepMessage) -> String {
     serde_json::to_string(msg).expect("messages serialise")
 }
 
+/// SQS delays are whole seconds: round up, so a message is never visible before its delay
+/// (a timer that fires early would only re-arm, but a late one never acts too soon).
 fn delay_secs(delay: Duration) -> i32 {
-    delay.min(MAX_DELAY).as_secs() as i32
+    delay.min(MAX_DELAY).as_millis().div_ceil(1000) as i32
 }
 
 fn request_id_attr(msg: &StepMessage) -> Result<Option<MessageAttributeValue>, QueueError> {
@@ -112,5 +114,19 @@ impl StepQueue for SqsQueue {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_round_up_to_whole_seconds_and_cap_at_fifteen_minutes() {
+        assert_eq!(delay_secs(Duration::ZERO), 0);
+        assert_eq!(delay_secs(Duration::from_millis(1)), 1);
+        assert_eq!(delay_secs(Duration::from_millis(1500)), 2);
+        assert_eq!(delay_secs(Duration::from_secs(3)), 3);
+        assert_eq!(delay_secs(Duration::from_secs(3600)), 900);
     }
 }

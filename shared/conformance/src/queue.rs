@@ -25,8 +25,13 @@ pub struct QueueUnderTest {
     pub redrive: bool,
 }
 
+/// The message for `run` at `v`, with an id of its own so its body is known in advance.
+fn msg(run: RunId, v: u64) -> StepMessage {
+    StepMessage { id: Some(format!("m{v}")), ..StepMessage::at(run, v) }
+}
+
 fn body(run: RunId, v: u64) -> String {
-    serde_json::to_string(&StepMessage::at(run, v)).unwrap()
+    serde_json::to_string(&msg(run, v)).unwrap()
 }
 
 /// Receive until `n` messages arrived or `within` passed.
@@ -50,7 +55,7 @@ pub async fn queue_suite(q: QueueUnderTest) {
     let run = RunId::new();
 
     // Send, receive once, invisible while in flight, gone after delete.
-    q.queue.send(&StepMessage::at(run, 1), Duration::ZERO).await.unwrap();
+    q.queue.send(&msg(run, 1), Duration::ZERO).await.unwrap();
     let got = receive_n(c, 1, Duration::from_secs(5)).await;
     assert_eq!(got.len(), 1, "send → receive");
     assert_eq!(
@@ -64,7 +69,7 @@ pub async fn queue_suite(q: QueueUnderTest) {
     expect_empty(c, "deleted").await;
 
     // Visibility expiry → redelivery with a higher receive count; same message id.
-    q.queue.send(&StepMessage::at(run, 2), Duration::ZERO).await.unwrap();
+    q.queue.send(&msg(run, 2), Duration::ZERO).await.unwrap();
     let first = receive_n(c, 1, Duration::from_secs(5)).await;
     assert_eq!(first.len(), 1, "second message");
     let again = receive_n(c, 1, q.visibility + Duration::from_secs(5)).await;
@@ -78,7 +83,7 @@ pub async fn queue_suite(q: QueueUnderTest) {
     c.delete(&again[0].receipt).await.unwrap();
 
     // change_visibility(0) makes a message visible at once.
-    q.queue.send(&StepMessage::at(run, 4), Duration::ZERO).await.unwrap();
+    q.queue.send(&msg(run, 4), Duration::ZERO).await.unwrap();
     let once = receive_n(c, 1, Duration::from_secs(5)).await;
     assert_eq!(once.len(), 1, "fourth message");
     c.change_visibility(&once[0].receipt, Duration::ZERO).await.unwrap();
@@ -87,14 +92,26 @@ pub async fn queue_suite(q: QueueUnderTest) {
     c.delete(&twice[0].receipt).await.unwrap();
 
     // Delay: not visible before, visible after.
-    q.queue.send(&StepMessage::at(run, 3), Duration::from_secs(2)).await.unwrap();
+    q.queue.send(&msg(run, 3), Duration::from_secs(2)).await.unwrap();
     expect_empty(c, "delayed").await;
     let delayed = receive_n(c, 1, Duration::from_secs(6)).await;
     assert_eq!(delayed.len(), 1, "delayed message arrives");
     c.delete(&delayed[0].receipt).await.unwrap();
 
+    // A timer never fires early: a delay that is not whole seconds rounds up, never down.
+    let sent = Instant::now();
+    q.queue.send(&msg(run, 5), Duration::from_millis(1500)).await.unwrap();
+    let timer = receive_n(c, 1, Duration::from_secs(6)).await;
+    assert_eq!(timer.len(), 1, "the delayed message arrives");
+    assert!(
+        sent.elapsed() >= Duration::from_millis(1500),
+        "not before its delay: {:?}",
+        sent.elapsed()
+    );
+    c.delete(&timer[0].receipt).await.unwrap();
+
     // Batch send of more than ten.
-    let many: Vec<StepMessage> = (10..22).map(|v| StepMessage::at(run, v)).collect();
+    let many: Vec<StepMessage> = (10..22).map(|v| msg(run, v)).collect();
     q.queue.send_batch(&many, Duration::ZERO).await.unwrap();
     let got = receive_n(c, 12, Duration::from_secs(10)).await;
     let bodies: BTreeSet<String> = got.iter().map(|m| m.body.clone()).collect();
@@ -104,7 +121,7 @@ pub async fn queue_suite(q: QueueUnderTest) {
     }
 
     // Receive count → DLQ, then redrive back.
-    q.queue.send(&StepMessage::at(run, 99), Duration::ZERO).await.unwrap();
+    q.queue.send(&msg(run, 99), Duration::ZERO).await.unwrap();
     for n in 1..=q.max_receive_count {
         let m = receive_n(c, 1, q.visibility + Duration::from_secs(5)).await;
         assert_eq!(m.len(), 1, "receive {n} of a failing message");

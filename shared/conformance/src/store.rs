@@ -7,7 +7,9 @@ use myloware::domain::{
     Arrival, ArrivalOutcome, AuditEntry, Correlation, IdempotencyKey, JobId, ProjectName, Provider,
     RunId, RunRecord, RunStatus, SafetyRecord, Step,
 };
-use myloware::ports::{CreateOutcome, IntentKey, ListQuery, RecordArrival, RunStore, StoreError};
+use myloware::ports::{
+    Checkpoint, CreateOutcome, IntentKey, ListQuery, RecordArrival, RunStore, StoreError,
+};
 use myloware::time::{Clock, SystemClock, Timestamp};
 
 const FAR: Timestamp = Timestamp(4_102_444_800_000);
@@ -25,6 +27,8 @@ pub async fn store_suite(store: Arc<dyn RunStore>) {
     create_and_start_keys(&store).await;
     concurrent_starts_with_one_key(&store).await;
     leases(&store).await;
+    control_attributes(&store).await;
+    due_index(&store).await;
     checkpoint_races(&store).await;
     intents(&store).await;
     rendezvous(&store).await;
@@ -152,6 +156,7 @@ async fn leases(store: &Arc<dyn RunStore>) {
     let later = now.plus(Duration::from_secs(30));
     let leased = store.acquire_lease(&a.run_id, 1, "one", later, now).await.expect("first lease");
     assert_eq!(leased.lease.as_ref().map(|l| l.owner.as_str()), Some("one"), "lease returned");
+    assert_eq!(leased.attempts, 1, "taking the lease counts an attempt");
     let held = store.acquire_lease(&a.run_id, 1, "two", later, now).await;
     assert!(matches!(held, Err(StoreError::ConditionFailed(_))), "a live lease excludes: {held:?}");
     let wrong = store.acquire_lease(&a.run_id, 2, "two", later, now).await;
@@ -160,17 +165,123 @@ async fn leases(store: &Arc<dyn RunStore>) {
     assert!(matches!(missing, Err(StoreError::ConditionFailed(_))), "no run, no lease");
     let taken =
         store.acquire_lease(&a.run_id, 1, "two", later, later.plus(Duration::from_millis(1))).await;
-    assert_eq!(taken.expect("lapsed lease is taken over").lease.unwrap().owner, "two");
-    // Only the holder releases, at the version it holds; then anyone may take it at once.
-    store.release_lease(&a.run_id, 1, "one").await.unwrap();
-    store.release_lease(&a.run_id, 2, "two").await.unwrap();
+    let taken = taken.expect("lapsed lease is taken over");
+    assert_eq!((taken.lease.unwrap().owner.as_str(), taken.attempts), ("two", 2), "taken over");
+    // Renewal: only the holder, only at its version.
+    let longer = later.plus(Duration::from_secs(30));
+    store.renew_lease(&a.run_id, 1, "two", longer).await.expect("the holder renews");
+    let got = store.get_run(&a.run_id).await.unwrap().unwrap();
+    assert_eq!(got.lease.unwrap().until, longer, "renewed");
+    for (version, owner) in [(1, "one"), (2, "two")] {
+        let r = store.renew_lease(&a.run_id, version, owner, longer).await;
+        assert!(matches!(r, Err(StoreError::ConditionFailed(_))), "renew by {owner} at {version}");
+    }
+    // Only the holder releases; then anyone may take it at once.
+    store.release_lease(&a.run_id, "one", None).await.unwrap();
     let still = store.acquire_lease(&a.run_id, 1, "three", later, now).await;
     assert!(matches!(still, Err(StoreError::ConditionFailed(_))), "others cannot release it");
-    store.release_lease(&a.run_id, 1, "two").await.unwrap();
+    store.release_lease(&a.run_id, "two", None).await.unwrap();
     let free = store.acquire_lease(&a.run_id, 1, "three", later, now).await;
-    assert_eq!(free.expect("a released lease is free").lease.unwrap().owner, "three");
+    let free = free.expect("a released lease is free");
+    assert_eq!((free.lease.unwrap().owner.as_str(), free.attempts), ("three", 3), "third attempt");
     let stored = store.get_run(&a.run_id).await.unwrap().unwrap();
-    assert_eq!(stored.version, 1, "releasing never moves the version");
+    assert_eq!(stored.version, 1, "leases never move the version");
+}
+
+/// The control attributes beside the record: a checkpoint writes them as given (a cancel keeps
+/// a running step's lease until the step lets go), timer links move the chain without a
+/// checkpoint, and a tick's history entry holds no snapshot.
+async fn control_attributes(store: &Arc<dyn RunStore>) {
+    let now = SystemClock.now();
+    let later = now.plus(Duration::from_secs(30));
+    let mut a = run("control", "conf");
+    a.due_at = Some(now.plus(Duration::from_secs(3600)));
+    store.create_run(&a, FAR).await.unwrap();
+    let got = store.get_run(&a.run_id).await.unwrap().unwrap();
+    assert_eq!(got.due_at, a.due_at, "created with its due time");
+    let leased = store.acquire_lease(&a.run_id, 1, "step", later, now).await.unwrap();
+    let mut cancelled = leased.clone();
+    cancelled.version = 2;
+    cancelled.status = RunStatus::Cancelled;
+    cancelled.step = Step::Done;
+    cancelled.attempts = 0;
+    cancelled.due_at = None;
+    store.checkpoint(Checkpoint::new(&cancelled, 1)).await.unwrap();
+    let got = store.get_run(&a.run_id).await.unwrap().unwrap();
+    assert_eq!(got.lease, leased.lease, "the checkpoint kept the step's lease");
+    assert_eq!((got.attempts, got.due_at), (0, None), "attempts and due as written");
+    let r = store.renew_lease(&a.run_id, 1, "step", later).await;
+    assert!(matches!(r, Err(StoreError::ConditionFailed(_))), "the moved run refuses a renewal");
+    store.release_lease(&a.run_id, "step", None).await.unwrap();
+    assert_eq!(store.get_run(&a.run_id).await.unwrap().unwrap().lease, None, "let go");
+
+    // Timer links: one per sequence number wins.
+    let mut b = run("timer", "conf");
+    b.due_at = Some(now);
+    store.create_run(&b, FAR).await.unwrap();
+    let t1 = now.plus(Duration::from_secs(60));
+    store.tick_timer(&b.run_id, 1, 0, t1).await.expect("link 0 ticks");
+    let got = store.get_run(&b.run_id).await.unwrap().unwrap();
+    assert_eq!((got.timer_seq, got.due_at, got.version), (1, Some(t1), 1), "no checkpoint");
+    for (version, seq) in [(1, 0), (2, 1)] {
+        let r = store.tick_timer(&b.run_id, version, seq, t1).await;
+        assert!(matches!(r, Err(StoreError::ConditionFailed(_))), "link {seq} at v{version}");
+    }
+    let mut tick = got.clone();
+    tick.version = 2;
+    tick.timer_seq = 0;
+    store.checkpoint(Checkpoint::new(&tick, 1).tick()).await.unwrap();
+    let history = store.history(&b.run_id).await.unwrap();
+    assert!(
+        history[0].snapshot.is_some() && history[1].snapshot.is_none(),
+        "a tick copies nothing"
+    );
+    store.tick_timer(&b.run_id, 2, 0, t1).await.expect("the chain starts again at a new version");
+}
+
+/// The due index: only runs whose `due_at` passed, each once across pages; deferring and
+/// releasing a lease with a due time move a run out of it.
+async fn due_index(store: &Arc<dyn RunStore>) {
+    let now = SystemClock.now();
+    let at = |secs: i64| Timestamp(now.millis() + secs * 1000);
+    let mut ids = Vec::new();
+    for due in [Some(at(-20)), Some(at(-10)), Some(at(3600)), None, Some(at(-30))] {
+        let mut r = run("due", "conf");
+        r.due_at = due;
+        store.create_run(&r, FAR).await.unwrap();
+        ids.push(r.run_id);
+    }
+    let due_now = |store: Arc<dyn RunStore>, ids: Vec<RunId>| async move {
+        let (mut seen, mut cursor) = (Vec::new(), None);
+        loop {
+            let page = store.due_runs(now, 1, cursor).await.unwrap();
+            assert!(page.runs.len() <= 1, "page size respected");
+            for d in page.runs.iter().filter(|d| ids.contains(&d.run_id)) {
+                let rec = d.record.as_ref().expect("readable");
+                assert_eq!(rec.due_at, Some(d.due_at), "the record carries its due time");
+                seen.push(d.run_id);
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return seen,
+            }
+        }
+    };
+    let mut seen = due_now(store.clone(), ids.clone()).await;
+    // Earliest first within an index partition; DynamoDB spreads the index over several.
+    seen.sort_by_key(|id| ids.iter().position(|i| i == id));
+    assert_eq!(seen, [ids[0], ids[1], ids[4]], "only the due ones, each once");
+    store.defer_due(&ids[4], Some(1), at(3600)).await.unwrap();
+    let stale = store.defer_due(&ids[0], Some(7), at(3600)).await;
+    assert!(matches!(stale, Err(StoreError::ConditionFailed(_))), "a moved run is not deferred");
+    store.defer_due(&ids[3], None, at(-5)).await.unwrap();
+    let leased = store.acquire_lease(&ids[1], 1, "w", at(30), now).await.unwrap();
+    assert_eq!(leased.due_at, Some(at(-10)));
+    store.release_lease(&ids[1], "w", Some(at(600))).await.unwrap();
+    let seen = due_now(store.clone(), ids.clone()).await;
+    assert_eq!(seen, [ids[0]], "deferred, released with a due time, never-due stays out");
+    let bad = store.due_runs(now, 1, Some("%%%".into())).await;
+    assert!(matches!(bad, Err(StoreError::ConditionFailed(_))), "a bad cursor is refused");
 }
 
 async fn checkpoint_races(store: &Arc<dyn RunStore>) {
@@ -184,7 +295,7 @@ async fn checkpoint_races(store: &Arc<dyn RunStore>) {
         next.status = RunStatus::Running;
         next.brief = format!("winner {i}");
         next.updated_at = SystemClock.now();
-        tasks.push(tokio::spawn(async move { store.checkpoint(&next, 1, None).await }));
+        tasks.push(tokio::spawn(async move { store.checkpoint(Checkpoint::new(&next, 1)).await }));
     }
     let mut ok = 0;
     for t in tasks {
@@ -202,7 +313,8 @@ async fn checkpoint_races(store: &Arc<dyn RunStore>) {
         "one entry per version"
     );
     let stored = store.get_run(&a.run_id).await.unwrap().unwrap();
-    assert_eq!(stored.brief, history[1].snapshot.brief, "the record is the winner's");
+    let snapshot = history[1].snapshot.as_ref().expect("a step's checkpoint keeps a snapshot");
+    assert_eq!(stored.brief, snapshot.brief, "the record is the winner's");
 
     // The lease is cleared by a checkpoint; an audit entry lands with it.
     let now = SystemClock.now();
@@ -217,7 +329,7 @@ async fn checkpoint_races(store: &Arc<dyn RunStore>) {
         detail: Default::default(),
         at: now,
     };
-    store.checkpoint(&next, 2, Some(&audit)).await.unwrap();
+    store.checkpoint(Checkpoint::new(&next, 2).audited(&audit)).await.unwrap();
     assert_eq!(
         store.get_run(&a.run_id).await.unwrap().unwrap().lease,
         None,
@@ -228,7 +340,7 @@ async fn checkpoint_races(store: &Arc<dyn RunStore>) {
         "gate_approved",
         "audit with checkpoint"
     );
-    let stale = store.checkpoint(&next, 2, None).await;
+    let stale = store.checkpoint(Checkpoint::new(&next, 2)).await;
     assert!(matches!(stale, Err(StoreError::ConditionFailed(_))), "a stale checkpoint is refused");
 }
 

@@ -12,7 +12,7 @@ pub mod webhooks;
 use axum::Router;
 use axum::routing::get;
 
-pub use auth::{ApiKeys, Caller, hash_entry};
+pub use auth::{ApiKeys, Caller, Scope, hash_entry};
 pub use error::ApiError;
 pub use state::{AppState, VerifierSource, WebhookSecrets};
 

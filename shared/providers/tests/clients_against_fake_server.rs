@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use myloware::domain::{ProjectName, RunId};
-use myloware::ports::{PublishRequest, RenderRequest, VideoRequest};
+use myloware::ports::{JobStatus, PublishRequest, RenderRequest, VideoRequest};
 use myloware::time::{Clock, SystemClock};
 use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
 use myloware_providers::clients::Endpoints;
@@ -114,8 +114,22 @@ async fn real_clients_drive_the_fake_server() {
         title: "t".into(),
         caption: "c".into(),
     };
-    let post1 = p.publish.publish("pub-1", &publish).await.unwrap();
-    assert_eq!(p.publish.publish("pub-1", &publish).await.unwrap(), post1, "published once");
+    // Asynchronous under our request id: accepted now, confirmed by its status later.
+    assert_eq!(p.publish.publish("mw-pub-1", &publish).await.unwrap(), JobStatus::Pending);
+    let never = p.publish.status("mw-never-posted").await.unwrap();
+    assert!(matches!(never, JobStatus::Unknown { .. }), "{never:?}");
+    let mut published = JobStatus::Pending;
+    for _ in 0..100 {
+        published = p.publish.status("mw-pub-1").await.unwrap();
+        if published != JobStatus::Pending {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let JobStatus::Completed { output_url: Some(url) } = published else {
+        panic!("the upload completes: {published:?}")
+    };
+    assert!(url.starts_with("https://www.tiktok.com/"), "{url}");
 
     // Two video callbacks + one render callback arrive, the first after a refused attempt.
     for _ in 0..100 {
@@ -134,6 +148,7 @@ async fn real_clients_drive_the_fake_server() {
         (stats.llm_calls, stats.video_jobs, stats.render_jobs, stats.publish_jobs),
         (1, 2, 1, 1)
     );
+    assert_eq!(stats.publish_posts, 1, "one upload POST");
     assert_eq!(stats.callbacks_delivered, 3);
     assert!(stats.callback_attempts_failed >= 1, "the refused delivery was retried");
 }
@@ -170,7 +185,7 @@ async fn the_upload_status_endpoint_answers_for_a_request_id() {
         .await
         .unwrap();
     assert_eq!(st["status"], "completed");
-    assert_eq!(st["results"][0]["post_url"], up["results"]["tiktok"]["url"]);
+    assert_eq!(st["results"][0]["post_url"], up["results"][0]["url"]);
     let missing = http
         .get(format!("{}/api/uploadposts/status?request_id=nope", server.base_url()))
         .send()

@@ -28,7 +28,10 @@ CREATE TABLE IF NOT EXISTS runs (
     updated_at  INTEGER NOT NULL,
     lease_owner TEXT,
     lease_until INTEGER,
-    body        TEXT NOT NULL
+    body        TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    timer_seq   INTEGER NOT NULL DEFAULT 0,
+    due_at      INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at DESC, run_id DESC);
 CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status, created_at DESC, run_id DESC);
@@ -130,7 +133,33 @@ pub fn open_with(path: &Path, durability: Durability) -> Result<Conn, SqliteErro
     c.pragma_update(None, "synchronous", sync)?;
     c.pragma_update(None, "foreign_keys", "ON")?;
     c.execute_batch(SCHEMA)?;
+    migrate(&c)?;
     Ok(Arc::new(Mutex::new(c)))
+}
+
+/// Columns added after the first release, for data directories created before them.
+const ADDED_RUN_COLUMNS: [(&str, &str); 3] = [
+    ("attempts", "INTEGER NOT NULL DEFAULT 0"),
+    ("timer_seq", "INTEGER NOT NULL DEFAULT 0"),
+    ("due_at", "INTEGER"),
+];
+
+/// Bring an older database up to the schema (idempotent), then index what needs it.
+fn migrate(c: &Connection) -> Result<(), SqliteError> {
+    let have: Vec<String> = c
+        .prepare("SELECT name FROM pragma_table_info('runs')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for (name, decl) in ADDED_RUN_COLUMNS {
+        if !have.iter().any(|h| h == name) {
+            c.execute_batch(&format!("ALTER TABLE runs ADD COLUMN {name} {decl}"))?;
+        }
+    }
+    // The sweeper reads only due runs: a partial index holds just the runs that can be due.
+    c.execute_batch(
+        "CREATE INDEX IF NOT EXISTS runs_due ON runs (due_at, run_id) WHERE due_at IS NOT NULL",
+    )?;
+    Ok(())
 }
 
 /// Run `f` with the connection on the blocking pool.

@@ -7,7 +7,8 @@ use myloware::domain::{
     RunId, RunRecord, SafetyRecord,
 };
 use myloware::ports::{
-    CreateOutcome, Intent, IntentKey, ListQuery, RecordArrival, RunPage, RunStore, StoreError,
+    Checkpoint, CreateOutcome, DuePage, DueRun, Intent, IntentKey, ListQuery, RecordArrival,
+    RunPage, RunStore, StoreError,
 };
 use myloware::time::Timestamp;
 use rusqlite::{OptionalExtension, params};
@@ -44,37 +45,40 @@ fn from_json<T: serde::de::DeserializeOwned>(key: &str, raw: &str) -> Result<T, 
     serde_json::from_str(raw).map_err(|e| SqliteError(format!("corrupt {key}: {e}")))
 }
 
-fn checkpoint_body(run: &RunRecord) -> String {
-    to_json(&CheckpointEntry {
-        version: run.version,
-        step: run.step,
-        status: run.status,
-        at: run.updated_at,
-        error: run.error.clone(),
-        snapshot: RunRecord { lease: None, ..run.clone() },
-    })
+fn checkpoint_body(run: &RunRecord, tick: bool) -> String {
+    to_json(&CheckpointEntry::of(run, tick))
 }
 
 fn run_body(run: &RunRecord) -> String {
-    to_json(&RunRecord { lease: None, ..run.clone() })
+    to_json(&run.body())
+}
+
+/// The columns a run is read from: the body and the control attributes beside it.
+const RUN_COLUMNS: &str = "body, lease_owner, lease_until, attempts, timer_seq, due_at";
+
+type RunRow = (String, Option<String>, Option<i64>, u32, i64, Option<i64>);
+
+fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+}
+
+fn decode_run(
+    (body, owner, until, attempts, timer_seq, due): RunRow,
+) -> Result<RunRecord, SqliteError> {
+    let mut run: RunRecord = from_json("run", &body)?;
+    if let (Some(owner), Some(until)) = (owner, until) {
+        run.lease = Some(Lease { owner, until: Timestamp(until) });
+    }
+    run.attempts = attempts;
+    run.timer_seq = timer_seq as u64;
+    run.due_at = due.map(Timestamp);
+    Ok(run)
 }
 
 fn read_run(c: &rusqlite::Connection, id: &RunId) -> Result<Option<RunRecord>, SqliteError> {
-    let row: Option<(String, Option<String>, Option<i64>)> = c
-        .query_row(
-            "SELECT body, lease_owner, lease_until FROM runs WHERE run_id = ?1",
-            params![id.to_string()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
-        .optional()?;
-    row.map(|(body, owner, until)| {
-        let mut run: RunRecord = from_json("run", &body)?;
-        if let (Some(owner), Some(until)) = (owner, until) {
-            run.lease = Some(Lease { owner, until: Timestamp(until) });
-        }
-        Ok(run)
-    })
-    .transpose()
+    let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?1");
+    let row: Option<RunRow> = c.query_row(&sql, params![id.to_string()], run_row).optional()?;
+    row.map(decode_run).transpose()
 }
 
 #[async_trait]
@@ -105,19 +109,20 @@ impl RunStore for SqliteStore {
                 )?;
             }
             tx.execute(
-                "INSERT INTO runs (run_id, version, status, created_at, updated_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO runs (run_id, version, status, created_at, updated_at, body, due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     run.run_id.to_string(),
                     run.version as i64,
                     run.status.as_str(),
                     run.created_at.millis(),
                     run.updated_at.millis(),
-                    run_body(&run)
+                    run_body(&run),
+                    run.due_at.map(Timestamp::millis),
                 ],
             )?;
             tx.execute(
                 "INSERT INTO checkpoints (run_id, version, body) VALUES (?1, ?2, ?3)",
-                params![run.run_id.to_string(), run.version as i64, checkpoint_body(&run)],
+                params![run.run_id.to_string(), run.version as i64, checkpoint_body(&run, false)],
             )?;
             tx.commit()?;
             Ok(CreateOutcome::Created)
@@ -141,7 +146,7 @@ impl RunStore for SqliteStore {
         let (id, owner) = (*id, owner.to_owned());
         let got = with(&self.conn, move |c| {
             let n = c.execute(
-                "UPDATE runs SET lease_owner = ?1, lease_until = ?2 \
+                "UPDATE runs SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1 \
                  WHERE run_id = ?3 AND version = ?4 AND (lease_until IS NULL OR lease_until <= ?5)",
                 params![owner, until.millis(), id.to_string(), version as i64, now.millis()],
             )?;
@@ -151,13 +156,40 @@ impl RunStore for SqliteStore {
         got.ok_or_else(|| StoreError::ConditionFailed("version moved or lease held".into()))
     }
 
-    async fn release_lease(&self, id: &RunId, version: u64, owner: &str) -> Result<(), StoreError> {
+    async fn renew_lease(
+        &self,
+        id: &RunId,
+        version: u64,
+        owner: &str,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        let (id, owner) = (id.to_string(), owner.to_owned());
+        let n = with(&self.conn, move |c| {
+            Ok(c.execute(
+                "UPDATE runs SET lease_until = ?1 WHERE run_id = ?2 AND version = ?3 AND lease_owner = ?4",
+                params![until.millis(), id, version as i64, owner],
+            )?)
+        })
+        .await?;
+        if n == 0 {
+            return Err(StoreError::ConditionFailed("version moved or lease lost".into()));
+        }
+        Ok(())
+    }
+
+    async fn release_lease(
+        &self,
+        id: &RunId,
+        owner: &str,
+        due_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
         let (id, owner) = (id.to_string(), owner.to_owned());
         with(&self.conn, move |c| {
             c.execute(
-                "UPDATE runs SET lease_owner = NULL, lease_until = NULL \
-                 WHERE run_id = ?1 AND version = ?2 AND lease_owner = ?3",
-                params![id, version as i64, owner],
+                "UPDATE runs SET lease_owner = NULL, lease_until = NULL, \
+                 due_at = CASE WHEN ?3 IS NULL OR due_at IS NULL THEN due_at ELSE ?3 END \
+                 WHERE run_id = ?1 AND lease_owner = ?2",
+                params![id, owner, due_at.map(Timestamp::millis)],
             )?;
             Ok(())
         })
@@ -165,26 +197,29 @@ impl RunStore for SqliteStore {
         Ok(())
     }
 
-    async fn checkpoint(
-        &self,
-        next: &RunRecord,
-        expected_version: u64,
-        audit: Option<&AuditEntry>,
-    ) -> Result<(), StoreError> {
-        if next.version != expected_version + 1 {
+    async fn checkpoint(&self, cp: Checkpoint<'_>) -> Result<(), StoreError> {
+        let expected_version = cp.expected;
+        if cp.next.version != expected_version + 1 {
             return Err(StoreError::ConditionFailed("next version must be expected + 1".into()));
         }
-        let (next, audit) = (next.clone(), audit.cloned());
+        let (next, audit, tick) = (cp.next.clone(), cp.audit.cloned(), cp.tick);
         let applied = with(&self.conn, move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let lease = next.lease.as_ref();
             let n = tx.execute(
                 "UPDATE runs SET version = ?1, status = ?2, updated_at = ?3, body = ?4, \
-                 lease_owner = NULL, lease_until = NULL WHERE run_id = ?5 AND version = ?6",
+                 lease_owner = ?5, lease_until = ?6, attempts = ?7, timer_seq = ?8, due_at = ?9 \
+                 WHERE run_id = ?10 AND version = ?11",
                 params![
                     next.version as i64,
                     next.status.as_str(),
                     next.updated_at.millis(),
                     run_body(&next),
+                    lease.map(|l| l.owner.clone()),
+                    lease.map(|l| l.until.millis()),
+                    next.attempts,
+                    next.timer_seq as i64,
+                    next.due_at.map(Timestamp::millis),
                     next.run_id.to_string(),
                     expected_version as i64
                 ],
@@ -194,7 +229,7 @@ impl RunStore for SqliteStore {
             }
             tx.execute(
                 "INSERT INTO checkpoints (run_id, version, body) VALUES (?1, ?2, ?3)",
-                params![next.run_id.to_string(), next.version as i64, checkpoint_body(&next)],
+                params![next.run_id.to_string(), next.version as i64, checkpoint_body(&next, tick)],
             )?;
             if let Some(a) = audit {
                 tx.execute(
@@ -213,6 +248,98 @@ impl RunStore for SqliteStore {
                 "run is no longer at version {expected_version}"
             )))
         }
+    }
+
+    async fn tick_timer(
+        &self,
+        id: &RunId,
+        version: u64,
+        seq: u64,
+        due_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let id = id.to_string();
+        let n = with(&self.conn, move |c| {
+            Ok(c.execute(
+                "UPDATE runs SET timer_seq = ?1, due_at = ?2 \
+                 WHERE run_id = ?3 AND version = ?4 AND timer_seq = ?5",
+                params![(seq + 1) as i64, due_at.millis(), id, version as i64, seq as i64],
+            )?)
+        })
+        .await?;
+        if n == 0 {
+            return Err(StoreError::ConditionFailed("the timer moved".into()));
+        }
+        Ok(())
+    }
+
+    async fn due_runs(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<DuePage, StoreError> {
+        // Keyset cursor: "<due_at>:<run_id>" of the last row returned.
+        let after = match cursor.as_deref() {
+            None => (i64::MIN, String::new()),
+            Some(c) => {
+                let bad = || StoreError::ConditionFailed("bad cursor".into());
+                let (t, id) = c.split_once(':').ok_or_else(bad)?;
+                (t.parse().map_err(|_| bad())?, id.to_owned())
+            }
+        };
+        let limit = limit.clamp(1, 1000) as i64;
+        Ok(with(&self.conn, move |c| {
+            let sql = format!(
+                "SELECT run_id, {RUN_COLUMNS} FROM runs INDEXED BY runs_due \
+                 WHERE due_at IS NOT NULL AND due_at <= ?1 AND (due_at, run_id) > (?2, ?3) \
+                 ORDER BY due_at, run_id LIMIT ?4"
+            );
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_map(params![now.millis(), after.0, after.1, limit + 1], |r| {
+                let id: String = r.get(0)?;
+                let rest = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?);
+                Ok((id, rest))
+            })?;
+            let mut page = DuePage::default();
+            for row in rows {
+                let (id, rest): (String, RunRow) = row?;
+                let due = rest.5.unwrap_or_default();
+                if page.runs.len() as i64 == limit {
+                    let last = page.runs.last().expect("limit ≥ 1");
+                    page.next_cursor = Some(format!("{}:{}", last.due_at.millis(), last.run_id));
+                    break;
+                }
+                let Ok(run_id) = id.parse::<RunId>() else { continue };
+                page.runs.push(DueRun {
+                    run_id,
+                    due_at: Timestamp(due),
+                    record: decode_run(rest).map_err(|e| e.0),
+                });
+            }
+            Ok(page)
+        })
+        .await?)
+    }
+
+    async fn defer_due(
+        &self,
+        id: &RunId,
+        version: Option<u64>,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        let id = id.to_string();
+        let n = with(&self.conn, move |c| {
+            Ok(c.execute(
+                "UPDATE runs SET due_at = ?1 WHERE run_id = ?2 AND due_at IS NOT NULL \
+                 AND (?3 IS NULL OR version = ?3)",
+                params![until.millis(), id, version.map(|v| v as i64)],
+            )?)
+        })
+        .await?;
+        if n == 0 && version.is_some() {
+            return Err(StoreError::ConditionFailed("the run moved".into()));
+        }
+        Ok(())
     }
 
     async fn history(&self, id: &RunId) -> Result<Vec<CheckpointEntry>, StoreError> {

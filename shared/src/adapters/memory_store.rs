@@ -10,7 +10,8 @@ use crate::domain::{
     RunId, RunRecord, SafetyRecord,
 };
 use crate::ports::{
-    CreateOutcome, Intent, IntentKey, ListQuery, RecordArrival, RunPage, RunStore, StoreError,
+    Checkpoint, CreateOutcome, DuePage, DueRun, Intent, IntentKey, ListQuery, RecordArrival,
+    RunPage, RunStore, StoreError,
 };
 use crate::time::Timestamp;
 
@@ -38,17 +39,6 @@ pub struct MemoryStore {
     inner: Mutex<Inner>,
 }
 
-fn entry(run: &RunRecord) -> CheckpointEntry {
-    CheckpointEntry {
-        version: run.version,
-        step: run.step,
-        status: run.status,
-        at: run.updated_at,
-        error: run.error.clone(),
-        snapshot: run.clone(),
-    }
-}
-
 #[async_trait]
 impl RunStore for MemoryStore {
     async fn create_run(
@@ -69,7 +59,7 @@ impl RunStore for MemoryStore {
             return Err(StoreError::ConditionFailed("run exists".into()));
         }
         g.runs.insert(run.run_id, run.clone());
-        g.history.insert(run.run_id, vec![entry(run)]);
+        g.history.insert(run.run_id, vec![CheckpointEntry::of(run, false)]);
         Ok(CreateOutcome::Created)
     }
 
@@ -94,41 +84,131 @@ impl RunStore for MemoryStore {
             return Err(StoreError::ConditionFailed("lease held".into()));
         }
         run.lease = Some(Lease { owner: owner.to_owned(), until });
+        run.attempts += 1;
         Ok(run.clone())
     }
 
-    async fn release_lease(&self, id: &RunId, version: u64, owner: &str) -> Result<(), StoreError> {
+    async fn renew_lease(
+        &self,
+        id: &RunId,
+        version: u64,
+        owner: &str,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut g = self.inner.lock().unwrap();
+        match g.runs.get_mut(id) {
+            Some(run)
+                if run.version == version
+                    && run.lease.as_ref().is_some_and(|l| l.owner == owner) =>
+            {
+                run.lease = Some(Lease { owner: owner.to_owned(), until });
+                Ok(())
+            }
+            _ => Err(StoreError::ConditionFailed("version moved or lease lost".into())),
+        }
+    }
+
+    async fn release_lease(
+        &self,
+        id: &RunId,
+        owner: &str,
+        due_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
         let mut g = self.inner.lock().unwrap();
         if let Some(run) = g.runs.get_mut(id)
-            && run.version == version
             && run.lease.as_ref().is_some_and(|l| l.owner == owner)
         {
             run.lease = None;
+            if due_at.is_some() {
+                run.due_at = due_at;
+            }
         }
         Ok(())
     }
 
-    async fn checkpoint(
-        &self,
-        next: &RunRecord,
-        expected_version: u64,
-        audit: Option<&AuditEntry>,
-    ) -> Result<(), StoreError> {
+    async fn checkpoint(&self, cp: Checkpoint<'_>) -> Result<(), StoreError> {
         let mut g = self.inner.lock().unwrap();
+        let next = cp.next;
         let current = g.runs.get(&next.run_id).map(|r| r.version);
-        if current != Some(expected_version) || next.version != expected_version + 1 {
+        if current != Some(cp.expected) || next.version != cp.expected + 1 {
             return Err(StoreError::ConditionFailed(format!(
-                "expected version {expected_version}, found {current:?}"
+                "expected version {}, found {current:?}",
+                cp.expected
             )));
         }
-        let mut stored = next.clone();
-        stored.lease = None;
-        g.history.entry(next.run_id).or_default().push(entry(&stored));
-        g.runs.insert(next.run_id, stored);
-        if let Some(a) = audit {
+        g.history.entry(next.run_id).or_default().push(CheckpointEntry::of(next, cp.tick));
+        g.runs.insert(next.run_id, next.clone());
+        if let Some(a) = cp.audit {
             g.audit.entry(next.run_id).or_default().push(a.clone());
         }
         Ok(())
+    }
+
+    async fn tick_timer(
+        &self,
+        id: &RunId,
+        version: u64,
+        seq: u64,
+        due_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut g = self.inner.lock().unwrap();
+        match g.runs.get_mut(id) {
+            Some(run) if run.version == version && run.timer_seq == seq => {
+                run.timer_seq = seq + 1;
+                run.due_at = Some(due_at);
+                Ok(())
+            }
+            _ => Err(StoreError::ConditionFailed("timer moved".into())),
+        }
+    }
+
+    async fn due_runs(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<DuePage, StoreError> {
+        let g = self.inner.lock().unwrap();
+        let mut due: Vec<&RunRecord> =
+            g.runs.values().filter(|r| r.due_at.is_some_and(|d| d <= now)).collect();
+        due.sort_by_key(|r| (r.due_at, r.run_id));
+        let start: usize = match cursor.as_deref() {
+            None => 0,
+            Some(c) => c.parse().map_err(|_| StoreError::ConditionFailed("bad cursor".into()))?,
+        };
+        let limit = limit.clamp(1, 1000) as usize;
+        let runs: Vec<DueRun> = due
+            .iter()
+            .skip(start)
+            .take(limit)
+            .map(|r| DueRun {
+                run_id: r.run_id,
+                due_at: r.due_at.expect("filtered"),
+                record: Ok((*r).clone()),
+            })
+            .collect();
+        let next_cursor =
+            (start + runs.len() < due.len()).then(|| (start + runs.len()).to_string());
+        Ok(DuePage { runs, next_cursor })
+    }
+
+    async fn defer_due(
+        &self,
+        id: &RunId,
+        version: Option<u64>,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut g = self.inner.lock().unwrap();
+        match g.runs.get_mut(id) {
+            Some(run) if version.is_none_or(|v| v == run.version) => {
+                if run.due_at.is_some() {
+                    run.due_at = Some(until);
+                }
+                Ok(())
+            }
+            Some(_) => Err(StoreError::ConditionFailed("version moved".into())),
+            None => Ok(()),
+        }
     }
 
     async fn history(&self, id: &RunId) -> Result<Vec<CheckpointEntry>, StoreError> {

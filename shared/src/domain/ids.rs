@@ -76,6 +76,8 @@ pub enum Provider {
     Sora,
     /// Remotion-style rendering (HMAC-SHA512 callbacks).
     Remotion,
+    /// Upload-Post publishing: no callbacks, the upload's status is polled by our request id.
+    UploadPost,
 }
 
 impl Provider {
@@ -84,6 +86,7 @@ impl Provider {
         match self {
             Provider::Sora => "sora",
             Provider::Remotion => "remotion",
+            Provider::UploadPost => "upload_post",
         }
     }
 }

@@ -36,9 +36,27 @@ pub struct RunRecord {
     pub created_at: Timestamp,
     /// When the run was last checkpointed.
     pub updated_at: Timestamp,
-    /// The lease held by an executing step (not part of checkpoints).
+    /// The id of the step message whose delivery wrote this checkpoint (`None` for API and
+    /// operator writes). Its redelivery re-sends the next message at once: the send that should
+    /// have followed this checkpoint may have failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_by: Option<String>,
+    // Control attributes: stored beside the body (top-level attributes, columns), changed by
+    // single conditional writes without a checkpoint, never part of the checkpointed body.
+    /// The lease held by an executing step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<Lease>,
+    /// Executions of the active step started at this version (leases taken), crashed ones
+    /// included: when it passes the step's attempt limit the run stalls.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempts: u32,
+    /// The wait timer's chain position at this version (see `engine/timers.rs`).
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub timer_seq: u64,
+    /// When the sweeper should look at the run if nothing moved it by then; `None` for runs
+    /// that ended or stalled (they are not swept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<Timestamp>,
 }
 
 impl RunRecord {
@@ -52,6 +70,11 @@ impl RunRecord {
         if self.step != previous {
             self.state.step_generation = Some(self.version);
         }
+    }
+
+    /// The record as stored in a checkpoint body: without the control attributes.
+    pub fn body(&self) -> RunRecord {
+        RunRecord { lease: None, attempts: 0, timer_seq: 0, due_at: None, ..self.clone() }
     }
 
     /// A new run at version 1, pending at ideation.
@@ -76,9 +99,17 @@ impl RunRecord {
             start_key,
             created_at: now,
             updated_at: now,
+            written_by: None,
             lease: None,
+            attempts: 0,
+            timer_seq: 0,
+            due_at: None,
         }
     }
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A step's exclusive right to do side effects at one version.
@@ -104,10 +135,23 @@ pub struct RunError {
     pub attempts: Option<u32>,
 }
 
+/// Longest human reason kept on a run (provider and LLM text is outside text: bounded).
+pub const MAX_REASON_CHARS: usize = 2000;
+
+/// `text` cut to `max` characters (an ellipsis marks the cut).
+pub fn bounded(text: impl Into<String>, max: usize) -> String {
+    let text = text.into();
+    match text.char_indices().nth(max) {
+        None => text,
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
+}
+
 impl RunError {
-    /// An error of `step` with a stable code and a human reason.
+    /// An error of `step` with a stable code and a human reason (bounded).
     pub fn new(step: Step, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into(), step, attempts: None }
+        let message = bounded(message, MAX_REASON_CHARS);
+        Self { code: code.into(), message, step, attempts: None }
     }
 }
 
@@ -168,6 +212,10 @@ pub struct WorkflowState {
     /// Gate decisions so far.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub decisions: Vec<GateDecision>,
+    /// For a fork parked at a gate its source had already passed: the step the approval leads
+    /// to (the fork's own starting step) instead of the gate's usual next step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_at: Option<Step>,
     /// The version at which the run entered its current step. Paid-call intents and wait
     /// generations are keyed by it, so a retried, redelivered or resumed step reuses the jobs it
     /// already paid for.
@@ -183,6 +231,8 @@ pub enum WaitKind {
     Videos,
     /// The render callback (`remotion_webhook`).
     Render,
+    /// The publication, processed in the background by the publisher and polled.
+    Publish,
     /// A human gate (`hitl_<gate>`).
     Gate(Gate),
 }
@@ -263,8 +313,24 @@ pub struct CheckpointEntry {
     pub at: Timestamp,
     /// Error, if the checkpoint failed the run.
     pub error: Option<RunError>,
-    /// The full record as of this version (for history and fork).
-    pub snapshot: RunRecord,
+    /// The full record as of this version (for history and fork); absent for a wait's tick
+    /// (same step and status as the version before), which would only copy the state again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<RunRecord>,
+}
+
+impl CheckpointEntry {
+    /// The history entry of `run` (already at its new version); `tick` leaves out the snapshot.
+    pub fn of(run: &RunRecord, tick: bool) -> Self {
+        Self {
+            version: run.version,
+            step: run.step,
+            status: run.status,
+            at: run.updated_at,
+            error: run.error.clone(),
+            snapshot: (!tick).then(|| run.body()),
+        }
+    }
 }
 
 /// An audited action on a run (gate decisions, operator actions).

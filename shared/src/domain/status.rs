@@ -100,7 +100,7 @@ impl FromStr for RunStatus {
 pub enum StepKind {
     /// Does work (possibly paid) under a lease, then checkpoints.
     Active,
-    /// Waits for provider callbacks; a message checks the rendezvous.
+    /// Waits for provider callbacks or status polls; a message checks the rendezvous.
     CallbackWait,
     /// Waits for a human decision through the API; messages are no-ops.
     Gate(Gate),
@@ -126,15 +126,17 @@ pub enum Step {
     WaitForRender,
     /// Human gate on the rendered video.
     PublishApproval,
-    /// Publish the video.
+    /// Upload the video (in the background at the publisher, under our request id).
     Publishing,
+    /// Wait until the publisher confirms the upload (its status is polled).
+    WaitForPublish,
     /// The run has ended.
     Done,
 }
 
 impl Step {
     /// Every step, in workflow order.
-    pub const WORKFLOW: [Step; 9] = [
+    pub const WORKFLOW: [Step; 10] = [
         Step::Ideation,
         Step::IdeationApproval,
         Step::Production,
@@ -143,6 +145,7 @@ impl Step {
         Step::WaitForRender,
         Step::PublishApproval,
         Step::Publishing,
+        Step::WaitForPublish,
         Step::Done,
     ];
 
@@ -157,6 +160,7 @@ impl Step {
             Step::WaitForRender => "wait_for_render",
             Step::PublishApproval => "publish_approval",
             Step::Publishing => "publishing",
+            Step::WaitForPublish => "wait_for_publish",
             Step::Done => "done",
         }
     }
@@ -166,6 +170,7 @@ impl Step {
         match self {
             Step::WaitForVideos => RunStatus::AwaitingVideoGeneration,
             Step::WaitForRender => RunStatus::AwaitingRender,
+            Step::WaitForPublish => RunStatus::AwaitingPublish,
             Step::IdeationApproval => Gate::Ideation.waiting_status(),
             Step::PublishApproval => Gate::Publish.waiting_status(),
             Step::Done => RunStatus::Completed,
@@ -181,7 +186,9 @@ impl Step {
             Step::Ideation | Step::Production | Step::Editing | Step::Publishing => {
                 StepKind::Active
             }
-            Step::WaitForVideos | Step::WaitForRender => StepKind::CallbackWait,
+            Step::WaitForVideos | Step::WaitForRender | Step::WaitForPublish => {
+                StepKind::CallbackWait
+            }
             Step::IdeationApproval => StepKind::Gate(Gate::Ideation),
             Step::PublishApproval => StepKind::Gate(Gate::Publish),
             Step::Done => StepKind::Done,
@@ -211,6 +218,13 @@ impl Gate {
         match self {
             Gate::Ideation => RunStatus::AwaitingIdeationApproval,
             Gate::Publish => RunStatus::AwaitingPublishApproval,
+        }
+    }
+    /// The step at which a run waits at this gate.
+    pub fn step(self) -> Step {
+        match self {
+            Gate::Ideation => Step::IdeationApproval,
+            Gate::Publish => Step::PublishApproval,
         }
     }
     /// The step that follows an approval.

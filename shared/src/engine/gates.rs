@@ -7,7 +7,7 @@ use super::{Engine, EngineError};
 use crate::domain::{
     AuditEntry, Decision, Gate, GateDecision, RunId, RunRecord, RunStatus, Step, StepKind,
 };
-use crate::ports::StoreError;
+use crate::ports::{Checkpoint, StoreError};
 
 /// The result of a decision.
 #[derive(Debug, Clone)]
@@ -50,8 +50,9 @@ impl Engine {
             next.open_wait = None;
             let action = match decision {
                 Decision::Approve => {
-                    next.step = gate.next_step();
-                    next.status = RunStatus::Running;
+                    // A fork parked here goes on at its own starting step.
+                    next.step = next.state.resume_at.take().unwrap_or(gate.next_step());
+                    next.status = next.step.runnable_status();
                     "gate_approved"
                 }
                 Decision::Reject => {
@@ -60,9 +61,7 @@ impl Engine {
                     "gate_rejected"
                 }
             };
-            next.version = run.version + 1;
-            next.updated_at = now;
-            next.note_step_entry(run.step);
+            self.stamp(&mut next, &run);
             let audit = AuditEntry {
                 run_id: *run_id,
                 action: action.into(),
@@ -70,7 +69,7 @@ impl Engine {
                 detail: serde_json::json!({ "gate": gate, "comment": comment, "request_id": request_id }),
                 at: now,
             };
-            match self.store.checkpoint(&next, run.version, Some(&audit)).await {
+            match self.store.checkpoint(Checkpoint::new(&next, run.version).audited(&audit)).await {
                 Ok(()) => {
                     info!(run_id = %run_id, gate = gate.as_str(), action, "gate decided");
                     self.send_next(&next, request_id).await?;
@@ -99,7 +98,7 @@ impl Engine {
         {
             // The decision stands. Its message may have been lost if the first request died
             // between checkpoint and send; a duplicate message is harmless.
-            if decision == Decision::Approve && run.step == gate.next_step() {
+            if decision == Decision::Approve && run.step.kind() == StepKind::Active {
                 self.send_next(&run, request_id).await?;
             }
             return Ok(GateOutcome { run, replayed: true });

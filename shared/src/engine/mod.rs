@@ -11,6 +11,7 @@ mod fork;
 mod gates;
 mod guards;
 mod intake;
+mod limits;
 pub mod meter;
 mod resume;
 mod retry;
@@ -36,11 +37,12 @@ pub use dlq::{DeadLetterView, DlqAction};
 pub use error::EngineError;
 pub use gates::GateOutcome;
 pub use intake::{IntakeAck, IntakeError, StandardHeaders};
+pub use limits::MAX_RECORD_BYTES;
 pub use retry::{RetryPolicies, RetryPolicy};
 pub use runner::Disposition;
 pub use safety::SafetyOutcome;
 pub use start::{StartOutcome, StartRequest};
-pub use sweep::SweepReport;
+pub use sweep::{SweepError, SweepReport};
 pub use worker::{run_worker, settle};
 
 /// The providers a run calls.

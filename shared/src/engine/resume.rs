@@ -43,8 +43,7 @@ impl Engine {
         next.status = RunStatus::Running;
         next.error = None;
         next.open_wait = None;
-        next.version = run.version + 1;
-        next.updated_at = self.clock.now();
+        self.stamp(&mut next, &run);
         let audit = self.audit(
             &run,
             "run_resumed",

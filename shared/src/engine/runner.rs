@@ -1,14 +1,18 @@
 //! The step runner: one segment per message, under the DESIGN.md invariants.
 //!
 //! 1. The record decides: a message only names a run (and the version it was sent for).
-//! 2. A message for an older version is stale; if the run is runnable but has not moved for
-//!    `repair_grace`, its own message was probably lost between checkpoint and send: re-send it.
-//! 3. Active steps run under a lease taken with a conditional write at the message's version.
+//! 2. A message for an older version is stale and acked. If its own delivery wrote the run's
+//!    current version (`written_by`), the send that should have followed may have failed:
+//!    re-send it first. No other message re-sends anything (under a backlog every stale copy
+//!    would, and feed the backlog); a run whose API write lost its send is the sweeper's.
+//! 3. Active steps run under a lease taken with a conditional write at the message's version;
+//!    taking it counts an attempt, so crashes and timeouts count as much as errors. The lease
+//!    is renewed while the step runs and before every paid call (a cancel stops it there).
 //! 4. Every outcome is a checkpoint conditioned on the version read; the loser of a race acks.
 //! 5. Checkpoint, then send the next message, then ack.
-//! 6. A retryable failure hides the message for a backoff; on the last allowed attempt the run is
-//!    marked `stalled` and the message goes to the DLQ (`stall.rs`). Waits run on timers
-//!    (`timers.rs`).
+//! 6. A retryable failure hides the message for a backoff; when the attempts run out the run is
+//!    marked `stalled` and the message goes to the DLQ (`stall.rs`) marked so that only moving
+//!    it back reopens the run. Waits run on timers (`timers.rs`).
 
 use std::time::Duration;
 
@@ -16,7 +20,8 @@ use tracing::{Instrument, info, info_span, warn};
 
 use super::{Engine, EngineError};
 use crate::domain::{RunRecord, RunStatus, Step, StepKind, StepMessage};
-use crate::ports::StoreError;
+use crate::ports::{Checkpoint, StoreError};
+use crate::time::Timestamp;
 use crate::workflow::{self, StepError};
 
 /// What the caller should do with the message.
@@ -31,7 +36,29 @@ pub enum Disposition {
     },
     /// Retries are exhausted (the run is marked `stalled`) or the message is unusable: move it
     /// to the dead-letter queue.
-    DeadLetter,
+    DeadLetter {
+        /// The version at which the run stalled, carried by the buried copy
+        /// ([`Disposition::dead_letter_body`]); only that copy reopens the run.
+        redrive: Option<u64>,
+    },
+}
+
+impl Disposition {
+    /// A dead letter that reopens nothing (an unusable message).
+    pub const POISON: Disposition = Disposition::DeadLetter { redrive: None };
+
+    /// The body to put into the DLQ for a message whose body was `original`: marked with the
+    /// redrive token when the runner stalled the run (an unparseable body stays as it was).
+    pub fn dead_letter_body(&self, original: &str) -> String {
+        let Disposition::DeadLetter { redrive: Some(v) } = self else { return original.into() };
+        match serde_json::from_str::<StepMessage>(original) {
+            Ok(mut m) => {
+                m.redrive = Some(*v);
+                serde_json::to_string(&m).expect("messages serialise")
+            }
+            Err(_) => original.into(),
+        }
+    }
 }
 
 /// Whether a checkpoint landed.
@@ -101,12 +128,31 @@ impl Engine {
                 return Ok(Disposition::Ack);
             }
             Some(v) if v < run.version => {
-                self.repair_if_stuck(&run, msg).await?;
+                self.repair(&run, msg).await?;
+                return Ok(Disposition::Ack);
+            }
+            // A wake-up that completed the wait it woke: its send may have failed too.
+            None if msg.is(run.written_by.as_deref()) && run.step.kind() == StepKind::Active => {
+                self.repair(&run, msg).await?;
                 return Ok(Disposition::Ack);
             }
             _ => {}
         }
-        match run.step.kind() {
+        let kind = run.step.kind();
+        // A wait's check or timer that keeps dying (a crash, a timeout, our infrastructure)
+        // stalls the run like a step whose retries ran out; the receive count says how often.
+        let waiting = matches!(kind, StepKind::CallbackWait | StepKind::Gate(_));
+        if waiting && (msg.timer || kind == StepKind::CallbackWait) {
+            let limit = self.config.retries.for_step(run.step).max_attempts;
+            if attempt > limit {
+                let why = format!(
+                    "the {} check was delivered {attempt} times without finishing",
+                    run.step
+                );
+                return self.stall(&run, why, attempt - 1).await;
+            }
+        }
+        match kind {
             StepKind::Gate(_) | StepKind::CallbackWait if msg.timer => {
                 self.on_timer(run, msg).await
             }
@@ -114,19 +160,22 @@ impl Engine {
             StepKind::CallbackWait => self.check_wait(run, msg, attempt).await,
             // A wake-up (no version) never starts an active step: only its own message does.
             StepKind::Active if msg.version.is_none() => Ok(Disposition::Ack),
-            StepKind::Active => self.run_active(run, msg, owner, attempt).await,
+            StepKind::Active => self.run_active(run, msg, owner).await,
         }
     }
 
-    async fn repair_if_stuck(&self, run: &RunRecord, msg: &StepMessage) -> Result<(), EngineError> {
-        let now = self.clock.now();
-        let runnable = matches!(run.step.kind(), StepKind::Active | StepKind::CallbackWait);
-        let leased = run.lease.as_ref().is_some_and(|l| l.until > now);
-        if runnable && !leased && now.since(run.updated_at) >= self.config.repair_grace {
-            info!(run_version = run.version, "run has not moved since a stale message; re-sending");
-            let repair =
-                StepMessage::at(run.run_id, run.version).with_request_id(msg.request_id.clone());
-            self.queue.send(&repair, Default::default()).await?;
+    /// A stale message. The delivery that wrote the run's current version re-sends the message
+    /// that should have followed it (its send may have failed: this is its redelivery).
+    async fn repair(&self, run: &RunRecord, msg: &StepMessage) -> Result<(), EngineError> {
+        let wrote_it = msg.is(run.written_by.as_deref())
+            && msg.version.is_none_or(|v| Some(v) == run.version.checked_sub(1));
+        let leased = run.lease.as_ref().is_some_and(|l| l.until > self.clock.now());
+        if wrote_it && !leased {
+            info!(
+                run_version = run.version,
+                "redelivery of the message that wrote this version; re-sending what follows"
+            );
+            self.send_next(run, msg.request_id.clone()).await?;
         }
         Ok(())
     }
@@ -136,7 +185,6 @@ impl Engine {
         run: RunRecord,
         msg: &StepMessage,
         owner: &str,
-        attempt: u32,
     ) -> Result<Disposition, EngineError> {
         let now = self.clock.now();
         let until = now.plus(self.config.lease_ttl);
@@ -158,18 +206,110 @@ impl Engine {
                 }
                 Err(e) => return Err(e.into()),
             };
-        info!(step = %leased.step, "step started");
-        let started = std::time::Instant::now();
-        let result = workflow::execute(self, &leased).await;
-        if let Err(StepError::Retryable(_)) = &result {
-            // The retry (maybe in another invocation) must not wait for this lease to lapse.
-            self.store.release_lease(&leased.run_id, leased.version, owner).await?;
+        let limit = self.config.retries.for_step(leased.step).max_attempts;
+        if leased.attempts > limit {
+            // Earlier executions started and never settled: they crashed, timed out, or our
+            // infrastructure failed under them. Stop here rather than loop.
+            let tried = leased.attempts - 1;
+            let why = format!(
+                "the step started {tried} times without finishing (crashed, timed out or failed on our infrastructure)"
+            );
+            return self.stall(&leased, why, tried).await;
         }
-        let disposition = self.commit(&leased, result, msg, attempt).await;
-        if let Ok(Disposition::Ack) = disposition {
+        info!(step = %leased.step, attempt = leased.attempts, "step started");
+        let started = std::time::Instant::now();
+        let result = self.with_heartbeat(&leased, owner, workflow::execute(self, &leased)).await;
+        let disposition = match result {
+            Err(StepError::Superseded(why)) => {
+                info!(reason = %why, "the run moved under the step; stopping before any further side effect");
+                self.let_go(&leased, owner, None).await;
+                return Ok(Disposition::Ack);
+            }
+            Err(StepError::Retryable(why)) => {
+                let d = self.retry_or_stall(&leased, why, leased.attempts).await?;
+                if let Disposition::Retry { after } = d {
+                    // The retry (maybe in another invocation) must not wait for this lease to lapse,
+                    // and the sweeper must not take the backoff for a stuck run.
+                    let due = self.clock.now().plus(after + self.config.waits.stuck_after);
+                    self.let_go(&leased, owner, Some(due)).await;
+                }
+                d
+            }
+            Err(StepError::Infra(e)) => {
+                self.let_go(&leased, owner, None).await;
+                return Err(e);
+            }
+            Err(StepError::Failed(err)) => {
+                warn!(code = %err.code, error = %err.message, "step failed the run");
+                self.advance_or_let_go(&leased, workflow::failed(&leased, err), msg, owner).await?
+            }
+            Ok(next) => self.advance_or_let_go(&leased, next, msg, owner).await?,
+        };
+        if disposition == Disposition::Ack {
             super::meter::step_run(leased.step.as_str(), started.elapsed().as_secs_f64() * 1000.0);
         }
-        disposition
+        Ok(disposition)
+    }
+
+    async fn advance_or_let_go(
+        &self,
+        leased: &RunRecord,
+        next: RunRecord,
+        msg: &StepMessage,
+        owner: &str,
+    ) -> Result<Disposition, EngineError> {
+        if self.advance(leased, next, msg).await? == Landed::Lost {
+            self.let_go(leased, owner, None).await;
+        }
+        Ok(Disposition::Ack)
+    }
+
+    /// Release this delivery's lease (best effort: it lapses anyway).
+    async fn let_go(&self, run: &RunRecord, owner: &str, due_at: Option<Timestamp>) {
+        if let Err(e) = self.store.release_lease(&run.run_id, owner, due_at).await {
+            warn!(error = %e, "could not release the lease; it will lapse");
+        }
+    }
+
+    /// Run `step` while renewing the lease every third of its lifetime, so a step that takes
+    /// longer than the lease is never run twice at once. A failed renewal is not fatal here:
+    /// the next paid call confirms the lease and stops the step.
+    async fn with_heartbeat<T>(
+        &self,
+        run: &RunRecord,
+        owner: &str,
+        step: impl std::future::Future<Output = T>,
+    ) -> T {
+        let every = (self.config.lease_ttl / 3).max(Duration::from_millis(50));
+        tokio::pin!(step);
+        let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        let mut renewing = true;
+        loop {
+            tokio::select! {
+                out = &mut step => return out,
+                _ = beat.tick(), if renewing => {
+                    let until = self.clock.now().plus(self.config.lease_ttl);
+                    if let Err(e) = self.store.renew_lease(&run.run_id, run.version, owner, until).await {
+                        warn!(error = %e, "lease renewal failed; the step stops at its next side effect");
+                        renewing = !matches!(e, StoreError::ConditionFailed(_));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Before a paid call or a publication: renew this step's lease, which fails once the run
+    /// moved (a cancel, a stall, another delivery). Then nothing may start.
+    pub(crate) async fn confirm_lease(&self, run: &RunRecord) -> Result<(), StepError> {
+        let Some(lease) = run.lease.as_ref() else {
+            return Err(StepError::Superseded("the step holds no lease".into()));
+        };
+        let until = self.clock.now().plus(self.config.lease_ttl);
+        match self.store.renew_lease(&run.run_id, run.version, &lease.owner, until).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::ConditionFailed(why)) => Err(StepError::Superseded(why)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// A callback wait's own message (first check after the wait opened) or a wake-up.
@@ -185,12 +325,12 @@ impl Engine {
             match workflow::check_wait(self, &run).await {
                 Ok(None) => {
                     if msg.version == Some(run.version) {
-                        self.start_timer(&run, msg.request_id.clone()).await?;
+                        self.arm_timer(&run, msg.request_id.clone()).await?;
                     }
                     return Ok(Disposition::Ack);
                 }
                 Ok(Some(next)) => {
-                    if self.advance(&run, next, msg.request_id.clone()).await? == Landed::Won {
+                    if self.advance(&run, next, msg).await? == Landed::Won {
                         return Ok(Disposition::Ack);
                     }
                 }
@@ -210,8 +350,8 @@ impl Engine {
         Ok(Disposition::Retry { after: Duration::ZERO })
     }
 
-    /// Settle a step's outcome: checkpoint success or failure, or retry / stall on a retryable
-    /// error (attempt `attempt` of the message).
+    /// Settle the outcome of a wait's check (no lease): success and failure are checkpointed,
+    /// a retryable error retries or stalls (attempt `attempt` of the message).
     pub(crate) async fn commit(
         &self,
         prev: &RunRecord,
@@ -223,27 +363,50 @@ impl Engine {
             Ok(next) => next,
             Err(StepError::Retryable(why)) => return self.retry_or_stall(prev, why, attempt).await,
             Err(StepError::Failed(err)) => {
-                warn!(code = %err.code, error = %err.message, "step failed the run");
+                warn!(code = %err.code, error = %err.message, "the wait failed the run");
                 workflow::failed(prev, err)
             }
+            Err(StepError::Superseded(_)) => return Ok(Disposition::Ack),
             Err(StepError::Infra(e)) => return Err(e),
         };
-        self.advance(prev, next, msg.request_id.clone()).await?;
+        self.advance(prev, next, msg).await?;
         Ok(Disposition::Ack)
     }
 
-    /// Checkpoint `next` at `prev.version + 1`, then send the message that moves it on.
+    /// Prepare `next` as the checkpoint after `prev`: its version and time, cleared control
+    /// attributes, the step generation, and when the sweeper should look at it.
+    pub(crate) fn stamp(&self, next: &mut RunRecord, prev: &RunRecord) {
+        next.version = prev.version + 1;
+        next.updated_at = self.clock.now();
+        next.lease = None;
+        next.attempts = 0;
+        next.timer_seq = 0;
+        next.written_by = None;
+        next.note_step_entry(prev.step);
+        next.due_at = self.due_at(next);
+    }
+
+    /// When the sweeper should look at `run` if nothing moves it first: a live run writes at
+    /// least every `max_timer` (a step's checkpoint, a timer link), so one that has not for
+    /// `stuck_after` lost its message or its chain. Ended and stalled runs are never swept.
+    pub(crate) fn due_at(&self, run: &RunRecord) -> Option<Timestamp> {
+        let moving =
+            !run.status.is_terminal() && run.status != RunStatus::Stalled && run.step != Step::Done;
+        moving.then(|| run.updated_at.plus(self.config.waits.stuck_after))
+    }
+
+    /// Checkpoint `next` at `prev.version + 1` as written by `msg`'s delivery, then send the
+    /// message that moves it on.
     pub(crate) async fn advance(
         &self,
         prev: &RunRecord,
         mut next: RunRecord,
-        request_id: Option<String>,
+        msg: &StepMessage,
     ) -> Result<Landed, EngineError> {
-        next.version = prev.version + 1;
-        next.updated_at = self.clock.now();
-        next.lease = None;
-        next.note_step_entry(prev.step);
-        match self.store.checkpoint(&next, prev.version, None).await {
+        self.stamp(&mut next, prev);
+        next.written_by = msg.id.clone();
+        let next = super::limits::fit(next, prev);
+        match self.store.checkpoint(Checkpoint::new(&next, prev.version)).await {
             Ok(()) => {}
             Err(StoreError::ConditionFailed(_)) => {
                 info!("lost the checkpoint race; another delivery won");
@@ -260,7 +423,7 @@ impl Engine {
         if next.status.is_terminal() {
             self.close_wait(prev).await;
         }
-        self.send_next(&next, request_id).await?;
+        self.send_next(&next, msg.request_id.clone()).await?;
         Ok(Landed::Won)
     }
 
@@ -282,7 +445,7 @@ impl Engine {
         run: &RunRecord,
         request_id: Option<String>,
     ) -> Result<(), EngineError> {
-        if run.status.is_terminal() || run.step == Step::Done {
+        if run.status.is_terminal() || run.status == RunStatus::Stalled || run.step == Step::Done {
             return Ok(());
         }
         match run.step.kind() {
@@ -295,5 +458,21 @@ impl Engine {
             StepKind::Done => {}
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_stalling_dead_letter_marks_the_buried_copy() {
+        let m = StepMessage::at(crate::RunId::new(), 4);
+        let body = serde_json::to_string(&m).unwrap();
+        let marked = Disposition::DeadLetter { redrive: Some(5) }.dead_letter_body(&body);
+        let back: StepMessage = serde_json::from_str(&marked).unwrap();
+        assert_eq!((back.redrive, back.id, back.version), (Some(5), m.id, Some(4)));
+        assert_eq!(Disposition::POISON.dead_letter_body(&body), body);
+        assert_eq!(Disposition::DeadLetter { redrive: Some(1) }.dead_letter_body("{x"), "{x");
     }
 }

@@ -1,8 +1,9 @@
 //! Retries running out. A retryable failure hides its message for a backoff; on the last allowed
-//! attempt the run is checkpointed `stalled` (error and attempt count kept, the open wait too) and
-//! the message goes to the DLQ. Moving that message back (`dlq replay` / `dlq redrive`) or
-//! `runs resume` reopens the run at the same step and step generation, so jobs already paid for
-//! are reused.
+//! attempt — or when earlier attempts crashed, timed out or hit our own infrastructure — the run
+//! is checkpointed `stalled` (error and attempt count kept, the open wait too) and the message
+//! goes to the DLQ, marked with the stall's version. Moving that copy back (`dlq replay` / `dlq
+//! redrive`) or `runs resume` reopens the run at the same step and step generation, so jobs
+//! already paid for are reused. Nothing else reopens it.
 
 use std::time::Duration;
 
@@ -10,8 +11,8 @@ use tracing::{info, warn};
 
 use super::runner::Disposition;
 use super::{Engine, EngineError, meter};
-use crate::domain::{AuditEntry, RunError, RunRecord, RunStatus, StepKind, StepMessage};
-use crate::ports::StoreError;
+use crate::domain::{AuditEntry, RunError, RunRecord, RunStatus, StepMessage};
+use crate::ports::{Checkpoint, StoreError};
 
 impl Engine {
     /// A step failed in a way worth retrying: back off, or stall on the last attempt.
@@ -28,28 +29,38 @@ impl Engine {
             warn!(error = %why, attempt, retry_in_ms = after.as_millis() as u64, "step failed; will retry");
             return Ok(Disposition::Retry { after });
         }
+        self.stall(prev, why, attempt).await
+    }
+
+    /// Mark the run `stalled` after `attempts` attempts (error kept, open wait untouched) and
+    /// send the message to the DLQ, marked with the stall's version: moving that copy back is
+    /// the one message that reopens the run.
+    pub(crate) async fn stall(
+        &self,
+        prev: &RunRecord,
+        why: String,
+        attempts: u32,
+    ) -> Result<Disposition, EngineError> {
         let mut next = prev.clone();
         next.status = RunStatus::Stalled;
         next.error = Some(RunError {
-            attempts: Some(attempt),
+            attempts: Some(attempts),
             ..RunError::new(prev.step, "retries_exhausted", why.clone())
         });
-        next.version = prev.version + 1;
-        next.updated_at = self.clock.now();
-        next.lease = None;
+        self.stamp(&mut next, prev);
         let audit = self.audit(
             prev,
             "run_stalled",
             "runner",
             serde_json::json!({
-                "step": prev.step, "error": why, "attempts": attempt,
+                "step": prev.step, "error": why, "attempts": attempts,
             }),
         );
-        match self.store.checkpoint(&next, prev.version, Some(&audit)).await {
+        match self.store.checkpoint(Checkpoint::new(&next, prev.version).audited(&audit)).await {
             Ok(()) => {
                 meter::stalled(prev.step.as_str());
-                warn!(error = %why, attempt, "retries exhausted; run stalled, message to the DLQ");
-                Ok(Disposition::DeadLetter)
+                warn!(error = %why, attempts, "retries exhausted; run stalled, message to the DLQ");
+                Ok(Disposition::DeadLetter { redrive: Some(next.version) })
             }
             // Another delivery moved the run on: this message has nothing left to do.
             Err(StoreError::ConditionFailed(_)) => Ok(Disposition::Ack),
@@ -57,19 +68,15 @@ impl Engine {
         }
     }
 
-    /// A message for a stalled run. The message that stalled it (its version is the one before
-    /// the stall; for a callback wait, any wake-up) coming back from the DLQ reopens the run;
-    /// anything else is dropped.
+    /// A message for a stalled run. Stalled stays stalled until an operator acts: only the copy
+    /// the runner buried in the DLQ (marked with this stall's version) reopens it, when moved
+    /// back by `dlq replay` or `dlq redrive`. Duplicates, repairs and sweeper copies are acked.
     pub(crate) async fn on_stalled(
         &self,
         run: RunRecord,
         msg: &StepMessage,
     ) -> Result<Disposition, EngineError> {
-        let redriven = match msg.version {
-            Some(v) => v + 1 == run.version && !msg.timer,
-            None => run.step.kind() == StepKind::CallbackWait,
-        };
-        if !redriven {
+        if msg.redrive != Some(run.version) {
             return Ok(Disposition::Ack);
         }
         match self.reopen(&run, "run_redriven", "dlq", msg.request_id.clone()).await {
@@ -89,9 +96,7 @@ impl Engine {
         let mut next = run.clone();
         next.status = run.step.runnable_status();
         next.error = None;
-        next.version = run.version + 1;
-        next.updated_at = self.clock.now();
-        next.lease = None;
+        self.stamp(&mut next, run);
         let audit = self.audit(
             run,
             action,
@@ -113,7 +118,7 @@ impl Engine {
         expected: u64,
         audit: &AuditEntry,
     ) -> Result<(), EngineError> {
-        match self.store.checkpoint(next, expected, Some(audit)).await {
+        match self.store.checkpoint(Checkpoint::new(next, expected).audited(audit)).await {
             Ok(()) => Ok(()),
             Err(StoreError::ConditionFailed(_)) => Err(EngineError::Conflict {
                 code: "concurrent_update",
@@ -142,7 +147,8 @@ impl Engine {
 }
 
 /// The backoff for a message whose handling failed on our own infrastructure (store or queue
-/// down): the default policy's, without stalling the run (nothing could be recorded anyway).
+/// down): the default policy's. Nothing is recorded now (it could not be); the next delivery
+/// counts the attempt (an active step's lease, a wait's receive count) and stalls when they ran out.
 pub(crate) fn infra_backoff(engine: &Engine, attempt: u32) -> Duration {
     engine.config.retries.default.backoff(attempt)
 }

@@ -69,13 +69,14 @@ impl Engine {
             }
         }
         self.reserve_run_start().await?;
-        let run = RunRecord::new(
+        let mut run = RunRecord::new(
             req.project,
             brief.to_owned(),
             clips,
             req.idempotency_key,
             self.clock.now(),
         );
+        run.due_at = self.due_at(&run);
         let msg = StepMessage::at(run.run_id, 1).with_request_id(req.request_id.clone());
         let key_expires_at = run.created_at.plus(self.config.start_key_ttl);
         match self.store.create_run(&run, key_expires_at).await? {

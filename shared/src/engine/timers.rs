@@ -1,9 +1,15 @@
-//! Wait timers. Every wait (callback or gate) has a deadline, enforced by a chain of delayed timer
-//! messages of at most 15 minutes each (SQS's longest delay), so a gate can wait for days. Each
-//! tick is a versioned checkpoint: duplicate timers collapse (one wins the tick, the rest are
-//! stale), and `updated_at` proves the chain alive to the sweeper. A callback wait whose callbacks
-//! are late polls the provider's status API on the tick; "not ready" only schedules the next
-//! tick, it never consumes a retry.
+//! Wait timers. Every wait (callback, publish or gate) has a deadline, and callback and publish
+//! waits poll their provider on a schedule. A timer message is one link of a chain that targets
+//! the next thing due (a poll or the deadline), each link delayed at most 15 minutes (SQS's
+//! longest delay), so a gate can wait for days.
+//!
+//! - A link that arrives before its target (an intermediate link of a long wait, or a queue
+//!   that delivered early) re-arms for the rest: one conditional write moves the chain's
+//!   `timer_seq` and the run's `due_at`, no checkpoint. Only the link whose `seq` matches the
+//!   run's may do so, so duplicate links die at once instead of multiplying.
+//! - A link that arrives when something is due acts: it completes the wait from the rendezvous,
+//!   polls the provider (a tick checkpoint, without a snapshot in history) or fails the run at
+//!   the deadline. "Not ready" only schedules the next link, it never consumes a retry.
 
 use std::time::Duration;
 
@@ -12,61 +18,95 @@ use tracing::{info, warn};
 use super::runner::{Disposition, Landed};
 use super::{Engine, EngineError};
 use crate::domain::{OpenWait, RunError, RunRecord, StepKind, StepMessage, WaitKind};
+use crate::ports::{Checkpoint, StoreError};
 use crate::time::Timestamp;
 use crate::workflow::{self, StepError};
 
 impl Engine {
-    /// Schedule the timer of the wait `run` is parked on (after it opened, or after a tick).
+    /// Arm the timer of the wait `run` is parked on (after it opened, or after a tick).
     pub(crate) async fn start_timer(
         &self,
         run: &RunRecord,
         request_id: Option<String>,
     ) -> Result<(), EngineError> {
         let Some(wait) = run.open_wait.as_ref() else { return Ok(()) };
-        let now = self.clock.now();
-        let delay = self.next_fire(wait).since(now).min(self.config.waits.max_timer);
-        let m = StepMessage::timer(run.run_id, run.version).with_request_id(request_id);
+        self.send_link(run, run.timer_seq, self.next_fire(wait), request_id).await
+    }
+
+    /// Start the chain of a callback wait from its check message. Copies of that message (a
+    /// queue's duplicates, repairs, the sweeper's) all get here: the first claims link 1 with
+    /// one conditional write and sends it; the others find the chain started and send nothing.
+    pub(crate) async fn arm_timer(
+        &self,
+        run: &RunRecord,
+        request_id: Option<String>,
+    ) -> Result<(), EngineError> {
+        let Some(wait) = run.open_wait.as_ref() else { return Ok(()) };
+        if run.timer_seq > 0 {
+            return Ok(());
+        }
+        let sweep_at = self.clock.now().plus(self.config.waits.stuck_after);
+        match self.store.tick_timer(&run.run_id, run.version, 0, sweep_at).await {
+            Ok(()) => self.send_link(run, 1, self.next_fire(wait), request_id).await,
+            Err(StoreError::ConditionFailed(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Send link `seq` of the run's timer chain, due at `fire_at` (delayed by at most
+    /// `max_timer`; the queue rounds the delay up, never down).
+    async fn send_link(
+        &self,
+        run: &RunRecord,
+        seq: u64,
+        fire_at: Timestamp,
+        request_id: Option<String>,
+    ) -> Result<(), EngineError> {
+        let delay = fire_at.since(self.clock.now()).min(self.config.waits.max_timer);
+        let m =
+            StepMessage::timer(run.run_id, run.version, seq, fire_at).with_request_id(request_id);
         self.queue.send(&m, delay).await?;
         Ok(())
     }
 
     /// When the wait next needs attention: its deadline, or its next poll if that comes first.
     fn next_fire(&self, wait: &OpenWait) -> Timestamp {
-        let w = &self.config.waits;
         let deadline = self.deadline(wait);
-        if wait.provider.is_none() || wait.polls >= w.max_polls {
+        let Some(poll) = self.config.waits.polling(wait.kind) else { return deadline };
+        if wait.provider.is_none() || wait.polls >= poll.max {
             return deadline;
         }
-        let poll = match wait.last_poll_at {
-            None => wait.since.plus(w.poll_after),
-            Some(at) => at.plus(w.poll_interval),
+        let next = match wait.last_poll_at {
+            None => wait.since.plus(poll.after),
+            Some(at) => at.plus(poll.interval),
         };
-        poll.min(deadline)
+        next.min(deadline)
     }
 
     fn deadline(&self, wait: &OpenWait) -> Timestamp {
-        let w = &self.config.waits;
-        wait.deadline.unwrap_or_else(|| {
-            wait.since.plus(match wait.kind {
-                WaitKind::Videos => w.videos,
-                WaitKind::Render => w.render,
-                WaitKind::Gate(_) => w.gate,
-            })
-        })
+        wait.deadline.unwrap_or_else(|| wait.since.plus(self.config.waits.deadline(wait.kind)))
     }
 
-    /// A timer message at the run's version: complete, time out, poll, or tick and re-arm.
+    /// A timer link at the run's version: complete, time out, poll, or re-arm.
     pub(crate) async fn on_timer(
         &self,
         run: RunRecord,
         msg: &StepMessage,
     ) -> Result<Disposition, EngineError> {
         let Some(wait) = run.open_wait.clone() else { return Ok(Disposition::Ack) };
-        let callbacks = run.step.kind() == StepKind::CallbackWait;
-        if callbacks && let Some(d) = self.settle_wait(&run, msg).await? {
+        if msg.seq != run.timer_seq {
+            // A duplicate link, or one from before the chain moved on: the chain lives elsewhere.
+            return Ok(Disposition::Ack);
+        }
+        let polled = run.step.kind() == StepKind::CallbackWait;
+        if polled && let Some(d) = self.settle_wait(&run, msg).await? {
             return Ok(d);
         }
         let now = self.clock.now();
+        let due = self.next_fire(&wait);
+        if now < due {
+            return self.rearm(&run, due, msg).await;
+        }
         if now >= self.deadline(&wait) {
             let arrived = match workflow::wait_progress(self, &run).await {
                 Ok(p) => p.map(|(a, _)| a).unwrap_or(0),
@@ -77,25 +117,42 @@ impl Engine {
             let err = RunError::new(run.step, "wait_timeout", reason);
             return self.commit(&run, Err(StepError::Failed(err)), msg, 1).await;
         }
-        let mut next = run.clone();
-        let poll_due = self.next_fire(&wait) <= now && now < self.deadline(&wait);
-        if callbacks && poll_due && wait.polls < self.config.waits.max_polls {
-            let found = workflow::poll_wait(self, &run).await?;
-            info!(found, polls = wait.polls + 1, "polled the provider for late callbacks");
-            if found > 0
-                && let Some(d) = self.settle_wait(&run, msg).await?
-            {
-                return Ok(d);
-            }
-            let w = next.open_wait.as_mut().expect("checked above");
-            w.polls += 1;
-            w.last_poll_at = Some(now);
+        // A poll is due.
+        let found = workflow::poll_wait(self, &run).await?;
+        info!(found, polls = wait.polls + 1, "polled the provider");
+        if found > 0
+            && let Some(d) = self.settle_wait(&run, msg).await?
+        {
+            return Ok(d);
         }
-        // The tick: a checkpoint (so only one timer chain survives), then the next timer.
-        if self.advance_quiet(&run, next, msg.request_id.clone()).await? == Landed::Won {
-            info!("wait timer re-armed");
+        let mut next = run.clone();
+        let w = next.open_wait.as_mut().expect("checked above");
+        w.polls += 1;
+        w.last_poll_at = Some(now);
+        // The tick: a checkpoint (the poll count is state), then the next link.
+        if self.tick(&run, next, msg).await? == Landed::Won {
+            info!("wait timer re-armed after a poll");
         }
         Ok(Disposition::Ack)
+    }
+
+    /// An early link: move the chain on by one conditional write (no checkpoint) and send the
+    /// next link for what is left. A duplicate link loses the write and stops here.
+    async fn rearm(
+        &self,
+        run: &RunRecord,
+        due: Timestamp,
+        msg: &StepMessage,
+    ) -> Result<Disposition, EngineError> {
+        let sweep_at = self.clock.now().plus(self.config.waits.stuck_after);
+        match self.store.tick_timer(&run.run_id, run.version, run.timer_seq, sweep_at).await {
+            Ok(()) => {
+                self.send_link(run, run.timer_seq + 1, due, msg.request_id.clone()).await?;
+                Ok(Disposition::Ack)
+            }
+            Err(StoreError::ConditionFailed(_)) => Ok(Disposition::Ack),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Check the wait's arrivals: `Some` when the wait ended (completed or failed).
@@ -107,30 +164,28 @@ impl Engine {
         match workflow::check_wait(self, run).await {
             Ok(None) => Ok(None),
             Ok(Some(next)) => {
-                self.advance(run, next, msg.request_id.clone()).await?;
+                self.advance(run, next, msg).await?;
                 Ok(Some(Disposition::Ack))
             }
             Err(e) => self.commit(run, Err(e), msg, 1).await.map(Some),
         }
     }
 
-    /// A tick checkpoint (same step and status), then the next timer.
-    async fn advance_quiet(
+    /// A tick checkpoint (same step and status, no snapshot in history), then the next link.
+    async fn tick(
         &self,
         prev: &RunRecord,
-        next: RunRecord,
-        request_id: Option<String>,
+        mut next: RunRecord,
+        msg: &StepMessage,
     ) -> Result<Landed, EngineError> {
-        let mut next = next;
-        next.version = prev.version + 1;
-        next.updated_at = self.clock.now();
-        next.lease = None;
-        match self.store.checkpoint(&next, prev.version, None).await {
+        self.stamp(&mut next, prev);
+        next.written_by = msg.id.clone();
+        match self.store.checkpoint(Checkpoint::new(&next, prev.version).tick()).await {
             Ok(()) => {
-                self.start_timer(&next, request_id).await?;
+                self.start_timer(&next, msg.request_id.clone()).await?;
                 Ok(Landed::Won)
             }
-            Err(crate::ports::StoreError::ConditionFailed(_)) => Ok(Landed::Lost),
+            Err(StoreError::ConditionFailed(_)) => Ok(Landed::Lost),
             Err(e) => Err(e.into()),
         }
     }
@@ -148,6 +203,10 @@ fn timeout_reason(wait: &OpenWait, waited: Duration, arrived: usize) -> String {
         WaitKind::Render => {
             format!("the render never finished within {waited} ({} status polls)", wait.polls)
         }
+        WaitKind::Publish => format!(
+            "the publication was not confirmed within {waited} ({} status polls)",
+            wait.polls
+        ),
         WaitKind::Gate(g) => format!("no decision at the {} gate within {waited}", g.as_str()),
     }
 }

@@ -18,15 +18,18 @@ use crate::ports::{DeadLetters, QueueConsumer, QueueError, Received};
 impl Engine {
     /// Handle one delivery from the step queue. An unparseable body can never succeed: it goes
     /// to the DLQ at once. Our own infrastructure failing retries with the default backoff.
+    /// `owner` names the consumer; each delivery gets its own lease owner under it, so two
+    /// copies of one message never take each other's lease for their own.
     pub async fn process(&self, m: &Received, owner: &str) -> Disposition {
         let msg: StepMessage = match serde_json::from_str(&m.body) {
             Ok(msg) => msg,
             Err(e) => {
                 error!(message_id = %m.message_id, error = %e, "unparseable step message");
-                return Disposition::DeadLetter;
+                return Disposition::POISON;
             }
         };
-        match self.handle_delivery(&msg, owner, m.receive_count).await {
+        let owner = format!("{owner}:{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        match self.handle_delivery(&msg, &owner, m.receive_count).await {
             Ok(d) => d,
             Err(_) => {
                 Disposition::Retry { after: super::stall::infra_backoff(self, m.receive_count) }
@@ -45,9 +48,9 @@ pub async fn settle(
     match d {
         Disposition::Ack => consumer.delete(&m.receipt).await,
         Disposition::Retry { after } => consumer.change_visibility(&m.receipt, after).await,
-        Disposition::DeadLetter => {
+        Disposition::DeadLetter { .. } => {
             // Bury first: a crash in between leaves a copy in both, never in neither.
-            dlq.bury(&m.body).await?;
+            dlq.bury(&d.dead_letter_body(&m.body)).await?;
             consumer.delete(&m.receipt).await
         }
     }

@@ -92,6 +92,30 @@ pub(crate) fn path_of(url: &str) -> String {
     }
 }
 
+/// Calls a provider received, in all and per run: what "paid once" and "published once" are
+/// asserted on (calls, not distinct keys).
+#[derive(Debug, Default, Clone)]
+pub struct CallCount {
+    total: usize,
+    by_run: std::collections::HashMap<crate::domain::RunId, usize>,
+}
+
+impl CallCount {
+    /// Count one call for `run`.
+    pub fn count(&mut self, run: crate::domain::RunId) {
+        self.total += 1;
+        *self.by_run.entry(run).or_default() += 1;
+    }
+    /// Every call so far.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+    /// Calls for one run.
+    pub fn for_run(&self, run: &crate::domain::RunId) -> usize {
+        self.by_run.get(run).copied().unwrap_or(0)
+    }
+}
+
 /// A short deterministic id from a key.
 pub(crate) fn short_hash(key: &str) -> String {
     use sha2::{Digest, Sha256};

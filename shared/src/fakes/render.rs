@@ -21,6 +21,7 @@ struct State {
     fail: Option<String>,
     silent: bool,
     stuck: bool,
+    submissions: super::CallCount,
 }
 
 /// The fake renderer.
@@ -40,6 +41,11 @@ impl FakeRender {
     /// Renders started (billed) so far.
     pub fn jobs_started(&self) -> usize {
         self.state.lock().unwrap().by_key.len()
+    }
+
+    /// Submit calls received (a repeat of a key included), in all and per run.
+    pub fn submissions(&self) -> super::CallCount {
+        self.state.lock().unwrap().submissions.clone()
     }
 
     /// Make every render fail with `reason`.
@@ -93,6 +99,7 @@ impl RenderProvider for FakeRender {
     async fn submit(&self, key: &str, req: &RenderRequest) -> Result<JobId, ProviderError> {
         let job = {
             let mut s = self.state.lock().unwrap();
+            s.submissions.count(req.run_id);
             if let Some(job) = s.by_key.get(key) {
                 return Ok(job.clone());
             }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::domain::{Ideas, ProjectName};
 use crate::ports::{
-    LlmProvider, ProviderError, PublishProvider, PublishRequest, Published, SafetyProvider,
+    JobStatus, LlmProvider, ProviderError, PublishProvider, PublishRequest, SafetyProvider,
     SafetyVerdict,
 };
 
@@ -104,30 +104,76 @@ impl SafetyProvider for FakeSafety {
     }
 }
 
-/// A publisher that posts once per idempotency key.
+/// An Upload-Post-style publisher: uploads are asynchronous, named by the caller's request id,
+/// and awaited through their status. It counts every POST it receives, per run too, so tests
+/// can assert "published once" in calls. A repeated request id is counted and answered with the
+/// existing upload's status (what the real service does then is not documented).
 #[derive(Debug, Default)]
 pub struct FakePublish {
-    posts: Mutex<HashMap<String, String>>,
+    state: Mutex<PublishState>,
+}
+
+#[derive(Debug, Default)]
+struct PublishState {
+    uploads: HashMap<String, Upload>,
+    posts: super::CallCount,
+    pending_polls: u32,
+    failure: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Upload {
+    url: String,
+    polls_left: u32,
+    failure: Option<String>,
 }
 
 impl FakePublish {
-    /// Distinct publications so far.
+    /// Distinct uploads so far.
     pub fn jobs_started(&self) -> usize {
-        self.posts.lock().unwrap().len()
+        self.state.lock().unwrap().uploads.len()
+    }
+    /// Upload POSTs received (a repeated request id included), in all and per run.
+    pub fn posts(&self) -> super::CallCount {
+        self.state.lock().unwrap().posts.clone()
+    }
+    /// New uploads answer "pending" to this many status polls before they complete.
+    pub fn processing_polls(&self, n: u32) {
+        self.state.lock().unwrap().pending_polls = n;
+    }
+    /// New uploads fail with `reason` (`None`: they succeed again).
+    pub fn fail_with(&self, reason: Option<&str>) {
+        self.state.lock().unwrap().failure = reason.map(str::to_owned);
     }
 }
 
 #[async_trait]
 impl PublishProvider for FakePublish {
-    async fn publish(&self, key: &str, req: &PublishRequest) -> Result<Published, ProviderError> {
-        let mut posts = self.posts.lock().unwrap();
-        let url = posts
-            .entry(key.to_owned())
-            .or_insert_with(|| {
-                format!("https://tiktok.example/@myloware/video/{}", super::short_hash(key))
-            })
-            .clone();
-        tracing::debug!(run_id = %req.run_id, url, "fake publish");
-        Ok(Published { url })
+    async fn publish(&self, id: &str, req: &PublishRequest) -> Result<JobStatus, ProviderError> {
+        let mut s = self.state.lock().unwrap();
+        s.posts.count(req.run_id);
+        let (polls_left, failure) = (s.pending_polls, s.failure.clone());
+        s.uploads.entry(id.to_owned()).or_insert_with(|| Upload {
+            url: format!("https://tiktok.example/@myloware/video/{}", super::short_hash(id)),
+            polls_left,
+            failure,
+        });
+        tracing::debug!(run_id = %req.run_id, request_id = id, "fake upload accepted");
+        Ok(JobStatus::Pending)
+    }
+
+    async fn status(&self, id: &str) -> Result<JobStatus, ProviderError> {
+        let mut s = self.state.lock().unwrap();
+        let Some(u) = s.uploads.get_mut(id) else {
+            return Ok(JobStatus::Unknown { detail: format!("request_id {id} not found") });
+        };
+        if u.polls_left > 0 {
+            u.polls_left -= 1;
+            return Ok(JobStatus::Pending);
+        }
+        Ok(match &u.failure {
+            Some(reason) => JobStatus::Failed { reason: reason.clone() },
+            None => JobStatus::Completed { output_url: Some(u.url.clone()) },
+        })
     }
 }

@@ -25,6 +25,8 @@ struct State {
     silent: bool,
     stuck: bool,
     down_index: HashMap<u32, String>,
+    submissions: super::CallCount,
+    downloads: usize,
 }
 
 /// The fake video provider.
@@ -50,6 +52,16 @@ impl FakeVideo {
     /// Jobs started (billed) so far: one per distinct idempotency key.
     pub fn jobs_started(&self) -> usize {
         self.state.lock().unwrap().by_key.len()
+    }
+
+    /// Submit calls received (a repeat of a key included), in all and per run.
+    pub fn submissions(&self) -> super::CallCount {
+        self.state.lock().unwrap().submissions.clone()
+    }
+
+    /// Content downloads so far.
+    pub fn downloads(&self) -> usize {
+        self.state.lock().unwrap().downloads
     }
 
     /// Make the job for clip `index` fail with `reason`.
@@ -132,6 +144,7 @@ impl VideoProvider for FakeVideo {
         }
         let job = {
             let mut s = self.state.lock().unwrap();
+            s.submissions.count(req.run_id);
             if let Some(reason) = s.refuse.as_ref().or(s.refuse_index.get(&req.index)) {
                 return Err(ProviderError::Terminal(reason.clone()));
             }
@@ -170,6 +183,7 @@ impl VideoProvider for FakeVideo {
     }
 
     async fn download(&self, job: &JobId) -> Result<Vec<u8>, ProviderError> {
+        self.state.lock().unwrap().downloads += 1;
         // Content is derived from the id alone, so any process (any Lambda container) can serve it.
         Ok(fake_mp4(job.as_str()))
     }

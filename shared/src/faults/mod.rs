@@ -39,6 +39,18 @@ pub struct Faults {
     rng: Mutex<StdRng>,
     armed: AtomicBool,
     stats: Mutex<BTreeMap<&'static str, PointStats>>,
+    crashes: Mutex<Vec<Crash>>,
+    delays: Mutex<BTreeMap<&'static str, std::time::Duration>>,
+}
+
+/// One injected crash: where, and what it was about (a run id, an intent key) when the point
+/// knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Crash {
+    /// The fault point.
+    pub point: &'static str,
+    /// The run id or intent key the call was about.
+    pub tag: Option<String>,
 }
 
 impl Faults {
@@ -49,7 +61,24 @@ impl Faults {
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
             armed: AtomicBool::new(true),
             stats: Mutex::default(),
+            crashes: Mutex::default(),
+            delays: Mutex::default(),
         }
+    }
+
+    /// Points that never crash, only wait where told ([`Faults::delay_at`]).
+    pub fn none() -> Self {
+        Self::random(0.0, 0)
+    }
+
+    /// Make every pass of `point` wait `d` first (a slow provider, a slow store), armed or not.
+    pub fn delay_at(&self, point: &'static str, d: std::time::Duration) {
+        self.delays.lock().unwrap().insert(point, d);
+    }
+
+    /// Every crash injected so far, in order.
+    pub fn crashes(&self) -> Vec<Crash> {
+        self.crashes.lock().unwrap().clone()
     }
 
     /// Stop (or resume) crashing; points still count hits.
@@ -59,6 +88,11 @@ impl Faults {
 
     /// Pass fault point `point`: counts the hit and panics if it was chosen to crash.
     pub fn point(&self, point: &'static str) {
+        self.point_about(point, None)
+    }
+
+    /// [`Faults::point`] for a call about `tag` (recorded with the crash).
+    pub fn point_about(&self, point: &'static str, tag: Option<&str>) {
         let crash =
             self.armed.load(Ordering::SeqCst) && self.rng.lock().unwrap().random_bool(self.p);
         {
@@ -68,7 +102,15 @@ impl Faults {
             s.crashes += crash as u64;
         }
         if crash {
+            self.crashes.lock().unwrap().push(Crash { point, tag: tag.map(str::to_owned) });
             panic!("{CRASH}{point}");
+        }
+    }
+
+    async fn pause(&self, point: &'static str) {
+        let delay = self.delays.lock().unwrap().get(point).copied();
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
         }
     }
 
@@ -106,15 +148,28 @@ pub fn quiet_injected_panics() {
     }));
 }
 
-/// Run `f` around fault points `<name>.before` / `<name>.after`.
+/// Run `f` around fault points `<name>.before` / `<name>.after` (each may also wait first).
 pub(crate) async fn around<T>(
     faults: &Faults,
     before: &'static str,
     after: &'static str,
     f: impl std::future::Future<Output = T>,
 ) -> T {
-    faults.point(before);
+    around_about(faults, before, after, None, f).await
+}
+
+/// [`around`] for a call about `tag` (a run id, an intent key).
+pub(crate) async fn around_about<T>(
+    faults: &Faults,
+    before: &'static str,
+    after: &'static str,
+    tag: Option<&str>,
+    f: impl std::future::Future<Output = T>,
+) -> T {
+    faults.pause(before).await;
+    faults.point_about(before, tag);
     let out = f.await;
-    faults.point(after);
+    faults.pause(after).await;
+    faults.point_about(after, tag);
     out
 }

@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{Faults, around};
+use super::{Faults, around, around_about};
 use crate::domain::{
     Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, JobId, Provider, RunId,
     RunRecord, SafetyRecord, StepMessage,
 };
 use crate::ports::{
-    CreateOutcome, Intent, IntentKey, ListQuery, QueueConsumer, QueueError, Received,
-    RecordArrival, RunPage, RunStore, StepQueue, StoreError,
+    Checkpoint, CreateOutcome, DuePage, Intent, IntentKey, ListQuery, QueueConsumer, QueueError,
+    Received, RecordArrival, RunPage, RunStore, StepQueue, StoreError,
 };
 use crate::time::Timestamp;
 
@@ -70,16 +70,50 @@ impl RunStore for FaultyStore {
             self.inner.acquire_lease(id, version, owner, until, now)
         )
     }
-    async fn release_lease(&self, id: &RunId, version: u64, owner: &str) -> Result<(), StoreError> {
-        fp!(self.faults, "store", release_lease, self.inner.release_lease(id, version, owner))
-    }
-    async fn checkpoint(
+    async fn renew_lease(
         &self,
-        next: &RunRecord,
-        expected: u64,
-        audit: Option<&AuditEntry>,
+        id: &RunId,
+        version: u64,
+        owner: &str,
+        until: Timestamp,
     ) -> Result<(), StoreError> {
-        fp!(self.faults, "store", checkpoint, self.inner.checkpoint(next, expected, audit))
+        fp!(self.faults, "store", renew_lease, self.inner.renew_lease(id, version, owner, until))
+    }
+    async fn release_lease(
+        &self,
+        id: &RunId,
+        owner: &str,
+        due_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        fp!(self.faults, "store", release_lease, self.inner.release_lease(id, owner, due_at))
+    }
+    async fn checkpoint(&self, cp: Checkpoint<'_>) -> Result<(), StoreError> {
+        fp!(self.faults, "store", checkpoint, self.inner.checkpoint(cp))
+    }
+    async fn tick_timer(
+        &self,
+        id: &RunId,
+        version: u64,
+        seq: u64,
+        due_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        fp!(self.faults, "store", tick_timer, self.inner.tick_timer(id, version, seq, due_at))
+    }
+    async fn due_runs(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<DuePage, StoreError> {
+        self.inner.due_runs(now, limit, cursor).await
+    }
+    async fn defer_due(
+        &self,
+        id: &RunId,
+        version: Option<u64>,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        fp!(self.faults, "store", defer_due, self.inner.defer_due(id, version, until))
     }
     async fn history(&self, id: &RunId) -> Result<Vec<CheckpointEntry>, StoreError> {
         self.inner.history(id).await
@@ -97,7 +131,15 @@ impl RunStore for FaultyStore {
         fp!(self.faults, "store", claim_intent, self.inner.claim_intent(key, now))
     }
     async fn complete_intent(&self, key: &IntentKey, job: &JobId) -> Result<(), StoreError> {
-        fp!(self.faults, "store", complete_intent, self.inner.complete_intent(key, job))
+        // Tagged with the intent key: a crash before it lands is the crash window of a paid call.
+        around_about(
+            &self.faults,
+            "store.complete_intent.before",
+            "store.complete_intent.after",
+            Some(&key.0),
+            self.inner.complete_intent(key, job),
+        )
+        .await
     }
     async fn correlate(&self, p: Provider, job: &JobId, c: &Correlation) -> Result<(), StoreError> {
         fp!(self.faults, "store", correlate, self.inner.correlate(p, job, c))

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{Faults, around};
+use super::{Faults, around, around_about};
 use crate::domain::{Ideas, JobId, ProjectName};
 use crate::engine::Providers;
 use crate::ports::{
-    JobStatus, LlmProvider, ProviderError, PublishProvider, PublishRequest, Published,
-    RenderProvider, RenderRequest, VideoProvider, VideoRequest,
+    JobStatus, LlmProvider, ProviderError, PublishProvider, PublishRequest, RenderProvider,
+    RenderRequest, VideoProvider, VideoRequest,
 };
 
 struct Faulty<P: ?Sized> {
@@ -45,10 +45,11 @@ impl LlmProvider for Faulty<dyn LlmProvider> {
 #[async_trait]
 impl VideoProvider for Faulty<dyn VideoProvider> {
     async fn submit(&self, key: &str, req: &VideoRequest) -> Result<JobId, ProviderError> {
-        around(
+        around_about(
             &self.faults,
             "video.submit.before",
             "video.submit.after",
+            Some(&req.run_id.to_string()),
             self.inner.submit(key, req),
         )
         .await
@@ -64,10 +65,11 @@ impl VideoProvider for Faulty<dyn VideoProvider> {
 #[async_trait]
 impl RenderProvider for Faulty<dyn RenderProvider> {
     async fn submit(&self, key: &str, req: &RenderRequest) -> Result<JobId, ProviderError> {
-        around(
+        around_about(
             &self.faults,
             "render.submit.before",
             "render.submit.after",
+            Some(&req.run_id.to_string()),
             self.inner.submit(key, req),
         )
         .await
@@ -82,7 +84,14 @@ impl RenderProvider for Faulty<dyn RenderProvider> {
 
 #[async_trait]
 impl PublishProvider for Faulty<dyn PublishProvider> {
-    async fn publish(&self, key: &str, req: &PublishRequest) -> Result<Published, ProviderError> {
-        around(&self.faults, "publish.before", "publish.after", self.inner.publish(key, req)).await
+    async fn publish(&self, id: &str, req: &PublishRequest) -> Result<JobStatus, ProviderError> {
+        let run = req.run_id.to_string();
+        around_about(&self.faults, "publish.before", "publish.after", Some(&run), async {
+            self.inner.publish(id, req).await
+        })
+        .await
+    }
+    async fn status(&self, id: &str) -> Result<JobStatus, ProviderError> {
+        self.inner.status(id).await
     }
 }

@@ -8,12 +8,12 @@ mod store;
 pub use blobs::{BlobError, BlobStore};
 pub use providers::{
     CallbackSink, Delivery, JobStatus, LlmProvider, ProviderError, PublishProvider, PublishRequest,
-    Published, RenderProvider, RenderRequest, SafetyProvider, SafetyVerdict, VideoProvider,
-    VideoRequest,
+    RenderProvider, RenderRequest, SafetyProvider, SafetyVerdict, VideoProvider, VideoRequest,
 };
 pub use queue::{
     DeadLetter, DeadLetters, HeldLetter, MoveTask, QueueConsumer, QueueError, Received, StepQueue,
 };
 pub use store::{
-    CreateOutcome, Intent, IntentKey, ListQuery, RecordArrival, RunPage, RunStore, StoreError,
+    Checkpoint, CreateOutcome, DuePage, DueRun, Intent, IntentKey, ListQuery, RecordArrival,
+    RunPage, RunStore, StoreError,
 };

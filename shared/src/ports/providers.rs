@@ -71,6 +71,11 @@ pub enum JobStatus {
         /// The provider's reason.
         reason: String,
     },
+    /// The provider does not know this job (never received it, or forgot it).
+    Unknown {
+        /// The provider's words.
+        detail: String,
+    },
 }
 
 /// The paid video generator (Sora-style): jobs finish minutes later with a signed callback.
@@ -134,22 +139,19 @@ pub struct PublishRequest {
     pub caption: String,
 }
 
-/// A finished publication.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Published {
-    /// The public URL of the post.
-    pub url: String,
-}
-
-/// The publisher (Upload-Post-style).
+/// The publisher (Upload-Post-style). Uploads run in the background at the provider under a
+/// request id *we* choose, so a lost answer is found again by asking, never by posting again.
 #[async_trait]
 pub trait PublishProvider: Send + Sync {
-    /// Publish once per idempotency key.
+    /// Start the upload `request_id` (asynchronous at the provider); where it stands after.
     async fn publish(
         &self,
-        idempotency_key: &str,
+        request_id: &str,
         req: &PublishRequest,
-    ) -> Result<Published, ProviderError>;
+    ) -> Result<JobStatus, ProviderError>;
+    /// Where the upload `request_id` stands (`Completed` carries the post's URL when the
+    /// provider gives one); `Unknown` when the provider never received it.
+    async fn status(&self, request_id: &str) -> Result<JobStatus, ProviderError>;
 }
 
 /// A signed HTTP callback as a provider sends it.

@@ -93,6 +93,56 @@ pub struct Intent {
     pub fresh: bool,
 }
 
+/// A checkpoint to write: `next` (at `expected + 1`) if the stored run is still at `expected`.
+#[derive(Debug, Clone, Copy)]
+pub struct Checkpoint<'a> {
+    /// The run at its new version, control attributes included (lease, attempts, timer, due).
+    pub next: &'a RunRecord,
+    /// The version the writer read.
+    pub expected: u64,
+    /// An audit entry written in the same transaction.
+    pub audit: Option<&'a AuditEntry>,
+    /// A wait's tick (same step and status): its history entry carries no snapshot.
+    pub tick: bool,
+}
+
+impl<'a> Checkpoint<'a> {
+    /// `next` over `expected`.
+    pub fn new(next: &'a RunRecord, expected: u64) -> Self {
+        Self { next, expected, audit: None, tick: false }
+    }
+    /// With an audit entry.
+    pub fn audited(mut self, audit: &'a AuditEntry) -> Self {
+        self.audit = Some(audit);
+        self
+    }
+    /// As a wait's tick.
+    pub fn tick(mut self) -> Self {
+        self.tick = true;
+        self
+    }
+}
+
+/// A run the sweeper should look at: due, with its record (or why it could not be decoded).
+#[derive(Debug, Clone)]
+pub struct DueRun {
+    /// The run.
+    pub run_id: RunId,
+    /// When it became due.
+    pub due_at: Timestamp,
+    /// The record, or why it is unreadable (reported and skipped, never fatal to a sweep).
+    pub record: Result<RunRecord, String>,
+}
+
+/// A page of due runs.
+#[derive(Debug, Clone, Default)]
+pub struct DuePage {
+    /// The runs.
+    pub runs: Vec<DueRun>,
+    /// Cursor for the next page.
+    pub next_cursor: Option<String>,
+}
+
 /// Result of recording a callback arrival.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecordArrival {
@@ -126,8 +176,9 @@ pub trait RunStore: Send + Sync {
     /// Read a run (strongly consistent).
     async fn get_run(&self, id: &RunId) -> Result<Option<RunRecord>, StoreError>;
 
-    /// Take the lease on a run at `version` if it is free or lapsed, returning the run as leased.
-    /// `ConditionFailed` when the version moved or another live lease holds it.
+    /// Take the lease on a run at `version` if it is free or lapsed, counting one more attempt
+    /// (`attempts + 1`), and return the run as leased. `ConditionFailed` when the version moved
+    /// or another live lease holds it.
     async fn acquire_lease(
         &self,
         id: &RunId,
@@ -137,18 +188,59 @@ pub trait RunStore: Send + Sync {
         now: Timestamp,
     ) -> Result<RunRecord, StoreError>;
 
-    /// Give up a lease this owner holds at `version` (the step will be retried later and must not
-    /// find its own lease in the way). A no-op when the lease or version moved on.
-    async fn release_lease(&self, id: &RunId, version: u64, owner: &str) -> Result<(), StoreError>;
-
-    /// Write `next` (whose version must be `expected_version + 1`) if the stored run is still at
-    /// `expected_version`, with its history entry and an optional audit entry, atomically.
-    /// Clears any lease. `ConditionFailed` when the version moved.
-    async fn checkpoint(
+    /// Extend a lease `owner` holds on the run at `version` to `until`. `ConditionFailed` when
+    /// the version moved (a cancel, another delivery) or the lease is no longer this owner's:
+    /// the step must stop before its next side effect.
+    async fn renew_lease(
         &self,
-        next: &RunRecord,
-        expected_version: u64,
-        audit: Option<&AuditEntry>,
+        id: &RunId,
+        version: u64,
+        owner: &str,
+        until: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Give up a lease this owner holds (whatever the version: a cancel keeps the lease of a
+    /// running step until the step lets go), and move `due_at` when given (a retry's backoff).
+    /// A no-op when the lease is not this owner's.
+    async fn release_lease(
+        &self,
+        id: &RunId,
+        owner: &str,
+        due_at: Option<Timestamp>,
+    ) -> Result<(), StoreError>;
+
+    /// Write `cp.next` (whose version must be `cp.expected + 1`) if the stored run is still at
+    /// `cp.expected`, with its history entry and the audit entry, atomically; the control
+    /// attributes are written as `cp.next` has them. `ConditionFailed` when the version moved.
+    async fn checkpoint(&self, cp: Checkpoint<'_>) -> Result<(), StoreError>;
+
+    /// A timer link that did not need a checkpoint: `timer_seq` from `seq` to `seq + 1` and
+    /// `due_at` moved, if the run is still at `version` and its timer at `seq`. `ConditionFailed`
+    /// otherwise (a duplicate link, or the run moved).
+    async fn tick_timer(
+        &self,
+        id: &RunId,
+        version: u64,
+        seq: u64,
+        due_at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Runs whose `due_at` is at or before `now`, each once across pages, from an index (never
+    /// a walk over every run); earliest first within an index partition.
+    async fn due_runs(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<DuePage, StoreError>;
+
+    /// Move a run's `due_at` to `until` (if it is still at `version`, when given; an unreadable
+    /// record is deferred without a version).
+    async fn defer_due(
+        &self,
+        id: &RunId,
+        version: Option<u64>,
+        until: Timestamp,
     ) -> Result<(), StoreError>;
 
     /// The run's checkpoint history, oldest first.

@@ -1,5 +1,7 @@
-//! Editing: store the clips as artifacts, then submit one paid render (claimed by an intent, like
-//! production) whose callback comes to the Remotion webhook.
+//! Editing: store the clips as artifacts, one clip per segment — each stored clip is its own
+//! checkpoint, so a later attempt (after a crash, a timeout, an outage) only fetches the clips
+//! no earlier attempt stored. With every clip stored, submit one paid render (claimed by an
+//! intent, like production) whose callback comes to the Remotion webhook.
 
 use super::{StepError, clip_key, fail, provider_error};
 use crate::domain::{Correlation, ExpectedJob, Provider, RunRecord, RunStatus, Step, WaitKind};
@@ -9,21 +11,24 @@ use crate::ports::{IntentKey, RenderRequest};
 pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, StepError> {
     let mut next = run.clone();
     next.state.clips.sort_by_key(|c| c.index);
-    let mut urls = Vec::with_capacity(next.state.clips.len());
-    for clip in &mut next.state.clips {
-        let key = clip_key(&run.run_id, clip.index);
-        if clip.blob_key.is_none() {
-            let bytes =
-                meter::provider_call("video", engine.providers.video.download(&clip.job_id))
-                    .await
-                    .map_err(|e| provider_error(Step::Editing, "video_download_failed", e))?;
-            engine.blobs.put(&key, bytes, "video/mp4").await?;
-            clip.blob_key = Some(key.clone());
-        }
-        urls.push(engine.blobs.presign_get(&key, engine.config.presign_ttl).await?);
-    }
-    if urls.is_empty() {
+    if next.state.clips.is_empty() {
         return Err(fail(Step::Editing, "no_clips", "editing found no clips"));
+    }
+    if let Some(clip) = next.state.clips.iter_mut().find(|c| c.blob_key.is_none()) {
+        let key = clip_key(&run.run_id, clip.index);
+        let bytes = meter::provider_call("video", engine.providers.video.download(&clip.job_id))
+            .await
+            .map_err(|e| provider_error(Step::Editing, "video_download_failed", e))?;
+        engine.blobs.put(&key, bytes, "video/mp4").await?;
+        tracing::info!(index = clip.index, "clip stored");
+        clip.blob_key = Some(key);
+        // A checkpoint at the same step; the next segment stores the next clip.
+        return Ok(next);
+    }
+    let mut urls = Vec::with_capacity(next.state.clips.len());
+    for clip in &next.state.clips {
+        let key = clip.blob_key.as_deref().expect("every clip is stored");
+        urls.push(engine.blobs.presign_get(key, engine.config.presign_ttl).await?);
     }
     let generation = run.generation();
     let key = IntentKey::new(&run.run_id, Step::Editing, generation, 0);
@@ -40,6 +45,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
                 ),
                 title: run.state.ideas.as_ref().map(|i| i.title.clone()).unwrap_or_default(),
             };
+            engine.confirm_lease(run).await?;
             let job = meter::provider_call("render", engine.providers.render.submit(&key.0, &req))
                 .await
                 .map_err(|e| provider_error(Step::Editing, "render_submit_failed", e))?;

@@ -7,6 +7,7 @@ use crate::engine::{Engine, meter};
 
 pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, StepError> {
     guard(engine, run, Step::Ideation, &run.brief).await?;
+    engine.confirm_lease(run).await?;
     let ideas = meter::provider_call(
         "llm",
         engine.providers.llm.ideate(&run.project, &run.brief, run.clip_count),
@@ -20,6 +21,9 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
             format!("expected {} prompts, got {}", run.clip_count, ideas.prompts.len()),
         ));
     }
+    if let Err(why) = within_limits(&ideas) {
+        return Err(fail(Step::Ideation, "invalid_llm_output", why));
+    }
     guard(engine, run, Step::Ideation, &format!("{}\n{}", ideas.title, ideas.caption)).await?;
     for prompt in &ideas.prompts {
         guard(engine, run, Step::Ideation, prompt).await?;
@@ -31,4 +35,25 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
     next.open_wait =
         Some(super::waits::open(engine, WaitKind::Gate(Gate::Ideation), run.version, None, vec![]));
     Ok(next)
+}
+
+/// Longest title, prompt and caption kept from the LLM (its output is outside text and lives in
+/// the run record: bounded, so the record stays far below the store's item limit).
+pub const MAX_TITLE_CHARS: usize = 300;
+/// See [`MAX_TITLE_CHARS`]; video providers take prompts of a few thousand characters.
+pub const MAX_PROMPT_CHARS: usize = 4000;
+/// See [`MAX_TITLE_CHARS`]; TikTok's caption limit.
+pub const MAX_CAPTION_CHARS: usize = 2200;
+
+fn within_limits(ideas: &crate::domain::Ideas) -> Result<(), String> {
+    let check = |what: &str, text: &str, max: usize| {
+        let n = text.chars().count();
+        if n > max { Err(format!("{what} has {n} characters (at most {max})")) } else { Ok(()) }
+    };
+    check("the title", &ideas.title, MAX_TITLE_CHARS)?;
+    check("the caption", &ideas.caption, MAX_CAPTION_CHARS)?;
+    for (i, p) in ideas.prompts.iter().enumerate() {
+        check(&format!("prompt {}", i + 1), p, MAX_PROMPT_CHARS)?;
+    }
+    Ok(())
 }

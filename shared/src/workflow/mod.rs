@@ -27,6 +27,9 @@ pub enum StepError {
     Failed(RunError),
     /// Our own infrastructure failed (store/queue): surface to the caller.
     Infra(EngineError),
+    /// The run moved under the step (cancelled, stalled, taken over): stop before any further
+    /// side effect; nothing is written.
+    Superseded(String),
 }
 
 impl From<StoreError> for StepError {
@@ -88,6 +91,7 @@ pub async fn check_wait(engine: &Engine, run: &RunRecord) -> Result<Option<RunRe
     match run.step {
         Step::WaitForVideos => waits::videos(engine, run).await,
         Step::WaitForRender => waits::render(engine, run).await,
+        Step::WaitForPublish => waits::publish(engine, run).await,
         _ => Ok(None),
     }
 }

@@ -33,6 +33,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
                     prompt: prompt.clone(),
                     seconds: engine.config.clip_seconds,
                 };
+                engine.confirm_lease(run).await?;
                 let job =
                     meter::provider_call("video", engine.providers.video.submit(&key.0, &req))
                         .await

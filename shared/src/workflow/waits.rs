@@ -39,12 +39,7 @@ pub fn open(
     provider: Option<Provider>,
     jobs: Vec<ExpectedJob>,
 ) -> OpenWait {
-    let w = &engine.config.waits;
-    let limit = match kind {
-        WaitKind::Videos => w.videos,
-        WaitKind::Render => w.render,
-        WaitKind::Gate(_) => w.gate,
-    };
+    let limit = engine.config.waits.deadline(kind);
     OpenWait::new(kind, generation, provider, jobs, engine.clock.now(), limit)
 }
 
@@ -115,6 +110,36 @@ pub(super) async fn render(
     Ok(Some(next))
 }
 
+/// The publish wait: the publisher confirmed the upload (its post URL, when it gives one), or
+/// refused it (the run fails with its words).
+pub(super) async fn publish(
+    engine: &Engine,
+    run: &RunRecord,
+) -> Result<Option<RunRecord>, StepError> {
+    let wait = open_wait(run, Step::WaitForPublish)?;
+    let arrived = arrivals(engine, run, wait).await?;
+    let Some((job, outcome)) = arrived.into_iter().next() else {
+        return Ok(None);
+    };
+    let url = match outcome {
+        ArrivalOutcome::Failed { reason } => {
+            return Err(fail(
+                Step::WaitForPublish,
+                "publish_failed",
+                format!("upload {job} failed: {reason}"),
+            ));
+        }
+        ArrivalOutcome::Completed { output_url } => output_url,
+    };
+    tracing::info!(request_id = %job, url = url.as_deref(), "published");
+    let mut next = run.clone();
+    next.state.published_url = url;
+    next.step = Step::Done;
+    next.status = RunStatus::Completed;
+    next.open_wait = None;
+    Ok(Some(next))
+}
+
 /// The polling fallback: ask the provider's status API about every expected job that has not
 /// called back, and record the finished ones at the rendezvous exactly as their callbacks would
 /// be. Returns how many were found finished. A failing status API counts as "not ready".
@@ -124,18 +149,26 @@ pub async fn poll(engine: &Engine, run: &RunRecord) -> Result<usize, EngineError
     let arrived = arrivals(engine, run, wait).await.map_err(into_engine)?;
     let mut found = 0;
     for job in wait.jobs.iter().filter(|j| !arrived.iter().any(|(a, _)| *a == j.job_id)) {
+        let id = &job.job_id;
         let status = match provider {
             Provider::Sora => {
-                meter::provider_call("video", engine.providers.video.status(&job.job_id)).await
+                meter::provider_call("video", engine.providers.video.status(id)).await
             }
             Provider::Remotion => {
-                meter::provider_call("render", engine.providers.render.status(&job.job_id)).await
+                meter::provider_call("render", engine.providers.render.status(id)).await
+            }
+            Provider::UploadPost => {
+                meter::provider_call("publish", engine.providers.publish.status(id.as_str())).await
             }
         };
         let outcome = match status {
             Ok(JobStatus::Pending) => continue,
             Ok(JobStatus::Completed { output_url }) => ArrivalOutcome::Completed { output_url },
             Ok(JobStatus::Failed { reason }) => ArrivalOutcome::Failed { reason },
+            // A job the provider no longer knows is an answer, not a delay.
+            Ok(JobStatus::Unknown { detail }) => ArrivalOutcome::Failed {
+                reason: format!("{provider} no longer knows {id}: {detail}"),
+            },
             Err(e) => {
                 tracing::warn!(job_id = %job.job_id, error = %e, "status poll failed");
                 continue;
@@ -157,6 +190,9 @@ fn into_engine(e: StepError) -> EngineError {
         StepError::Infra(e) => e,
         StepError::Retryable(why) => EngineError::Store(crate::ports::StoreError::Unavailable(why)),
         StepError::Failed(err) => EngineError::invalid("wait_check_failed", err.message),
+        StepError::Superseded(why) => {
+            EngineError::Conflict { code: "concurrent_update", detail: why }
+        }
     }
 }
 

@@ -141,6 +141,28 @@ impl Harness {
         assert_eq!(self.run(&id).await.status, RunStatus::AwaitingPublishApproval);
         self.approve(&id, Gate::Publish).await;
         self.pump(copies).await;
+        assert_eq!(self.run(&id).await.status, RunStatus::AwaitingPublish);
+        self.timers(copies).await;
         id
+    }
+
+    /// Deliver the delayed messages (wait timers) after advancing the clock by each delay,
+    /// `copies` deliveries of each, pumping after each, until none is left.
+    pub async fn timers(&self, copies: usize) {
+        loop {
+            let mut due = self.queue.take_delayed();
+            if due.is_empty() {
+                return;
+            }
+            due.sort_by_key(|(d, _)| *d);
+            for (delay, m) in due {
+                self.clock.advance(delay);
+                for _ in 0..copies {
+                    let d = self.engine.handle_message(&m, "timer").await.unwrap();
+                    assert_eq!(d, Disposition::Ack, "timer {m:?}");
+                }
+                self.pump(copies).await;
+            }
+        }
     }
 }

@@ -14,7 +14,7 @@ use myloware::domain::{
     Step, StepMessage, WaitKind,
 };
 use myloware::fakes::{CallbackMode, FakeSet, NullSink};
-use myloware::ports::{QueueConsumer, RunStore, StepQueue};
+use myloware::ports::{Checkpoint, QueueConsumer, RunStore, StepQueue};
 use myloware::time::{Clock, SystemClock, Timestamp};
 use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
 use myloware_http::{ApiKeys, AppState, WebhookSecrets};
@@ -89,7 +89,7 @@ async fn step(s: &Shared, owner: &str, body: &str) -> bool {
         next.status = RunStatus::Completed;
         next.step = Step::Done;
     }
-    if store.checkpoint(&next, leased.version, None).await.is_err() {
+    if store.checkpoint(Checkpoint::new(&next, leased.version)).await.is_err() {
         return false;
     }
     if !finished {
@@ -242,7 +242,7 @@ pub async fn callbacks(runs: usize) -> Value {
             now,
             Duration::from_secs(3600),
         ));
-        store.checkpoint(&next, 1, None).await.unwrap();
+        store.checkpoint(Checkpoint::new(&next, 1)).await.unwrap();
         store
             .correlate(
                 Provider::Sora,

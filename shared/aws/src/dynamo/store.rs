@@ -15,14 +15,15 @@ use myloware::domain::{
     RunId, RunRecord, SafetyRecord,
 };
 use myloware::ports::{
-    CreateOutcome, Intent, IntentKey, ListQuery, RecordArrival, RunPage, RunStore, StoreError,
+    Checkpoint, CreateOutcome, DuePage, DueRun, Intent, IntentKey, ListQuery, RecordArrival,
+    RunPage, RunStore, StoreError,
 };
 use myloware::time::Timestamp;
 
 use super::codec::{Item, decode, get_n, get_s, json, key, n, s};
 use super::errors::map;
 use super::keys::{META, audit_sk, checkpoint_sk, corr_pk, intent_pk, list_sk, run_pk, start_pk};
-use crate::resources::{GSI_ALL, GSI_STATUS, TTL_ATTR};
+use crate::resources::{DUE_SHARDS, GSI_ALL, GSI_DUE, GSI_STATUS, TTL_ATTR};
 
 /// The DynamoDB run store.
 #[derive(Debug, Clone)]
@@ -37,35 +38,63 @@ impl DynamoStore {
         Self { client, table: table.into() }
     }
 
+    /// The run's item: the body plus the attributes conditions and indexes need, and the
+    /// control attributes (lease, attempts, timer, due) as the record has them.
     fn meta_item(&self, run: &RunRecord) -> Item {
-        let mut body = run.clone();
-        body.lease = None;
         let mut item = key(run_pk(&run.run_id), META);
         let list = list_sk(run.created_at.millis(), &run.run_id);
         item.insert("version".into(), n(run.version));
         item.insert("status".into(), s(run.status.as_str()));
         item.insert("step".into(), s(run.step.as_str()));
         item.insert("updated_at".into(), n(run.updated_at.millis()));
-        item.insert("body".into(), json(&body));
+        item.insert("body".into(), json(&run.body()));
         item.insert(format!("{GSI_STATUS}_pk"), s(format!("STATUS#{}", run.status)));
         item.insert(format!("{GSI_STATUS}_sk"), s(list.clone()));
         item.insert(format!("{GSI_ALL}_pk"), s("RUNS"));
         item.insert(format!("{GSI_ALL}_sk"), s(list));
+        if let Some(l) = &run.lease {
+            item.insert("lease_owner".into(), s(&l.owner));
+            item.insert("lease_until".into(), n(l.until.millis()));
+        }
+        if run.attempts > 0 {
+            item.insert("attempts".into(), n(run.attempts));
+        }
+        if run.timer_seq > 0 {
+            item.insert("timer_seq".into(), n(run.timer_seq));
+        }
+        if let Some(due) = run.due_at {
+            item.extend(due_attrs(&run.run_id, due));
+            item.insert(format!("{GSI_DUE}_pk"), s(due_shard(&run.run_id)));
+        }
         item
     }
 
-    fn checkpoint_put(&self, run: &RunRecord) -> Result<TransactWriteItem, StoreError> {
-        let entry = CheckpointEntry {
-            version: run.version,
-            step: run.step,
-            status: run.status,
-            at: run.updated_at,
-            error: run.error.clone(),
-            snapshot: RunRecord { lease: None, ..run.clone() },
-        };
+    fn checkpoint_put(&self, run: &RunRecord, tick: bool) -> Result<TransactWriteItem, StoreError> {
         let mut item = key(run_pk(&run.run_id), checkpoint_sk(run.version));
-        item.insert("body".into(), json(&entry));
+        item.insert("body".into(), json(&CheckpointEntry::of(run, tick)));
         put(&self.table, item, Some("attribute_not_exists(pk)"), HashMap::new())
+    }
+
+    /// A conditional `UpdateItem` on a run's item; `ConditionFailed` when the condition fails.
+    async fn update_run(
+        &self,
+        id: &RunId,
+        update: &str,
+        condition: &str,
+        values: HashMap<String, AttributeValue>,
+        what: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(run_pk(id), META)))
+            .update_expression(update)
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await
+            .map_err(|e| map(what, e))?;
+        Ok(())
     }
 
     /// Strongly consistent `BatchGetItem` of any number of keys (chunks of 100, unprocessed keys
@@ -170,7 +199,24 @@ fn decode_run(item: &Item) -> Result<RunRecord, StoreError> {
     if let (Some(owner), Some(until)) = (get_s(item, "lease_owner"), get_n(item, "lease_until")) {
         run.lease = Some(Lease { owner: owner.to_owned(), until: Timestamp(until) });
     }
+    run.attempts = get_n(item, "attempts").unwrap_or(0) as u32;
+    run.timer_seq = get_n(item, "timer_seq").unwrap_or(0) as u64;
+    run.due_at = get_n(item, "due_at").map(Timestamp);
     Ok(run)
+}
+
+/// The due-index partition of a run: its id's first hex digit, spread over `DUE_SHARDS`.
+fn due_shard(id: &RunId) -> String {
+    let first = id.to_string().chars().next().and_then(|c| c.to_digit(16)).unwrap_or(0);
+    format!("DUE#{}", first as u8 % DUE_SHARDS)
+}
+
+/// `due_at` and the due index's sort key (`<ms:015>#<run id>`, so ties keep a stable order).
+fn due_attrs(id: &RunId, due: Timestamp) -> [(String, AttributeValue); 2] {
+    [
+        ("due_at".to_owned(), n(due.millis())),
+        (format!("{GSI_DUE}_sk"), s(format!("{:015}#{id}", due.millis().max(0)))),
+    ]
 }
 
 fn decode_corr(provider: Provider, item: &Item) -> Result<CorrelationRecord, StoreError> {
@@ -198,7 +244,7 @@ impl RunStore for DynamoStore {
                 Some("attribute_not_exists(pk)"),
                 HashMap::new(),
             )?,
-            self.checkpoint_put(run)?,
+            self.checkpoint_put(run, false)?,
         ];
         if let Some(k) = &run.start_key {
             let mut item = key(start_pk(k.as_str()), "IDEM");
@@ -259,12 +305,13 @@ impl RunStore for DynamoStore {
         until: Timestamp,
         now: Timestamp,
     ) -> Result<RunRecord, StoreError> {
+        // Read and lease in one write; the attempt is counted in the same write.
         let out = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(run_pk(id), META)))
-            .update_expression("SET lease_owner = :o, lease_until = :u")
+            .update_expression("SET lease_owner = :o, lease_until = :u ADD attempts :one")
             .condition_expression(
                 "version = :v AND (attribute_not_exists(lease_until) OR lease_until <= :now)",
             )
@@ -272,6 +319,7 @@ impl RunStore for DynamoStore {
             .expression_attribute_values(":u", n(until.millis()))
             .expression_attribute_values(":v", n(version))
             .expression_attribute_values(":now", n(now.millis()))
+            .expression_attribute_values(":one", n(1))
             .return_values(ReturnValue::AllNew)
             .send()
             .await
@@ -279,40 +327,64 @@ impl RunStore for DynamoStore {
         decode_run(&out.attributes.unwrap_or_default())
     }
 
-    async fn release_lease(&self, id: &RunId, version: u64, owner: &str) -> Result<(), StoreError> {
-        let r = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(run_pk(id), META)))
-            .update_expression("REMOVE lease_owner, lease_until")
-            .condition_expression("version = :v AND lease_owner = :o")
-            .expression_attribute_values(":o", s(owner))
-            .expression_attribute_values(":v", n(version))
-            .send()
-            .await
-            .map_err(|e| map("UpdateItem(release lease)", e));
-        match r {
-            Ok(_) | Err(StoreError::ConditionFailed(_)) => Ok(()),
+    async fn renew_lease(
+        &self,
+        id: &RunId,
+        version: u64,
+        owner: &str,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        let values = HashMap::from([
+            (":o".into(), s(owner)),
+            (":u".into(), n(until.millis())),
+            (":v".into(), n(version)),
+        ]);
+        self.update_run(
+            id,
+            "SET lease_until = :u",
+            "version = :v AND lease_owner = :o",
+            values,
+            "UpdateItem(renew lease)",
+        )
+        .await
+    }
+
+    async fn release_lease(
+        &self,
+        id: &RunId,
+        owner: &str,
+        due_at: Option<Timestamp>,
+    ) -> Result<(), StoreError> {
+        let mut values = HashMap::from([(":o".to_owned(), s(owner))]);
+        let (update, condition) = match due_at {
+            None => ("REMOVE lease_owner, lease_until".to_owned(), "lease_owner = :o"),
+            Some(due) => {
+                let [(_, at), (_, sk)] = due_attrs(id, due);
+                values.insert(":d".into(), at);
+                values.insert(":dk".into(), sk);
+                (
+                    format!("REMOVE lease_owner, lease_until SET due_at = :d, {GSI_DUE}_sk = :dk"),
+                    "lease_owner = :o AND attribute_exists(due_at)",
+                )
+            }
+        };
+        match self.update_run(id, &update, condition, values, "UpdateItem(release lease)").await {
+            Ok(()) | Err(StoreError::ConditionFailed(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }
 
-    async fn checkpoint(
-        &self,
-        next: &RunRecord,
-        expected_version: u64,
-        audit: Option<&AuditEntry>,
-    ) -> Result<(), StoreError> {
-        if next.version != expected_version + 1 {
+    async fn checkpoint(&self, cp: Checkpoint<'_>) -> Result<(), StoreError> {
+        let next = cp.next;
+        if next.version != cp.expected + 1 {
             return Err(StoreError::ConditionFailed("next version must be expected + 1".into()));
         }
-        let values = HashMap::from([(":v".to_owned(), n(expected_version))]);
+        let values = HashMap::from([(":v".to_owned(), n(cp.expected))]);
         let mut writes = vec![
             put(&self.table, self.meta_item(next), Some("version = :v"), values)?,
-            self.checkpoint_put(next)?,
+            self.checkpoint_put(next, cp.tick)?,
         ];
-        if let Some(a) = audit {
+        if let Some(a) = cp.audit {
             writes.push(put(&self.table, audit_item(a), None, HashMap::new())?);
         }
         self.client
@@ -322,6 +394,138 @@ impl RunStore for DynamoStore {
             .await
             .map_err(|e| map("TransactWriteItems(checkpoint)", e))?;
         Ok(())
+    }
+
+    async fn tick_timer(
+        &self,
+        id: &RunId,
+        version: u64,
+        seq: u64,
+        due_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        let [(_, at), (_, sk)] = due_attrs(id, due_at);
+        let values = HashMap::from([
+            (":v".to_owned(), n(version)),
+            (":seq".to_owned(), n(seq)),
+            (":next".to_owned(), n(seq + 1)),
+            (":d".to_owned(), at),
+            (":dk".to_owned(), sk),
+        ]);
+        // A run whose chain never ticked at this version has no `timer_seq` (zero).
+        let condition = if seq == 0 {
+            "version = :v AND (attribute_not_exists(timer_seq) OR timer_seq = :seq)"
+        } else {
+            "version = :v AND timer_seq = :seq"
+        };
+        let update = format!("SET timer_seq = :next, due_at = :d, {GSI_DUE}_sk = :dk");
+        self.update_run(id, &update, condition, values, "UpdateItem(timer)").await
+    }
+
+    async fn due_runs(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        cursor: Option<String>,
+    ) -> Result<DuePage, StoreError> {
+        // Cursor: "<shard>|<last evaluated key of that shard, or empty>"; shards in order.
+        let bad = || StoreError::ConditionFailed("bad cursor".into());
+        let (mut shard, mut start): (u8, Option<Item>) = match cursor.as_deref() {
+            None => (0, None),
+            Some(c) => {
+                let (sh, lek) = c.split_once('|').ok_or_else(bad)?;
+                let sh: u8 = sh.parse().map_err(|_| bad())?;
+                let start = match lek {
+                    "" => None,
+                    raw => {
+                        let bytes = B64.decode(raw).map_err(|_| bad())?;
+                        let map: HashMap<String, String> =
+                            serde_json::from_slice(&bytes).map_err(|_| bad())?;
+                        Some(map.into_iter().map(|(k, v)| (k, s(v))).collect())
+                    }
+                };
+                (sh, start)
+            }
+        };
+        if shard >= DUE_SHARDS {
+            return Err(bad());
+        }
+        let upto = s(format!("{:015}#~", now.millis().max(0)));
+        let mut page = DuePage::default();
+        loop {
+            let resp = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI_DUE)
+                .key_condition_expression("#pk = :pk AND #sk <= :upto")
+                .expression_attribute_names("#pk", format!("{GSI_DUE}_pk"))
+                .expression_attribute_names("#sk", format!("{GSI_DUE}_sk"))
+                .expression_attribute_values(":pk", s(format!("DUE#{shard}")))
+                .expression_attribute_values(":upto", upto.clone())
+                .limit(limit.clamp(1, 1000) as i32 - page.runs.len() as i32)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| map("Query(due)", e))?;
+            for item in resp.items.unwrap_or_default() {
+                let Some(run_id) =
+                    get_s(&item, "pk").and_then(|pk| pk.strip_prefix("RUN#")?.parse().ok())
+                else {
+                    continue;
+                };
+                page.runs.push(DueRun {
+                    run_id,
+                    due_at: Timestamp(get_n(&item, "due_at").unwrap_or_default()),
+                    record: decode_run(&item).map_err(|e| e.to_string()),
+                });
+            }
+            let next_shard = match resp.last_evaluated_key {
+                Some(k) => {
+                    let plain: HashMap<String, String> = k
+                        .into_iter()
+                        .filter_map(|(k, v)| v.as_s().ok().map(|s| (k, s.clone())))
+                        .collect();
+                    let lek = B64.encode(serde_json::to_vec(&plain).expect("json"));
+                    if page.runs.len() as u32 >= limit {
+                        page.next_cursor = Some(format!("{shard}|{lek}"));
+                        return Ok(page);
+                    }
+                    start = Some(plain.into_iter().map(|(k, v)| (k, s(v))).collect());
+                    continue;
+                }
+                None => shard + 1,
+            };
+            if next_shard >= DUE_SHARDS {
+                return Ok(page);
+            }
+            shard = next_shard;
+            if page.runs.len() as u32 >= limit {
+                page.next_cursor = Some(format!("{shard}|"));
+                return Ok(page);
+            }
+        }
+    }
+
+    async fn defer_due(
+        &self,
+        id: &RunId,
+        version: Option<u64>,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        let [(_, at), (_, sk)] = due_attrs(id, until);
+        let mut values = HashMap::from([(":d".to_owned(), at), (":dk".to_owned(), sk)]);
+        let condition = match version {
+            Some(v) => {
+                values.insert(":v".into(), n(v));
+                "attribute_exists(due_at) AND version = :v"
+            }
+            None => "attribute_exists(due_at)",
+        };
+        let update = format!("SET due_at = :d, {GSI_DUE}_sk = :dk");
+        match self.update_run(id, &update, condition, values, "UpdateItem(defer due)").await {
+            Err(StoreError::ConditionFailed(_)) if version.is_none() => Ok(()),
+            other => other,
+        }
     }
 
     async fn history(&self, id: &RunId) -> Result<Vec<CheckpointEntry>, StoreError> {

@@ -67,14 +67,15 @@ pub async fn reject(
     decide(st, headers, id, rid, body, Decision::Reject).await
 }
 
-/// `POST /v1/runs/{id}/resume`: a failed or stalled run continues from its failed step.
+/// `POST /v1/runs/{id}/resume` (operator scope): a failed or stalled run continues from its
+/// failed step.
 pub async fn resume(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     axum::Extension(rid): axum::Extension<RequestId>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let actor = st.api_keys.check(&headers)?.fingerprint;
+    let actor = st.api_keys.check_operator(&headers)?.fingerprint;
     let id = parse_run_id(&id)?;
     let run = st.engine.resume(&id, &actor, Some(rid.0)).await?;
     Ok(Json(

@@ -46,7 +46,9 @@ pub struct ForkBody {
     from_version: u64,
 }
 
-/// `POST /v1/runs/{id}/fork` `{"from_version": V}`: 201 with the new run.
+/// `POST /v1/runs/{id}/fork` `{"from_version": V}` (operator scope): 201 with the new run. A
+/// fork is a new run: it passes the caller's rate limit, the 24-hour cap and the budget, and
+/// waits at the last gate its source had passed before that checkpoint.
 pub async fn fork(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -54,9 +56,9 @@ pub async fn fork(
     axum::Extension(rid): axum::Extension<RequestId>,
     ApiJson(body): ApiJson<ForkBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let actor = st.api_keys.check(&headers)?.fingerprint;
+    let actor = st.api_keys.check_operator(&headers)?.fingerprint;
     let id = parse_run_id(&id)?;
-    let run = st.engine.fork(&id, body.from_version, &actor, Some(rid.0)).await?;
+    let run = st.engine.fork(&id, body.from_version, &actor, Some(&actor), Some(rid.0)).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({

@@ -1,10 +1,10 @@
-//! An Upload-Post-style publisher: `POST /api/upload` (multipart), answered with the post URL or
-//! a request id whose status is polled.
-
-use std::time::Duration;
+//! Upload-Post: `POST /api/upload` (multipart, `async_upload=true`, our `request_id`), then
+//! `GET /api/uploadposts/status?request_id=` until the upload completes or fails
+//! (docs.upload-post.com/api/upload-video, …/api/upload-status, …/guides/async-uploads).
+//! The request id is ours, so a lost answer is found again by asking, never by posting again.
 
 use async_trait::async_trait;
-use myloware::ports::{ProviderError, PublishProvider, PublishRequest, Published};
+use myloware::ports::{JobStatus, ProviderError, PublishProvider, PublishRequest};
 use serde_json::Value;
 
 use super::http::{check, json, transport};
@@ -22,9 +22,14 @@ impl UploadPost {
     pub fn new(http: reqwest::Client, base: &str, key: &str) -> Self {
         Self { http, base: base.trim_end_matches('/').to_owned(), key: key.to_owned() }
     }
+
+    fn auth(&self) -> String {
+        format!("Apikey {}", self.key)
+    }
 }
 
-/// The post URL wherever the API put it (`post_url|url|…`, top level or nested).
+/// The post URL wherever the API put it (`post_url|url|…`, top level or nested): which field
+/// carries it is not documented.
 fn find_url(v: &Value) -> Option<String> {
     for k in ["post_url", "published_url", "url", "canonicalUrl", "link"] {
         if let Some(u) = v.get(k).and_then(Value::as_str) {
@@ -38,55 +43,109 @@ fn find_url(v: &Value) -> Option<String> {
     }
 }
 
+/// The platforms' own words about a failed upload.
+fn failure_reason(v: &Value) -> String {
+    let messages: Vec<String> = v["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["success"].as_bool() != Some(true))
+        .filter_map(|r| {
+            let msg = r["message"].as_str().or(r["error"].as_str())?;
+            Some(format!("{}: {msg}", r["platform"].as_str().unwrap_or("upload")))
+        })
+        .collect();
+    if messages.is_empty() {
+        v["message"].as_str().or(v["error"].as_str()).unwrap_or("upload failed").to_owned()
+    } else {
+        messages.join("; ")
+    }
+}
+
+/// An upload's state from a status answer (or an upload answer that already carries results).
+pub fn upload_status(v: &Value) -> JobStatus {
+    match v["status"].as_str().unwrap_or_default() {
+        "completed" | "success" => JobStatus::Completed { output_url: find_url(v) },
+        "failed" | "error" => JobStatus::Failed { reason: failure_reason(v) },
+        "not_found" => JobStatus::Unknown { detail: "request_id not found".into() },
+        _ => JobStatus::Pending,
+    }
+}
+
 #[async_trait]
 impl PublishProvider for UploadPost {
-    async fn publish(&self, key: &str, req: &PublishRequest) -> Result<Published, ProviderError> {
+    async fn publish(&self, id: &str, req: &PublishRequest) -> Result<JobStatus, ProviderError> {
         let form = reqwest::multipart::Form::new()
+            .text("user", "myloware")
+            .text("platform[]", "tiktok")
             .text("video", req.video_url.clone())
             .text("title", req.caption.clone())
-            .text("user", "myloware")
-            .text("platform[]", "tiktok");
+            .text("async_upload", "true")
+            .text("request_id", id.to_owned());
         let resp = self
             .http
             .post(format!("{}/api/upload", self.base))
-            .header("Authorization", format!("Apikey {}", self.key))
-            .header("Idempotency-Key", key)
+            .header("Authorization", self.auth())
+            .header("X-Request-Id", id)
             .multipart(form)
             .send()
             .await
             .map_err(transport)?;
         let body: Value = json(check(resp, "upload").await?, "upload").await?;
         if body.get("success").and_then(Value::as_bool) == Some(false) {
-            return Err(ProviderError::Terminal(format!("upload refused: {body}")));
-        }
-        if let Some(url) = find_url(&body) {
-            return Ok(Published { url });
-        }
-        // Background processing: poll the status briefly (longer waits are a poll message, #5).
-        let Some(request_id) = body.get("request_id").and_then(Value::as_str) else {
             return Err(ProviderError::Terminal(format!(
-                "upload answered neither a URL nor a request id: {body}"
+                "upload refused: {}",
+                failure_reason(&body)
             )));
-        };
-        for _ in 0..20 {
-            let resp = self
-                .http
-                .get(format!("{}/api/uploadposts/status", self.base))
-                .query(&[("request_id", request_id)])
-                .header("Authorization", format!("Apikey {}", self.key))
-                .send()
-                .await
-                .map_err(transport)?;
-            let status: Value = json(check(resp, "upload status").await?, "upload status").await?;
-            if let Some(url) = find_url(&status) {
-                return Ok(Published { url });
-            }
-            let s = status.get("status").and_then(Value::as_str).unwrap_or_default();
-            if ["failed", "error", "rejected", "canceled", "cancelled"].contains(&s) {
-                return Err(ProviderError::Terminal(format!("upload {s}: {status}")));
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        Err(ProviderError::Retryable(format!("upload {request_id} still processing")))
+        // Asynchronous: the answer only acknowledges; some answers already carry the result.
+        Ok(match upload_status(&body) {
+            JobStatus::Unknown { .. } => JobStatus::Pending,
+            s => s,
+        })
+    }
+
+    async fn status(&self, id: &str) -> Result<JobStatus, ProviderError> {
+        let resp = self
+            .http
+            .get(format!("{}/api/uploadposts/status", self.base))
+            .query(&[("request_id", id)])
+            .header("Authorization", self.auth())
+            .send()
+            .await
+            .map_err(transport)?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(JobStatus::Unknown { detail: format!("request_id {id} not found (404)") });
+        }
+        let body: Value = json(check(resp, "upload status").await?, "upload status").await?;
+        Ok(upload_status(&body))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn statuses_from_the_documented_answers() {
+        // docs.upload-post.com/api/upload-status
+        let pending =
+            json!({"request_id":"r1","status":"pending","completed":0,"total":null,"results":[]});
+        assert_eq!(upload_status(&pending), JobStatus::Pending);
+        let done = json!({"request_id":"r1","status":"completed","completed":1,"total":1,
+            "results":[{"platform":"tiktok","success":true,"post_url":"https://www.tiktok.com/@a/video/1"}]});
+        assert_eq!(
+            upload_status(&done),
+            JobStatus::Completed { output_url: Some("https://www.tiktok.com/@a/video/1".into()) }
+        );
+        let failed = json!({"request_id":"r1","status":"failed",
+            "results":[{"platform":"tiktok","success":false,"message":"video too long"}]});
+        assert_eq!(
+            upload_status(&failed),
+            JobStatus::Failed { reason: "tiktok: video too long".into() }
+        );
+        assert!(matches!(upload_status(&json!({"status":"not_found"})), JobStatus::Unknown { .. }));
     }
 }

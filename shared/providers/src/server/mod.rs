@@ -79,6 +79,8 @@ pub struct Stats {
     pub render_jobs: u64,
     /// Distinct uploads.
     pub publish_jobs: u64,
+    /// Every upload POST received (a repeated request id included).
+    pub publish_posts: u64,
     /// Callbacks answered 2xx.
     pub callbacks_delivered: u64,
     /// Callback attempts that failed (and were retried).
@@ -91,8 +93,15 @@ struct Jobs {
     video_keys: HashMap<String, String>,
     renders: HashMap<String, Job>,
     render_keys: HashMap<String, String>,
-    /// Idempotency key → (request id, post URL).
-    uploads: HashMap<String, (String, String)>,
+    /// Request id → upload.
+    uploads: HashMap<String, Upload>,
+}
+
+#[derive(Clone)]
+struct Upload {
+    url: String,
+    /// When the background upload finishes (unix ms).
+    ready_at: i64,
 }
 
 #[derive(Clone)]
@@ -118,6 +127,9 @@ impl Shared {
     fn bump(&self, f: impl FnOnce(&mut Stats)) {
         f(&mut self.stats.lock().unwrap());
     }
+
+    /// Keep the jobs and counts (a no-op until the server has a state file).
+    fn persist(&self) {}
 
     fn callback_delay(&self) -> Duration {
         let c = self.config.read().unwrap();

@@ -1,56 +1,71 @@
-//! Upload-Post-style endpoints: multipart upload answered with the post URL, and a status query.
+//! Upload-Post-style endpoints: the multipart upload (asynchronous with `async_upload=true`,
+//! under the caller's `request_id`) and its status, which says `pending` until the upload is
+//! done and answers 404 `not_found` for a request id it never received. Every POST is counted.
 
 use axum::Json;
 use axum::extract::{Multipart, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use myloware::time::{Clock, SystemClock};
 use serde_json::json;
 
-use super::{AppState, new_id};
+use super::{AppState, Upload, new_id};
 
-/// `POST /api/upload` (multipart: `video`, `title`, `user`, `platform[]`).
-pub(super) async fn upload(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    mut form: Multipart,
-) -> Response {
-    let mut video = None;
+/// `POST /api/upload` (multipart: `video`, `title`, `user`, `platform[]`, `async_upload`,
+/// `request_id`).
+pub(super) async fn upload(State(s): State<AppState>, mut form: Multipart) -> Response {
+    let (mut video, mut request_id, mut asynchronous) = (None, None, false);
     while let Ok(Some(field)) = form.next_field().await {
-        if field.name() == Some("video") {
-            video = field.text().await.ok();
+        match field.name() {
+            Some("video") => video = field.text().await.ok(),
+            Some("request_id") => request_id = field.text().await.ok(),
+            Some("async_upload") => {
+                asynchronous = field.text().await.ok().as_deref() == Some("true")
+            }
+            _ => {}
         }
     }
-    let Some(video) = video.filter(|v| !v.is_empty()) else {
+    s.bump(|st| st.publish_posts += 1);
+    if video.is_none_or(|v| v.is_empty()) {
         return (
             StatusCode::BAD_REQUEST,
             Json(json!({ "success": false, "error": "video is required" })),
         )
             .into_response();
-    };
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or(video);
-    let (request_id, url, fresh) = {
+    }
+    let request_id = request_id.filter(|r| !r.is_empty()).unwrap_or_else(|| new_id("req"));
+    let delay = s.callback_delay();
+    let now = SystemClock.now();
+    let (upload, fresh) = {
         let mut jobs = s.jobs.lock().unwrap();
-        match jobs.uploads.get(&key) {
-            Some((r, u)) => (r.clone(), u.clone(), false),
-            None => {
-                let r = new_id("req");
-                let u = format!("https://www.tiktok.com/@myloware/video/{}", new_id("post"));
-                jobs.uploads.insert(key, (r.clone(), u.clone()));
-                (r, u, true)
-            }
-        }
+        let fresh = !jobs.uploads.contains_key(&request_id);
+        let upload = jobs
+            .uploads
+            .entry(request_id.clone())
+            .or_insert_with(|| Upload {
+                url: format!("https://www.tiktok.com/@myloware/video/{}", new_id("post")),
+                ready_at: if asynchronous { now.plus(delay).millis() } else { now.millis() },
+            })
+            .clone();
+        (upload, fresh)
     };
     if fresh {
         s.bump(|st| st.publish_jobs += 1);
     }
+    s.persist();
+    if asynchronous {
+        return Json(json!({
+            "success": true,
+            "request_id": request_id,
+            "message": "Upload initiated in background",
+        }))
+        .into_response();
+    }
     Json(json!({
         "success": true,
         "request_id": request_id,
-        "results": { "tiktok": { "success": true, "url": url } },
+        "status": "completed",
+        "results": [{ "platform": "tiktok", "success": true, "url": upload.url }],
     }))
     .into_response()
 }
@@ -62,17 +77,24 @@ pub(super) struct StatusQuery {
 
 /// `GET /api/uploadposts/status?request_id=`.
 pub(super) async fn status(State(s): State<AppState>, Query(q): Query<StatusQuery>) -> Response {
-    let jobs = s.jobs.lock().unwrap();
-    match jobs.uploads.values().find(|(r, _)| *r == q.request_id) {
-        Some((_, url)) => Json(json!({
-            "status": "completed",
+    let upload = s.jobs.lock().unwrap().uploads.get(&q.request_id).cloned();
+    match upload {
+        Some(u) if u.ready_at <= SystemClock.now().millis() => Json(json!({
             "request_id": q.request_id,
-            "results": [{ "platform": "tiktok", "success": true, "post_url": url }],
+            "status": "completed",
+            "completed": 1,
+            "total": 1,
+            "results": [{ "platform": "tiktok", "success": true, "post_url": u.url }],
+        }))
+        .into_response(),
+        Some(_) => Json(json!({
+            "request_id": q.request_id, "status": "pending", "completed": 0, "total": 1,
+            "results": [],
         }))
         .into_response(),
         None => (
             StatusCode::NOT_FOUND,
-            Json(json!({ "status": "unknown", "request_id": q.request_id })),
+            Json(json!({ "status": "not_found", "request_id": q.request_id })),
         )
             .into_response(),
     }
