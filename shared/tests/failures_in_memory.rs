@@ -285,3 +285,63 @@ async fn the_sweeper_restarts_runs_that_stopped_moving_and_times_out_overdue_wai
         assert_eq!(run.error.unwrap().code, "wait_timeout");
     }
 }
+
+/// What kills an attempt in the test below.
+#[derive(Debug, Clone, Copy)]
+enum Death {
+    /// The handler panics mid-step (an out-of-memory kill, a bug).
+    Crash,
+    /// The function times out mid-step: the handler is dropped where it stands.
+    Timeout,
+    /// Our own store fails the checkpoint (an outage).
+    Infrastructure,
+}
+
+#[tokio::test]
+async fn crashes_timeouts_and_infrastructure_errors_stall_the_run_like_a_failing_step() {
+    for death in [Death::Crash, Death::Timeout, Death::Infrastructure] {
+        let h = Harness::with_config(config(|_| {}));
+        let id = h.start(1).await;
+        h.pump(1).await;
+        h.approve(&id, Gate::Ideation).await;
+        let _gate_timer = h.queue.take_delayed();
+        let m = h.queue.pop().unwrap();
+        // Three attempts (the limit) die without settling; the message keeps coming back.
+        for attempt in 1..=3 {
+            let settled = match death {
+                Death::Crash => {
+                    h.faults.crash_on("video.submit.before", 1);
+                    h.deliver(&m, attempt).await
+                }
+                Death::Timeout => {
+                    h.faults.delay_at("video.submit.before", Duration::from_secs(10));
+                    let handling = h.engine.handle_delivery(&m, "test", attempt);
+                    match tokio::time::timeout(Duration::from_millis(50), handling).await {
+                        Ok(r) => r.map_err(|e| e.to_string()),
+                        Err(_) => Err("timed out".into()),
+                    }
+                }
+                Death::Infrastructure => {
+                    h.faults.fail_on("store.checkpoint.before", 1);
+                    h.deliver(&m, attempt).await
+                }
+            };
+            assert!(settled.is_err(), "{death:?}: attempt {attempt} died: {settled:?}");
+            assert_eq!(h.run(&id).await.status, RunStatus::Running, "{death:?}: not yet");
+            // The dead holder's lease lapses before the queue hands the message out again.
+            h.clock.advance(Duration::from_secs(61));
+        }
+        let d = h.deliver(&m, 4).await;
+        let stalled = h.run(&id).await;
+        assert_eq!(d, Ok(Disposition::DeadLetter { redrive: Some(stalled.version) }), "{death:?}");
+        assert_eq!((stalled.status, stalled.step), (RunStatus::Stalled, Step::Production));
+        let err = stalled.error.clone().unwrap();
+        assert_eq!((err.code.as_str(), err.attempts), ("retries_exhausted", Some(3)), "{death:?}");
+        // Buried: nothing re-sends it, however long it sits there.
+        h.clock.advance(Duration::from_secs(7 * 86_400));
+        let report = h.engine.sweep(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(report.examined, 0, "{death:?}: the sweeper never sees a stalled run");
+        assert!(h.queue.is_empty() && h.queue.take_delayed().is_empty(), "{death:?}");
+        assert!(h.fakes.video.jobs_started() <= 1, "{death:?}: never paid twice");
+    }
+}

@@ -97,3 +97,71 @@ async fn a_fork_from_the_editing_checkpoint_renders_again_without_new_video_jobs
     // The source run is unchanged.
     assert_eq!(h.run(&id).await.status, RunStatus::Completed);
 }
+
+#[tokio::test]
+async fn no_paid_call_starts_after_a_cancel_returned() {
+    let h = Harness::new();
+    let id = h.start(3).await;
+    h.pump(1).await;
+    h.approve(&id, myloware::domain::Gate::Ideation).await;
+    let _gate_timer = h.queue.take_delayed();
+    let production = h.queue.pop().unwrap();
+    // Each video submission takes 400 ms to reach the provider.
+    h.faults.delay_at("video.submit.before", std::time::Duration::from_millis(400));
+    let step = {
+        let engine = h.engine.clone();
+        tokio::spawn(async move { engine.handle_message(&production, "worker").await })
+    };
+    // Cancel while clip 0's submission is on its way.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let started = std::time::Instant::now();
+    let cancelled = h.engine.cancel(&id, "operator", None, None).await.unwrap();
+    let calls_at_return = h.fakes.video.submissions().for_run(&id);
+    assert_eq!(cancelled.status, RunStatus::Cancelled);
+    assert!(cancelled.lease.is_none(), "returned once the step let go of the run");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(250), "it waited for the step");
+    assert_eq!(calls_at_return, 1, "the call already under way when the cancel landed");
+    assert_eq!(step.await.unwrap().unwrap(), myloware::engine::Disposition::Ack);
+    tokio::time::sleep(std::time::Duration::from_millis(900)).await;
+    assert_eq!(h.fakes.video.submissions().for_run(&id), 1, "nothing started after the cancel");
+    let run = h.run(&id).await;
+    assert_eq!((run.status, run.version), (RunStatus::Cancelled, cancelled.version));
+}
+
+#[tokio::test]
+async fn a_fork_passes_the_start_guards_and_never_skips_the_publish_gate() {
+    let h = Harness::with_config(myloware::config::EngineConfig {
+        max_runs_24h: 3,
+        rate_limit_per_min: 1,
+        ..Default::default()
+    });
+    let id = h.full_run(1).await;
+    let history = h.store.history(&id).await.unwrap();
+    let publishing = history.iter().find(|c| c.step == Step::Publishing).unwrap().version;
+    let fork = h.engine.fork(&id, publishing, "op", Some("key:a"), None).await.unwrap();
+    // A fork is a start: the caller's rate limit (one a minute here) …
+    let err = h.engine.fork(&id, publishing, "op", Some("key:a"), None).await.unwrap_err();
+    assert_eq!(err.code(), "rate_limited");
+    // The source had passed the publish gate: the fork waits there with the source's video.
+    assert_eq!(
+        (fork.step, fork.status),
+        (Step::PublishApproval, RunStatus::AwaitingPublishApproval)
+    );
+    assert_eq!(fork.state.resume_at, Some(Step::Publishing));
+    assert!(fork.state.final_video_key.is_some());
+    h.pump(1).await;
+    assert_eq!(
+        h.fakes.publish.posts().for_run(&fork.run_id),
+        0,
+        "nothing posted before a decision"
+    );
+    h.approve(&fork.run_id, myloware::domain::Gate::Publish).await;
+    h.pump(1).await;
+    h.timers(1).await;
+    assert_eq!(h.run(&fork.run_id).await.status, RunStatus::Completed);
+    assert_eq!(h.fakes.publish.posts().for_run(&fork.run_id), 1);
+    // … and the 24-hour cap.
+    h.engine.fork(&id, publishing, "op", Some("key:b"), None).await.unwrap();
+    let err = h.engine.fork(&id, publishing, "op", Some("key:c"), None).await.unwrap_err();
+    assert_eq!(err.code(), "budget_exceeded", "three runs in 24 hours");
+}

@@ -292,3 +292,29 @@ async fn resuming_a_step_that_failed_halfway_pays_only_for_what_is_missing() {
     h.pump(1).await;
     assert_eq!(h.run(&id).await.status, RunStatus::AwaitingRender);
 }
+
+#[tokio::test]
+async fn editing_killed_after_a_stored_clip_fetches_only_the_clips_not_stored_yet() {
+    let h = Harness::new();
+    let id = h.full_run_until_videos(3).await;
+    let jobs = h.fakes.video.take_outbox();
+    for job in &jobs {
+        h.fakes.video.send(job).await.unwrap();
+    }
+    // Checkpoints from here: the wait ends (1), clip 0 stored (2), clip 1 stored (3) ← killed
+    // after storing clip 1, before its checkpoint.
+    h.faults.crash_on("store.checkpoint.before", 3);
+    assert_eq!(h.pump_through_crashes().await, 1);
+    let run = h.run(&id).await;
+    assert_eq!(run.status, RunStatus::AwaitingRender);
+    assert!(run.state.clips.iter().all(|c| c.blob_key.is_some()), "every clip stored");
+    let fetched: Vec<usize> = jobs.iter().map(|j| h.fakes.video.downloads_of(j)).collect();
+    let mut by_index = vec![0; 3];
+    for c in &run.state.clips {
+        by_index[c.index as usize] = h.fakes.video.downloads_of(&c.job_id);
+    }
+    assert_eq!(by_index, [1, 2, 1], "clip 0 kept; only the killed clip 1 again: {fetched:?}");
+    let editing = h.store.history(&id).await.unwrap();
+    let segments = editing.iter().filter(|c| c.step == Step::Editing).count();
+    assert_eq!(segments, 4, "entering editing, then one checkpoint per stored clip");
+}

@@ -9,7 +9,7 @@ pub use ids::{IdError, IdempotencyKey, JobId, ProjectName, Provider, RunId};
 pub use message::StepMessage;
 pub use run::{
     Arrival, ArrivalOutcome, AuditEntry, CheckpointEntry, ClipRef, Correlation, CorrelationRecord,
-    ExpectedJob, GateDecision, Ideas, Lease, OpenWait, RunError, RunRecord, SafetyRecord, WaitKind,
-    WorkflowState,
+    ExpectedJob, GateDecision, Ideas, Lease, MAX_REASON_CHARS, MAX_URL_CHARS, OpenWait, RunError,
+    RunRecord, SafetyRecord, WaitKind, WorkflowState, bounded,
 };
 pub use status::{Decision, Gate, RunStatus, Step, StepKind};

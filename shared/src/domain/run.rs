@@ -375,6 +375,16 @@ pub enum ArrivalOutcome {
     },
 }
 
+impl ArrivalOutcome {
+    /// A failure with the provider's reason, bounded (it is outside text and lands in records).
+    pub fn failed(reason: impl Into<String>) -> Self {
+        ArrivalOutcome::Failed { reason: bounded(reason, MAX_REASON_CHARS) }
+    }
+}
+
+/// Longest output URL a provider may report (longer ones are refused as malformed).
+pub const MAX_URL_CHARS: usize = 2048;
+
 /// A recorded callback.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Arrival {

@@ -33,3 +33,26 @@ pub(crate) fn fit(next: RunRecord, prev: &RunRecord) -> RunRecord {
     ));
     failed
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ProjectName, Step};
+    use crate::time::Timestamp;
+
+    #[test]
+    fn a_record_too_large_to_store_becomes_the_failed_previous_one() {
+        let prev =
+            RunRecord::new(ProjectName::parse("p").unwrap(), "b".into(), 1, None, Timestamp(0));
+        let mut next = prev.clone();
+        next.version = 2;
+        next.step = Step::IdeationApproval;
+        next.brief = "x".repeat(MAX_RECORD_BYTES);
+        let out = fit(next.clone(), &prev);
+        assert_eq!((out.version, out.status, out.step), (2, RunStatus::Failed, Step::Ideation));
+        assert_eq!(out.error.unwrap().code, "record_too_large");
+        assert_eq!(out.brief, "b");
+        next.brief = "fine".into();
+        assert_eq!(fit(next.clone(), &prev), next);
+    }
+}

@@ -16,12 +16,17 @@ use crate::ports::{
 #[derive(Debug, Default)]
 pub struct FakeLlm {
     calls: AtomicUsize,
+    padding: AtomicUsize,
 }
 
 impl FakeLlm {
     /// Ideation calls so far.
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
+    }
+    /// Answer with prompts `chars` characters longer (an LLM that rambles).
+    pub fn ramble(&self, chars: usize) {
+        self.padding.store(chars, Ordering::SeqCst);
     }
 }
 
@@ -35,9 +40,12 @@ impl LlmProvider for FakeLlm {
     ) -> Result<Ideas, ProviderError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let topic: String = brief.chars().take(60).collect();
+        let pad = "~".repeat(self.padding.load(Ordering::SeqCst));
         Ok(Ideas {
             title: format!("{}: {topic}", project.as_str()),
-            prompts: (0..clips).map(|i| format!("Scene {} of {clips}: {topic}", i + 1)).collect(),
+            prompts: (0..clips)
+                .map(|i| format!("Scene {} of {clips}: {topic}{pad}", i + 1))
+                .collect(),
             caption: format!("{topic} #{}", project.as_str()),
         })
     }

@@ -26,7 +26,7 @@ struct State {
     stuck: bool,
     down_index: HashMap<u32, String>,
     submissions: super::CallCount,
-    downloads: usize,
+    downloads: HashMap<JobId, usize>,
 }
 
 /// The fake video provider.
@@ -61,7 +61,12 @@ impl FakeVideo {
 
     /// Content downloads so far.
     pub fn downloads(&self) -> usize {
-        self.state.lock().unwrap().downloads
+        self.state.lock().unwrap().downloads.values().sum()
+    }
+
+    /// Content downloads of one job.
+    pub fn downloads_of(&self, job: &JobId) -> usize {
+        self.state.lock().unwrap().downloads.get(job).copied().unwrap_or(0)
     }
 
     /// Make the job for clip `index` fail with `reason`.
@@ -183,7 +188,7 @@ impl VideoProvider for FakeVideo {
     }
 
     async fn download(&self, job: &JobId) -> Result<Vec<u8>, ProviderError> {
-        self.state.lock().unwrap().downloads += 1;
+        *self.state.lock().unwrap().downloads.entry(job.clone()).or_default() += 1;
         // Content is derived from the id alone, so any process (any Lambda container) can serve it.
         Ok(fake_mp4(job.as_str()))
     }

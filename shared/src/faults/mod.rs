@@ -41,6 +41,8 @@ pub struct Faults {
     stats: Mutex<BTreeMap<&'static str, PointStats>>,
     crashes: Mutex<Vec<Crash>>,
     delays: Mutex<BTreeMap<&'static str, std::time::Duration>>,
+    scheduled: Mutex<BTreeMap<&'static str, u32>>,
+    failing: Mutex<BTreeMap<&'static str, u32>>,
 }
 
 /// One injected crash: where, and what it was about (a run id, an intent key) when the point
@@ -63,7 +65,32 @@ impl Faults {
             stats: Mutex::default(),
             crashes: Mutex::default(),
             delays: Mutex::default(),
+            scheduled: Mutex::default(),
+            failing: Mutex::default(),
         }
+    }
+
+    /// Make the next `n` calls through `point` fail with an error instead of running (the
+    /// store's own failures: a DynamoDB outage, a full disk).
+    pub fn fail_on(&self, point: &'static str, n: u32) {
+        self.failing.lock().unwrap().insert(point, n);
+    }
+
+    /// Whether the call passing `point` now fails (counting it down).
+    pub(crate) fn fails(&self, point: &'static str) -> bool {
+        let mut f = self.failing.lock().unwrap();
+        match f.get_mut(point) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Crash at the `n`th pass of `point` from now (1: the next one), once, armed or not.
+    pub fn crash_on(&self, point: &'static str, n: u32) {
+        self.scheduled.lock().unwrap().insert(point, n.max(1));
     }
 
     /// Points that never crash, only wait where told ([`Faults::delay_at`]).
@@ -93,8 +120,19 @@ impl Faults {
 
     /// [`Faults::point`] for a call about `tag` (recorded with the crash).
     pub fn point_about(&self, point: &'static str, tag: Option<&str>) {
-        let crash =
-            self.armed.load(Ordering::SeqCst) && self.rng.lock().unwrap().random_bool(self.p);
+        let scheduled = {
+            let mut s = self.scheduled.lock().unwrap();
+            match s.get_mut(point) {
+                Some(n) if *n > 1 => {
+                    *n -= 1;
+                    false
+                }
+                Some(_) => s.remove(point).is_some(),
+                None => false,
+            }
+        };
+        let crash = scheduled
+            || (self.armed.load(Ordering::SeqCst) && self.rng.lock().unwrap().random_bool(self.p));
         {
             let mut stats = self.stats.lock().unwrap();
             let s = stats.entry(point).or_default();

@@ -29,6 +29,18 @@ macro_rules! fp {
     };
 }
 
+/// `fp!` for a store write, which can also be made to fail ([`Faults::fail_on`] at its
+/// `.before` point) with `StoreError::Unavailable`.
+macro_rules! fs {
+    ($faults:expr, $op:ident, $call:expr) => {{
+        let before = concat!("store.", stringify!($op), ".before");
+        if $faults.fails(before) {
+            return Err(StoreError::Unavailable(format!("injected failure at {before}")));
+        }
+        fp!($faults, "store", $op, $call)
+    }};
+}
+
 /// A run store whose writes pass fault points (reads do not: a crash before a read is a crash
 /// before the write that follows it).
 pub struct FaultyStore {
@@ -50,7 +62,7 @@ impl RunStore for FaultyStore {
         run: &RunRecord,
         exp: Timestamp,
     ) -> Result<CreateOutcome, StoreError> {
-        fp!(self.faults, "store", create_run, self.inner.create_run(run, exp))
+        fs!(self.faults, create_run, self.inner.create_run(run, exp))
     }
     async fn get_run(&self, id: &RunId) -> Result<Option<RunRecord>, StoreError> {
         self.inner.get_run(id).await
@@ -63,12 +75,7 @@ impl RunStore for FaultyStore {
         until: Timestamp,
         now: Timestamp,
     ) -> Result<RunRecord, StoreError> {
-        fp!(
-            self.faults,
-            "store",
-            acquire_lease,
-            self.inner.acquire_lease(id, version, owner, until, now)
-        )
+        fs!(self.faults, acquire_lease, self.inner.acquire_lease(id, version, owner, until, now))
     }
     async fn renew_lease(
         &self,
@@ -77,7 +84,7 @@ impl RunStore for FaultyStore {
         owner: &str,
         until: Timestamp,
     ) -> Result<(), StoreError> {
-        fp!(self.faults, "store", renew_lease, self.inner.renew_lease(id, version, owner, until))
+        fs!(self.faults, renew_lease, self.inner.renew_lease(id, version, owner, until))
     }
     async fn release_lease(
         &self,
@@ -85,10 +92,10 @@ impl RunStore for FaultyStore {
         owner: &str,
         due_at: Option<Timestamp>,
     ) -> Result<(), StoreError> {
-        fp!(self.faults, "store", release_lease, self.inner.release_lease(id, owner, due_at))
+        fs!(self.faults, release_lease, self.inner.release_lease(id, owner, due_at))
     }
     async fn checkpoint(&self, cp: Checkpoint<'_>) -> Result<(), StoreError> {
-        fp!(self.faults, "store", checkpoint, self.inner.checkpoint(cp))
+        fs!(self.faults, checkpoint, self.inner.checkpoint(cp))
     }
     async fn tick_timer(
         &self,
@@ -97,7 +104,7 @@ impl RunStore for FaultyStore {
         seq: u64,
         due_at: Timestamp,
     ) -> Result<(), StoreError> {
-        fp!(self.faults, "store", tick_timer, self.inner.tick_timer(id, version, seq, due_at))
+        fs!(self.faults, tick_timer, self.inner.tick_timer(id, version, seq, due_at))
     }
     async fn due_runs(
         &self,
@@ -113,13 +120,13 @@ impl RunStore for FaultyStore {
         version: Option<u64>,
         until: Timestamp,
     ) -> Result<(), StoreError> {
-        fp!(self.faults, "store", defer_due, self.inner.defer_due(id, version, until))
+        fs!(self.faults, defer_due, self.inner.defer_due(id, version, until))
     }
     async fn history(&self, id: &RunId) -> Result<Vec<CheckpointEntry>, StoreError> {
         self.inner.history(id).await
     }
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
-        fp!(self.faults, "store", append_audit, self.inner.append_audit(entry))
+        fs!(self.faults, append_audit, self.inner.append_audit(entry))
     }
     async fn audit_log(&self, id: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
         self.inner.audit_log(id).await
@@ -128,7 +135,7 @@ impl RunStore for FaultyStore {
         self.inner.list_runs(q).await
     }
     async fn claim_intent(&self, key: &IntentKey, now: Timestamp) -> Result<Intent, StoreError> {
-        fp!(self.faults, "store", claim_intent, self.inner.claim_intent(key, now))
+        fs!(self.faults, claim_intent, self.inner.claim_intent(key, now))
     }
     async fn complete_intent(&self, key: &IntentKey, job: &JobId) -> Result<(), StoreError> {
         // Tagged with the intent key: a crash before it lands is the crash window of a paid call.
@@ -142,7 +149,7 @@ impl RunStore for FaultyStore {
         .await
     }
     async fn correlate(&self, p: Provider, job: &JobId, c: &Correlation) -> Result<(), StoreError> {
-        fp!(self.faults, "store", correlate, self.inner.correlate(p, job, c))
+        fs!(self.faults, correlate, self.inner.correlate(p, job, c))
     }
     async fn record_arrival(
         &self,
@@ -150,13 +157,13 @@ impl RunStore for FaultyStore {
         job: &JobId,
         arrival: &Arrival,
     ) -> Result<RecordArrival, StoreError> {
-        fp!(self.faults, "store", record_arrival, self.inner.record_arrival(p, job, arrival))
+        fs!(self.faults, record_arrival, self.inner.record_arrival(p, job, arrival))
     }
     async fn mark_woken(&self, p: Provider, job: &JobId) -> Result<(), StoreError> {
-        fp!(self.faults, "store", mark_woken, self.inner.mark_woken(p, job))
+        fs!(self.faults, mark_woken, self.inner.mark_woken(p, job))
     }
     async fn close_correlations(&self, p: Provider, jobs: &[JobId]) -> Result<(), StoreError> {
-        fp!(self.faults, "store", close_correlations, self.inner.close_correlations(p, jobs))
+        fs!(self.faults, close_correlations, self.inner.close_correlations(p, jobs))
     }
     async fn safety_verdict(
         &self,
@@ -171,12 +178,7 @@ impl RunStore for FaultyStore {
         sha: &str,
         v: &SafetyRecord,
     ) -> Result<(), StoreError> {
-        fp!(
-            self.faults,
-            "store",
-            record_safety_verdict,
-            self.inner.record_safety_verdict(run, sha, v)
-        )
+        fs!(self.faults, record_safety_verdict, self.inner.record_safety_verdict(run, sha, v))
     }
     async fn bump_counter(
         &self,
@@ -185,12 +187,7 @@ impl RunStore for FaultyStore {
         expires_at: Timestamp,
         now: Timestamp,
     ) -> Result<Option<u64>, StoreError> {
-        fp!(
-            self.faults,
-            "store",
-            bump_counter,
-            self.inner.bump_counter(key, limit, expires_at, now)
-        )
+        fs!(self.faults, bump_counter, self.inner.bump_counter(key, limit, expires_at, now))
     }
     async fn counters(&self, keys: &[String], now: Timestamp) -> Result<Vec<u64>, StoreError> {
         self.inner.counters(keys, now).await

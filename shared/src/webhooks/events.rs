@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::WebhookError;
-use crate::domain::{ArrivalOutcome, JobId, RunId};
+use crate::domain::{ArrivalOutcome, JobId, MAX_URL_CHARS, RunId};
 
 /// A video provider event (OpenAI's envelope).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,9 +69,8 @@ pub fn parse_sora_event(body: &[u8]) -> Result<VideoEvent, WebhookError> {
             .get("error")
             .and_then(|e| e.get("message").or(Some(e)))
             .and_then(Value::as_str)
-            .unwrap_or("video generation failed")
-            .to_owned();
-        ArrivalOutcome::Failed { reason }
+            .unwrap_or("video generation failed");
+        ArrivalOutcome::failed(reason)
     } else {
         ArrivalOutcome::Completed { output_url: None }
     };
@@ -118,8 +117,16 @@ pub fn parse_remotion_event(body: &[u8]) -> Result<RenderEvent, WebhookError> {
     let outcome = match status.as_str() {
         "done" | "completed" | "ready" => {
             let url = b.output_url.or(b.url).filter(|u| !u.is_empty());
-            if url.is_none() {
-                return Err(WebhookError::Malformed("status done without output_url".into()));
+            match &url {
+                None => {
+                    return Err(WebhookError::Malformed("status done without output_url".into()));
+                }
+                Some(u) if u.chars().count() > MAX_URL_CHARS => {
+                    return Err(WebhookError::Malformed(format!(
+                        "output_url is longer than {MAX_URL_CHARS} characters"
+                    )));
+                }
+                Some(_) => {}
             }
             Some(ArrivalOutcome::Completed { output_url: url })
         }
@@ -133,7 +140,7 @@ pub fn parse_remotion_event(body: &[u8]) -> Result<RenderEvent, WebhookError> {
                     .unwrap_or_else(|| v.to_string()),
                 _ => "render failed".to_owned(),
             };
-            Some(ArrivalOutcome::Failed { reason })
+            Some(ArrivalOutcome::failed(reason))
         }
         _ => None,
     };

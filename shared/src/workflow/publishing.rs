@@ -67,7 +67,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
     // An upload that already finished is recorded as its poll would record it.
     let outcome = match status {
         Some(JobStatus::Completed { output_url }) => Some(ArrivalOutcome::Completed { output_url }),
-        Some(JobStatus::Failed { reason }) => Some(ArrivalOutcome::Failed { reason }),
+        Some(JobStatus::Failed { reason }) => Some(ArrivalOutcome::failed(reason)),
         _ => None,
     };
     if let Some(outcome) = outcome {

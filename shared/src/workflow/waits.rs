@@ -3,8 +3,8 @@
 
 use super::{StepError, fail, final_video_key, provider_error};
 use crate::domain::{
-    Arrival, ArrivalOutcome, CorrelationRecord, ExpectedJob, Gate, JobId, OpenWait, Provider,
-    RunRecord, RunStatus, Step, WaitKind,
+    Arrival, ArrivalOutcome, CorrelationRecord, ExpectedJob, Gate, JobId, MAX_URL_CHARS, OpenWait,
+    Provider, RunRecord, RunStatus, Step, WaitKind,
 };
 use crate::engine::{Engine, EngineError, meter};
 use crate::ports::JobStatus;
@@ -163,12 +163,19 @@ pub async fn poll(engine: &Engine, run: &RunRecord) -> Result<usize, EngineError
         };
         let outcome = match status {
             Ok(JobStatus::Pending) => continue,
+            Ok(JobStatus::Completed { output_url })
+                if output_url.as_ref().is_some_and(|u| u.chars().count() > MAX_URL_CHARS) =>
+            {
+                ArrivalOutcome::failed(format!(
+                    "{provider} reported an output URL longer than {MAX_URL_CHARS} characters"
+                ))
+            }
             Ok(JobStatus::Completed { output_url }) => ArrivalOutcome::Completed { output_url },
-            Ok(JobStatus::Failed { reason }) => ArrivalOutcome::Failed { reason },
+            Ok(JobStatus::Failed { reason }) => ArrivalOutcome::failed(reason),
             // A job the provider no longer knows is an answer, not a delay.
-            Ok(JobStatus::Unknown { detail }) => ArrivalOutcome::Failed {
-                reason: format!("{provider} no longer knows {id}: {detail}"),
-            },
+            Ok(JobStatus::Unknown { detail }) => {
+                ArrivalOutcome::failed(format!("{provider} no longer knows {id}: {detail}"))
+            }
             Err(e) => {
                 tracing::warn!(job_id = %job.job_id, error = %e, "status poll failed");
                 continue;

@@ -8,9 +8,11 @@ use async_trait::async_trait;
 use myloware::Engine;
 use myloware::adapters::{MemoryBackend, MemoryQueue, MemoryStore};
 use myloware::config::EngineConfig;
+use myloware::domain::StepMessage;
 use myloware::domain::{Decision, Gate, ProjectName, RunId, RunRecord, RunStatus};
 use myloware::engine::{Disposition, StandardHeaders, StartRequest};
 use myloware::fakes::{CallbackMode, FakeSet};
+use myloware::faults::{Faults, FaultyStore, faulty_providers};
 use myloware::ports::{CallbackSink, Delivery, RunStore};
 use myloware::time::{ManualClock, Timestamp};
 use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
@@ -50,6 +52,8 @@ pub struct Harness {
     pub queue: Arc<MemoryQueue>,
     pub clock: ManualClock,
     pub fakes: FakeSet,
+    /// Fault points around the store's writes and the paid providers (none armed by default).
+    pub faults: Arc<Faults>,
 }
 
 impl Harness {
@@ -69,9 +73,42 @@ impl Harness {
             CallbackMode::Manual,
             Arc::new(clock.clone()),
         );
-        let engine = backend.engine(fakes.providers(), Arc::new(clock.clone()), config);
+        let faults = Arc::new(Faults::none());
+        let mut engine = backend.engine(
+            faulty_providers(fakes.providers(), faults.clone()),
+            Arc::new(clock.clone()),
+            config,
+        );
+        engine.store = Arc::new(FaultyStore::new(store.clone(), faults.clone()));
         let _ = sink.engine.set(engine.clone());
-        Self { engine, store, queue, clock, fakes }
+        Self { engine, store, queue, clock, fakes, faults }
+    }
+
+    /// Handle queued messages until none is left; a delivery that crashes comes back after
+    /// the crashed holder's lease lapsed (the clock moves on), as a queue would hand it out.
+    pub async fn pump_through_crashes(&self) -> usize {
+        let mut crashes = 0;
+        while let Some(m) = self.queue.pop() {
+            if self.deliver(&m, 1).await.is_err() {
+                crashes += 1;
+                self.clock.advance(std::time::Duration::from_secs(61));
+                self.queue.push(m);
+            }
+        }
+        crashes
+    }
+
+    /// Deliver `m` once as attempt `attempt`, in its own task, so an injected crash (a panic)
+    /// only fails this delivery, as a crashed function would. `Err` for a crash or an error:
+    /// the message is not settled and comes back.
+    pub async fn deliver(&self, m: &StepMessage, attempt: u32) -> Result<Disposition, String> {
+        myloware::faults::quiet_injected_panics();
+        let (engine, m) = (self.engine.clone(), m.clone());
+        match tokio::spawn(async move { engine.handle_delivery(&m, "test", attempt).await }).await {
+            Ok(Ok(d)) => Ok(d),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(crash) => Err(format!("crashed: {crash}")),
+        }
     }
 
     pub async fn start(&self, clips: u32) -> RunId {
