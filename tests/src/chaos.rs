@@ -17,9 +17,7 @@ use myloware::domain::{Decision, Gate, IdempotencyKey, ProjectName, RunId, RunSt
 use myloware::engine::{Providers, StartRequest};
 use myloware::fakes::{CallbackMode, FakeSet};
 use myloware::faults::{Crash, Faults, FaultyConsumer, FaultyQueue, FaultyStore, faulty_providers};
-use myloware::ports::{
-    BlobStore, CallbackSink, DeadLetters, Delivery, ListQuery, QueueConsumer, RunStore, StepQueue,
-};
+use myloware::ports::{CallbackSink, Delivery, ListQuery, QueueConsumer};
 use myloware::time::SystemClock;
 use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
 use myloware_http::{ApiKeys, AppState, WebhookSecrets, webhook_router};
@@ -28,21 +26,7 @@ use tower::ServiceExt;
 
 use crate::{REMOTION_SECRET, SORA_SECRET};
 
-/// The backend under test.
-pub struct ChaosBackend {
-    /// Run store.
-    pub store: Arc<dyn RunStore>,
-    /// Sending side of the step queue.
-    pub queue: Arc<dyn StepQueue>,
-    /// Consuming side.
-    pub consumer: Arc<dyn QueueConsumer>,
-    /// Its DLQ.
-    pub dlq: Arc<dyn DeadLetters>,
-    /// Artifacts.
-    pub blobs: Arc<dyn BlobStore>,
-    /// The queue's visibility timeout (leases are kept below it).
-    pub visibility: Duration,
-}
+pub use crate::backend::Backend as ChaosBackend;
 
 /// Knobs.
 #[derive(Debug, Clone, Copy)]

@@ -2,10 +2,12 @@
 //! resources, the API + webhook routers on a random local port, the SQS event-source driver
 //! calling the step handler, and fake providers that call back over real HTTP.
 
+pub mod backend;
 pub mod bench;
 pub mod chaos;
 pub mod http;
 pub mod parity;
+pub mod scenarios;
 
 use std::sync::Arc;
 use std::time::Duration;

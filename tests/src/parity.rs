@@ -296,6 +296,11 @@ impl Checker<'_> {
                 if VISIBILITY_TIMEOUT_SECS < 6 * timeout || timeout > step_timeout_limit {
                     self.drifts.push(format!("step Timeout {timeout}s: the queue's visibility ({VISIBILITY_TIMEOUT_SECS}s) must be at least 6x it"));
                 }
+                // A provider call must end (answer or timeout) well inside the function's time.
+                let http = myloware_providers::clients::HTTP_TIMEOUT.as_secs() as u32;
+                if timeout < http + 5 {
+                    self.drifts.push(format!("step Timeout {timeout}s: must exceed the providers' HTTP timeout ({http}s) by 5s"));
+                }
                 let events =
                     p.get("Events").and_then(Value::as_mapping).cloned().unwrap_or_default();
                 let sqs = events.values().find(|e| show(&e["Type"]) == "SQS");

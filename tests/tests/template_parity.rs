@@ -93,6 +93,7 @@ fn every_kind_of_drift_is_caught() {
             "ReportBatchItemFailures",
         ),
         ("step timeout", "      Timeout: 30\n", "      Timeout: 60\n", "step Timeout"),
+        ("step timeout below HTTP", "      Timeout: 30\n", "      Timeout: 20\n", "HTTP timeout"),
         ("binary", "Binary: step", "Binary: stepper", "binary"),
         ("architecture", "Architectures: [arm64]", "Architectures: [x86_64]", "Architectures"),
     ];

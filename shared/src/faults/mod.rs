@@ -20,6 +20,9 @@ use rand::{Rng, SeedableRng};
 pub use ports::{FaultyConsumer, FaultyQueue, FaultyStore};
 pub use providers::faulty_providers;
 
+/// A scheduled crash that never runs out.
+const ALWAYS: u32 = u32::MAX;
+
 /// The panic payload of an injected crash (tests recognise it).
 pub const CRASH: &str = "injected crash at ";
 
@@ -93,6 +96,11 @@ impl Faults {
         self.scheduled.lock().unwrap().insert(point, n.max(1));
     }
 
+    /// Crash at every pass of `point` from now on (a step that always dies there).
+    pub fn crash_always(&self, point: &'static str) {
+        self.scheduled.lock().unwrap().insert(point, ALWAYS);
+    }
+
     /// Points that never crash, only wait where told ([`Faults::delay_at`]).
     pub fn none() -> Self {
         Self::random(0.0, 0)
@@ -123,6 +131,7 @@ impl Faults {
         let scheduled = {
             let mut s = self.scheduled.lock().unwrap();
             match s.get_mut(point) {
+                Some(n) if *n == ALWAYS => true,
                 Some(n) if *n > 1 => {
                     *n -= 1;
                     false

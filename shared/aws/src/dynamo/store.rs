@@ -843,6 +843,46 @@ fn audit_item(a: &AuditEntry) -> Item {
 }
 
 impl DynamoStore {
+    /// Write runs (each with its first checkpoint) without conditions, 25 items per
+    /// `BatchWriteItem`: restoring runs from an export, or seeding a load test. Never part of
+    /// a run's own path, which only writes conditionally.
+    pub async fn import_runs(&self, runs: &[RunRecord]) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        let mut items = Vec::with_capacity(runs.len() * 2);
+        for run in runs {
+            let mut cp = key(run_pk(&run.run_id), checkpoint_sk(run.version));
+            cp.insert("body".into(), json(&CheckpointEntry::of(run, false)));
+            items.push(self.meta_item(run));
+            items.push(cp);
+        }
+        for chunk in items.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(item.clone()))
+                        .build()
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<_, StoreError>>()?;
+            while !pending.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(|e| map("BatchWriteItem(import)", e))?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+
     /// Write an item that needs no condition (audit entries, safety verdicts).
     async fn put_unconditional(&self, item: Item, what: &str) -> Result<(), StoreError> {
         self.client

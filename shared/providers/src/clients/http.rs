@@ -4,11 +4,16 @@ use std::time::Duration;
 
 use myloware::ports::ProviderError;
 
+/// The longest a provider call may take, answer included. Kept well below the step
+/// function's timeout (the template parity test checks it), so a slow provider fails the call,
+/// a retryable error, rather than the function being killed mid-answer.
+pub const TIMEOUT: Duration = Duration::from_secs(20);
+
 /// One client for all providers: rustls with ring and the webpki roots (as the AWS SDK uses).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(60))
+        .timeout(TIMEOUT)
         .build()
         .expect("HTTP client")
 }

@@ -6,7 +6,7 @@ mod openai;
 mod remotion;
 mod upload_post;
 
-pub use http::client as plain_client;
+pub use http::{TIMEOUT as HTTP_TIMEOUT, client as plain_client};
 pub use openai::{OpenAiLlm, OpenAiModeration, OpenAiVideo};
 pub use remotion::RemotionRender;
 pub use upload_post::UploadPost;
