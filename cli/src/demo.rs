@@ -69,6 +69,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     cfg.remotion_secrets = vec![WebhookSecret::parse(REMOTION_SECRET)?];
     cfg.api_keys = vec!["demo-key".into()];
     cfg.engine.webhook_base_url = base.clone();
+    // The fake upload is done in under a second: ask for it soon.
+    cfg.engine.waits.publish_poll.after = Duration::from_millis(500);
+    cfg.engine.waits.publish_poll.interval = Duration::from_millis(500);
     let providers = Endpoints::all_at(&fake.base_url(), "demo-key").providers();
     let (backend, engine) = embedded::engine(&args.data_dir, &mut cfg, providers)?;
     embedded::spawn_worker(&engine, &backend, "demo");
@@ -188,8 +191,14 @@ async fn summary(
         }
         let s = fake.stats();
         println!(
-            "paid jobs: {} video, {} render, {} publish · callbacks delivered {}",
-            s.video_jobs, s.render_jobs, s.publish_jobs, s.callbacks_delivered
+            "provider calls: {} video submissions ({} jobs), {} render ({} job), {} upload POST(s) \
+             · callbacks delivered {}",
+            s.video_submissions,
+            s.video_jobs,
+            s.render_submissions,
+            s.render_jobs,
+            s.publish_posts,
+            s.callbacks_delivered
         );
     }
     if run.status != RunStatus::Completed {

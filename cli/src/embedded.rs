@@ -10,6 +10,7 @@ use myloware::Engine;
 use myloware::config::env_num;
 use myloware::engine::Providers;
 use myloware::time::SystemClock;
+use myloware_providers::server::{FakeConfig, FakeServer};
 use myloware_runtime::RuntimeConfig;
 use myloware_sqlite::{Embedded, QueueSettings};
 
@@ -34,6 +35,22 @@ pub fn engine(
         .with_context(|| format!("opening the data directory {}", dir.display()))?;
     let engine = backend.engine(providers, clock, cfg.engine.clone());
     Ok((backend, engine))
+}
+
+/// The fake provider server in this process, its jobs and pending callbacks kept in the data
+/// directory (`fake-providers.json`), as a real provider keeps them whatever happens to us: a
+/// process killed while its run waited for clips finds its jobs again when it restarts.
+pub async fn fake_providers(
+    dir: &Path,
+    addr: std::net::SocketAddr,
+    sora: myloware::webhooks::WebhookSecret,
+    remotion: myloware::webhooks::WebhookSecret,
+    config: FakeConfig,
+) -> anyhow::Result<FakeServer> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    FakeServer::spawn_with_state(addr, sora, remotion, config, dir.join("fake-providers.json"))
+        .await
+        .context("starting the fake provider server")
 }
 
 /// Sweep for runs that stopped moving every `every`, as the scheduled sweeper Lambda does on AWS.

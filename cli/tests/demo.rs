@@ -21,7 +21,13 @@ fn the_demo_completes_a_three_clip_run() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains(": completed"), "{stdout}");
-    assert!(stdout.contains("paid jobs: 3 video, 1 render, 1 publish"), "{stdout}");
+    // Counted in calls the fake providers received: no call was repeated.
+    assert!(
+        stdout.contains(
+            "provider calls: 3 video submissions (3 jobs), 1 render (1 job), 1 upload POST(s)"
+        ),
+        "{stdout}"
+    );
     assert_eq!(stdout.matches("  clip ").count(), 3, "{stdout}");
     // The artifacts are real files on disk.
     let video =

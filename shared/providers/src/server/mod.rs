@@ -1,24 +1,34 @@
-//! The fake provider server (`myloware fake-providers`, also started in-process by `demo`): an
-//! OpenAI-style API (chat completions, videos), a Remotion-style render API and an Upload-Post-
-//! style upload API, close enough for the real clients in `clients/`. It sends signed callbacks
-//! over real HTTP after a configurable delay, retries undelivered ones as real providers do, can
-//! fail, delay, duplicate or reorder them, and counts every job it is asked to start.
+//! The fake provider server (`myloware fake-providers`, also started in-process by `demo` and by
+//! `serve` when no provider is configured): an OpenAI-style API (chat completions, videos), a
+//! Remotion-style render API and an Upload-Post-style upload API, close enough for the real
+//! clients in `clients/`. It sends signed callbacks over real HTTP after a configurable delay,
+//! retries undelivered ones as real providers do, can fail, delay, duplicate or reorder them,
+//! and counts every request it is asked to start something with (calls) and every job it
+//! started (distinct).
+//!
+//! A real provider does not forget our jobs when *we* crash. With a state file
+//! ([`FakeServer::spawn_with_state`]) neither does this one: jobs, pending callbacks, counts
+//! and its own address are kept in the file after every change, and a restarted server answers
+//! status polls and delivers the callbacks still pending.
 //!
 //! Control: `GET /_fake/stats`, `POST /_fake/config` (a partial [`FakeConfig`] as JSON).
 
 mod callbacks;
 mod openai;
 mod remotion;
+mod state;
 mod upload_post;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
+use myloware::time::{Clock, SystemClock};
 use myloware::webhooks::WebhookSecret;
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +55,8 @@ pub struct FakeConfig {
     pub moderation_delay_ms: u64,
     /// Answer video submissions with this HTTP status and start nothing (e.g. 503: an outage).
     pub video_submit_status: Option<u16>,
+    /// Milliseconds a video submission takes to answer once its job has started (a slow API).
+    pub video_submit_delay_ms: u64,
     /// Jobs finish but send no callback (the status APIs still answer): polling must find them.
     pub drop_callbacks: bool,
 }
@@ -61,6 +73,7 @@ impl Default for FakeConfig {
             blocked_words: vec!["kill".into()],
             moderation_delay_ms: 0,
             video_submit_status: None,
+            video_submit_delay_ms: 0,
             drop_callbacks: false,
         }
     }
@@ -68,13 +81,18 @@ impl Default for FakeConfig {
 
 /// What the fake providers were asked to do.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
 pub struct Stats {
     /// Chat completions answered.
     pub llm_calls: u64,
     /// Moderation checks answered.
     pub moderation_calls: u64,
+    /// Every video submission received (a repeat of an idempotency key included).
+    pub video_submissions: u64,
     /// Distinct video jobs started (billed).
     pub video_jobs: u64,
+    /// Every render submission received.
+    pub render_submissions: u64,
     /// Distinct renders started (billed).
     pub render_jobs: u64,
     /// Distinct uploads.
@@ -87,7 +105,35 @@ pub struct Stats {
     pub callback_attempts_failed: u64,
 }
 
-#[derive(Default)]
+/// A job of the video or render API. Its state follows from the time: running until
+/// `ready_at`, then done (or failed with `failure`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Job {
+    failure: Option<String>,
+    run_id: Option<String>,
+    /// When the job finishes (unix ms).
+    ready_at: i64,
+    /// Where its callback goes, until it was delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    callback: Option<String>,
+}
+
+impl Job {
+    fn done(&self, now: i64) -> bool {
+        now >= self.ready_at
+    }
+}
+
+/// An upload of the Upload-Post API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Upload {
+    url: String,
+    /// When the background upload finishes (unix ms).
+    ready_at: i64,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 struct Jobs {
     videos: HashMap<String, Job>,
     video_keys: HashMap<String, String>,
@@ -95,20 +141,6 @@ struct Jobs {
     render_keys: HashMap<String, String>,
     /// Request id → upload.
     uploads: HashMap<String, Upload>,
-}
-
-#[derive(Clone)]
-struct Upload {
-    url: String,
-    /// When the background upload finishes (unix ms).
-    ready_at: i64,
-}
-
-#[derive(Clone)]
-struct Job {
-    status: &'static str,
-    failure: Option<String>,
-    run_id: Option<String>,
 }
 
 struct Shared {
@@ -119,6 +151,10 @@ struct Shared {
     remotion_secret: WebhookSecret,
     base_url: String,
     http: reqwest::Client,
+    /// Where everything is kept, if anywhere.
+    file: Option<PathBuf>,
+    /// Serialises writes of the file.
+    saving: Mutex<()>,
 }
 
 type AppState = Arc<Shared>;
@@ -126,16 +162,18 @@ type AppState = Arc<Shared>;
 impl Shared {
     fn bump(&self, f: impl FnOnce(&mut Stats)) {
         f(&mut self.stats.lock().unwrap());
+        self.persist();
     }
-
-    /// Keep the jobs and counts (a no-op until the server has a state file).
-    fn persist(&self) {}
 
     fn callback_delay(&self) -> Duration {
         let c = self.config.read().unwrap();
         let jitter =
             if c.reorder_jitter_ms > 0 { rand::random_range(0..c.reorder_jitter_ms) } else { 0 };
         Duration::from_millis(c.callback_delay_ms + jitter)
+    }
+
+    fn now_ms() -> i64 {
+        SystemClock.now().millis()
     }
 }
 
@@ -147,24 +185,57 @@ pub struct FakeServer {
 }
 
 impl FakeServer {
-    /// Bind `addr` (port 0 for any) and serve in the background.
+    /// Bind `addr` (port 0 for any) and serve in the background; everything in memory.
     pub async fn spawn(
         addr: SocketAddr,
         sora_secret: WebhookSecret,
         remotion_secret: WebhookSecret,
         config: FakeConfig,
     ) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
+        Self::start(addr, sora_secret, remotion_secret, config, None).await
+    }
+
+    /// [`FakeServer::spawn`], keeping jobs, pending callbacks, counts and the address in
+    /// `file`. A server started again on the same file takes its jobs up where they were (and
+    /// its old address when `addr` asks for any port and that one is free): status polls still
+    /// answer and pending callbacks are delivered. `config` replaces the saved one.
+    pub async fn spawn_with_state(
+        addr: SocketAddr,
+        sora_secret: WebhookSecret,
+        remotion_secret: WebhookSecret,
+        config: FakeConfig,
+        file: PathBuf,
+    ) -> std::io::Result<Self> {
+        Self::start(addr, sora_secret, remotion_secret, config, Some(file)).await
+    }
+
+    async fn start(
+        addr: SocketAddr,
+        sora_secret: WebhookSecret,
+        remotion_secret: WebhookSecret,
+        config: FakeConfig,
+        file: Option<PathBuf>,
+    ) -> std::io::Result<Self> {
+        let saved = match &file {
+            Some(f) => state::load(f)?,
+            None => None,
+        };
+        let listener = state::bind(addr, saved.as_ref().and_then(|s| s.addr)).await?;
         let addr = listener.local_addr()?;
+        let (jobs, stats) = saved.map(|s| (s.jobs, s.stats)).unwrap_or_default();
         let shared = Arc::new(Shared {
             config: RwLock::new(config),
-            jobs: Mutex::default(),
-            stats: Mutex::default(),
+            jobs: Mutex::new(jobs),
+            stats: Mutex::new(stats),
             sora_secret,
             remotion_secret,
             base_url: format!("http://{addr}"),
             http: crate::clients::plain_client(),
+            file,
+            saving: Mutex::new(()),
         });
+        shared.persist();
+        callbacks::resume_pending(&shared);
         let app = router(shared.clone());
         tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {

@@ -4,11 +4,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use myloware::fakes::deliveries::sora_delivery;
 use myloware::time::{Clock, SystemClock};
 use serde_json::{Value, json};
 
-use super::{AppState, Job, callbacks, new_id};
+use super::callbacks::{self, Kind};
+use super::{AppState, Job, Shared, new_id};
 
 fn error(status: StatusCode, msg: &str) -> Response {
     (status, Json(json!({ "error": { "message": msg, "type": "invalid_request_error" } })))
@@ -45,14 +45,21 @@ pub(super) async fn chat_completions(
 }
 
 fn video_json(id: &str, job: &Job) -> Value {
-    let mut v = json!({ "id": id, "object": "video", "model": "sora-2", "status": job.status, "progress": if job.status == "completed" { 100 } else { 0 } });
-    if let Some(f) = &job.failure {
+    let status = match (job.done(Shared::now_ms()), &job.failure) {
+        (false, _) => "in_progress",
+        (true, Some(_)) => "failed",
+        (true, None) => "completed",
+    };
+    let mut v = json!({ "id": id, "object": "video", "model": "sora-2", "status": status,
+        "progress": if status == "in_progress" { 0 } else { 100 } });
+    if let (true, Some(f)) = (job.done(Shared::now_ms()), &job.failure) {
         v["error"] = json!({ "code": "generation_failed", "message": f });
     }
     v
 }
 
 /// `POST /v1/videos`: start a job (one per `Idempotency-Key`), call back when it finishes.
+/// Every submission is counted; only a new key starts (and bills) a job.
 pub(super) async fn create_video(
     State(s): State<AppState>,
     headers: HeaderMap,
@@ -61,10 +68,15 @@ pub(super) async fn create_video(
     if req["prompt"].as_str().is_none_or(str::is_empty) {
         return error(StatusCode::BAD_REQUEST, "prompt is required");
     }
-    let outage = s.config.read().unwrap().video_submit_status;
+    let (outage, delay_ms) = {
+        let c = s.config.read().unwrap();
+        (c.video_submit_status, c.video_submit_delay_ms)
+    };
     if let Some(code) = outage.and_then(|c| StatusCode::from_u16(c).ok()) {
         return error(code, "the video API is unavailable (configured outage)");
     }
+    s.bump(|st| st.video_submissions += 1);
+    let delay = s.callback_delay();
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (id, job, fresh) = {
         let mut jobs = s.jobs.lock().unwrap();
@@ -73,7 +85,13 @@ pub(super) async fn create_video(
             (id, job, false)
         } else {
             let id = new_id("video");
-            let job = Job { status: "queued", failure: None, run_id: None };
+            let c = s.config.read().unwrap();
+            let job = Job {
+                failure: c.video_failure.clone(),
+                run_id: None,
+                ready_at: Shared::now_ms() + delay.as_millis() as i64,
+                callback: c.sora_webhook_url.clone().filter(|_| !c.drop_callbacks),
+            };
             jobs.videos.insert(id.clone(), job.clone());
             if let Some(k) = key {
                 jobs.video_keys.insert(k, id.clone());
@@ -83,29 +101,12 @@ pub(super) async fn create_video(
     };
     if fresh {
         s.bump(|st| st.video_jobs += 1);
-        let failure = s.config.read().unwrap().video_failure.clone();
-        let delay = s.callback_delay();
-        let (state, vid) = (s.clone(), id.clone());
-        tokio::spawn(async move {
-            tokio::time::sleep(delay).await;
-            {
-                let mut jobs = state.jobs.lock().unwrap();
-                if let Some(j) = jobs.videos.get_mut(&vid) {
-                    j.status = if failure.is_some() { "failed" } else { "completed" };
-                    j.failure = failure.clone();
-                }
-            }
-            let url = {
-                let c = state.config.read().unwrap();
-                c.sora_webhook_url.clone().filter(|_| !c.drop_callbacks)
-            };
-            if let Some(url) = url {
-                let secret = state.sora_secret.clone();
-                callbacks::schedule(state, url, std::time::Duration::ZERO, move || {
-                    sora_delivery(&secret, &vid, failure.as_deref(), SystemClock.now().secs())
-                });
-            }
-        });
+        callbacks::schedule(s.clone(), Kind::Video, id.clone());
+    }
+    if delay_ms > 0 {
+        // The job has started; the answer is slow (a crash of the caller in between leaves a
+        // job it never heard of).
+        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
     }
     (StatusCode::OK, Json(video_json(&id, &job))).into_response()
 }
@@ -121,7 +122,7 @@ pub(super) async fn get_video(State(s): State<AppState>, Path(id): Path<String>)
 /// `GET /v1/videos/{id}/content`: a small real MP4 once the job completed.
 pub(super) async fn video_content(State(s): State<AppState>, Path(id): Path<String>) -> Response {
     match s.jobs.lock().unwrap().videos.get(&id) {
-        Some(job) if job.status == "completed" => {
+        Some(job) if job.done(Shared::now_ms()) && job.failure.is_none() => {
             ([("content-type", "video/mp4")], crate::SAMPLE_MP4).into_response()
         }
         Some(_) => error(StatusCode::CONFLICT, "video is not completed"),

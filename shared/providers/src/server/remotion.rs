@@ -4,10 +4,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use myloware::fakes::deliveries::remotion_delivery;
 use serde_json::{Value, json};
 
-use super::{AppState, Job, callbacks, new_id};
+use super::callbacks::{self, Kind};
+use super::{AppState, Job, Shared, new_id};
 
 /// `POST /api/render` → 202 `{job_id, status}`; calls back `callback_url` when done.
 pub(super) async fn render(
@@ -23,6 +23,8 @@ pub(super) async fn render(
         return (StatusCode::BAD_REQUEST, Json(json!({ "error": "callback_url must be http(s)" })))
             .into_response();
     }
+    s.bump(|st| st.render_submissions += 1);
+    let delay = s.callback_delay();
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let run_id = req["run_id"].as_str().map(str::to_owned);
     let (id, fresh) = {
@@ -31,7 +33,13 @@ pub(super) async fn render(
             Some(id) => (id, false),
             None => {
                 let id = new_id("render");
-                let job = Job { status: "queued", failure: None, run_id: run_id.clone() };
+                let c = s.config.read().unwrap();
+                let job = Job {
+                    failure: c.render_failure.clone(),
+                    run_id,
+                    ready_at: Shared::now_ms() + delay.as_millis() as i64,
+                    callback: Some(callback_url).filter(|_| !c.drop_callbacks),
+                };
                 jobs.renders.insert(id.clone(), job);
                 if let Some(k) = key {
                     jobs.render_keys.insert(k, id.clone());
@@ -42,38 +50,31 @@ pub(super) async fn render(
     };
     if fresh {
         s.bump(|st| st.render_jobs += 1);
-        let failure = s.config.read().unwrap().render_failure.clone();
-        {
-            let mut jobs = s.jobs.lock().unwrap();
-            let j = jobs.renders.get_mut(&id).expect("just inserted");
-            j.status = if failure.is_some() { "error" } else { "done" };
-            j.failure = failure.clone();
-        }
-        let (secret, output) =
-            (s.remotion_secret.clone(), format!("{}/output/{id}.mp4", s.base_url));
-        let path = callback_url.clone();
-        let job = id.clone();
-        if !s.config.read().unwrap().drop_callbacks {
-            callbacks::schedule(s.clone(), callback_url, s.callback_delay(), move || {
-                let outcome = match &failure {
-                    Some(f) => Err(f.as_str()),
-                    None => Ok(output.clone()),
-                };
-                remotion_delivery(&secret, path.clone(), &job, run_id.clone(), outcome)
-            });
-        }
+        callbacks::schedule(s.clone(), Kind::Render, id.clone());
     }
     (StatusCode::ACCEPTED, Json(json!({ "job_id": id, "status": "queued" }))).into_response()
+}
+
+fn render_status(j: &Job) -> &'static str {
+    match (j.done(Shared::now_ms()), &j.failure) {
+        (false, _) => "rendering",
+        (true, Some(_)) => "error",
+        (true, None) => "done",
+    }
 }
 
 /// `GET /api/render/{id}`.
 pub(super) async fn status(State(s): State<AppState>, Path(id): Path<String>) -> Response {
     match s.jobs.lock().unwrap().renders.get(&id) {
-        Some(j) => Json(json!({
-            "job_id": id, "status": j.status, "error": j.failure, "run_id": j.run_id,
-            "output_url": (j.status == "done").then(|| format!("{}/output/{id}.mp4", s.base_url)),
-        }))
-        .into_response(),
+        Some(j) => {
+            let status = render_status(j);
+            Json(json!({
+                "job_id": id, "status": status, "run_id": j.run_id,
+                "error": (status == "error").then(|| j.failure.clone()),
+                "output_url": (status == "done").then(|| format!("{}/output/{id}.mp4", s.base_url)),
+            }))
+            .into_response()
+        }
         None => (StatusCode::NOT_FOUND, Json(json!({ "error": "no such render" }))).into_response(),
     }
 }
@@ -82,7 +83,7 @@ pub(super) async fn status(State(s): State<AppState>, Path(id): Path<String>) ->
 pub(super) async fn output(State(s): State<AppState>, Path(file): Path<String>) -> Response {
     let id = file.trim_end_matches(".mp4");
     match s.jobs.lock().unwrap().renders.get(id) {
-        Some(j) if j.status == "done" => {
+        Some(j) if render_status(j) == "done" => {
             ([("content-type", "video/mp4")], crate::SAMPLE_MP4).into_response()
         }
         _ => (StatusCode::NOT_FOUND, Json(json!({ "error": "no such output" }))).into_response(),

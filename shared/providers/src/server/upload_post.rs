@@ -52,7 +52,6 @@ pub(super) async fn upload(State(s): State<AppState>, mut form: Multipart) -> Re
     if fresh {
         s.bump(|st| st.publish_jobs += 1);
     }
-    s.persist();
     if asynchronous {
         return Json(json!({
             "success": true,
