@@ -97,3 +97,24 @@ async fn an_upload_the_publisher_refuses_fails_the_run_with_its_words() {
     assert!(err.message.contains("video too long"), "{}", err.message);
     assert_eq!(h.fakes.publish.posts().for_run(&id), 1);
 }
+
+#[tokio::test]
+async fn no_upload_starts_after_a_cancel_returned() {
+    let h = Harness::new();
+    let (id, m) = at_publishing(&h).await;
+    // A cancel lands while publishing checks the caption: the step's lease confirmation before
+    // the POST then fails, and nothing is posted.
+    h.faults.delay_at("store.claim_intent.before", Duration::from_millis(300));
+    let step = {
+        let engine = h.engine.clone();
+        tokio::spawn(async move { engine.handle_message(&m, "worker").await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let cancelled = h.engine.cancel(&id, "operator", None, None).await.unwrap();
+    assert_eq!(cancelled.status, RunStatus::Cancelled);
+    let posts_at_return = h.fakes.publish.posts().for_run(&id);
+    assert_eq!(step.await.unwrap().unwrap(), Disposition::Ack);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!((posts_at_return, h.fakes.publish.posts().for_run(&id)), (0, 0), "never posted");
+    assert_eq!(h.run(&id).await.status, RunStatus::Cancelled);
+}

@@ -43,6 +43,9 @@ async fn an_unreadable_record_is_reported_skipped_and_deferred() {
     db.execute("UPDATE runs SET body = '{not json' WHERE run_id = ?1", [bad.run_id.to_string()])
         .unwrap();
 
+    // A pass with no time left does nothing and says it did not finish; the next goes on.
+    let none = engine.sweep(Duration::ZERO).await.unwrap();
+    assert_eq!((none.examined, none.finished), (0, false), "{none:?}");
     let report = engine.sweep(Duration::from_secs(10)).await.unwrap();
     assert_eq!(report.requeued, [good.run_id], "the others are still handled: {report:?}");
     assert_eq!(report.errors.len(), 1, "{report:?}");
