@@ -92,7 +92,7 @@ mod tests {
     use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
     use myloware::adapters::MemoryBackend;
     use myloware::domain::{ProjectName, RunRecord, StepMessage};
-    use myloware::fakes::{CallbackMode, FakeSet, NullSink};
+    use myloware::fakes::FakeSet;
     use myloware::ports::{DeadLetter, HeldLetter, MoveTask, QueueError, RunStore};
     use myloware::time::{Clock, SystemClock};
     use myloware::webhooks::WebhookSecret;
@@ -158,13 +158,7 @@ mod tests {
         let backend = MemoryBackend::default();
         let store = backend.store.clone();
         let secret = WebhookSecret::parse("s").unwrap();
-        let fakes = FakeSet::new(
-            secret.clone(),
-            secret,
-            Arc::new(NullSink),
-            CallbackMode::Manual,
-            Arc::new(SystemClock),
-        );
+        let fakes = FakeSet::silent(secret);
         let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), Default::default());
         let now = SystemClock.now();
         let busy = RunRecord::new(ProjectName::parse("p").unwrap(), "brief".into(), 1, None, now);

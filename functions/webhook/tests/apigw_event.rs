@@ -7,7 +7,7 @@ use base64::Engine as _;
 use lambda_http::tower::ServiceExt;
 use myloware::adapters::MemoryBackend;
 use myloware::domain::{Correlation, JobId, Provider};
-use myloware::fakes::{CallbackMode, FakeSet, NullSink};
+use myloware::fakes::FakeSet;
 use myloware::time::{Clock, SystemClock};
 use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret, sign_standard};
 use myloware_http::{ApiKeys, AppState, WebhookSecrets, webhook_router};
@@ -36,13 +36,7 @@ fn event(body: &[u8], headers: serde_json::Value) -> String {
 #[tokio::test]
 async fn a_base64_encoded_api_gateway_body_is_verified_on_its_raw_bytes() {
     let secret = WebhookSecret::parse(SECRET).unwrap();
-    let fakes = FakeSet::new(
-        secret.clone(),
-        secret.clone(),
-        Arc::new(NullSink),
-        CallbackMode::Manual,
-        Arc::new(SystemClock),
-    );
+    let fakes = FakeSet::silent(secret.clone());
     let backend = MemoryBackend::default();
     let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), Default::default());
     let run = myloware::RunId::new();

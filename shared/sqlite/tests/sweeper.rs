@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use myloware::domain::{ProjectName, RunRecord, RunStatus, Step};
-use myloware::fakes::{CallbackMode, FakeSet, NullSink};
+use myloware::fakes::FakeSet;
 use myloware::ports::{QueueConsumer, RunStore};
 use myloware::time::{Clock, SystemClock, Timestamp};
 use myloware::webhooks::WebhookSecret;
@@ -26,13 +26,7 @@ async fn an_unreadable_record_is_reported_skipped_and_deferred() {
         std::env::temp_dir().join(format!("myloware-sweep-{}", uuid::Uuid::new_v4().simple()));
     let backend = Embedded::open(&dir, Arc::new(SystemClock), QueueSettings::default()).unwrap();
     let secret = WebhookSecret::parse("s").unwrap();
-    let fakes = FakeSet::new(
-        secret.clone(),
-        secret,
-        Arc::new(NullSink),
-        CallbackMode::Manual,
-        Arc::new(SystemClock),
-    );
+    let fakes = FakeSet::silent(secret);
     let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), Default::default());
     let now = SystemClock.now();
     let (bad, good) = (stuck("bad", now), stuck("good", now));

@@ -60,6 +60,18 @@ impl FakeSet {
         }
     }
 
+    /// Fakes that never call back (a test that delivers callbacks itself, or needs none),
+    /// signing with `secret` for both providers.
+    pub fn silent(secret: crate::webhooks::WebhookSecret) -> Self {
+        Self::new(
+            secret.clone(),
+            secret,
+            Arc::new(NullSink),
+            CallbackMode::Manual,
+            Arc::new(crate::time::SystemClock),
+        )
+    }
+
     /// The fakes as the engine's providers.
     pub fn providers(&self) -> Providers {
         Providers {

@@ -13,7 +13,7 @@ use myloware::domain::{
     Correlation, ExpectedJob, JobId, OpenWait, ProjectName, Provider, RunId, RunRecord, RunStatus,
     Step, StepMessage, WaitKind,
 };
-use myloware::fakes::{CallbackMode, FakeSet, NullSink};
+use myloware::fakes::FakeSet;
 use myloware::ports::{Checkpoint, QueueConsumer, RunStore, StepQueue};
 use myloware::time::{Clock, SystemClock, Timestamp};
 use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
@@ -187,13 +187,7 @@ pub async fn callbacks(runs: usize) -> Value {
         QueueSettings { visibility_timeout: Duration::from_secs(30), max_receive_count: 8 };
     let backend = Embedded::open(&dir, Arc::new(SystemClock), settings).expect("open");
     let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
-    let fakes = FakeSet::new(
-        secret.clone(),
-        secret.clone(),
-        Arc::new(NullSink),
-        CallbackMode::Manual,
-        Arc::new(SystemClock),
-    );
+    let fakes = FakeSet::silent(secret.clone());
     let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), Default::default());
     let state = AppState {
         engine: engine.clone(),

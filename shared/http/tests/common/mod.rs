@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use myloware::adapters::MemoryBackend;
 use myloware::config::EngineConfig;
-use myloware::fakes::{CallbackMode, FakeSet, NullSink};
+use myloware::fakes::FakeSet;
 use myloware::time::SystemClock;
 use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
 use myloware_http::{ApiKeys, AppState, WebhookSecrets, api_router};
@@ -12,13 +12,7 @@ use myloware_http::{ApiKeys, AppState, WebhookSecrets, api_router};
 /// The router, its fakes (for their counters) and its backend (to inspect what was stored).
 pub fn app_with(keys: &[&str], config: EngineConfig) -> (axum::Router, FakeSet, MemoryBackend) {
     let secret = WebhookSecret::parse("s3cret").unwrap();
-    let fakes = FakeSet::new(
-        secret.clone(),
-        secret.clone(),
-        Arc::new(NullSink),
-        CallbackMode::Manual,
-        Arc::new(SystemClock),
-    );
+    let fakes = FakeSet::silent(secret.clone());
     let backend = MemoryBackend::default();
     let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), config);
     let router = api_router(AppState {
