@@ -162,7 +162,8 @@ def main():
     prefix = f"smoke{suffix}"
     params = [
         {"ParameterKey": "Prefix", "ParameterValue": prefix},
-        {"ParameterKey": "ProviderMode", "ParameterValue": "fake"},
+        # The dev stage: every provider mode left empty is a fake (in the functions).
+        {"ParameterKey": "Stage", "ParameterValue": "dev"},
     ]
     started = time.time()
     cf.create_stack(
@@ -193,8 +194,8 @@ def main():
     key = "smoke-" + uuid.uuid4().hex
     digest = hashlib.sha256(key.encode()).hexdigest()
     sm.put_secret_value(SecretId=outputs["ApiKeyHashesSecretArn"], SecretString=digest)
-    sora = "whsec_" + base64.b64encode(uuid.uuid4().bytes * 2).decode()
-    sm.put_secret_value(SecretId=outputs["SoraWebhookSecretArn"], SecretString=sora)
+    video = "whsec_" + base64.b64encode(uuid.uuid4().bytes * 2).decode()
+    sm.put_secret_value(SecretId=outputs["OpenAiWebhookSecretArn"], SecretString=video)
     sm.put_secret_value(SecretId=outputs["RemotionWebhookSecretArn"], SecretString=uuid.uuid4().hex)
     log(f"API at {base}")
 

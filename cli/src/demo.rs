@@ -14,11 +14,13 @@ use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use myloware::Engine;
+use myloware::config::EngineConfig;
+use myloware::domain::Provider;
 use myloware::domain::{Decision, Gate, ProjectName, RunRecord, RunStatus};
 use myloware::engine::StartRequest;
 use myloware::webhooks::WebhookSecret;
-use myloware_providers::clients::Endpoints;
 use myloware_providers::server::{FakeConfig, FakeServer};
+use myloware_runtime::wiring::{Fakes, providers};
 use myloware_runtime::{RuntimeConfig, app_state};
 use myloware_sqlite::Embedded;
 
@@ -41,45 +43,69 @@ pub struct DemoArgs {
     /// Print the final run as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Which video API the fake provider plays: an OpenAI-compatible gateway (webhooks),
+    /// Replicate (a webhook per prediction) or Gemini's Veo (polled, no callback).
+    #[arg(long, value_enum, default_value = "openai")]
+    video_provider: VideoAdapter,
 }
 
-const SORA_SECRET: &str = "whsec_ZGVtby1zb3JhLXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm";
+/// The video adapters.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum VideoAdapter {
+    /// An OpenAI-compatible Videos API.
+    Openai,
+    /// Replicate predictions.
+    Replicate,
+    /// Veo through the Gemini API.
+    Gemini,
+}
+
+impl VideoAdapter {
+    fn provider(self) -> Provider {
+        match self {
+            VideoAdapter::Openai => Provider::OpenAi,
+            VideoAdapter::Replicate => Provider::Replicate,
+            VideoAdapter::Gemini => Provider::Gemini,
+        }
+    }
+}
+
+const OPENAI_SECRET: &str = "whsec_ZGVtby1zb3JhLXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm";
+const REPLICATE_SECRET: &str = "whsec_ZGVtby1yZXBsaWNhdGUtc2VjcmV0LTAxMjM0NTY3ODk=";
 const REMOTION_SECRET: &str = "demo-remotion-secret";
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding a local port")?;
     let base = format!("http://{}", listener.local_addr()?);
-    let fake = FakeServer::spawn(
-        "127.0.0.1:0".parse()?,
-        WebhookSecret::parse(SORA_SECRET)?,
-        WebhookSecret::parse(REMOTION_SECRET)?,
-        FakeConfig {
-            sora_webhook_url: Some(format!("{base}/v1/webhooks/sora")),
-            callback_delay_ms: 400,
-            reorder_jitter_ms: 300,
-            ..Default::default()
-        },
-    )
-    .await
-    .context("starting the fake provider server")?;
-
-    let mut cfg = RuntimeConfig::from_env()?;
-    cfg.sora_secrets = vec![WebhookSecret::parse(SORA_SECRET)?];
-    cfg.remotion_secrets = vec![WebhookSecret::parse(REMOTION_SECRET)?];
+    // Every provider fake, said so: the demo needs no keys.
+    let mut cfg = RuntimeConfig::all_fake(EngineConfig::from_env()?);
+    cfg.providers.video_adapter = args.video_provider.provider();
+    cfg.set_secret(Provider::OpenAi, WebhookSecret::parse(OPENAI_SECRET)?);
+    cfg.set_secret(Provider::Replicate, WebhookSecret::parse(REPLICATE_SECRET)?);
+    cfg.set_secret(Provider::Remotion, WebhookSecret::parse(REMOTION_SECRET)?);
     cfg.api_keys = vec!["demo-key".into()];
     cfg.engine.webhook_base_url = base.clone();
-    // The fake upload is done in under a second: ask for it soon.
+    // The fake upload is done in under a second, and Veo is polled: ask soon.
     cfg.engine.waits.publish_poll.after = Duration::from_millis(500);
     cfg.engine.waits.publish_poll.interval = Duration::from_millis(500);
-    let providers = Endpoints::all_at(&fake.base_url(), "demo-key").providers();
+    cfg.engine.waits.polled.after = Duration::from_millis(500);
+    cfg.engine.waits.polled.interval = Duration::from_millis(500);
+    let config =
+        FakeConfig { callback_delay_ms: 400, reorder_jitter_ms: 300, ..Default::default() };
+    let fake = embedded::fake_server(&cfg, None, "127.0.0.1:0".parse()?, config).await?;
+    let providers = providers(&cfg, Fakes::Server(fake.base_url()))?;
     let (backend, engine) = embedded::engine(&args.data_dir, &mut cfg, providers)?;
     embedded::spawn_worker(&engine, &backend, "demo");
     let router = myloware_http::local_router(app_state(engine.clone(), &cfg, None)?);
     tokio::spawn(async move { axum::serve(listener, router).await });
     eprintln!("MyloWare demo");
     eprintln!("  API + webhooks   {base}");
-    eprintln!("  fake providers   {}", fake.base_url());
+    eprintln!(
+        "  fake providers   {} (video: {})",
+        fake.base_url(),
+        cfg.providers.video_adapter.as_str()
+    );
     eprintln!("  data directory   {}", args.data_dir.display());
 
     let out = engine

@@ -8,9 +8,11 @@ use std::time::Duration;
 use anyhow::Context;
 use myloware::Engine;
 use myloware::config::env_num;
+use myloware::domain::Provider;
 use myloware::engine::Providers;
 use myloware::time::SystemClock;
-use myloware_providers::server::{FakeConfig, FakeServer};
+use myloware::webhooks::WebhookSecret;
+use myloware_providers::server::{FakeConfig, FakeSecrets, FakeServer};
 use myloware_runtime::RuntimeConfig;
 use myloware_sqlite::{Embedded, QueueSettings};
 
@@ -37,20 +39,41 @@ pub fn engine(
     Ok((backend, engine))
 }
 
-/// The fake provider server in this process, its jobs and pending callbacks kept in the data
-/// directory (`fake-providers.json`), as a real provider keeps them whatever happens to us: a
-/// process killed while its run waited for clips finds its jobs again when it restarts.
-pub async fn fake_providers(
-    dir: &Path,
+/// The fake provider server in this process, for the providers `cfg` says are `fake`: it signs
+/// with the configured webhook secrets (a random one for a protocol nobody verifies here) and
+/// calls back to the webhook base URL. With `dir`, its jobs and pending callbacks are kept in
+/// the data directory (`fake-providers.json`), as a real provider keeps them whatever happens
+/// to us: a process killed while its run waited for clips finds its jobs again on restart.
+pub async fn fake_server(
+    cfg: &RuntimeConfig,
+    dir: Option<&Path>,
     addr: std::net::SocketAddr,
-    sora: myloware::webhooks::WebhookSecret,
-    remotion: myloware::webhooks::WebhookSecret,
     config: FakeConfig,
 ) -> anyhow::Result<FakeServer> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    FakeServer::spawn_with_state(addr, sora, remotion, config, dir.join("fake-providers.json"))
-        .await
-        .context("starting the fake provider server")
+    let secret = |s: &myloware_runtime::config::SecretSetting| {
+        s.literal.first().cloned().unwrap_or_else(|| {
+            WebhookSecret::parse(&format!("unverified-{}", uuid::Uuid::new_v4().simple()))
+                .expect("a raw secret")
+        })
+    };
+    let secrets = FakeSecrets {
+        openai: secret(&cfg.video_secrets[&Provider::OpenAi]),
+        replicate: secret(&cfg.video_secrets[&Provider::Replicate]),
+        remotion: secret(&cfg.remotion_secrets),
+    };
+    let config = FakeConfig {
+        openai_webhook_url: Some(format!("{}/v1/webhooks/openai", cfg.engine.webhook_base_url)),
+        ..config
+    };
+    let server = match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let file = dir.join("fake-providers.json");
+            FakeServer::spawn_with_state(addr, secrets, config, file).await
+        }
+        None => FakeServer::spawn(addr, secrets, config).await,
+    };
+    server.context("starting the fake provider server")
 }
 
 /// Sweep for runs that stopped moving every `every`, as the scheduled sweeper Lambda does on AWS.

@@ -1,6 +1,7 @@
 //! `myloware`: the operator and developer CLI.
 
 mod client;
+mod config_check;
 mod demo;
 mod dlq;
 mod embedded;
@@ -21,6 +22,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check the configuration in the environment: provider modes, real providers' settings,
+    /// webhook secrets; refuses as `serve` and the functions would.
+    Config {
+        #[command(subcommand)]
+        command: config_check::ConfigCommand,
+    },
     /// Run one whole video run in this process (no AWS, no keys) and print a summary.
     Demo(demo::DemoArgs),
     /// Manage the AWS resources (table, queues, bucket).
@@ -45,12 +52,13 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match &cli.command {
         // The demo talks to a person: quiet, readable logs unless asked otherwise.
-        Command::Demo(_) | Command::Runs(_) | Command::Dlq(_) => {
+        Command::Demo(_) | Command::Runs(_) | Command::Dlq(_) | Command::Config { .. } => {
             myloware_runtime::telemetry::init_with("warn", true)
         }
         _ => myloware_runtime::telemetry::init(),
     }
     match cli.command {
+        Command::Config { command } => config_check::run(command),
         Command::Demo(args) => demo::run(args).await,
         Command::Infra { command } => infra::run(command).await,
         Command::Serve(args) => serve::run(args).await,

@@ -7,11 +7,11 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use myloware::webhooks::WebhookSecret;
 use myloware_aws::{AwsClients, Resources, SqsDriver};
-use myloware_providers::clients::Endpoints;
+use myloware_providers::clients::Mode;
 use myloware_providers::server::{FakeConfig, FakeServer};
-use myloware_runtime::{RuntimeConfig, app_state, aws_engine, wiring::providers};
+use myloware_runtime::wiring::{Fakes, providers};
+use myloware_runtime::{RuntimeConfig, app_state, aws_engine};
 
 use crate::embedded;
 
@@ -40,29 +40,19 @@ pub struct ServeArgs {
 /// local port, the same one again after a restart when it is free).
 const ENV_FAKE_ADDR: &str = "MYLOWARE_FAKE_PROVIDERS_ADDR";
 
+/// The fake provider server for the providers in `fake` mode: kept in the data directory
+/// (embedded), in memory next to AWS.
 async fn in_process_fakes(args: &ServeArgs, cfg: &RuntimeConfig) -> anyhow::Result<FakeServer> {
-    let secret = |v: &[WebhookSecret], var: &str| {
-        v.first()
-            .cloned()
-            .with_context(|| format!("{var} is not set: the fake providers sign with it"))
-    };
     let addr = match std::env::var(ENV_FAKE_ADDR) {
         Ok(a) => a.parse().with_context(|| format!("{ENV_FAKE_ADDR}={a:?}"))?,
         Err(_) => "127.0.0.1:0".parse()?,
     };
     let config = FakeConfig {
-        sora_webhook_url: Some(format!("{}/v1/webhooks/sora", cfg.engine.webhook_base_url)),
         callback_delay_ms: cfg.fake_callback_delay.as_millis() as u64,
         ..Default::default()
     };
-    embedded::fake_providers(
-        &args.data_dir,
-        addr,
-        secret(&cfg.sora_secrets, myloware_runtime::config::ENV_SORA_SECRETS)?,
-        secret(&cfg.remotion_secrets, myloware_runtime::config::ENV_REMOTION_SECRETS)?,
-        config,
-    )
-    .await
+    let dir = matches!(args.backend, Backend::Embedded).then_some(args.data_dir.as_path());
+    embedded::fake_server(cfg, dir, addr, config).await
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -73,16 +63,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {}", args.addr))?;
-    let providers = match (&args.backend, &cfg.endpoints) {
-        // No provider configured: the fake provider server in this process, its jobs kept in
-        // the data directory so they survive a restart of this process.
-        (Backend::Embedded, None) => {
-            let fake = in_process_fakes(&args, &cfg).await?;
-            tracing::info!(addr = %fake.addr(), "fake providers in this process (stats: /_fake/stats)");
-            Endpoints::all_at(&fake.base_url(), "fake-key").providers()
-        }
-        _ => providers(&cfg)?.0,
+    cfg.resolve_replicate_secret().await?;
+    let fakes = if cfg.providers.modes.kinds_in(Mode::Fake).is_empty() {
+        Fakes::InProcess
+    } else {
+        let fake = in_process_fakes(&args, &cfg).await?;
+        tracing::info!(addr = %fake.addr(), "fake providers in this process (stats: /_fake/stats)");
+        Fakes::Server(fake.base_url())
     };
+    let providers = providers(&cfg, fakes)?;
     myloware_runtime::telemetry::init_metrics("serve");
     tokio::spawn(async {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));

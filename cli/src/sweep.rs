@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 use myloware_aws::{AwsClients, Resources};
-use myloware_runtime::{RuntimeConfig, aws_engine, wiring::providers};
+use myloware_runtime::wiring::{Fakes, providers};
+use myloware_runtime::{RuntimeConfig, aws_engine};
 
 use crate::embedded;
 use crate::serve::Backend;
@@ -25,7 +26,8 @@ pub struct SweepArgs {
 
 pub async fn run(args: SweepArgs) -> anyhow::Result<()> {
     let mut cfg = RuntimeConfig::from_env()?;
-    let (providers, _fakes) = providers(&cfg)?;
+    // Fakes here answer status polls from the job ids alone (the jobs live in another process).
+    let providers = providers(&cfg, Fakes::InProcess)?;
     let engine = match args.backend {
         Backend::Embedded => embedded::engine(&args.data_dir, &mut cfg, providers)?.1,
         Backend::Aws => {

@@ -6,10 +6,12 @@
 
 use std::process::{Command, Output, Stdio};
 
-use myloware_tests::http::{ApiClient, ChildGuard, free_port, spawn_fake_providers, wait_up};
+use myloware_tests::http::{
+    ApiClient, ChildGuard, free_port, real_providers_at, spawn_fake_providers, wait_up,
+};
 use serde_json::{Value, json};
 
-const SORA: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const OPENAI: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const REMOTION: &str = "ops-remotion-secret";
 
 fn cli(base: &str, key: &str, args: &[&str]) -> String {
@@ -50,15 +52,15 @@ async fn dlq_and_run_operations_through_the_cli_on_the_embedded_backend() {
     let base = format!("http://127.0.0.1:{port}");
     let fake = format!("http://127.0.0.1:{fake_port}");
     let bin = env!("CARGO_BIN_EXE_myloware");
-    let _fake = spawn_fake_providers(bin, fake_port, &base, 200, SORA, REMOTION).await;
+    let _fake = spawn_fake_providers(bin, fake_port, &base, 200, OPENAI, REMOTION).await;
     let _serve = ChildGuard(
         Command::new(env!("CARGO_BIN_EXE_myloware"))
             .args(["serve", "--backend", "embedded", "--addr", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
             .arg(&dir)
-            .env("MYLOWARE_PROVIDER_BASE_URL", &fake)
+            .envs(real_providers_at(&fake, "openai"))
             .env("MYLOWARE_API_KEYS", "k,ops-admin:admin,oncall:operator")
-            .env("MYLOWARE_SORA_WEBHOOK_SECRETS", SORA)
+            .env("MYLOWARE_OPENAI_WEBHOOK_SECRETS", OPENAI)
             .env("MYLOWARE_REMOTION_WEBHOOK_SECRETS", REMOTION)
             .env("MYLOWARE_MAX_ATTEMPTS", "2")
             .env("MYLOWARE_RETRY_BASE_MS", "200")

@@ -6,10 +6,12 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use myloware_tests::http::{ApiClient, ChildGuard, free_port, spawn_fake_providers, wait_up};
+use myloware_tests::http::{
+    ApiClient, ChildGuard, free_port, real_providers_at, spawn_fake_providers, wait_up,
+};
 use serde_json::Value;
 
-const SORA: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const OPENAI: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const REMOTION: &str = "crash-remotion-secret";
 
 fn serve(port: u16, fake: u16, dir: &str) -> ChildGuard {
@@ -24,9 +26,9 @@ fn serve(port: u16, fake: u16, dir: &str) -> ChildGuard {
                 "--data-dir",
                 dir,
             ])
-            .env("MYLOWARE_PROVIDER_BASE_URL", format!("http://127.0.0.1:{fake}"))
+            .envs(real_providers_at(&format!("http://127.0.0.1:{fake}"), "openai"))
             .env("MYLOWARE_API_KEYS", "k")
-            .env("MYLOWARE_SORA_WEBHOOK_SECRETS", SORA)
+            .env("MYLOWARE_OPENAI_WEBHOOK_SECRETS", OPENAI)
             .env("MYLOWARE_REMOTION_WEBHOOK_SECRETS", REMOTION)
             .env("MYLOWARE_VISIBILITY_SECS", "3")
             .stdout(Stdio::null())
@@ -49,7 +51,7 @@ async fn a_killed_server_finishes_the_run_after_restart_without_paying_twice() {
     let base = format!("http://127.0.0.1:{port}");
     let fake_base = format!("http://127.0.0.1:{fake_port}");
     let bin = env!("CARGO_BIN_EXE_myloware");
-    let _fake = spawn_fake_providers(bin, fake_port, &base, 3000, SORA, REMOTION).await;
+    let _fake = spawn_fake_providers(bin, fake_port, &base, 3000, OPENAI, REMOTION).await;
     let mut server = serve(port, fake_port, &dir);
     wait_up(&format!("{base}/health")).await;
     let api = ApiClient::new(&base, "k");
@@ -103,10 +105,11 @@ async fn in_process_fakes_outlive_kill_9_during_production_the_clip_wait_and_pub
                 .args(["serve", "--backend", "embedded", "--addr", &format!("127.0.0.1:{port}")])
                 .args(["--data-dir", &dir])
                 .env_remove("MYLOWARE_PROVIDER_BASE_URL")
+                .env("MYLOWARE_PROVIDERS", "all=fake")
                 .env("MYLOWARE_FAKE_PROVIDERS_ADDR", format!("127.0.0.1:{fake_port}"))
                 .env("MYLOWARE_FAKE_CALLBACK_DELAY_MS", "2500")
                 .env("MYLOWARE_API_KEYS", "k")
-                .env("MYLOWARE_SORA_WEBHOOK_SECRETS", SORA)
+                .env("MYLOWARE_OPENAI_WEBHOOK_SECRETS", OPENAI)
                 .env("MYLOWARE_REMOTION_WEBHOOK_SECRETS", REMOTION)
                 .env("MYLOWARE_VISIBILITY_SECS", "3")
                 .env("MYLOWARE_PUBLISH_POLL_AFTER_SECS", "1")

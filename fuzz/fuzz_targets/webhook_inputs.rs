@@ -5,7 +5,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use myloware::webhooks::{
-    RemotionVerifier, StandardVerifier, WebhookSecret, parse_remotion_event, parse_sora_event,
+    RemotionVerifier, StandardVerifier, WebhookSecret, parse_gemini_event, parse_openai_video_event,
+    parse_remotion_event, parse_replicate_prediction,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -23,9 +24,11 @@ fuzz_target!(|data: &[u8]| {
     let remotion = RemotionVerifier::new(vec![secret], 300);
     assert!(remotion.verify(sig.as_deref(), ts.as_deref(), body, 1_700_000_000).is_err(), "a fuzzed Remotion input verified");
 
-    let _ = parse_sora_event(body);
+    let _ = parse_openai_video_event(body);
     let _ = parse_remotion_event(body);
-    let _ = parse_sora_event(data);
+    let _ = parse_openai_video_event(data);
     let _ = parse_remotion_event(data);
+    let _ = parse_replicate_prediction(body, id.as_deref());
+    let _ = parse_gemini_event(body, id.as_deref());
     let _ = WebhookSecret::parse(&String::from_utf8_lossy(data));
 });

@@ -88,6 +88,9 @@ pub struct WaitConfig {
     /// The publish wait has no callback: polling is how it ends (`MYLOWARE_PUBLISH_POLL_AFTER_SECS`
     /// 5, `MYLOWARE_PUBLISH_POLL_INTERVAL_SECS` 15, at most 500 polls).
     pub publish_poll: PollPolicy,
+    /// A video provider that does not call back (Gemini by default) is polled from the start
+    /// (`MYLOWARE_POLLED_AFTER_SECS` 10, `MYLOWARE_POLLED_INTERVAL_SECS` 10, at most 720 polls).
+    pub polled: PollPolicy,
     /// Longest delay of one timer message (SQS allows 15 minutes).
     pub max_timer: Duration,
     /// The sweeper re-enqueues a run that has not moved for this long
@@ -106,14 +109,16 @@ impl WaitConfig {
         }
     }
 
-    /// How a wait of `kind` polls its provider (`None`: it does not, a gate).
-    pub fn polling(&self, kind: WaitKind) -> Option<PollPolicy> {
+    /// How a wait of `kind` polls its provider (`None`: it does not, a gate); `polled`: no
+    /// callback is expected.
+    pub fn polling(&self, kind: WaitKind, polled: bool) -> Option<PollPolicy> {
         let callbacks = PollPolicy {
             after: self.poll_after,
             interval: self.poll_interval,
             max: self.max_polls,
         };
         match kind {
+            WaitKind::Videos | WaitKind::Render if polled => Some(self.polled),
             WaitKind::Videos | WaitKind::Render => Some(callbacks),
             WaitKind::Publish => Some(self.publish_poll),
             WaitKind::Gate(_) => None,
@@ -135,6 +140,11 @@ impl Default for WaitConfig {
                 after: Duration::from_secs(5),
                 interval: Duration::from_secs(15),
                 max: 500,
+            },
+            polled: PollPolicy {
+                after: Duration::from_secs(10),
+                interval: Duration::from_secs(10),
+                max: 720,
             },
             max_timer: Duration::from_secs(900),
             stuck_after: Duration::from_secs(1200),
@@ -204,6 +214,8 @@ impl EngineConfig {
         w.publish_poll.after = secs("MYLOWARE_PUBLISH_POLL_AFTER_SECS", w.publish_poll.after)?;
         w.publish_poll.interval =
             secs("MYLOWARE_PUBLISH_POLL_INTERVAL_SECS", w.publish_poll.interval)?;
+        w.polled.after = secs("MYLOWARE_POLLED_AFTER_SECS", w.polled.after)?;
+        w.polled.interval = secs("MYLOWARE_POLLED_INTERVAL_SECS", w.polled.interval)?;
         w.stuck_after = secs("MYLOWARE_STUCK_AFTER_SECS", w.stuck_after)?;
         if let Ok(v) = std::env::var("MYLOWARE_WEBHOOK_BASE_URL") {
             c.webhook_base_url = v.trim_end_matches('/').to_owned();

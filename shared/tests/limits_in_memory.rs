@@ -46,7 +46,7 @@ async fn a_provider_failure_reason_is_bounded_on_the_rendezvous_and_the_run() {
     assert_eq!(err.code, "video_failed");
     assert!(err.message.chars().count() <= MAX_REASON_CHARS + 1, "{}", err.message.len());
     let jobs: Vec<_> = run.state.clips.iter().map(|c| c.job_id.clone()).collect();
-    let recs = h.store.correlations(Provider::Sora, &jobs).await.unwrap();
+    let recs = h.store.correlations(Provider::OpenAi, &jobs).await.unwrap();
     assert!(size(&recs[0]) < 10_000, "the rendezvous item stays small: {}", size(&recs[0]));
     assert!(size(&run) < 10_000);
 }

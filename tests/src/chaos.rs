@@ -19,12 +19,12 @@ use myloware::fakes::{CallbackMode, FakeSet};
 use myloware::faults::{Crash, Faults, FaultyConsumer, FaultyQueue, FaultyStore, faulty_providers};
 use myloware::ports::{CallbackSink, Delivery, ListQuery, QueueConsumer};
 use myloware::time::SystemClock;
-use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
+use myloware::webhooks::WebhookSecret;
 use myloware_http::{ApiKeys, AppState, WebhookSecrets, webhook_router};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use crate::{REMOTION_SECRET, SORA_SECRET};
+use crate::{OPENAI_SECRET, REMOTION_SECRET};
 
 pub use crate::backend::Backend as ChaosBackend;
 
@@ -198,11 +198,11 @@ pub async fn run_chaos(b: ChaosBackend, opts: ChaosOptions) -> ChaosReport {
     myloware::faults::quiet_injected_panics();
     let started = Instant::now();
     let faults = Arc::new(Faults::random(opts.p, opts.seed));
-    let sora = WebhookSecret::parse(SORA_SECRET).unwrap();
+    let video_secret = WebhookSecret::parse(OPENAI_SECRET).unwrap();
     let remotion = WebhookSecret::parse(REMOTION_SECRET).unwrap();
     let sink = Arc::new(ChaosSink { router: OnceLock::new() });
     let fakes = FakeSet::new(
-        sora.clone(),
+        video_secret.clone(),
         remotion.clone(),
         sink.clone(),
         CallbackMode::After(Duration::from_millis(30)),
@@ -217,15 +217,11 @@ pub async fn run_chaos(b: ChaosBackend, opts: ChaosOptions) -> ChaosReport {
         providers,
         config: config(&b),
     };
-    let router = webhook_router(AppState {
-        engine: engine.clone(),
-        api_keys: ApiKeys::default(),
-        webhooks: Arc::new(WebhookSecrets {
-            sora: StandardVerifier::new(vec![sora], 300),
-            remotion: RemotionVerifier::new(vec![remotion], 300),
-        }),
-        dlq: None,
-    });
+    let router = webhook_router(AppState::new(
+        engine.clone(),
+        ApiKeys::default(),
+        Arc::new(WebhookSecrets::single(video_secret.clone(), remotion.clone(), 300)),
+    ));
     let _ = sink.router.set(router);
 
     let (stop, stopped) = watch::channel(false);

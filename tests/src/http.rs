@@ -24,21 +24,21 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Start `myloware fake-providers` (the binary at `bin`) on `port`, calling the Sora webhook at
-/// `<base>/v1/webhooks/sora` after `delay_ms`; returns once it answers.
+/// Start `myloware fake-providers` (the binary at `bin`) on `port`, calling the OpenAI-compatible video webhook at
+/// `<base>/v1/webhooks/openai` after `delay_ms`; returns once it answers.
 pub async fn spawn_fake_providers(
     bin: &str,
     port: u16,
     base: &str,
     delay_ms: u64,
-    sora_secret: &str,
+    openai_secret: &str,
     remotion_secret: &str,
 ) -> ChildGuard {
     let child = std::process::Command::new(bin)
         .args(["fake-providers", "--addr", &format!("127.0.0.1:{port}")])
         .args(["--delay-ms", &delay_ms.to_string()])
-        .args(["--sora-webhook-url", &format!("{base}/v1/webhooks/sora")])
-        .args(["--sora-secret", sora_secret, "--remotion-secret", remotion_secret])
+        .args(["--openai-webhook-url", &format!("{base}/v1/webhooks/openai")])
+        .args(["--openai-secret", openai_secret, "--remotion-secret", remotion_secret])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -46,6 +46,34 @@ pub async fn spawn_fake_providers(
     let guard = ChildGuard(child);
     wait_up(&format!("http://127.0.0.1:{port}/_fake/stats")).await;
     guard
+}
+
+/// The environment of a process whose providers are all `real`, pointed at a fake provider
+/// server at `base` (`myloware fake-providers`): the real clients, their keys and models, talking
+/// to the fakes' protocols. `adapter` is `openai`, `replicate` or `gemini`.
+pub fn real_providers_at(base: &str, adapter: &str) -> Vec<(&'static str, String)> {
+    let mut env = vec![
+        ("MYLOWARE_PROVIDERS", "all=real".to_owned()),
+        ("MYLOWARE_PROVIDER_BASE_URL", base.to_owned()),
+        ("MYLOWARE_VIDEO_ADAPTER", adapter.to_owned()),
+        ("MYLOWARE_LLM_API_KEY", "llm-key".to_owned()),
+        ("MYLOWARE_MODERATION_API_KEY", "moderation-key".to_owned()),
+        ("MYLOWARE_RENDER_API_KEY", "render-key".to_owned()),
+        ("MYLOWARE_UPLOAD_POST_API_KEY", "upload-key".to_owned()),
+        ("MYLOWARE_UPLOAD_POST_USER", "myloware".to_owned()),
+    ];
+    match adapter {
+        "replicate" => {
+            env.push(("MYLOWARE_REPLICATE_API_TOKEN", "r8_test".to_owned()));
+            env.push(("MYLOWARE_REPLICATE_MODEL", "google/veo-3.1-fast".to_owned()));
+        }
+        "gemini" => env.push(("MYLOWARE_GEMINI_API_KEY", "gemini-key".to_owned())),
+        _ => {
+            env.push(("MYLOWARE_OPENAI_VIDEO_API_KEY", "video-key".to_owned()));
+            env.push(("MYLOWARE_OPENAI_VIDEO_MODEL", "sora-2".to_owned()));
+        }
+    }
+    env
 }
 
 /// Wait until `url` answers at all (30 s at most).

@@ -2,10 +2,13 @@
 //! resources, the API + webhook routers on a random local port, the SQS event-source driver
 //! calling the step handler, and fake providers that call back over real HTTP.
 
+pub mod adapter_checks;
+pub mod adapter_run;
 pub mod backend;
 pub mod bench;
 pub mod chaos;
 pub mod http;
+pub mod interop;
 pub mod parity;
 pub mod scenarios;
 
@@ -31,8 +34,10 @@ use tokio::sync::watch;
 
 const FAR: Timestamp = Timestamp(4_102_444_800_000);
 
-/// Secret the fake Sora signs with (and the webhook accepts).
-pub const SORA_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// Secret the fake OpenAI-compatible video provider signs with (and the webhook accepts).
+pub const OPENAI_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+/// Replicate's webhook signing secret in the tests (the account's `whsec_…`).
+pub const REPLICATE_SECRET: &str = "whsec_cmVwbGljYXRlLXRlc3Qtc2lnbmluZy1zZWNyZXQ=";
 /// Secret the fake Remotion signs with.
 pub const REMOTION_SECRET: &str = "remotion-test-secret";
 /// The API key tests use.
@@ -122,9 +127,15 @@ impl App {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base_url = format!("http://{}", listener.local_addr().expect("addr"));
 
-        let mut cfg = RuntimeConfig::from_env().expect("config");
-        cfg.sora_secrets = vec![WebhookSecret::parse(SORA_SECRET).unwrap()];
-        cfg.remotion_secrets = vec![WebhookSecret::parse(REMOTION_SECRET).unwrap()];
+        let engine_cfg = myloware::config::EngineConfig::from_env().expect("engine config");
+        let mut cfg = RuntimeConfig::all_fake(engine_cfg);
+        let (openai, remotion) = (
+            WebhookSecret::parse(OPENAI_SECRET).unwrap(),
+            WebhookSecret::parse(REMOTION_SECRET).unwrap(),
+        );
+        cfg.set_secret(Provider::OpenAi, openai.clone());
+        cfg.set_secret(Provider::Remotion, remotion.clone());
+        cfg.set_secret(Provider::Replicate, WebhookSecret::parse(REPLICATE_SECRET).unwrap());
         cfg.api_keys =
             vec![API_KEY.into(), format!("{ADMIN_KEY}:admin"), format!("{OPERATOR_KEY}:operator")];
         cfg.engine.webhook_base_url = base_url.clone();
@@ -134,8 +145,8 @@ impl App {
         }
 
         let fakes = FakeSet::new(
-            cfg.sora_secrets[0].clone(),
-            cfg.remotion_secrets[0].clone(),
+            openai,
+            remotion,
             Arc::new(HttpCallbackSink::new(&base_url)),
             CallbackMode::Manual,
             Arc::new(SystemClock),
@@ -358,6 +369,7 @@ impl App {
                     index: e.index,
                     job_id: e.job_id.clone(),
                     blob_key: None,
+                    output_url: None,
                 })
                 .collect();
         }

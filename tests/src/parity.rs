@@ -22,14 +22,20 @@ pub const BUCKET: &str = "ArtifactsBucket";
 
 /// The functions: logical id, cargo binary, env vars it needs beyond the resource locations.
 pub const FUNCTIONS: [(&str, &str, &[&str]); 4] = [
-    ("ApiFunction", "api", &["MYLOWARE_API_KEY_HASHES"]),
+    ("ApiFunction", "api", &["MYLOWARE_API_KEY_HASHES", "MYLOWARE_PROVIDERS"]),
     (
         "WebhookFunction",
         "webhook",
-        &["MYLOWARE_SORA_WEBHOOK_SECRETS", "MYLOWARE_REMOTION_WEBHOOK_SECRETS"],
+        &[
+            "MYLOWARE_PROVIDERS",
+            "MYLOWARE_OPENAI_WEBHOOK_SECRETS",
+            "MYLOWARE_REPLICATE_WEBHOOK_SECRETS",
+            "MYLOWARE_GEMINI_WEBHOOK_SECRETS",
+            "MYLOWARE_REMOTION_WEBHOOK_SECRETS",
+        ],
     ),
-    ("StepFunction", "step", &["MYLOWARE_WEBHOOK_BASE_URL"]),
-    ("SweeperFunction", "sweeper", &[]),
+    ("StepFunction", "step", &["MYLOWARE_PROVIDERS", "MYLOWARE_WEBHOOK_BASE_URL"]),
+    ("SweeperFunction", "sweeper", &["MYLOWARE_PROVIDERS"]),
 ];
 
 /// A value as a short canonical string: literals as themselves, intrinsics as `Ref:X`,

@@ -19,13 +19,13 @@ use myloware::fakes::{CallbackMode, FakeSet};
 use myloware::faults::{Faults, faulty_providers};
 use myloware::ports::{CallbackSink, Delivery, QueueError, StepQueue};
 use myloware::time::{Clock, SystemClock, Timestamp};
-use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
+use myloware::webhooks::WebhookSecret;
 use myloware_http::{ApiKeys, AppState, WebhookSecrets, webhook_router};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
 use crate::backend::Backend;
-use crate::{REMOTION_SECRET, SORA_SECRET};
+use crate::{OPENAI_SECRET, REMOTION_SECRET};
 
 /// Delivers callbacks to the webhook router in-process, once each.
 struct RouterSink {
@@ -57,11 +57,11 @@ struct Rig {
 impl Rig {
     fn new(b: &Backend, queue: Arc<dyn StepQueue>, tune: impl FnOnce(&mut EngineConfig)) -> Self {
         myloware::faults::quiet_injected_panics();
-        let sora = WebhookSecret::parse(SORA_SECRET).unwrap();
+        let video_secret = WebhookSecret::parse(OPENAI_SECRET).unwrap();
         let remotion = WebhookSecret::parse(REMOTION_SECRET).unwrap();
         let sink = Arc::new(RouterSink { router: OnceLock::new() });
         let fakes = FakeSet::new(
-            sora.clone(),
+            video_secret.clone(),
             remotion.clone(),
             sink.clone(),
             CallbackMode::Manual,
@@ -79,15 +79,11 @@ impl Rig {
             providers: faulty_providers(fakes.providers(), faults.clone()),
             config,
         };
-        let _ = sink.router.set(webhook_router(AppState {
-            engine: engine.clone(),
-            api_keys: ApiKeys::default(),
-            webhooks: Arc::new(WebhookSecrets {
-                sora: StandardVerifier::new(vec![sora], 300),
-                remotion: RemotionVerifier::new(vec![remotion], 300),
-            }),
-            dlq: None,
-        }));
+        let _ = sink.router.set(webhook_router(AppState::new(
+            engine.clone(),
+            ApiKeys::default(),
+            Arc::new(WebhookSecrets::single(video_secret.clone(), remotion.clone(), 300)),
+        )));
         let (stop, _) = watch::channel(false);
         Self { engine, fakes, faults, stop }
     }

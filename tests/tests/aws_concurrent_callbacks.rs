@@ -1,10 +1,10 @@
 //! Concurrent deliveries of one callback: one recorded arrival and one resume.
 
 use myloware::domain::{Provider, RunStatus, Step};
-use myloware::fakes::deliveries::sora_delivery;
+use myloware::fakes::deliveries::openai_video_delivery;
 use myloware::time::{Clock, SystemClock};
 use myloware::webhooks::WebhookSecret;
-use myloware_tests::{App, Options, SORA_SECRET};
+use myloware_tests::{App, OPENAI_SECRET, Options};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn eight_concurrent_deliveries_resume_the_run_once() {
@@ -14,11 +14,11 @@ async fn eight_concurrent_deliveries_resume_the_run_once() {
             Step::WaitForVideos,
             RunStatus::AwaitingVideoGeneration,
             &["video_race"],
-            Provider::Sora,
+            Provider::OpenAi,
         )
         .await;
-    let secret = WebhookSecret::parse(SORA_SECRET).unwrap();
-    let d = sora_delivery(&secret, "video_race", None, SystemClock.now().secs());
+    let secret = WebhookSecret::parse(OPENAI_SECRET).unwrap();
+    let d = openai_video_delivery(&secret, "video_race", None, SystemClock.now().secs());
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..8 {
         let (url, d) = (format!("{}{}", app.base_url, d.path), d.clone());
@@ -58,7 +58,7 @@ async fn eight_concurrent_deliveries_resume_the_run_once() {
         .engine
         .store
         .correlations(
-            Provider::Sora,
+            Provider::OpenAi,
             &[run
                 .state
                 .clips

@@ -5,7 +5,7 @@
 use myloware::domain::{JobId, Provider, RunId, RunStatus, Step};
 use myloware::time::{Clock, SystemClock};
 use myloware::webhooks::{WebhookSecret, sign_remotion, sign_remotion_at, sign_standard};
-use myloware_tests::{API_KEY, App, Options, REMOTION_SECRET, SORA_SECRET};
+use myloware_tests::{API_KEY, App, OPENAI_SECRET, Options, REMOTION_SECRET};
 use serde_json::{Value, json};
 
 const OLD_SORA_SECRET: &str = "whsec_b2xkLXNlY3JldC1yZW1vdmVkLWFmdGVyLXJvdGF0aW9u";
@@ -65,7 +65,7 @@ fn sora(
     status: u16,
     code: &'static str,
 ) -> Case {
-    Case { name, path: "/v1/webhooks/sora".into(), headers, body, api_key: None, status, code }
+    Case { name, path: "/v1/webhooks/openai".into(), headers, body, api_key: None, status, code }
 }
 
 fn remotion(
@@ -107,7 +107,7 @@ async fn hostile_inputs_are_refused_and_leave_no_trace() {
             Step::WaitForVideos,
             RunStatus::AwaitingVideoGeneration,
             &["video_live1", "video_live2"],
-            Provider::Sora,
+            Provider::OpenAi,
         )
         .await;
     let failed = app
@@ -115,14 +115,14 @@ async fn hostile_inputs_are_refused_and_leave_no_trace() {
             Step::WaitForVideos,
             RunStatus::AwaitingVideoGeneration,
             &["video_dead1"],
-            Provider::Sora,
+            Provider::OpenAi,
         )
         .await;
     // The failed run's wait was closed when it failed (as the runner does); a replaced
     // manifest's jobs are closed the same way.
     app.engine
         .store
-        .close_correlations(Provider::Sora, &[JobId::parse("video_dead1").unwrap()])
+        .close_correlations(Provider::OpenAi, &[JobId::parse("video_dead1").unwrap()])
         .await
         .unwrap();
     let replaced = app
@@ -130,38 +130,38 @@ async fn hostile_inputs_are_refused_and_leave_no_trace() {
             Step::WaitForVideos,
             RunStatus::AwaitingVideoGeneration,
             &["video_old1"],
-            Provider::Sora,
+            Provider::OpenAi,
         )
         .await;
     app.engine
         .store
-        .close_correlations(Provider::Sora, &[JobId::parse("video_old1").unwrap()])
+        .close_correlations(Provider::OpenAi, &[JobId::parse("video_old1").unwrap()])
         .await
         .unwrap();
     let rendering = app
         .craft(Step::WaitForRender, RunStatus::AwaitingRender, &["render_live"], Provider::Remotion)
         .await;
     let gated = app
-        .craft(Step::IdeationApproval, RunStatus::AwaitingIdeationApproval, &[], Provider::Sora)
+        .craft(Step::IdeationApproval, RunStatus::AwaitingIdeationApproval, &[], Provider::OpenAi)
         .await;
     let _ = (&failed, &replaced);
 
     // A real callback, processed before the matrix, so that its replay is a duplicate.
     let done = sora_event("video_live1", "video.completed");
-    let done_headers = sora_headers(SORA_SECRET, "msg_live1", now(), &done);
-    let (status, first) = app.webhook_owned("/v1/webhooks/sora", &done_headers, &done).await;
+    let done_headers = sora_headers(OPENAI_SECRET, "msg_live1", now(), &done);
+    let (status, first) = app.webhook_owned("/v1/webhooks/openai", &done_headers, &done).await;
     assert_eq!((status, first["status"].as_str()), (200, Some("accepted")), "{first}");
 
     let t = now();
     let ev = sora_event("video_live2", "video.completed");
-    let good = sora_headers(SORA_SECRET, "msg_live2", t, &ev);
+    let good = sora_headers(OPENAI_SECRET, "msg_live2", t, &ev);
     let sig_of = |h: &Vec<(String, String)>| {
         h.iter().find(|(k, _)| k == "webhook-signature").unwrap().1.clone()
     };
     let good_sig = sig_of(&good);
     let mut tampered = ev.clone();
     tampered[20] ^= 1;
-    let signed = |body: Vec<u8>| (sora_headers(SORA_SECRET, "msg_x", t, &body), body);
+    let signed = |body: Vec<u8>| (sora_headers(OPENAI_SECRET, "msg_x", t, &body), body);
     let render_path = |run: &RunId| format!("/v1/webhooks/remotion?run_id={run}");
     let render_done = |job: &str, run: &RunId| {
         serde_json::to_vec(&json!({"job_id": job, "run_id": run, "status": "done", "output_url": "https://r/o.mp4", "error": null})).unwrap()
@@ -208,14 +208,14 @@ async fn hostile_inputs_are_refused_and_leave_no_trace() {
         ),
         sora(
             "replayed outside the window",
-            sora_headers(SORA_SECRET, "msg_live2", t - 1_000, &ev),
+            sora_headers(OPENAI_SECRET, "msg_live2", t - 1_000, &ev),
             ev.clone(),
             401,
             "stale_timestamp",
         ),
         sora(
             "timestamp from the future",
-            sora_headers(SORA_SECRET, "msg_live2", t + 1_000, &ev),
+            sora_headers(OPENAI_SECRET, "msg_live2", t + 1_000, &ev),
             ev.clone(),
             401,
             "stale_timestamp",
@@ -359,7 +359,7 @@ async fn hostile_inputs_are_refused_and_leave_no_trace() {
         ),
         sora(
             "same event, fresh signature (provider retry)",
-            sora_headers(SORA_SECRET, "msg_live1", t, &done),
+            sora_headers(OPENAI_SECRET, "msg_live1", t, &done),
             done.clone(),
             200,
             "duplicate",

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use aws_sdk_ssm::types::ParameterType;
+use myloware::domain::Provider;
 use myloware::webhooks::{WebhookError, WebhookSecret, sign_remotion, sign_standard};
 use myloware_aws::AwsClients;
 use myloware_aws::secret_store::SecretRef;
@@ -19,7 +20,7 @@ fn signed(secret: &str) -> String {
 }
 
 async fn verdict(v: &StoredVerifiers, secret: &str) -> Result<(), WebhookError> {
-    v.sora().await.expect("secret readable").verify(
+    v.standard(Provider::OpenAi).await.expect("secret readable").verify(
         Some("msg_1"),
         Some("1000"),
         Some(&signed(secret)),
@@ -47,7 +48,7 @@ async fn a_rotation_lands_after_the_ttl_and_missing_secrets_fail_closed() {
     let ttl = Duration::from_secs(4);
     let v = StoredVerifiers::new(
         c.clone(),
-        SecretRef::SecretsManager(id.clone()),
+        [(Provider::OpenAi, SecretRef::SecretsManager(id.clone()))].into(),
         SecretRef::Ssm(param.clone()),
         300,
         ttl,
@@ -87,23 +88,26 @@ async fn a_rotation_lands_after_the_ttl_and_missing_secrets_fail_closed() {
     // Unreadable or empty secrets refuse every callback (500), never pass.
     let missing = StoredVerifiers::new(
         c.clone(),
-        SecretRef::SecretsManager(format!("{id}-missing")),
+        [(Provider::OpenAi, SecretRef::SecretsManager(format!("{id}-missing")))].into(),
         SecretRef::Literal(String::new()),
         300,
         ttl,
     );
-    assert_eq!(missing.sora().await.unwrap_err().code, "webhook_secret_unavailable");
+    assert_eq!(
+        missing.standard(Provider::OpenAi).await.unwrap_err().code,
+        "webhook_secret_unavailable"
+    );
     assert_eq!(missing.remotion().await.unwrap_err().code, "webhook_secret_unavailable");
     let empty_id = format!("{id}-empty");
     c.secrets.create_secret().name(&empty_id).secret_string(" ").send().await.unwrap();
     let empty = StoredVerifiers::new(
         c,
-        SecretRef::SecretsManager(empty_id),
+        [(Provider::OpenAi, SecretRef::SecretsManager(empty_id))].into(),
         SecretRef::Ssm(param),
         300,
         ttl,
     );
-    assert_eq!(empty.sora().await.unwrap_err().status.as_u16(), 500);
+    assert_eq!(empty.standard(Provider::OpenAi).await.unwrap_err().status.as_u16(), 500);
 }
 
 #[tokio::test]
@@ -117,8 +121,7 @@ async fn api_key_hashes_are_read_from_secrets_manager_at_start() {
         myloware_http::hash_entry("ops-key", myloware_http::Scope::Admin)
     );
     c.secrets.create_secret().name(&id).secret_string(hashes).send().await.unwrap();
-    let mut cfg = myloware_runtime::RuntimeConfig::from_env().unwrap();
-    cfg.api_keys.clear();
+    let mut cfg = myloware_runtime::RuntimeConfig::all_fake(Default::default());
     cfg.api_key_hashes = vec![format!("secretsmanager:{id}")];
     cfg.resolve_stored_api_key_hashes(&c).await.unwrap();
     let keys = cfg.api_keys().unwrap();
@@ -141,14 +144,15 @@ async fn in_process_fakes_sign_with_the_stored_webhook_secrets() {
     let c = AwsClients::from_env().await;
     let id = format!("myloware-test/{}/sora-fake", uuid::Uuid::new_v4().simple());
     c.secrets.create_secret().name(&id).secret_string(format!("{A},{B}")).send().await.unwrap();
-    let mut cfg = myloware_runtime::RuntimeConfig::from_env().unwrap();
-    cfg.endpoints = None;
-    cfg.sora_secrets.clear();
-    cfg.sora_secret_ref = Some(SecretRef::SecretsManager(id));
+    let mut cfg = myloware_runtime::RuntimeConfig::all_fake(Default::default());
+    let stored = &mut cfg.video_secrets.get_mut(&Provider::OpenAi).unwrap().stored;
+    *stored = Some(SecretRef::SecretsManager(id));
     cfg.resolve_fake_signing_secrets(&c).await.unwrap();
-    assert_eq!(cfg.sora_secrets.len(), 2, "both secrets of a rotation are read");
-    let sig = sign_standard(&cfg.sora_secrets[0], "msg_1", 1_000, b"{}");
+    let read = &cfg.video_secrets[&Provider::OpenAi].literal;
+    assert_eq!(read.len(), 2, "both secrets of a rotation are read");
+    let sig = sign_standard(&read[0], "msg_1", 1_000, b"{}");
     assert_eq!(sig, signed(A), "the fakes sign with the first");
-    cfg.remotion_secrets = vec![WebhookSecret::parse("remotion-literal").unwrap()];
-    assert!(myloware_runtime::wiring::fake_providers(&cfg).is_ok());
+    cfg.set_secret(Provider::Remotion, WebhookSecret::parse("remotion-literal").unwrap());
+    let fakes = myloware_runtime::wiring::Fakes::InProcess;
+    assert!(myloware_runtime::wiring::providers(&cfg, fakes).is_ok());
 }

@@ -5,15 +5,16 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use myloware::domain::Provider;
 use myloware::time::SystemClock;
 use myloware::webhooks::WebhookSecret;
-use myloware_providers::clients::Endpoints;
-use myloware_providers::server::{FakeConfig, FakeServer};
+use myloware_providers::clients::fake_server_providers;
+use myloware_providers::server::{FakeConfig, FakeSecrets, FakeServer};
 use myloware_runtime::{RuntimeConfig, app_state};
 use myloware_sqlite::{Embedded, QueueSettings};
 use myloware_tests::http::ApiClient;
 
-const SORA: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const OPENAI: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const REMOTION: &str = "concurrent-remotion";
 const RUNS: usize = 20;
 const CLIPS: u32 = 3;
@@ -22,12 +23,16 @@ const CLIPS: u32 = 3;
 async fn twenty_concurrent_runs_with_duplicated_reordered_callbacks_all_complete() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let secrets = FakeSecrets {
+        openai: WebhookSecret::parse(OPENAI).unwrap(),
+        replicate: WebhookSecret::parse(OPENAI).unwrap(),
+        remotion: WebhookSecret::parse(REMOTION).unwrap(),
+    };
     let fake = FakeServer::spawn(
         "127.0.0.1:0".parse().unwrap(),
-        WebhookSecret::parse(SORA).unwrap(),
-        WebhookSecret::parse(REMOTION).unwrap(),
+        secrets,
         FakeConfig {
-            sora_webhook_url: Some(format!("{base}/v1/webhooks/sora")),
+            openai_webhook_url: Some(format!("{base}/v1/webhooks/openai")),
             callback_delay_ms: 100,
             reorder_jitter_ms: 400,
             duplicate: true,
@@ -36,9 +41,9 @@ async fn twenty_concurrent_runs_with_duplicated_reordered_callbacks_all_complete
     )
     .await
     .unwrap();
-    let mut cfg = RuntimeConfig::from_env().unwrap();
-    cfg.sora_secrets = vec![WebhookSecret::parse(SORA).unwrap()];
-    cfg.remotion_secrets = vec![WebhookSecret::parse(REMOTION).unwrap()];
+    let mut cfg = RuntimeConfig::all_fake(myloware::config::EngineConfig::from_env().unwrap());
+    cfg.set_secret(Provider::OpenAi, WebhookSecret::parse(OPENAI).unwrap());
+    cfg.set_secret(Provider::Remotion, WebhookSecret::parse(REMOTION).unwrap());
     cfg.api_keys = vec!["k".into()];
     cfg.engine.webhook_base_url = base.clone();
     let dir =
@@ -47,7 +52,7 @@ async fn twenty_concurrent_runs_with_duplicated_reordered_callbacks_all_complete
         QueueSettings { visibility_timeout: Duration::from_secs(5), max_receive_count: 5 };
     cfg.engine.lease_ttl = Duration::from_secs(3);
     let backend = Embedded::open(&dir, Arc::new(SystemClock), settings).unwrap();
-    let providers = Endpoints::all_at(&fake.base_url(), "k").providers();
+    let providers = fake_server_providers(&fake.base_url(), Provider::OpenAi, &base);
     let engine = backend.engine(providers, Arc::new(SystemClock), cfg.engine.clone());
     // Two consumers, as two Lambda pollers would be.
     for name in ["w1", "w2"] {

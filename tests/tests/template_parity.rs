@@ -82,9 +82,15 @@ fn every_kind_of_drift_is_caught() {
         ),
         (
             "webhook secrets env",
-            "MYLOWARE_SORA_WEBHOOK_SECRETS:",
+            "MYLOWARE_OPENAI_WEBHOOK_SECRETS:",
             "MYLOWARE_SORA_SECRETS:",
             "MYLOWARE_SORA",
+        ),
+        (
+            "provider modes",
+            "MYLOWARE_PROVIDERS: !Join",
+            "MYLOWARE_PROVIDER: !Join",
+            "lacks MYLOWARE_PROVIDERS",
         ),
         (
             "batch failures",

@@ -9,7 +9,7 @@ use myloware::adapters::MemoryBackend;
 use myloware::domain::{Correlation, JobId, Provider};
 use myloware::fakes::FakeSet;
 use myloware::time::{Clock, SystemClock};
-use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret, sign_standard};
+use myloware::webhooks::{WebhookSecret, sign_standard};
 use myloware_http::{ApiKeys, AppState, WebhookSecrets, webhook_router};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -17,14 +17,14 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 fn event(body: &[u8], headers: serde_json::Value) -> String {
     serde_json::json!({
         "version": "2.0",
-        "routeKey": "POST /v1/webhooks/sora",
-        "rawPath": "/v1/webhooks/sora",
+        "routeKey": "POST /v1/webhooks/openai",
+        "rawPath": "/v1/webhooks/openai",
         "rawQueryString": "",
         "headers": headers,
         "requestContext": {
             "accountId": "123456789012", "apiId": "api", "domainName": "example.com", "domainPrefix": "example",
-            "http": { "method": "POST", "path": "/v1/webhooks/sora", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "OpenAI/1.0" },
-            "requestId": "apigw-req-1", "routeKey": "POST /v1/webhooks/sora", "stage": "$default",
+            "http": { "method": "POST", "path": "/v1/webhooks/openai", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "OpenAI/1.0" },
+            "requestId": "apigw-req-1", "routeKey": "POST /v1/webhooks/openai", "stage": "$default",
             "time": "26/Nov/2026:10:00:00 +0000", "timeEpoch": 1795600000000u64
         },
         "body": base64::engine::general_purpose::STANDARD.encode(body),
@@ -43,18 +43,14 @@ async fn a_base64_encoded_api_gateway_body_is_verified_on_its_raw_bytes() {
     let job = JobId::parse("video_apigw").unwrap();
     engine
         .store
-        .correlate(Provider::Sora, &job, &Correlation { run_id: run, generation: 1, index: 0 })
+        .correlate(Provider::OpenAi, &job, &Correlation { run_id: run, generation: 1, index: 0 })
         .await
         .unwrap();
-    let router = webhook_router(AppState {
+    let router = webhook_router(AppState::new(
         engine,
-        api_keys: ApiKeys::default(),
-        webhooks: std::sync::Arc::new(WebhookSecrets {
-            sora: StandardVerifier::new(vec![secret.clone()], 300),
-            remotion: RemotionVerifier::new(vec![secret.clone()], 300),
-        }),
-        dlq: None,
-    });
+        ApiKeys::default(),
+        std::sync::Arc::new(WebhookSecrets::single(secret.clone(), secret.clone(), 300)),
+    ));
     // Bytes that are not valid UTF-8 text in the header value sense: the raw body matters.
     let body = br#"{"id":"evt_9","object":"event","created_at":1,"type":"video.completed","data":{"id":"video_apigw"}}"#;
     let ts = SystemClock.now().secs();

@@ -374,11 +374,11 @@ async fn rendezvous(store: &Arc<dyn RunStore>) {
     };
     // A callback for a job nobody correlated writes nothing.
     let unknown = fresh_job();
-    let got = store.record_arrival(Provider::Sora, &unknown, &arrival("evt_u")).await.unwrap();
+    let got = store.record_arrival(Provider::OpenAi, &unknown, &arrival("evt_u")).await.unwrap();
     assert_eq!(got, RecordArrival::Unknown, "unknown job");
     assert!(
         store
-            .correlations(Provider::Sora, std::slice::from_ref(&unknown))
+            .correlations(Provider::OpenAi, std::slice::from_ref(&unknown))
             .await
             .unwrap()
             .is_empty(),
@@ -388,14 +388,14 @@ async fn rendezvous(store: &Arc<dyn RunStore>) {
     // Correlated: concurrent deliveries of one callback give one New, the rest Duplicate.
     let job = fresh_job();
     let corr = Correlation { run_id: RunId::new(), generation: 3, index: 1 };
-    store.correlate(Provider::Sora, &job, &corr).await.unwrap();
-    let recs = store.correlations(Provider::Sora, std::slice::from_ref(&job)).await.unwrap();
+    store.correlate(Provider::OpenAi, &job, &corr).await.unwrap();
+    let recs = store.correlations(Provider::OpenAi, std::slice::from_ref(&job)).await.unwrap();
     assert!(recs[0].arrival.is_none(), "correlated, not arrived");
     let mut tasks = Vec::new();
     for i in 0..6 {
         let (store, job, a) = (store.clone(), job.clone(), arrival(&format!("evt_{i}")));
         tasks.push(tokio::spawn(async move {
-            store.record_arrival(Provider::Sora, &job, &a).await.unwrap()
+            store.record_arrival(Provider::OpenAi, &job, &a).await.unwrap()
         }));
     }
     let mut new = 0;
@@ -412,33 +412,33 @@ async fn rendezvous(store: &Arc<dyn RunStore>) {
         }
     }
     assert_eq!(new, 1, "one recorded arrival for concurrent deliveries");
-    let recs = store.correlations(Provider::Sora, &[job.clone(), unknown]).await.unwrap();
+    let recs = store.correlations(Provider::OpenAi, &[job.clone(), unknown]).await.unwrap();
     assert_eq!(recs.len(), 1, "unknown jobs are absent");
     assert!(recs[0].arrival.is_some() && recs[0].correlation.as_ref() == Some(&corr), "matched");
     // Once the run was woken, a repeat says so (and the caller changes nothing).
-    store.mark_woken(Provider::Sora, &job).await.unwrap();
-    let dup = store.record_arrival(Provider::Sora, &job, &arrival("evt_late")).await.unwrap();
+    store.mark_woken(Provider::OpenAi, &job).await.unwrap();
+    let dup = store.record_arrival(Provider::OpenAi, &job, &arrival("evt_late")).await.unwrap();
     assert_eq!(dup, RecordArrival::Duplicate { correlation: corr.clone(), woken: true }, "woken");
     // A closed correlation (its run ended) takes no arrival; an arrived one stays a duplicate.
     let pending = fresh_job();
-    store.correlate(Provider::Sora, &pending, &corr).await.unwrap();
-    store.close_correlations(Provider::Sora, &[pending.clone(), job.clone()]).await.unwrap();
+    store.correlate(Provider::OpenAi, &pending, &corr).await.unwrap();
+    store.close_correlations(Provider::OpenAi, &[pending.clone(), job.clone()]).await.unwrap();
     let late =
-        store.record_arrival(Provider::Sora, &pending, &arrival("evt_closed")).await.unwrap();
+        store.record_arrival(Provider::OpenAi, &pending, &arrival("evt_closed")).await.unwrap();
     assert_eq!(late, RecordArrival::Closed, "closed");
-    let recs = store.correlations(Provider::Sora, std::slice::from_ref(&pending)).await.unwrap();
+    let recs = store.correlations(Provider::OpenAi, std::slice::from_ref(&pending)).await.unwrap();
     assert!(recs[0].arrival.is_none(), "a closed job records nothing");
-    let dup = store.record_arrival(Provider::Sora, &job, &arrival("evt_later")).await.unwrap();
+    let dup = store.record_arrival(Provider::OpenAi, &job, &arrival("evt_later")).await.unwrap();
     assert!(matches!(dup, RecordArrival::Duplicate { .. }), "arrived then closed: {dup:?}");
     let ghost = fresh_job();
-    store.close_correlations(Provider::Sora, std::slice::from_ref(&ghost)).await.unwrap();
+    store.close_correlations(Provider::OpenAi, std::slice::from_ref(&ghost)).await.unwrap();
     assert!(
-        store.correlations(Provider::Sora, &[ghost]).await.unwrap().is_empty(),
+        store.correlations(Provider::OpenAi, &[ghost]).await.unwrap().is_empty(),
         "close creates nothing"
     );
     // Re-correlating (a retried step) keeps the arrival.
-    store.correlate(Provider::Sora, &job, &corr).await.unwrap();
-    let again = store.correlations(Provider::Sora, std::slice::from_ref(&job)).await.unwrap();
+    store.correlate(Provider::OpenAi, &job, &corr).await.unwrap();
+    let again = store.correlations(Provider::OpenAi, std::slice::from_ref(&job)).await.unwrap();
     assert!(again[0].arrival.is_some(), "correlate does not erase an arrival");
     // Providers are separate namespaces.
     assert!(

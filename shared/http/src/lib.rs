@@ -5,6 +5,7 @@ pub mod api;
 mod auth;
 mod error;
 mod extract;
+mod health;
 mod request_id;
 mod state;
 pub mod webhooks;
@@ -14,19 +15,15 @@ use axum::routing::get;
 
 pub use auth::{ApiKeys, Caller, Scope, hash_entry};
 pub use error::ApiError;
-pub use state::{AppState, VerifierSource, WebhookSecrets};
+pub use state::{AppState, Setup, VerifierSource, WebhookSecrets};
 
 /// Largest webhook body we read (larger → 413).
 pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
 
-async fn health() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({ "status": "ok" }))
-}
-
 /// The `api` function's router: runs API + health.
 pub fn api_router(state: AppState) -> Router {
     api::routes()
-        .route("/health", get(health))
+        .route("/health", get(health::health))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
@@ -34,7 +31,7 @@ pub fn api_router(state: AppState) -> Router {
 /// The `webhook` function's router: provider callbacks + health.
 pub fn webhook_router(state: AppState) -> Router {
     webhooks::routes()
-        .route("/health", get(health))
+        .route("/health", get(health::health))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
@@ -43,7 +40,7 @@ pub fn webhook_router(state: AppState) -> Router {
 pub fn local_router(state: AppState) -> Router {
     api::routes()
         .merge(webhooks::routes())
-        .route("/health", get(health))
+        .route("/health", get(health::health))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }

@@ -9,15 +9,18 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use myloware::domain::Provider;
 use myloware::engine::{IntakeAck, IntakeError, StandardHeaders};
 
 use crate::request_id::RequestId;
 use crate::{ApiError, AppState, MAX_WEBHOOK_BODY};
 
-/// The webhook routes (without state).
+/// The webhook routes (without state): one per provider that calls back.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/v1/webhooks/sora", post(sora))
+        .route("/v1/webhooks/openai", post(|s, h, r, b| video(Provider::OpenAi, s, h, r, b)))
+        .route("/v1/webhooks/replicate", post(|s, h, r, b| video(Provider::Replicate, s, h, r, b)))
+        .route("/v1/webhooks/gemini", post(|s, h, r, b| video(Provider::Gemini, s, h, r, b)))
         .route("/v1/webhooks/remotion", post(remotion))
         .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
 }
@@ -60,6 +63,11 @@ fn counted(
         Ok(a) => a.status,
         Err(_) => "rejected",
     };
+    // A callback for a job no run waits on may be the paid duplicate of a crash window: say
+    // which job it was (docs/design.md, money windows).
+    if let Ok(IntakeAck { status: "ignored", job_id: Some(job), .. }) = &r {
+        tracing::warn!(provider, job_id = %job, "callback for a job no run waits on (ignored)");
+    }
     myloware::engine::meter::webhook(provider, result);
     r
 }
@@ -78,7 +86,9 @@ fn body(ack: IntakeAck) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": ack.status, "run_id": ack.run_id, "job_id": ack.job_id }))
 }
 
-async fn sora(
+/// A video provider's callback (Standard Webhooks).
+async fn video(
+    provider: Provider,
     State(st): State<AppState>,
     headers: HeaderMap,
     axum::Extension(rid): axum::Extension<RequestId>,
@@ -90,10 +100,11 @@ async fn sora(
         timestamp: header(&headers, "webhook-timestamp"),
         signature: header(&headers, "webhook-signature"),
     };
-    log_payload("sora", &raw);
-    let verifier = st.webhooks.sora().await?;
-    let ack = counted("sora", st.engine.intake_sora(&verifier, h, &raw, Some(rid.0)).await)?;
-    Ok(body(ack))
+    let name = provider.as_str();
+    log_payload(name, &raw);
+    let verifier = st.webhooks.standard(provider).await?;
+    let intake = st.engine.intake_video(provider, &verifier, h, &raw, Some(rid.0)).await;
+    Ok(body(counted(name, intake)?))
 }
 
 /// `?run_id=` of the per-request callback URL (other parameters are ignored).

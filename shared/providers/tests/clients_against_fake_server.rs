@@ -9,15 +9,24 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
+use myloware::domain::Provider;
 use myloware::domain::{ProjectName, RunId};
 use myloware::ports::{JobStatus, PublishRequest, RenderRequest, VideoRequest};
 use myloware::time::{Clock, SystemClock};
 use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
-use myloware_providers::clients::Endpoints;
-use myloware_providers::server::{FakeConfig, FakeServer};
+use myloware_providers::clients::fake_server_providers;
+use myloware_providers::server::{FakeConfig, FakeSecrets, FakeServer};
 
-const SORA: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const OPENAI: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const REMOTION: &str = "render-secret";
+
+fn secrets() -> FakeSecrets {
+    FakeSecrets {
+        openai: WebhookSecret::parse(OPENAI).unwrap(),
+        replicate: WebhookSecret::parse(OPENAI).unwrap(),
+        remotion: WebhookSecret::parse(REMOTION).unwrap(),
+    }
+}
 
 #[derive(Default)]
 struct Received {
@@ -27,12 +36,12 @@ struct Received {
 
 /// A webhook receiver that verifies signatures and refuses the very first delivery (503).
 async fn receiver(got: Arc<Mutex<Received>>) -> SocketAddr {
-    let sora = StandardVerifier::new(vec![WebhookSecret::parse(SORA).unwrap()], 300);
+    let sora = StandardVerifier::new(vec![WebhookSecret::parse(OPENAI).unwrap()], 300);
     let remotion = RemotionVerifier::new(vec![WebhookSecret::parse(REMOTION).unwrap()], 300);
     let (g1, g2) = (got.clone(), got);
     let app = Router::new()
         .route(
-            "/v1/webhooks/sora",
+            "/v1/webhooks/openai",
             post(move |h: HeaderMap, body: Bytes| async move {
                 let mut g = g1.lock().unwrap();
                 if !g.refused_first {
@@ -72,19 +81,12 @@ async fn real_clients_drive_the_fake_server() {
     let got = Arc::new(Mutex::new(Received::default()));
     let hook = receiver(got.clone()).await;
     let cfg = FakeConfig {
-        sora_webhook_url: Some(format!("http://{hook}/v1/webhooks/sora")),
+        openai_webhook_url: Some(format!("http://{hook}/v1/webhooks/openai")),
         callback_delay_ms: 50,
         ..Default::default()
     };
-    let server = FakeServer::spawn(
-        "127.0.0.1:0".parse().unwrap(),
-        WebhookSecret::parse(SORA).unwrap(),
-        WebhookSecret::parse(REMOTION).unwrap(),
-        cfg,
-    )
-    .await
-    .unwrap();
-    let p = Endpoints::all_at(&server.base_url(), "test-key").providers();
+    let server = FakeServer::spawn("127.0.0.1:0".parse().unwrap(), secrets(), cfg).await.unwrap();
+    let p = fake_server_providers(&server.base_url(), Provider::OpenAi, &format!("http://{hook}"));
     let run = RunId::new();
 
     let ideas =
@@ -139,7 +141,7 @@ async fn real_clients_drive_the_fake_server() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(got.lock().unwrap().verified.len(), 3, "all callbacks delivered and verified");
-    let mp4 = p.video.download(&a).await.unwrap();
+    let mp4 = p.video.download(&a, None).await.unwrap();
     assert_eq!(&mp4[4..8], b"ftyp", "a real MP4");
     assert!(p.render.fetch_output(&job, None).await.unwrap().len() > 100);
 
@@ -155,14 +157,10 @@ async fn real_clients_drive_the_fake_server() {
 
 #[tokio::test]
 async fn the_upload_status_endpoint_answers_for_a_request_id() {
-    let server = FakeServer::spawn(
-        "127.0.0.1:0".parse().unwrap(),
-        WebhookSecret::parse(SORA).unwrap(),
-        WebhookSecret::parse(REMOTION).unwrap(),
-        FakeConfig::default(),
-    )
-    .await
-    .unwrap();
+    let server =
+        FakeServer::spawn("127.0.0.1:0".parse().unwrap(), secrets(), FakeConfig::default())
+            .await
+            .unwrap();
     let http = reqwest::Client::new();
     let form =
         reqwest::multipart::Form::new().text("video", "http://example/v.mp4").text("title", "t");

@@ -2,12 +2,13 @@
 //! Store), cached per container for a TTL so a rotation lands without a redeploy. A secret that
 //! cannot be read, or reads empty, fails closed: the webhook answers 500 and logs why.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use axum::http::StatusCode;
+use myloware::domain::Provider;
 use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
 use myloware_aws::AwsClients;
 use myloware_aws::secret_store::SecretRef;
@@ -34,7 +35,7 @@ pub fn parse_secret_list(raw: &str) -> Result<Vec<WebhookSecret>, String> {
 /// Verifiers whose secrets come from a store, re-read after `ttl`.
 pub struct StoredVerifiers {
     clients: AwsClients,
-    sora: SecretRef,
+    video: BTreeMap<Provider, SecretRef>,
     remotion: SecretRef,
     tolerance_secs: i64,
     ttl: Duration,
@@ -42,15 +43,15 @@ pub struct StoredVerifiers {
 }
 
 impl StoredVerifiers {
-    /// Verifiers reading `sora` and `remotion` through `clients`.
+    /// Verifiers reading each video provider's and the renderer's secrets through `clients`.
     pub fn new(
         clients: AwsClients,
-        sora: SecretRef,
+        video: BTreeMap<Provider, SecretRef>,
         remotion: SecretRef,
         tolerance_secs: i64,
         ttl: Duration,
     ) -> Arc<Self> {
-        Arc::new(Self { clients, sora, remotion, tolerance_secs, ttl, cache: Mutex::default() })
+        Arc::new(Self { clients, video, remotion, tolerance_secs, ttl, cache: Mutex::default() })
     }
 
     async fn secrets(
@@ -84,8 +85,11 @@ impl StoredVerifiers {
 
 #[async_trait]
 impl VerifierSource for StoredVerifiers {
-    async fn sora(&self) -> Result<StandardVerifier, ApiError> {
-        Ok(StandardVerifier::new(self.secrets("sora", &self.sora).await?, self.tolerance_secs))
+    async fn standard(&self, provider: Provider) -> Result<StandardVerifier, ApiError> {
+        let empty = SecretRef::Literal(String::new());
+        let r = self.video.get(&provider).unwrap_or(&empty);
+        let secrets = self.secrets(provider.as_str(), r).await?;
+        Ok(StandardVerifier::new(secrets, self.tolerance_secs).of(provider))
     }
 
     async fn remotion(&self) -> Result<RemotionVerifier, ApiError> {

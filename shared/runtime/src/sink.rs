@@ -58,11 +58,11 @@ mod tests {
     #[test]
     fn paths_join_the_base_once() {
         let plain = HttpCallbackSink::new("http://127.0.0.1:8080/");
-        assert_eq!(plain.target("/v1/webhooks/sora"), "http://127.0.0.1:8080/v1/webhooks/sora");
+        assert_eq!(plain.target("/v1/webhooks/openai"), "http://127.0.0.1:8080/v1/webhooks/openai");
         let prefixed = HttpCallbackSink::new("http://h:1/_aws/execute-api/abc/$default");
         assert_eq!(
-            prefixed.target("/v1/webhooks/sora"),
-            "http://h:1/_aws/execute-api/abc/$default/v1/webhooks/sora"
+            prefixed.target("/v1/webhooks/openai"),
+            "http://h:1/_aws/execute-api/abc/$default/v1/webhooks/openai"
         );
         assert_eq!(
             prefixed.target("/_aws/execute-api/abc/$default/v1/webhooks/remotion?run_id=r"),

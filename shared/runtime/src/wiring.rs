@@ -3,43 +3,148 @@
 use std::sync::Arc;
 
 use myloware::Engine;
+use myloware::domain::Provider;
 use myloware::engine::Providers;
 use myloware::fakes::{CallbackMode, FakeSet};
-use myloware::ports::{DeadLetters, QueueConsumer};
+use myloware::ports::{
+    DeadLetters, LlmProvider, PublishProvider, QueueConsumer, RenderProvider, SafetyProvider,
+    VideoProvider,
+};
 use myloware::time::SystemClock;
 use myloware::webhooks::WebhookSecret;
 use myloware_aws::{AwsClients, DynamoStore, Resources, S3Blobs, SqsDeadLetters, SqsQueue};
 use myloware_http::AppState;
+use myloware_providers::clients::{
+    Kind, Mode, Off, OpenAiChat, OpenAiModeration, UploadPost, fake_server_settings, plain_client,
+};
 
 use crate::{ConfigError, HttpCallbackSink, RuntimeConfig};
 
-/// The providers: HTTP clients when provider base URLs are configured, otherwise the
-/// deterministic in-process fakes (returned too, for their counters).
-pub fn providers(cfg: &RuntimeConfig) -> Result<(Providers, Option<FakeSet>), ConfigError> {
-    match &cfg.endpoints {
-        Some(e) => Ok((e.providers(), None)),
-        None => fake_providers(cfg).map(|(f, p)| (p, Some(f))),
-    }
+/// Where the providers in `fake` mode live.
+#[derive(Debug, Clone)]
+pub enum Fakes {
+    /// The fake provider server at this base URL (`serve`, the demo): the real clients of the
+    /// configured adapters talk to it, and it speaks their protocols.
+    Server(String),
+    /// Fakes inside this process (the Lambda functions): they sign their callbacks with the
+    /// configured secrets and post them to the webhook base URL. Their video fake speaks the
+    /// OpenAI-compatible protocol only.
+    InProcess,
 }
 
-/// The deterministic in-process fake providers, calling back over HTTP to the configured
-/// webhook base URL.
-pub fn fake_providers(cfg: &RuntimeConfig) -> Result<(FakeSet, Providers), ConfigError> {
-    let first = |v: &[WebhookSecret], var: &'static str| {
-        v.first().cloned().ok_or(ConfigError::Secret {
-            var,
-            why: "the fake provider needs a secret to sign with".into(),
+/// The engine's providers, each as its mode says: the real client, its fake, or `off`. Logs
+/// the modes once (every process does at start-up).
+pub fn providers(cfg: &RuntimeConfig, fakes: Fakes) -> Result<Providers, ConfigError> {
+    let pc = &cfg.providers;
+    tracing::info!(providers = %pc.modes, video_adapter = pc.video_adapter.as_str(), stage = %pc.stage, "provider modes");
+    let (modes, real, adapter) = (pc.modes, &pc.real, pc.video_adapter);
+    let http = plain_client();
+    let webhook_base = &cfg.engine.webhook_base_url;
+    let any_fake = !modes.kinds_in(Mode::Fake).is_empty();
+    // The fakes: clients of the fake server, or the in-process set.
+    let server = match (&fakes, any_fake) {
+        (Fakes::Server(base), true) => Some(fake_server_settings(base, adapter, webhook_base)),
+        _ => None,
+    };
+    let in_process = match (&fakes, any_fake) {
+        (Fakes::InProcess, true) => {
+            if modes.get(Kind::Video) == Mode::Fake && adapter != Provider::OpenAi {
+                return Err(ConfigError::Invalid {
+                    var: crate::provider_config::ENV_VIDEO_ADAPTER,
+                    why: "the fake video provider inside a function speaks the OpenAI-compatible \
+                          protocol only: set it to openai, or run the fake provider server"
+                        .into(),
+                });
+            }
+            let video = match modes.get(Kind::Video) {
+                Mode::Fake => cfg.video_signing_secret()?,
+                _ => WebhookSecret::parse("unused-video-secret").expect("a raw secret"),
+            };
+            let remotion = match modes.get(Kind::Render) {
+                Mode::Fake => cfg.remotion_signing_secret()?,
+                _ => WebhookSecret::parse("unused-render-secret").expect("a raw secret"),
+            };
+            Some(
+                FakeSet::new(
+                    video,
+                    remotion,
+                    Arc::new(HttpCallbackSink::new(webhook_base)),
+                    CallbackMode::After(cfg.fake_callback_delay),
+                    Arc::new(SystemClock),
+                )
+                .stateless(),
+            )
+        }
+        _ => None,
+    };
+    let fake = |kind: Kind| -> Result<(), ConfigError> {
+        Err(ConfigError::Invalid {
+            var: crate::provider_config::ENV_PROVIDERS,
+            why: format!("{} is fake but no fake is available here", kind.as_str()),
         })
     };
-    let fakes = FakeSet::new(
-        first(&cfg.sora_secrets, crate::config::ENV_SORA_SECRETS)?,
-        first(&cfg.remotion_secrets, crate::config::ENV_REMOTION_SECRETS)?,
-        Arc::new(HttpCallbackSink::new(&cfg.engine.webhook_base_url)),
-        CallbackMode::After(cfg.fake_callback_delay),
-        Arc::new(SystemClock),
-    );
-    let providers = fakes.providers();
-    Ok((fakes, providers))
+    let real_or = |kind: Kind| -> ConfigError {
+        ConfigError::Missing {
+            var: crate::provider_config::ENV_PROVIDERS,
+            why: format!("{} is real but has no settings", kind.as_str()),
+        }
+    };
+    let llm: Arc<dyn LlmProvider> = match modes.get(Kind::Llm) {
+        Mode::Real => Arc::new(OpenAiChat::new(
+            http.clone(),
+            real.llm.clone().ok_or_else(|| real_or(Kind::Llm))?,
+        )),
+        Mode::Fake => match (&server, &in_process) {
+            (Some(s), _) => Arc::new(OpenAiChat::new(http.clone(), s.0.clone())),
+            (_, Some(f)) => f.llm.clone(),
+            _ => return fake(Kind::Llm).map(|_| unreachable!()),
+        },
+        Mode::Off => Arc::new(Off::new("llm", Provider::OpenAi)),
+    };
+    let safety: Arc<dyn SafetyProvider> = match modes.get(Kind::Moderation) {
+        Mode::Real => Arc::new(OpenAiModeration::new(
+            http.clone(),
+            real.moderation.clone().ok_or_else(|| real_or(Kind::Moderation))?,
+        )),
+        _ => match (&server, &in_process) {
+            (Some(s), _) => Arc::new(OpenAiModeration::new(http.clone(), s.1.clone())),
+            (_, Some(f)) => f.safety.clone(),
+            _ => return fake(Kind::Moderation).map(|_| unreachable!()),
+        },
+    };
+    let video: Arc<dyn VideoProvider> = match modes.get(Kind::Video) {
+        Mode::Real => real.video.as_ref().ok_or_else(|| real_or(Kind::Video))?.client(http.clone()),
+        Mode::Fake => match (&server, &in_process) {
+            (Some(s), _) => s.2.client(http.clone()),
+            (_, Some(f)) => f.video.clone(),
+            _ => return fake(Kind::Video).map(|_| unreachable!()),
+        },
+        Mode::Off => Arc::new(Off::new("video", adapter)),
+    };
+    let render: Arc<dyn RenderProvider> = match modes.get(Kind::Render) {
+        Mode::Real => Arc::new(
+            real.render.as_ref().ok_or_else(|| real_or(Kind::Render))?.client(http.clone()),
+        ),
+        Mode::Fake => match (&server, &in_process) {
+            (Some(s), _) => Arc::new(s.3.client(http.clone())),
+            (_, Some(f)) => f.render.clone(),
+            _ => return fake(Kind::Render).map(|_| unreachable!()),
+        },
+        Mode::Off => Arc::new(Off::new("render", Provider::Remotion)),
+    };
+    let publish: Arc<dyn PublishProvider> = match modes.get(Kind::Publish) {
+        Mode::Real => Arc::new(UploadPost::new(
+            http,
+            real.publish.clone().ok_or_else(|| real_or(Kind::Publish))?,
+        )),
+        Mode::Fake => match (&server, &in_process) {
+            (Some(s), _) => Arc::new(UploadPost::new(http, s.4.clone())),
+            (_, Some(f)) => f.publish.clone(),
+            _ => return fake(Kind::Publish).map(|_| unreachable!()),
+        },
+        Mode::Off => Arc::new(Off::new("publish", Provider::UploadPost)),
+    };
+    Ok(Providers { llm, safety, video, render, publish })
 }
 
 /// The engine on DynamoDB, SQS and S3 (resource locations from `MYLOWARE_*` env vars).
@@ -80,23 +185,20 @@ pub fn app_state(
     cfg: &RuntimeConfig,
     clients: Option<&AwsClients>,
 ) -> Result<AppState, ConfigError> {
-    Ok(AppState {
-        engine,
-        api_keys: cfg.api_keys()?,
-        webhooks: cfg.verifier_source(clients)?,
-        dlq: None,
-    })
+    Ok(AppState::new(engine, cfg.api_keys()?, cfg.verifier_source(clients)?)
+        .with_setup(cfg.providers.setup()))
 }
 
 /// Everything a Lambda function needs, from the environment: config and the engine on AWS with
-/// the fake providers.
+/// its providers.
 pub async fn aws_engine_from_env() -> Result<(RuntimeConfig, Engine, AwsClients), ConfigError> {
     let mut cfg = RuntimeConfig::from_env()?;
     let resources = Resources::from_env().map_err(ConfigError::Resources)?;
     let clients = AwsClients::from_env().await;
     cfg.resolve_stored_api_key_hashes(&clients).await?;
     cfg.resolve_fake_signing_secrets(&clients).await?;
-    let (providers, _fakes) = providers(&cfg)?;
+    cfg.resolve_replicate_secret().await?;
+    let providers = providers(&cfg, Fakes::InProcess)?;
     let engine = aws_engine(&clients, &resources, &cfg, providers);
     Ok((cfg, engine, clients))
 }

@@ -68,12 +68,20 @@ impl fmt::Display for RunId {
     }
 }
 
-/// The external providers whose jobs the engine waits for.
+/// The external providers whose jobs the engine waits for; the rendezvous is keyed by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Provider {
-    /// OpenAI Sora-style video generation (Standard Webhooks callbacks).
-    Sora,
+    /// An OpenAI-compatible Videos API (`/v1/videos`): the gateways that kept the shape after
+    /// OpenAI shut Sora down. Standard Webhooks callbacks (`video.completed|failed`).
+    #[serde(rename = "openai")]
+    OpenAi,
+    /// Replicate predictions (hosted Veo, Kling, Wan, Hailuo, Seedance …): a per-request
+    /// webhook signed with Standard Webhooks.
+    Replicate,
+    /// Google Veo through the Gemini API: a long-running operation, polled (its webhooks are
+    /// in beta and optional).
+    Gemini,
     /// Remotion-style rendering (HMAC-SHA512 callbacks).
     Remotion,
     /// Upload-Post publishing: no callbacks, the upload's status is polled by our request id.
@@ -81,13 +89,36 @@ pub enum Provider {
 }
 
 impl Provider {
-    /// Stable lower-case name, used in keys and paths.
+    /// The video providers, in the order they are documented.
+    pub const VIDEO: [Provider; 3] = [Provider::OpenAi, Provider::Replicate, Provider::Gemini];
+
+    /// Stable lower-case name, used in keys, routes (`/v1/webhooks/<name>`) and configuration.
     pub fn as_str(self) -> &'static str {
         match self {
-            Provider::Sora => "sora",
+            Provider::OpenAi => "openai",
+            Provider::Replicate => "replicate",
+            Provider::Gemini => "gemini",
             Provider::Remotion => "remotion",
             Provider::UploadPost => "upload_post",
         }
+    }
+}
+
+impl FromStr for Provider {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, IdError> {
+        [
+            Provider::OpenAi,
+            Provider::Replicate,
+            Provider::Gemini,
+            Provider::Remotion,
+            Provider::UploadPost,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+        .ok_or_else(|| {
+            invalid("provider", s, "one of openai, replicate, gemini, remotion, upload_post")
+        })
     }
 }
 
@@ -97,7 +128,8 @@ impl fmt::Display for Provider {
     }
 }
 
-/// A provider's job id (`video_…` for Sora, a render id for Remotion): 1–128 chars of
+/// A provider's job id (`video_…` at an OpenAI-compatible API, a prediction id at Replicate, an
+/// encoded operation name at Gemini, a render id): 1–128 chars of
 /// `[A-Za-z0-9_-]`, so it is safe inside storage keys and URLs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

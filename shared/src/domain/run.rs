@@ -166,6 +166,40 @@ pub struct Ideas {
     pub caption: String,
 }
 
+/// Longest title kept from the LLM (its output is outside text and lives in the run record:
+/// bounded, so the record stays far below the store's item limit).
+pub const MAX_TITLE_CHARS: usize = 300;
+/// Longest clip prompt; video providers take prompts of a few thousand characters.
+pub const MAX_PROMPT_CHARS: usize = 4000;
+/// Longest caption (TikTok's limit).
+pub const MAX_CAPTION_CHARS: usize = 2200;
+
+impl Ideas {
+    /// Whether these ideas can be used for a run of `clips` clips: one non-empty prompt per
+    /// clip, a title, and every text within its bound. The message says what is wrong.
+    pub fn check(&self, clips: u32) -> Result<(), String> {
+        if self.prompts.len() != clips as usize {
+            return Err(format!("expected {clips} prompts, got {}", self.prompts.len()));
+        }
+        let bounded = |what: &str, text: &str, max: usize| {
+            let n = text.chars().count();
+            if text.trim().is_empty() {
+                Err(format!("{what} is empty"))
+            } else if n > max {
+                Err(format!("{what} has {n} characters (at most {max})"))
+            } else {
+                Ok(())
+            }
+        };
+        bounded("the title", &self.title, MAX_TITLE_CHARS)?;
+        bounded("the caption", &self.caption, MAX_CAPTION_CHARS)?;
+        for (i, p) in self.prompts.iter().enumerate() {
+            bounded(&format!("prompt {}", i + 1), p, MAX_PROMPT_CHARS)?;
+        }
+        Ok(())
+    }
+}
+
 /// One produced clip.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClipRef {
@@ -176,6 +210,9 @@ pub struct ClipRef {
     /// Where the clip is stored once fetched (blob key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blob_key: Option<String>,
+    /// Where the provider said the finished video is (its callback or status), until stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_url: Option<String>,
 }
 
 /// A recorded human decision.
@@ -200,6 +237,10 @@ pub struct WorkflowState {
     /// Submitted / fetched clips, by index.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clips: Vec<ClipRef>,
+    /// The provider that made the clips (absent in records from before there were several:
+    /// those were made by an OpenAI-compatible API).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_provider: Option<Provider>,
     /// The render job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub render_job: Option<JobId>,
@@ -227,7 +268,7 @@ pub struct WorkflowState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WaitKind {
-    /// Video callbacks (`sora_webhook`).
+    /// The video provider's jobs (its callbacks, or polls).
     Videos,
     /// The render callback (`remotion_webhook`).
     Render,
@@ -271,6 +312,9 @@ pub struct OpenWait {
     /// When the provider was last polled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_poll_at: Option<Timestamp>,
+    /// No callback is expected (the provider does not call back): polled from the start.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub polled: bool,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -296,6 +340,7 @@ impl OpenWait {
             deadline: Some(since.plus(limit)),
             polls: 0,
             last_poll_at: None,
+            polled: false,
         }
     }
 }

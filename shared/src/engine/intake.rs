@@ -4,8 +4,8 @@
 use super::{CallbackAck, Engine, EngineError};
 use crate::domain::{Arrival, JobId, Provider, RunId};
 use crate::webhooks::{
-    RemotionVerifier, StandardVerifier, VideoEvent, WebhookError, parse_remotion_event,
-    parse_sora_event,
+    RemotionVerifier, StandardVerifier, VideoEvent, WebhookError, parse_gemini_event,
+    parse_openai_video_event, parse_remotion_event, parse_replicate_prediction,
 };
 
 /// Standard Webhooks headers of one delivery.
@@ -54,9 +54,11 @@ fn ack(status: CallbackAck, job: JobId) -> IntakeAck {
 }
 
 impl Engine {
-    /// Handle a Sora (Standard Webhooks) delivery.
-    pub async fn intake_sora(
+    /// Handle a video provider's delivery (Standard Webhooks): an OpenAI-compatible API's
+    /// event, a Replicate prediction, a Gemini `video.generated` event.
+    pub async fn intake_video(
         &self,
+        provider: Provider,
         verifier: &StandardVerifier,
         headers: StandardHeaders<'_>,
         body: &[u8],
@@ -64,14 +66,25 @@ impl Engine {
     ) -> Result<IntakeAck, IntakeError> {
         let now = self.clock.now();
         verifier.verify(headers.id, headers.timestamp, headers.signature, body, now.secs())?;
-        match parse_sora_event(body)? {
+        let event = match provider {
+            Provider::OpenAi => parse_openai_video_event(body)?,
+            Provider::Replicate => parse_replicate_prediction(body, headers.id)?,
+            Provider::Gemini => parse_gemini_event(body, headers.id)?,
+            other => {
+                return Err(WebhookError::Malformed(format!(
+                    "{other} does not call back with Standard Webhooks"
+                ))
+                .into());
+            }
+        };
+        match event {
             VideoEvent::Ignored { event_type } => {
-                tracing::info!(event_type, "ignoring video event type");
+                tracing::info!(provider = provider.as_str(), event_type, "ignoring video event");
                 Ok(IntakeAck { status: "ignored", run_id: None, job_id: None })
             }
             VideoEvent::Job { event_id, job_id, outcome } => {
                 let arrival = Arrival { outcome, event_id, received_at: now };
-                let a = self.accept_callback(Provider::Sora, &job_id, arrival, request_id).await?;
+                let a = self.accept_callback(provider, &job_id, arrival, request_id).await?;
                 Ok(ack(a, job_id))
             }
         }

@@ -72,7 +72,7 @@ impl Engine {
     /// When the wait next needs attention: its deadline, or its next poll if that comes first.
     fn next_fire(&self, wait: &OpenWait) -> Timestamp {
         let deadline = self.deadline(wait);
-        let Some(poll) = self.config.waits.polling(wait.kind) else { return deadline };
+        let Some(poll) = self.config.waits.polling(wait.kind, wait.polled) else { return deadline };
         if wait.provider.is_none() || wait.polls >= poll.max {
             return deadline;
         }

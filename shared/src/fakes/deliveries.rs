@@ -5,9 +5,9 @@ use super::short_hash;
 use crate::ports::Delivery;
 use crate::webhooks::{WebhookSecret, sign_remotion, sign_standard};
 
-/// A Sora-style `video.completed` / `video.failed` event (OpenAI's envelope), signed with
+/// An OpenAI-style `video.completed` / `video.failed` event (OpenAI's envelope), signed with
 /// Standard Webhooks at `ts`. The `webhook-id` is stable per job, as in a provider's retries.
-pub fn sora_delivery(
+pub fn openai_video_delivery(
     secret: &WebhookSecret,
     job: &str,
     failure: Option<&str>,
@@ -31,7 +31,30 @@ pub fn sora_delivery(
     let id = format!("msg_{}", short_hash(job));
     let sig = sign_standard(secret, &id, ts, &body);
     Delivery {
-        path: "/v1/webhooks/sora".into(),
+        path: "/v1/webhooks/openai".into(),
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("webhook-id".into(), id),
+            ("webhook-timestamp".into(), ts.to_string()),
+            ("webhook-signature".into(), sig),
+        ],
+        body,
+    }
+}
+
+/// A Replicate prediction webhook: the full prediction object, signed with Standard Webhooks at
+/// `ts`; the `webhook-id` is stable per prediction (identical on Replicate's retries).
+pub fn replicate_delivery(
+    secret: &WebhookSecret,
+    path: String,
+    prediction: &serde_json::Value,
+    ts: i64,
+) -> Delivery {
+    let body = serde_json::to_vec(prediction).expect("json");
+    let id = format!("msg_{}", short_hash(prediction["id"].as_str().unwrap_or_default()));
+    let sig = sign_standard(secret, &id, ts, &body);
+    Delivery {
+        path,
         headers: vec![
             ("content-type".into(), "application/json".into()),
             ("webhook-id".into(), id),

@@ -45,7 +45,7 @@ pub struct FakeSet {
 impl FakeSet {
     /// Fakes whose callbacks are signed with these secrets and sent to `sink`.
     pub fn new(
-        sora_secret: crate::webhooks::WebhookSecret,
+        openai_secret: crate::webhooks::WebhookSecret,
         remotion_secret: crate::webhooks::WebhookSecret,
         sink: Arc<dyn CallbackSink>,
         mode: CallbackMode,
@@ -54,7 +54,7 @@ impl FakeSet {
         Self {
             llm: Arc::new(FakeLlm::default()),
             safety: Arc::new(FakeSafety::default()),
-            video: Arc::new(FakeVideo::new(sora_secret, sink.clone(), mode, clock)),
+            video: Arc::new(FakeVideo::new(openai_secret, sink.clone(), mode, clock)),
             render: Arc::new(FakeRender::new(remotion_secret, sink, mode)),
             publish: Arc::new(FakePublish::default()),
         }
@@ -70,6 +70,15 @@ impl FakeSet {
             CallbackMode::Manual,
             Arc::new(crate::time::SystemClock),
         )
+    }
+
+    /// Fakes for a deployment of several processes (the Lambda functions): a status poll in
+    /// one container about a job another container started is answered from its id alone.
+    pub fn stateless(self) -> Self {
+        self.video.stateless();
+        self.render.stateless();
+        self.publish.stateless();
+        self
     }
 
     /// The fakes as the engine's providers.

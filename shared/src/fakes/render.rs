@@ -21,6 +21,7 @@ struct State {
     fail: Option<String>,
     silent: bool,
     stuck: bool,
+    stateless: bool,
     submissions: super::CallCount,
 }
 
@@ -56,6 +57,11 @@ impl FakeRender {
     /// Never send callbacks (the status API still answers): the polling fallback's case.
     pub fn silence_callbacks(&self, silent: bool) {
         self.state.lock().unwrap().silent = silent;
+    }
+
+    /// Answer status polls for renders this process did not start from the id alone.
+    pub fn stateless(&self) {
+        self.state.lock().unwrap().stateless = true;
     }
 
     /// Renders never finish: no callback, and the status API says pending forever.
@@ -137,8 +143,10 @@ impl RenderProvider for FakeRender {
 
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
         let s = self.state.lock().unwrap();
-        if !s.jobs.contains_key(job) {
-            return Err(ProviderError::Terminal(format!("no such render {job}")));
+        let known =
+            s.jobs.contains_key(job) || (s.stateless && job.as_str().starts_with("render_"));
+        if !known {
+            return Ok(JobStatus::Unknown { detail: format!("no such render {job}") });
         }
         Ok(match &s.fail {
             _ if s.stuck => JobStatus::Pending,

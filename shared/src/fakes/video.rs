@@ -1,4 +1,4 @@
-//! A Sora-style video provider: jobs `video_…`, Standard Webhooks callbacks with OpenAI's event
+//! An OpenAI-compatible video provider: jobs `video_…`, Standard Webhooks callbacks with OpenAI's event
 //! envelope, idempotent on the submit key.
 
 use std::collections::{HashMap, HashSet};
@@ -24,6 +24,7 @@ struct State {
     refuse_index: HashMap<u32, String>,
     silent: bool,
     stuck: bool,
+    stateless: bool,
     down_index: HashMap<u32, String>,
     submissions: super::CallCount,
     downloads: HashMap<JobId, usize>,
@@ -108,6 +109,12 @@ impl FakeVideo {
         self.state.lock().unwrap().silent = silent;
     }
 
+    /// Answer status polls for jobs this process did not start (another function's container
+    /// started them) from the job id alone: a `video_…` id is finished.
+    pub fn stateless(&self) {
+        self.state.lock().unwrap().stateless = true;
+    }
+
     /// Jobs never finish: no callback, and the status API says pending forever.
     pub fn never_finish(&self, stuck: bool) {
         self.state.lock().unwrap().stuck = stuck;
@@ -126,7 +133,7 @@ impl FakeVideo {
             let index = s.index_of.get(job).copied().unwrap_or(0);
             s.fail.get(&index).cloned()
         };
-        super::deliveries::sora_delivery(
+        super::deliveries::openai_video_delivery(
             &self.secret,
             job.as_str(),
             failure.as_deref(),
@@ -187,7 +194,11 @@ impl VideoProvider for FakeVideo {
         Ok(job)
     }
 
-    async fn download(&self, job: &JobId) -> Result<Vec<u8>, ProviderError> {
+    fn provider(&self) -> crate::domain::Provider {
+        crate::domain::Provider::OpenAi
+    }
+
+    async fn download(&self, job: &JobId, _url: Option<&str>) -> Result<Vec<u8>, ProviderError> {
         *self.state.lock().unwrap().downloads.entry(job.clone()).or_default() += 1;
         // Content is derived from the id alone, so any process (any Lambda container) can serve it.
         Ok(fake_mp4(job.as_str()))
@@ -196,7 +207,10 @@ impl VideoProvider for FakeVideo {
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
         let s = self.state.lock().unwrap();
         let Some(index) = s.index_of.get(job) else {
-            return Err(ProviderError::Terminal(format!("no such video job {job}")));
+            if s.stateless && job.as_str().starts_with("video_") {
+                return Ok(JobStatus::Completed { output_url: None });
+            }
+            return Ok(JobStatus::Unknown { detail: format!("no such video job {job}") });
         };
         Ok(match s.fail.get(index) {
             _ if s.stuck => JobStatus::Pending,

@@ -54,8 +54,14 @@ impl VideoProvider for Faulty<dyn VideoProvider> {
         )
         .await
     }
-    async fn download(&self, job: &JobId) -> Result<Vec<u8>, ProviderError> {
-        self.inner.download(job).await
+    fn provider(&self) -> crate::domain::Provider {
+        self.inner.provider()
+    }
+    fn calls_back(&self) -> bool {
+        self.inner.calls_back()
+    }
+    async fn download(&self, job: &JobId, url: Option<&str>) -> Result<Vec<u8>, ProviderError> {
+        self.inner.download(job, url).await
     }
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
         self.inner.status(job).await

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{Ideas, JobId, ProjectName, RunId};
+use crate::domain::{Ideas, JobId, ProjectName, Provider, RunId};
 
 /// Provider failures, classified so the runner knows whether to retry.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -78,9 +78,18 @@ pub enum JobStatus {
     },
 }
 
-/// The paid video generator (Sora-style): jobs finish minutes later with a signed callback.
+/// A paid video generator: jobs finish minutes later, and the provider calls back (or is
+/// polled). One adapter per provider API (`myloware-providers`), chosen by configuration.
 #[async_trait]
 pub trait VideoProvider: Send + Sync {
+    /// Which provider this is: its callbacks come to `/v1/webhooks/<name>`, and its jobs meet
+    /// their waits under this name.
+    fn provider(&self) -> Provider;
+    /// Whether its jobs call back when they finish (false: the wait polls from the start, and
+    /// polling is how it ends).
+    fn calls_back(&self) -> bool {
+        true
+    }
     /// Start a job. `idempotency_key` is stable across retries of the same intent, so a provider
     /// that honours it never starts (or bills) a second job for it.
     async fn submit(
@@ -88,9 +97,15 @@ pub trait VideoProvider: Send + Sync {
         idempotency_key: &str,
         req: &VideoRequest,
     ) -> Result<JobId, ProviderError>;
-    /// Download a finished job's video.
-    async fn download(&self, job: &JobId) -> Result<Vec<u8>, ProviderError>;
-    /// Ask the status API where a job stands (used when its callback is late).
+    /// Download a finished job's video; `output_url` is where its callback or status said the
+    /// file is (providers that serve content by job id ignore it).
+    async fn download(
+        &self,
+        job: &JobId,
+        output_url: Option<&str>,
+    ) -> Result<Vec<u8>, ProviderError>;
+    /// Ask the status API where a job stands (a late callback, or a provider that never calls
+    /// back); `Unknown` when the provider does not know the job.
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError>;
 }
 
@@ -157,7 +172,7 @@ pub trait PublishProvider: Send + Sync {
 /// A signed HTTP callback as a provider sends it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
-    /// Path and query, e.g. `/v1/webhooks/sora`.
+    /// Path and query, e.g. `/v1/webhooks/openai`.
     pub path: String,
     /// Headers, as sent.
     pub headers: Vec<(String, String)>,

@@ -6,21 +6,21 @@ use serde_json::Value;
 use super::WebhookError;
 use crate::domain::{ArrivalOutcome, JobId, MAX_URL_CHARS, RunId};
 
-/// A video provider event (OpenAI's envelope).
+/// A video provider event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VideoEvent {
-    /// `video.completed` or `video.failed` for a job.
+    /// A job finished (or failed).
     Job {
-        /// The event id (`evt_…`).
+        /// The event id (`evt_…`, Replicate's `webhook-id`).
         event_id: String,
         /// The video job.
         job_id: JobId,
         /// What happened.
         outcome: ArrivalOutcome,
     },
-    /// Any other event type: acknowledged and ignored.
+    /// Any other event (another type, a job still running): acknowledged and ignored.
     Ignored {
-        /// Its type.
+        /// What it was.
         event_type: String,
     },
 }
@@ -36,7 +36,7 @@ struct Envelope {
 
 /// Parse an OpenAI-style event: `{"id":"evt_…","object":"event","type":"video.completed"|
 /// "video.failed","data":{"id":"video_…"}}`. The job id may also sit at `data.object.id`.
-pub fn parse_sora_event(body: &[u8]) -> Result<VideoEvent, WebhookError> {
+pub fn parse_openai_video_event(body: &[u8]) -> Result<VideoEvent, WebhookError> {
     let env: Envelope =
         serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
     if env.object.as_deref() != Some("event") {
@@ -60,8 +60,12 @@ pub fn parse_sora_event(body: &[u8]) -> Result<VideoEvent, WebhookError> {
         .or_else(|| data.get("id"))
         .and_then(Value::as_str)
         .ok_or_else(|| WebhookError::BadId("missing data.id".into()))?;
-    if !raw_id.starts_with("video_") {
-        return Err(WebhookError::BadId(format!("data.id {raw_id:?} is not a video id")));
+    // `video_…` at OpenAI, other prefixes at the gateways (`vid_…` at Merge): any job id will
+    // do, but not the event's own id (a sender that confuses the two).
+    if raw_id.starts_with("evt_") {
+        return Err(WebhookError::BadId(format!(
+            "data.id {raw_id:?} is an event id, not a job id"
+        )));
     }
     let job_id = JobId::parse(raw_id).map_err(|e| WebhookError::BadId(e.to_string()))?;
     let outcome = if failed {
@@ -155,7 +159,7 @@ mod tests {
     fn parses_openai_video_events() {
         let ok = br#"{"id":"evt_1","object":"event","created_at":1766104315,"type":"video.completed","data":{"id":"video_abc123"}}"#;
         assert_eq!(
-            parse_sora_event(ok).unwrap(),
+            parse_openai_video_event(ok).unwrap(),
             VideoEvent::Job {
                 event_id: "evt_1".into(),
                 job_id: JobId::parse("video_abc123").unwrap(),
@@ -164,18 +168,24 @@ mod tests {
         );
         let failed = br#"{"id":"evt_2","object":"event","type":"video.failed","data":{"id":"video_x","error":{"message":"moderation_blocked"}}}"#;
         assert!(matches!(
-            parse_sora_event(failed).unwrap(),
+            parse_openai_video_event(failed).unwrap(),
             VideoEvent::Job { outcome: ArrivalOutcome::Failed { reason }, .. } if reason == "moderation_blocked"
         ));
         let other =
             br#"{"id":"evt_3","object":"event","type":"batch.completed","data":{"id":"batch_1"}}"#;
-        assert!(matches!(parse_sora_event(other).unwrap(), VideoEvent::Ignored { .. }));
-        assert_eq!(parse_sora_event(b"{").unwrap_err().code(), "malformed_payload");
+        assert!(matches!(parse_openai_video_event(other).unwrap(), VideoEvent::Ignored { .. }));
+        assert_eq!(parse_openai_video_event(b"{").unwrap_err().code(), "malformed_payload");
         let no_id = br#"{"id":"evt_4","object":"event","type":"video.completed","data":{}}"#;
-        assert_eq!(parse_sora_event(no_id).unwrap_err().code(), "invalid_id");
-        let evt_id =
-            br#"{"id":"evt_4","object":"event","type":"video.completed","data":{"id":"evt_4"}}"#;
-        assert_eq!(parse_sora_event(evt_id).unwrap_err().code(), "invalid_id");
+        assert_eq!(parse_openai_video_event(no_id).unwrap_err().code(), "invalid_id");
+        for bad in ["../x", "evt_4"] {
+            let body = format!(
+                r#"{{"id":"evt_4","object":"event","type":"video.completed","data":{{"id":"{bad}"}}}}"#
+            );
+            assert_eq!(parse_openai_video_event(body.as_bytes()).unwrap_err().code(), "invalid_id");
+        }
+        let gateway =
+            br#"{"id":"evt_5","object":"event","type":"video.completed","data":{"id":"vid_01JX"}}"#;
+        assert!(matches!(parse_openai_video_event(gateway).unwrap(), VideoEvent::Job { .. }));
     }
 
     #[test]

@@ -84,7 +84,7 @@ proptest! {
 
     #[test]
     fn event_parsers_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let _ = parse_sora_event(&body);
+        let _ = parse_openai_video_event(&body);
         let _ = parse_remotion_event(&body);
     }
 
@@ -93,7 +93,7 @@ proptest! {
         let data = if nested { serde_json::json!({ "object": { "id": job } }) } else { serde_json::json!({ "id": job }) };
         let kind = if failed { "video.failed" } else { "video.completed" };
         let body = serde_json::to_vec(&serde_json::json!({ "id": "evt_1", "object": "event", "type": kind, "data": data })).unwrap();
-        match parse_sora_event(&body).unwrap() {
+        match parse_openai_video_event(&body).unwrap() {
             VideoEvent::Job { job_id, outcome, .. } => {
                 prop_assert_eq!(job_id.as_str(), job.as_str());
                 prop_assert_eq!(failed, matches!(outcome, crate::domain::ArrivalOutcome::Failed { .. }));

@@ -47,6 +47,12 @@ impl WebhookSecret {
         &self.0
     }
 
+    /// The secret in the `whsec_<base64>` form a provider shows it in (a fake provider's
+    /// "read your signing secret" endpoint).
+    pub fn to_whsec(&self) -> String {
+        format!("whsec_{}", B64.encode(&self.0))
+    }
+
     fn mac(&self, id: &str, timestamp: &str, body: &[u8]) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC takes keys of any length");
         mac.update(id.as_bytes());
@@ -69,12 +75,19 @@ pub fn sign_standard(secret: &WebhookSecret, id: &str, timestamp: i64, body: &[u
 pub struct StandardVerifier {
     secrets: Vec<WebhookSecret>,
     tolerance_secs: i64,
+    provider: &'static str,
 }
 
 impl StandardVerifier {
     /// A verifier for these secrets with a ± tolerance in seconds.
     pub fn new(secrets: Vec<WebhookSecret>, tolerance_secs: i64) -> Self {
-        Self { secrets, tolerance_secs }
+        Self { secrets, tolerance_secs, provider: "standard webhooks" }
+    }
+
+    /// Name the provider whose callbacks this verifies (in a missing-secret refusal).
+    pub fn of(mut self, provider: crate::domain::Provider) -> Self {
+        self.provider = provider.as_str();
+        self
     }
 
     /// Verify one delivery. `now_secs` is the receiver's unix time.
@@ -87,7 +100,7 @@ impl StandardVerifier {
         now_secs: i64,
     ) -> Result<(), WebhookError> {
         if self.secrets.is_empty() {
-            return Err(WebhookError::NoSecret("sora"));
+            return Err(WebhookError::NoSecret(self.provider));
         }
         let id = id.filter(|v| !v.is_empty()).ok_or(WebhookError::MissingHeader("webhook-id"))?;
         let ts_raw = timestamp
@@ -182,7 +195,7 @@ mod tests {
         assert_eq!(rotated.verify(Some("id1"), Some("1000"), Some(&sig), body, 1000), Ok(()));
         assert_eq!(
             StandardVerifier::new(vec![], 300).verify(Some("a"), Some("1"), Some(&sig), body, 1),
-            Err(WebhookError::NoSecret("sora"))
+            Err(WebhookError::NoSecret("standard webhooks"))
         );
     }
 

@@ -16,12 +16,15 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
     }
     if let Some(clip) = next.state.clips.iter_mut().find(|c| c.blob_key.is_none()) {
         let key = clip_key(&run.run_id, clip.index);
-        let bytes = meter::provider_call("video", engine.providers.video.download(&clip.job_id))
+        let video = super::waits::video_provider_of(engine, run, Step::Editing)?;
+        let url = clip.output_url.as_deref();
+        let bytes = meter::provider_call("video", video.download(&clip.job_id, url))
             .await
             .map_err(|e| provider_error(Step::Editing, "video_download_failed", e))?;
         engine.blobs.put(&key, bytes, "video/mp4").await?;
         tracing::info!(index = clip.index, "clip stored");
         clip.blob_key = Some(key);
+        clip.output_url = None;
         // A checkpoint at the same step; the next segment stores the next clip.
         return Ok(next);
     }

@@ -69,6 +69,14 @@ pub(super) async fn videos(
         return Ok(None);
     }
     let mut next = run.clone();
+    // Where each finished video is, for editing to fetch it (Replicate's files expire).
+    for clip in &mut next.state.clips {
+        clip.output_url =
+            arrived.iter().find(|(j, _)| *j == clip.job_id).and_then(|(_, o)| match o {
+                ArrivalOutcome::Completed { output_url } => output_url.clone(),
+                ArrivalOutcome::Failed { .. } => None,
+            });
+    }
     next.step = Step::Editing;
     next.status = RunStatus::Running;
     next.open_wait = None;
@@ -150,9 +158,17 @@ pub async fn poll(engine: &Engine, run: &RunRecord) -> Result<usize, EngineError
     let mut found = 0;
     for job in wait.jobs.iter().filter(|j| !arrived.iter().any(|(a, _)| *a == j.job_id)) {
         let id = &job.job_id;
+        let video = &engine.providers.video;
         let status = match provider {
-            Provider::Sora => {
-                meter::provider_call("video", engine.providers.video.status(id)).await
+            Provider::OpenAi | Provider::Replicate | Provider::Gemini
+                if provider != video.provider() =>
+            {
+                Ok(JobStatus::Unknown {
+                    detail: format!("{provider} is not the configured video provider any more"),
+                })
+            }
+            Provider::OpenAi | Provider::Replicate | Provider::Gemini => {
+                meter::provider_call("video", video.status(id)).await
             }
             Provider::Remotion => {
                 meter::provider_call("render", engine.providers.render.status(id)).await
@@ -190,6 +206,35 @@ pub async fn poll(engine: &Engine, run: &RunRecord) -> Result<usize, EngineError
         found += 1;
     }
     Ok(found)
+}
+
+/// The video provider that made this run's clips: the configured one, if it is the same (a run
+/// waiting on one provider's jobs cannot be finished by another's).
+pub(super) fn video_provider_of<'a>(
+    engine: &'a Engine,
+    run: &RunRecord,
+    step: Step,
+) -> Result<&'a std::sync::Arc<dyn crate::ports::VideoProvider>, StepError> {
+    let video = &engine.providers.video;
+    let made_by = run
+        .open_wait
+        .as_ref()
+        .filter(|w| w.kind == WaitKind::Videos)
+        .and_then(|w| w.provider)
+        .or_else(|| {
+            run.state.clips.first().map(|_| run.state.video_provider.unwrap_or(Provider::OpenAi))
+        });
+    match made_by {
+        Some(p) if p != video.provider() => Err(fail(
+            step,
+            "video_provider_changed",
+            format!(
+                "this run's clips were made by {p}, but the configured video provider is {}",
+                video.provider()
+            ),
+        )),
+        _ => Ok(video),
+    }
 }
 
 fn into_engine(e: StepError) -> EngineError {

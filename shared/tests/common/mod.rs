@@ -9,7 +9,7 @@ use myloware::Engine;
 use myloware::adapters::{MemoryBackend, MemoryQueue, MemoryStore};
 use myloware::config::EngineConfig;
 use myloware::domain::StepMessage;
-use myloware::domain::{Decision, Gate, ProjectName, RunId, RunRecord, RunStatus};
+use myloware::domain::{Decision, Gate, ProjectName, Provider, RunId, RunRecord, RunStatus};
 use myloware::engine::{Disposition, StandardHeaders, StartRequest};
 use myloware::fakes::{CallbackMode, FakeSet};
 use myloware::faults::{Faults, FaultyStore, faulty_providers};
@@ -17,7 +17,7 @@ use myloware::ports::{CallbackSink, Delivery, RunStore};
 use myloware::time::{ManualClock, Timestamp};
 use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
 
-const SORA: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const OPENAI: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const REMOTION: &str = "remotion-test-secret";
 
 /// Delivers callbacks straight into the engine's webhook intake.
@@ -30,14 +30,14 @@ impl CallbackSink for InProcessSink {
     async fn deliver(&self, d: &Delivery) -> Result<u16, String> {
         let engine = self.engine.get().expect("engine set");
         let h = |name: &str| d.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-        let result = if d.path.starts_with("/v1/webhooks/sora") {
-            let v = StandardVerifier::new(vec![WebhookSecret::parse(SORA).unwrap()], 300);
+        let result = if d.path.starts_with("/v1/webhooks/openai") {
+            let v = StandardVerifier::new(vec![WebhookSecret::parse(OPENAI).unwrap()], 300);
             let headers = StandardHeaders {
                 id: h("webhook-id"),
                 timestamp: h("webhook-timestamp"),
                 signature: h("webhook-signature"),
             };
-            engine.intake_sora(&v, headers, &d.body, None).await
+            engine.intake_video(Provider::OpenAi, &v, headers, &d.body, None).await
         } else {
             let v = RemotionVerifier::new(vec![WebhookSecret::parse(REMOTION).unwrap()], 300);
             engine.intake_remotion(&v, h("x-remotion-signature"), None, None, &d.body, None).await
@@ -67,7 +67,7 @@ impl Harness {
         let clock = ManualClock::new(Timestamp(1_800_000_000_000));
         let sink = Arc::new(InProcessSink { engine: OnceLock::new() });
         let fakes = FakeSet::new(
-            WebhookSecret::parse(SORA).unwrap(),
+            WebhookSecret::parse(OPENAI).unwrap(),
             WebhookSecret::parse(REMOTION).unwrap(),
             sink.clone(),
             CallbackMode::Manual,

@@ -77,7 +77,7 @@ fn event_for(function: &str) -> Value {
     match function {
         "api" => http_event("GET", "/health", ""),
         // An unsigned callback: verified (and refused) before any AWS call.
-        "webhook" => http_event("POST", "/v1/webhooks/sora", "{}"),
+        "webhook" => http_event("POST", "/v1/webhooks/openai", "{}"),
         "step" => json!({ "Records": [] }),
         _ => json!({ "id": "bench", "detail-type": "Scheduled Event", "source": "aws.scheduler" }),
     }

@@ -16,7 +16,7 @@ use myloware::domain::{
 use myloware::fakes::FakeSet;
 use myloware::ports::{Checkpoint, QueueConsumer, RunStore, StepQueue};
 use myloware::time::{Clock, SystemClock, Timestamp};
-use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
+use myloware::webhooks::WebhookSecret;
 use myloware_http::{ApiKeys, AppState, WebhookSecrets};
 use myloware_sqlite::{Durability, Embedded, QueueSettings};
 use serde_json::{Value, json};
@@ -189,17 +189,13 @@ pub async fn callbacks(runs: usize) -> Value {
     let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
     let fakes = FakeSet::silent(secret.clone());
     let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), Default::default());
-    let state = AppState {
-        engine: engine.clone(),
-        api_keys: ApiKeys::default(),
-        webhooks: Arc::new(WebhookSecrets {
-            sora: StandardVerifier::new(vec![secret.clone()], 300),
-            remotion: RemotionVerifier::new(vec![secret.clone()], 300),
-        }),
-        dlq: None,
-    };
+    let state = AppState::new(
+        engine.clone(),
+        ApiKeys::default(),
+        Arc::new(WebhookSecrets::single(secret.clone(), secret.clone(), 300)),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}/v1/webhooks/sora", listener.local_addr().unwrap());
+    let url = format!("http://{}/v1/webhooks/openai", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, myloware_http::webhook_router(state)).await });
     for w in 0..2 {
         let (e, q) = (engine.clone(), backend.queue.clone());
@@ -231,7 +227,7 @@ pub async fn callbacks(runs: usize) -> Value {
         next.open_wait = Some(OpenWait::new(
             WaitKind::Videos,
             2,
-            Some(Provider::Sora),
+            Some(Provider::OpenAi),
             vec![ExpectedJob { job_id: job.clone(), index: 0 }],
             now,
             Duration::from_secs(3600),
@@ -239,7 +235,7 @@ pub async fn callbacks(runs: usize) -> Value {
         store.checkpoint(Checkpoint::new(&next, 1)).await.unwrap();
         store
             .correlate(
-                Provider::Sora,
+                Provider::OpenAi,
                 &job,
                 &Correlation { run_id: run.run_id, generation: 2, index: 0 },
             )
@@ -250,7 +246,7 @@ pub async fn callbacks(runs: usize) -> Value {
     let http = reqwest::Client::new();
     let mut samples = Samples::default();
     for (id, job) in parked {
-        let d = myloware::fakes::deliveries::sora_delivery(
+        let d = myloware::fakes::deliveries::openai_video_delivery(
             &secret,
             job.as_str(),
             None,

@@ -6,13 +6,13 @@
 use std::time::{Duration, Instant};
 
 use myloware::domain::{Provider, RunStatus, Step};
-use myloware::fakes::deliveries::sora_delivery;
+use myloware::fakes::deliveries::openai_video_delivery;
 use myloware::time::{Clock, SystemClock};
 use myloware::webhooks::WebhookSecret;
 use serde_json::{Value, json};
 
 use super::Samples;
-use crate::{App, Options, SORA_SECRET};
+use crate::{App, OPENAI_SECRET, Options};
 
 /// Hundreds of starts from one key within a minute: lift the start guards.
 fn unlimited(c: &mut myloware::config::EngineConfig) {
@@ -41,7 +41,7 @@ pub async fn run(samples: usize) -> Value {
     );
 
     // Webhooks: runs parked on one video job; one signed callback each.
-    let secret = WebhookSecret::parse(SORA_SECRET).unwrap();
+    let secret = WebhookSecret::parse(OPENAI_SECRET).unwrap();
     let mut hooks = Samples::default();
     let http = reqwest::Client::new();
     for i in 0..samples {
@@ -50,10 +50,10 @@ pub async fn run(samples: usize) -> Value {
             Step::WaitForVideos,
             RunStatus::AwaitingVideoGeneration,
             &[job.as_str()],
-            Provider::Sora,
+            Provider::OpenAi,
         )
         .await;
-        let d = sora_delivery(&secret, &job, None, SystemClock.now().secs());
+        let d = openai_video_delivery(&secret, &job, None, SystemClock.now().secs());
         let mut req = http.post(format!("{}{}", app.base_url, d.path)).body(d.body.clone());
         for (k, v) in &d.headers {
             req = req.header(k, v);

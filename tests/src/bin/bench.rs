@@ -42,7 +42,8 @@ async fn main() {
         let mut env: Vec<(String, String)> =
             res.env().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         env.push(("MYLOWARE_API_KEYS".into(), "bench-key".into()));
-        env.push(("MYLOWARE_SORA_WEBHOOK_SECRETS".into(), myloware_tests::SORA_SECRET.into()));
+        env.push(("MYLOWARE_PROVIDERS".into(), "all=fake".into()));
+        env.push(("MYLOWARE_OPENAI_WEBHOOK_SECRETS".into(), myloware_tests::OPENAI_SECRET.into()));
         env.push((
             "MYLOWARE_REMOTION_WEBHOOK_SECRETS".into(),
             myloware_tests::REMOTION_SECRET.into(),

@@ -6,7 +6,7 @@ use myloware::adapters::MemoryBackend;
 use myloware::config::EngineConfig;
 use myloware::fakes::FakeSet;
 use myloware::time::SystemClock;
-use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
+use myloware::webhooks::WebhookSecret;
 use myloware_http::{ApiKeys, AppState, WebhookSecrets, api_router};
 
 /// The router, its fakes (for their counters) and its backend (to inspect what was stored).
@@ -15,14 +15,10 @@ pub fn app_with(keys: &[&str], config: EngineConfig) -> (axum::Router, FakeSet, 
     let fakes = FakeSet::silent(secret.clone());
     let backend = MemoryBackend::default();
     let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), config);
-    let router = api_router(AppState {
+    let router = api_router(AppState::new(
         engine,
-        api_keys: ApiKeys::new(keys),
-        webhooks: Arc::new(WebhookSecrets {
-            sora: StandardVerifier::new(vec![secret.clone()], 300),
-            remotion: RemotionVerifier::new(vec![secret], 300),
-        }),
-        dlq: None,
-    });
+        ApiKeys::new(keys),
+        Arc::new(WebhookSecrets::single(secret.clone(), secret.clone(), 300)),
+    ));
     (router, fakes, backend)
 }

@@ -1,81 +1,156 @@
-//! Real provider clients (reqwest + rustls). Transient failures (timeouts, 429, 5xx) are
-//! `Retryable`; refusals (other 4xx, unusable answers) are `Terminal`.
+//! Real provider clients (reqwest + rustls), one adapter per provider API. Transient failures
+//! (timeouts, 429, 5xx) are `Retryable`; refusals (other 4xx, unusable answers) are `Terminal`.
+//!
+//! Which one runs is explicit: each kind of provider is `real`, `fake` or `off` ([`Modes`]),
+//! and nothing here ever picks a fake because a setting is missing — the configuration refuses
+//! to start instead (`myloware-runtime`).
 
+mod chat;
+mod gemini;
 mod http;
-mod openai;
+mod modes;
+mod off;
+mod openai_videos;
 mod remotion;
+mod replicate;
 mod upload_post;
 
-pub use http::{TIMEOUT as HTTP_TIMEOUT, client as plain_client};
-pub use openai::{OpenAiLlm, OpenAiModeration, OpenAiVideo};
+pub use chat::{ApiSettings, OpenAiChat, OpenAiModeration, ideas_schema};
+pub use gemini::{Gemini, GeminiSettings, operation_status};
+pub use http::{
+    Credential, MAX_MEDIA_BYTES, TIMEOUT as HTTP_TIMEOUT, client as plain_client, fetch_media,
+};
+pub use modes::{Kind, Mode, Modes};
+pub use off::Off;
+pub use openai_videos::{OpenAiVideoSettings, OpenAiVideos};
 pub use remotion::RemotionRender;
-pub use upload_post::UploadPost;
+pub use replicate::{
+    MODEL_TABLE as REPLICATE_MODEL_TABLE, Replicate, ReplicateSettings, default_webhook_secret,
+    input_template, render_input,
+};
+pub use upload_post::{PublishSettings, UploadPost, upload_status};
 
 use std::sync::Arc;
 
-use myloware::engine::Providers;
+use myloware::domain::Provider;
+use myloware::ports::VideoProvider;
 
-/// Where the providers are and how to authenticate.
+/// The video adapter to use, with its settings.
+#[derive(Debug, Clone)]
+pub enum VideoSettings {
+    /// An OpenAI-compatible Videos API (a gateway).
+    OpenAi(OpenAiVideoSettings),
+    /// Replicate predictions.
+    Replicate(ReplicateSettings),
+    /// Veo through the Gemini API.
+    Gemini(GeminiSettings),
+}
+
+impl VideoSettings {
+    /// The provider the adapter speaks to.
+    pub fn provider(&self) -> Provider {
+        match self {
+            VideoSettings::OpenAi(_) => Provider::OpenAi,
+            VideoSettings::Replicate(_) => Provider::Replicate,
+            VideoSettings::Gemini(_) => Provider::Gemini,
+        }
+    }
+
+    /// The adapter.
+    pub fn client(&self, http: reqwest::Client) -> Arc<dyn VideoProvider> {
+        match self.clone() {
+            VideoSettings::OpenAi(s) => Arc::new(OpenAiVideos::new(http, s)),
+            VideoSettings::Replicate(s) => Arc::new(Replicate::new(http, s)),
+            VideoSettings::Gemini(s) => Arc::new(Gemini::new(http, s)),
+        }
+    }
+}
+
+/// The render service.
 #[derive(Clone)]
-pub struct Endpoints {
-    /// OpenAI-style API base (chat completions, videos).
-    pub openai_base: String,
-    /// Its API key.
-    pub openai_key: String,
-    /// Remotion-style render service base.
-    pub remotion_base: String,
-    /// Its API key.
-    pub remotion_key: String,
-    /// Upload-Post-style API base.
-    pub upload_post_base: String,
-    /// Its API key.
-    pub upload_post_key: String,
+pub struct RenderSettings {
+    /// Base URL.
+    pub base: String,
+    /// API key.
+    pub key: String,
 }
 
-impl std::fmt::Debug for Endpoints {
+impl std::fmt::Debug for RenderSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endpoints")
-            .field("openai_base", &self.openai_base)
-            .field("remotion_base", &self.remotion_base)
-            .field("upload_post_base", &self.upload_post_base)
-            .finish_non_exhaustive()
+        f.debug_struct("RenderSettings").field("base", &self.base).finish_non_exhaustive()
     }
 }
 
-impl Endpoints {
-    /// Every provider at one base URL (the fake provider server) with one key.
-    pub fn all_at(base: &str, key: &str) -> Self {
-        Self {
-            openai_base: base.to_owned(),
-            openai_key: key.to_owned(),
-            remotion_base: base.to_owned(),
-            remotion_key: key.to_owned(),
-            upload_post_base: base.to_owned(),
-            upload_post_key: key.to_owned(),
-        }
+impl RenderSettings {
+    /// The client.
+    pub fn client(&self, http: reqwest::Client) -> RemotionRender {
+        RemotionRender::new(http, &self.base, &self.key)
     }
+}
 
-    /// The engine's providers over HTTP (safety through the moderation endpoint).
-    pub fn providers(&self) -> Providers {
-        let client = http::client();
-        Providers {
-            llm: Arc::new(OpenAiLlm::new(client.clone(), &self.openai_base, &self.openai_key)),
-            safety: Arc::new(OpenAiModeration::new(
-                client.clone(),
-                &self.openai_base,
-                &self.openai_key,
-            )),
-            video: Arc::new(OpenAiVideo::new(client.clone(), &self.openai_base, &self.openai_key)),
-            render: Arc::new(RemotionRender::new(
-                client.clone(),
-                &self.remotion_base,
-                &self.remotion_key,
-            )),
-            publish: Arc::new(UploadPost::new(
-                client,
-                &self.upload_post_base,
-                &self.upload_post_key,
-            )),
-        }
+/// Settings for the clients of a fake provider server at `base` (it speaks every adapter's
+/// protocol): what `serve` and the demo use in fake mode, with `video` choosing the video
+/// adapter and `webhook_base` where its callbacks go.
+pub fn fake_server_settings(
+    base: &str,
+    video: Provider,
+    webhook_base: &str,
+) -> (ApiSettings, ApiSettings, VideoSettings, RenderSettings, PublishSettings) {
+    let api = |model: &str| ApiSettings {
+        base: base.to_owned(),
+        key: "fake-key".into(),
+        model: model.into(),
+    };
+    let video = match video {
+        Provider::Replicate => VideoSettings::Replicate(ReplicateSettings {
+            base: base.to_owned(),
+            token: "fake-token".into(),
+            model: "google/veo-3.1-fast".into(),
+            version: None,
+            input: input_template(REPLICATE_MODEL_TABLE, "google/veo-3.1-fast")
+                .expect("the shipped table parses")
+                .expect("the table has veo-3.1-fast"),
+            webhook_url: format!("{webhook_base}/v1/webhooks/replicate"),
+        }),
+        Provider::Gemini => VideoSettings::Gemini(GeminiSettings {
+            base: base.to_owned(),
+            key: "fake-key".into(),
+            model: "veo-3.1-fast-generate-preview".into(),
+            aspect_ratio: "9:16".into(),
+            resolution: "720p".into(),
+            webhooks: false,
+        }),
+        _ => VideoSettings::OpenAi(OpenAiVideoSettings {
+            base: base.to_owned(),
+            key: "fake-key".into(),
+            model: "sora-2".into(),
+            size: "720x1280".into(),
+            seconds_as_number: false,
+        }),
+    };
+    let render = RenderSettings { base: base.to_owned(), key: "fake-key".into() };
+    let publish = PublishSettings {
+        base: base.to_owned(),
+        key: "fake-key".into(),
+        user: "myloware".into(),
+        platforms: vec!["tiktok".into()],
+    };
+    (api("gpt-4o-mini"), api("omni-moderation-latest"), video, render, publish)
+}
+
+/// Every provider as a client of the fake provider server at `base` (tests, the demo).
+pub fn fake_server_providers(
+    base: &str,
+    video: Provider,
+    webhook_base: &str,
+) -> myloware::engine::Providers {
+    let http = plain_client();
+    let (llm, moderation, video, render, publish) = fake_server_settings(base, video, webhook_base);
+    myloware::engine::Providers {
+        llm: Arc::new(OpenAiChat::new(http.clone(), llm)),
+        safety: Arc::new(OpenAiModeration::new(http.clone(), moderation)),
+        video: video.client(http.clone()),
+        render: Arc::new(render.client(http.clone())),
+        publish: Arc::new(UploadPost::new(http, publish)),
     }
 }

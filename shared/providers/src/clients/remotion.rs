@@ -6,7 +6,7 @@ use myloware::ports::{JobStatus, ProviderError, RenderProvider, RenderRequest};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::{check, json, transport};
+use super::http::{Credential, check, fetch_media, json, transport};
 
 /// The render client.
 #[derive(Debug, Clone)]
@@ -58,11 +58,14 @@ impl RenderProvider for RemotionRender {
         output_url: Option<&str>,
     ) -> Result<Vec<u8>, ProviderError> {
         let url = match output_url {
-            Some(u) if u.starts_with("http://") || u.starts_with("https://") => u.to_owned(),
-            _ => format!("{}/output/{job}.mp4", self.base),
+            Some(u) => u.to_owned(),
+            None => format!("{}/output/{job}.mp4", self.base),
         };
-        let resp = self.http.get(url).bearer_auth(&self.key).send().await.map_err(transport)?;
-        Ok(check(resp, "render output").await?.bytes().await.map_err(transport)?.to_vec())
+        // The render service's key goes to the render service's host only, never to wherever
+        // a callback said the output is.
+        let cred =
+            Credential::for_base("Authorization", format!("Bearer {}", self.key), &self.base);
+        fetch_media(&self.http, &url, Some(&cred), "render output").await
     }
 
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
@@ -73,6 +76,9 @@ impl RenderProvider for RemotionRender {
             .send()
             .await
             .map_err(transport)?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(JobStatus::Unknown { detail: format!("render {job} not found (404)") });
+        }
         let s: RenderStatus = json(check(resp, "render status").await?, "render status").await?;
         Ok(match s.status.as_str() {
             "done" => JobStatus::Completed { output_url: s.output_url },

@@ -9,22 +9,58 @@ use serde_json::Value;
 
 use super::http::{check, json, transport};
 
+/// Where Upload-Post is, and as whom and where to publish.
+#[derive(Clone)]
+pub struct PublishSettings {
+    /// `https://api.upload-post.com`.
+    pub base: String,
+    /// API key (`Authorization: Apikey <key>`).
+    pub key: String,
+    /// The profile (`user`) to publish as.
+    pub user: String,
+    /// Platforms (`platform[]`): `tiktok`, `instagram`, `youtube`, …
+    pub platforms: Vec<String>,
+}
+
+impl std::fmt::Debug for PublishSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublishSettings")
+            .field("base", &self.base)
+            .field("user", &self.user)
+            .field("platforms", &self.platforms)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The publish client.
 #[derive(Debug, Clone)]
 pub struct UploadPost {
     http: reqwest::Client,
-    base: String,
-    key: String,
+    s: PublishSettings,
 }
 
 impl UploadPost {
-    /// A client for the API at `base`.
-    pub fn new(http: reqwest::Client, base: &str, key: &str) -> Self {
-        Self { http, base: base.trim_end_matches('/').to_owned(), key: key.to_owned() }
+    /// A client for the API and profile `s` describes.
+    pub fn new(http: reqwest::Client, mut s: PublishSettings) -> Self {
+        s.base = s.base.trim_end_matches('/').to_owned();
+        Self { http, s }
     }
 
     fn auth(&self) -> String {
-        format!("Apikey {}", self.key)
+        format!("Apikey {}", self.s.key)
+    }
+
+    /// The multipart fields of an upload, in order.
+    pub fn upload_fields(&self, id: &str, req: &PublishRequest) -> Vec<(&'static str, String)> {
+        let mut fields = vec![("user", self.s.user.clone())];
+        fields.extend(self.s.platforms.iter().map(|p| ("platform[]", p.clone())));
+        fields.extend([
+            ("video", req.video_url.clone()),
+            ("title", req.caption.clone()),
+            ("async_upload", "true".into()),
+            ("request_id", id.to_owned()),
+        ]);
+        fields
     }
 }
 
@@ -75,16 +111,13 @@ pub fn upload_status(v: &Value) -> JobStatus {
 #[async_trait]
 impl PublishProvider for UploadPost {
     async fn publish(&self, id: &str, req: &PublishRequest) -> Result<JobStatus, ProviderError> {
-        let form = reqwest::multipart::Form::new()
-            .text("user", "myloware")
-            .text("platform[]", "tiktok")
-            .text("video", req.video_url.clone())
-            .text("title", req.caption.clone())
-            .text("async_upload", "true")
-            .text("request_id", id.to_owned());
+        let form = self
+            .upload_fields(id, req)
+            .into_iter()
+            .fold(reqwest::multipart::Form::new(), |f, (k, v)| f.text(k, v));
         let resp = self
             .http
-            .post(format!("{}/api/upload", self.base))
+            .post(format!("{}/api/upload", self.s.base))
             .header("Authorization", self.auth())
             .header("X-Request-Id", id)
             .multipart(form)
@@ -108,7 +141,7 @@ impl PublishProvider for UploadPost {
     async fn status(&self, id: &str) -> Result<JobStatus, ProviderError> {
         let resp = self
             .http
-            .get(format!("{}/api/uploadposts/status", self.base))
+            .get(format!("{}/api/uploadposts/status", self.s.base))
             .query(&[("request_id", id)])
             .header("Authorization", self.auth())
             .send()

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use myloware::fakes::deliveries::{remotion_delivery, sora_delivery};
+use myloware::fakes::deliveries::{openai_video_delivery, remotion_delivery, replicate_delivery};
 use myloware::ports::Delivery;
 use myloware::time::{Clock, SystemClock};
 
@@ -18,6 +18,7 @@ const MAX_ATTEMPTS: u32 = 90;
 pub(super) enum Kind {
     Video,
     Render,
+    Prediction,
 }
 
 /// Deliver the callback of job `id` once it is done (retrying until it lands), then mark it
@@ -40,6 +41,7 @@ pub(super) fn schedule(state: AppState, kind: Kind, id: String) {
             let job = match kind {
                 Kind::Video => jobs.videos.get_mut(&id),
                 Kind::Render => jobs.renders.get_mut(&id),
+                Kind::Prediction => jobs.predictions.get_mut(&id),
             };
             if let Some(j) = job {
                 j.callback = None;
@@ -77,6 +79,7 @@ fn pending(state: &Shared, kind: Kind, id: &str) -> Option<(String, i64)> {
     let job = match kind {
         Kind::Video => jobs.videos.get(id),
         Kind::Render => jobs.renders.get(id),
+        Kind::Prediction => jobs.predictions.get(id),
     }?;
     Some((job.callback.clone()?, job.ready_at))
 }
@@ -87,7 +90,7 @@ fn build(state: &Shared, kind: Kind, id: &str) -> Delivery {
     match kind {
         Kind::Video => {
             let failure = state.jobs.lock().unwrap().videos.get(id).and_then(|j| j.failure.clone());
-            sora_delivery(&state.sora_secret, id, failure.as_deref(), now)
+            openai_video_delivery(&state.secrets.openai, id, failure.as_deref(), now)
         }
         Kind::Render => {
             let (failure, run_id, url) = {
@@ -104,7 +107,18 @@ fn build(state: &Shared, kind: Kind, id: &str) -> Delivery {
                 Some(f) => Err(f.as_str()),
                 None => Ok(output),
             };
-            remotion_delivery(&state.remotion_secret, url, id, run_id, outcome)
+            remotion_delivery(&state.secrets.remotion, url, id, run_id, outcome)
+        }
+        Kind::Prediction => {
+            let (prediction, url) = {
+                let jobs = state.jobs.lock().unwrap();
+                let j = jobs.predictions.get(id).expect("a scheduled prediction exists");
+                (
+                    super::replicate::prediction_json(state, id, j),
+                    j.callback.clone().unwrap_or_default(),
+                )
+            };
+            replicate_delivery(&state.secrets.replicate, url, &prediction, now)
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The fake provider server (`myloware fake-providers`, also started in-process by `demo` and by
-//! `serve` when no provider is configured): an OpenAI-style API (chat completions, videos), a
-//! Remotion-style render API and an Upload-Post-style upload API, close enough for the real
-//! clients in `clients/`. It sends signed callbacks over real HTTP after a configurable delay,
+//! `serve` for the providers in `fake` mode): every protocol the real clients in `clients/`
+//! speak — OpenAI-style chat, moderation and videos, Replicate-style predictions, Gemini-style
+//! Veo operations, a Remotion-style render API and an Upload-Post-style upload API. It sends signed callbacks over real HTTP after a configurable delay,
 //! retries undelivered ones as real providers do, can fail, delay, duplicate or reorder them,
 //! and counts every request it is asked to start something with (calls) and every job it
 //! started (distinct).
@@ -14,8 +14,10 @@
 //! Control: `GET /_fake/stats`, `POST /_fake/config` (a partial [`FakeConfig`] as JSON).
 
 mod callbacks;
+mod gemini;
 mod openai;
 mod remotion;
+mod replicate;
 mod state;
 mod upload_post;
 
@@ -37,8 +39,8 @@ use serde::{Deserialize, Serialize};
 #[serde(default)]
 pub struct FakeConfig {
     /// Where video events are posted (as configured in OpenAI's dashboard), e.g.
-    /// `http://127.0.0.1:8080/v1/webhooks/sora`.
-    pub sora_webhook_url: Option<String>,
+    /// `http://127.0.0.1:8080/v1/webhooks/openai`.
+    pub openai_webhook_url: Option<String>,
     /// Milliseconds from job start to its callback.
     pub callback_delay_ms: u64,
     /// Up to this many extra random milliseconds per callback (reorders them).
@@ -59,12 +61,14 @@ pub struct FakeConfig {
     pub video_submit_delay_ms: u64,
     /// Jobs finish but send no callback (the status APIs still answer): polling must find them.
     pub drop_callbacks: bool,
+    /// The video status APIs answer "not found" for every job (an expired or purged job).
+    pub forget_video_jobs: bool,
 }
 
 impl Default for FakeConfig {
     fn default() -> Self {
         Self {
-            sora_webhook_url: None,
+            openai_webhook_url: None,
             callback_delay_ms: 300,
             reorder_jitter_ms: 0,
             duplicate: false,
@@ -75,6 +79,7 @@ impl Default for FakeConfig {
             video_submit_status: None,
             video_submit_delay_ms: 0,
             drop_callbacks: false,
+            forget_video_jobs: false,
         }
     }
 }
@@ -103,6 +108,22 @@ pub struct Stats {
     pub callbacks_delivered: u64,
     /// Callback attempts that failed (and were retried).
     pub callback_attempts_failed: u64,
+    /// Status requests about video jobs (every adapter's status API).
+    pub video_status_polls: u64,
+    /// Requests that carried a provider's credential to a host that is not the provider's API
+    /// (media storage): a client bug this count must keep at zero.
+    pub credential_leaks: u64,
+}
+
+/// The secrets the fake providers sign their callbacks with.
+#[derive(Debug, Clone)]
+pub struct FakeSecrets {
+    /// OpenAI-style video events (Standard Webhooks).
+    pub openai: WebhookSecret,
+    /// Replicate prediction webhooks (Standard Webhooks; also served as the account's secret).
+    pub replicate: WebhookSecret,
+    /// Render callbacks (`sha512=` HMAC).
+    pub remotion: WebhookSecret,
 }
 
 /// A job of the video or render API. Its state follows from the time: running until
@@ -141,14 +162,17 @@ struct Jobs {
     render_keys: HashMap<String, String>,
     /// Request id → upload.
     uploads: HashMap<String, Upload>,
+    /// Replicate-style predictions.
+    predictions: HashMap<String, Job>,
+    /// Gemini-style operations.
+    operations: HashMap<String, Job>,
 }
 
 struct Shared {
     config: RwLock<FakeConfig>,
     jobs: Mutex<Jobs>,
     stats: Mutex<Stats>,
-    sora_secret: WebhookSecret,
-    remotion_secret: WebhookSecret,
+    secrets: FakeSecrets,
     base_url: String,
     http: reqwest::Client,
     /// Where everything is kept, if anywhere.
@@ -163,6 +187,12 @@ impl Shared {
     fn bump(&self, f: impl FnOnce(&mut Stats)) {
         f(&mut self.stats.lock().unwrap());
         self.persist();
+    }
+
+    /// Count a video status request; true when the jobs are to be answered "not found".
+    fn video_status_asked(&self) -> bool {
+        self.bump(|st| st.video_status_polls += 1);
+        self.config.read().unwrap().forget_video_jobs
     }
 
     fn callback_delay(&self) -> Duration {
@@ -188,11 +218,10 @@ impl FakeServer {
     /// Bind `addr` (port 0 for any) and serve in the background; everything in memory.
     pub async fn spawn(
         addr: SocketAddr,
-        sora_secret: WebhookSecret,
-        remotion_secret: WebhookSecret,
+        secrets: FakeSecrets,
         config: FakeConfig,
     ) -> std::io::Result<Self> {
-        Self::start(addr, sora_secret, remotion_secret, config, None).await
+        Self::start(addr, secrets, config, None).await
     }
 
     /// [`FakeServer::spawn`], keeping jobs, pending callbacks, counts and the address in
@@ -201,18 +230,16 @@ impl FakeServer {
     /// answer and pending callbacks are delivered. `config` replaces the saved one.
     pub async fn spawn_with_state(
         addr: SocketAddr,
-        sora_secret: WebhookSecret,
-        remotion_secret: WebhookSecret,
+        secrets: FakeSecrets,
         config: FakeConfig,
         file: PathBuf,
     ) -> std::io::Result<Self> {
-        Self::start(addr, sora_secret, remotion_secret, config, Some(file)).await
+        Self::start(addr, secrets, config, Some(file)).await
     }
 
     async fn start(
         addr: SocketAddr,
-        sora_secret: WebhookSecret,
-        remotion_secret: WebhookSecret,
+        secrets: FakeSecrets,
         config: FakeConfig,
         file: Option<PathBuf>,
     ) -> std::io::Result<Self> {
@@ -227,8 +254,7 @@ impl FakeServer {
             config: RwLock::new(config),
             jobs: Mutex::new(jobs),
             stats: Mutex::new(stats),
-            sora_secret,
-            remotion_secret,
+            secrets,
             base_url: format!("http://{addr}"),
             http: crate::clients::plain_client(),
             file,
@@ -278,6 +304,15 @@ fn router(state: AppState) -> Router {
         .route("/output/{file}", get(remotion::output))
         .route("/api/upload", post(upload_post::upload))
         .route("/api/uploadposts/status", get(upload_post::status))
+        .route("/v1/models/{owner}/{name}/predictions", post(replicate::create_for_model))
+        .route("/v1/predictions", post(replicate::create_for_version))
+        .route("/v1/predictions/{id}", get(replicate::get))
+        .route("/v1/webhooks/default/secret", get(replicate::secret))
+        .route("/replicate/files/{file}", get(replicate::file))
+        .route("/v1beta/models/{model_action}", post(gemini::predict))
+        .route("/v1beta/models/{model}/operations/{id}", get(gemini::operation))
+        .route("/v1beta/files/{file}", get(gemini::download))
+        .route("/gemini/blob/{file}", get(gemini::blob))
         .route("/_fake/stats", get(stats))
         .route("/_fake/config", post(configure).get(config))
         .with_state(state)

@@ -90,7 +90,7 @@ pub(super) async fn create_video(
                 failure: c.video_failure.clone(),
                 run_id: None,
                 ready_at: Shared::now_ms() + delay.as_millis() as i64,
-                callback: c.sora_webhook_url.clone().filter(|_| !c.drop_callbacks),
+                callback: c.openai_webhook_url.clone().filter(|_| !c.drop_callbacks),
             };
             jobs.videos.insert(id.clone(), job.clone());
             if let Some(k) = key {
@@ -113,6 +113,9 @@ pub(super) async fn create_video(
 
 /// `GET /v1/videos/{id}`.
 pub(super) async fn get_video(State(s): State<AppState>, Path(id): Path<String>) -> Response {
+    if s.video_status_asked() {
+        return error(StatusCode::NOT_FOUND, "no such video");
+    }
     match s.jobs.lock().unwrap().videos.get(&id) {
         Some(job) => Json(video_json(&id, job)).into_response(),
         None => error(StatusCode::NOT_FOUND, "no such video"),

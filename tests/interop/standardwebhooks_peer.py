@@ -3,6 +3,9 @@
 Reads {"secret", "ours": [{id, ts, body, sig}]} as JSON on stdin. Verifies each of our
 signatures (and that a one-byte change fails), then signs `count` random payloads of its own and
 prints everything as JSON on stdout.
+
+With "sign": [{id, ts, body}] instead, it only signs those messages (as a provider using the
+library would) and prints {"signed": [signature, ...]}.
 """
 import json
 import random
@@ -14,6 +17,14 @@ from standardwebhooks.webhooks import Webhook
 
 req = json.load(sys.stdin)
 wh = Webhook(req["secret"])
+
+if "sign" in req:
+    signed = [
+        wh.sign(m["id"], datetime.fromtimestamp(m["ts"], tz=timezone.utc), m["body"])
+        for m in req["sign"]
+    ]
+    json.dump({"signed": signed}, sys.stdout)
+    sys.exit(0)
 
 checked = []
 for case in req["ours"]:

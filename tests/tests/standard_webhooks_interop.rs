@@ -2,44 +2,16 @@
 //! test into a throwaway virtualenv: its signatures verify with ours, ours verify with it, and a
 //! one-byte change fails both ways.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
 use myloware::time::{Clock, SystemClock};
 use myloware::webhooks::{StandardVerifier, WebhookError, WebhookSecret, sign_standard};
+use myloware_tests::interop::{peer_python, run_peer};
 use serde_json::{Value, json};
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-/// A virtualenv with `standardwebhooks`, made once per target directory.
-fn peer_python() -> PathBuf {
-    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("standardwebhooks-venv");
-    let python = venv.join("bin/python");
-    let ready = Command::new(&python)
-        .args(["-c", "import standardwebhooks"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ready {
-        let made = Command::new("python3")
-            .arg("-m")
-            .arg("venv")
-            .arg(&venv)
-            .status()
-            .expect("python3 -m venv");
-        assert!(made.success(), "could not create a virtualenv");
-        let pip = Command::new(venv.join("bin/pip"))
-            .args(["install", "-q", "--disable-pip-version-check", "standardwebhooks==1.0.1"])
-            .status()
-            .expect("pip");
-        assert!(pip.success(), "pip install standardwebhooks failed (PyPI must be reachable)");
-    }
-    python
-}
-
 #[test]
 fn our_signatures_and_the_official_library_agree() {
-    let python = peer_python();
+    let python = peer_python(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")));
     let secret = WebhookSecret::parse(SECRET).unwrap();
     let now = SystemClock.now().secs();
     let ours: Vec<Value> = (0..50)
@@ -49,19 +21,8 @@ fn our_signatures_and_the_official_library_agree() {
             json!({ "id": id, "ts": now, "body": body, "sig": sign_standard(&secret, &id, now, body.as_bytes()) })
         })
         .collect();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/standardwebhooks_peer.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run the peer");
-    let req = json!({ "secret": SECRET, "ours": ours, "count": 50, "seed": 7 });
-    child.stdin.take().unwrap().write_all(req.to_string().as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "peer failed");
-    let answer: Value = serde_json::from_slice(&out.stdout).expect("peer JSON");
-
+    let answer =
+        run_peer(&python, &json!({ "secret": SECRET, "ours": ours, "count": 50, "seed": 7 }));
     for (i, c) in answer["checked"].as_array().unwrap().iter().enumerate() {
         assert_eq!(c["ok"], true, "the library rejected our signature #{i}");
         assert_eq!(c["tampered_ok"], false, "the library accepted a tampered body #{i}");

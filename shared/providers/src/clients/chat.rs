@@ -1,0 +1,231 @@
+//! An OpenAI-compatible chat completions API for ideation (OpenAI, any gateway that kept the
+//! shape, a local server), with structured output: `response_format: json_schema` (strict),
+//! the answer checked here as well (gateways differ on `strict`), one re-ask with the reason
+//! when it is not usable, then a clear error
+//! (developers.openai.com/api/docs/guides/structured-outputs).
+//! And the moderation API (`POST /v1/moderations`), configured on its own.
+
+use async_trait::async_trait;
+use myloware::domain::{Ideas, ProjectName};
+use myloware::ports::{LlmProvider, ProviderError, SafetyProvider, SafetyVerdict};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::http::{check, json, transport};
+
+/// Where a chat (or moderation) API is.
+#[derive(Clone)]
+pub struct ApiSettings {
+    /// Base URL without `/v1`, e.g. `https://api.openai.com`.
+    pub base: String,
+    /// Bearer key.
+    pub key: String,
+    /// The model.
+    pub model: String,
+}
+
+impl std::fmt::Debug for ApiSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiSettings")
+            .field("base", &self.base)
+            .field("model", &self.model)
+            .finish_non_exhaustive()
+    }
+}
+
+const SYSTEM_PROMPT: &str = "You plan short vertical videos. For the brief and clip count in the \
+user message, answer with a title, exactly one visual prompt per clip (what the camera sees, for \
+a video model), and a caption for social media.";
+
+/// The JSON Schema of the ideation answer (strict mode: every property required, no others).
+pub fn ideas_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "title": { "type": "string", "description": "A short title for the video" },
+            "prompts": {
+                "type": "array",
+                "items": { "type": "string" },
+                "description": "One visual prompt per clip, in order"
+            },
+            "caption": { "type": "string", "description": "The caption to publish with" }
+        },
+        "required": ["title", "prompts", "caption"],
+        "additionalProperties": false
+    })
+}
+
+/// Ideation through `POST /v1/chat/completions`.
+#[derive(Debug, Clone)]
+pub struct OpenAiChat {
+    http: reqwest::Client,
+    s: ApiSettings,
+}
+
+impl OpenAiChat {
+    /// A client for the API `s` describes.
+    pub fn new(http: reqwest::Client, mut s: ApiSettings) -> Self {
+        s.base = s.base.trim_end_matches('/').to_owned();
+        Self { http, s }
+    }
+
+    /// The request body for `messages`.
+    pub fn body(&self, messages: &[Value]) -> Value {
+        json!({
+            "model": self.s.model,
+            "messages": messages,
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": { "name": "video_plan", "strict": true, "schema": ideas_schema() },
+            },
+        })
+    }
+
+    async fn complete(&self, messages: &[Value]) -> Result<Answer, ProviderError> {
+        let resp = self
+            .http
+            .post(format!("{}/v1/chat/completions", self.s.base))
+            .bearer_auth(&self.s.key)
+            .json(&self.body(messages))
+            .send()
+            .await
+            .map_err(transport)?;
+        let c: Completion = json(check(resp, "chat completion").await?, "chat completion").await?;
+        let choice = c
+            .choices
+            .into_iter()
+            .next()
+            .ok_or_else(|| ProviderError::Terminal("chat completion: no choices".into()))?;
+        if let Some(refusal) = choice.message.refusal.filter(|r| !r.is_empty()) {
+            return Err(ProviderError::Terminal(format!("the model refused: {refusal}")));
+        }
+        Ok(Answer {
+            content: choice.message.content.unwrap_or_default(),
+            truncated: choice.finish_reason.as_deref() == Some("length"),
+        })
+    }
+}
+
+struct Answer {
+    content: String,
+    truncated: bool,
+}
+
+#[derive(Deserialize)]
+struct Completion {
+    choices: Vec<Choice>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    message: Message,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    refusal: Option<String>,
+}
+
+/// The ideas in an answer, or why they cannot be used.
+fn usable(answer: &Answer, clips: u32) -> Result<Ideas, String> {
+    if answer.truncated {
+        return Err("the answer was cut off (finish_reason length)".into());
+    }
+    let ideas: Ideas = serde_json::from_str(&answer.content)
+        .map_err(|e| format!("the answer is not JSON of the schema: {e}"))?;
+    ideas.check(clips)?;
+    Ok(ideas)
+}
+
+#[async_trait]
+impl LlmProvider for OpenAiChat {
+    async fn ideate(
+        &self,
+        project: &ProjectName,
+        brief: &str,
+        clips: u32,
+    ) -> Result<Ideas, ProviderError> {
+        let user =
+            json!({ "project": project.as_str(), "brief": brief, "clips": clips }).to_string();
+        let mut messages = vec![
+            json!({ "role": "system", "content": SYSTEM_PROMPT }),
+            json!({ "role": "user", "content": user }),
+        ];
+        let first = self.complete(&messages).await?;
+        let why = match usable(&first, clips) {
+            Ok(ideas) => return Ok(ideas),
+            Err(why) => why,
+        };
+        tracing::info!(reason = %why, "ideation answer unusable; asking once more");
+        messages.push(json!({ "role": "assistant", "content": first.content }));
+        messages.push(json!({
+            "role": "user",
+            "content": format!("That answer cannot be used: {why}. Answer again, following the \
+                                schema, with exactly {clips} prompts."),
+        }));
+        let second = self.complete(&messages).await?;
+        usable(&second, clips).map_err(|why2| {
+            ProviderError::Terminal(format!(
+                "no usable ideation after one re-ask: {why2} (first answer: {why})"
+            ))
+        })
+    }
+}
+
+/// Content safety through `POST /v1/moderations` (fail closed: any error is an error).
+#[derive(Debug, Clone)]
+pub struct OpenAiModeration {
+    http: reqwest::Client,
+    s: ApiSettings,
+}
+
+impl OpenAiModeration {
+    /// A client for the API `s` describes.
+    pub fn new(http: reqwest::Client, mut s: ApiSettings) -> Self {
+        s.base = s.base.trim_end_matches('/').to_owned();
+        Self { http, s }
+    }
+}
+
+#[derive(Deserialize)]
+struct Moderation {
+    results: Vec<ModerationResult>,
+}
+
+#[derive(Deserialize)]
+struct ModerationResult {
+    flagged: bool,
+    #[serde(default)]
+    categories: std::collections::BTreeMap<String, bool>,
+}
+
+#[async_trait]
+impl SafetyProvider for OpenAiModeration {
+    async fn check(&self, text: &str) -> Result<SafetyVerdict, ProviderError> {
+        let resp = self
+            .http
+            .post(format!("{}/v1/moderations", self.s.base))
+            .bearer_auth(&self.s.key)
+            .json(&json!({ "model": self.s.model, "input": text }))
+            .send()
+            .await
+            .map_err(transport)?;
+        let m: Moderation = json(check(resp, "moderation").await?, "moderation").await?;
+        let r = m
+            .results
+            .into_iter()
+            .next()
+            .ok_or_else(|| ProviderError::Retryable("moderation: no result".into()))?;
+        if !r.flagged {
+            return Ok(SafetyVerdict::Safe);
+        }
+        let cats: Vec<String> =
+            r.categories.into_iter().filter(|(_, v)| *v).map(|(k, _)| k).collect();
+        Ok(SafetyVerdict::Blocked(format!("flagged by moderation: {}", cats.join(", "))))
+    }
+}
