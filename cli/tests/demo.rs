@@ -52,3 +52,23 @@ fn rejecting_a_gate_exits_non_zero() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("rejected"));
 }
+
+#[test]
+fn the_demo_runs_with_each_video_protocol() {
+    for provider in ["replicate", "gemini"] {
+        let dir = data_dir();
+        let out = Command::new(env!("CARGO_BIN_EXE_myloware"))
+            .args(["demo", "--auto-approve", "--clips", "2", "--data-dir", &dir])
+            .args(["--video-provider", provider])
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run the demo");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{provider}: demo failed:\n{stdout}\n{stderr}");
+        assert!(stderr.contains(&format!("(video: {provider})")), "{stderr}");
+        assert!(stdout.contains(": completed"), "{provider}: {stdout}");
+        assert!(stdout.contains("2 video submissions (2 jobs)"), "{provider}: {stdout}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
