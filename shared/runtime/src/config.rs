@@ -224,13 +224,8 @@ impl RuntimeConfig {
             var: ENV_OPENAI_SECRETS,
             why: "secretsmanager:/ssm: references need the AWS backend".into(),
         })?;
-        if all.clone().any(|s| s.stored.is_some() && !s.literal.is_empty()) {
-            return Err(ConfigError::Secret {
-                var: ENV_OPENAI_SECRETS,
-                why: "mixing a literal secret with a stored one is not supported; store both"
-                    .into(),
-            });
-        }
+        // A stored secret stays the source of truth (its literal copy, read at start-up for a
+        // fake to sign with, would miss a rotation); a literal one is used as it is.
         let as_ref = |s: &SecretSetting| match &s.stored {
             Some(r) => r.clone(),
             None if s.literal.is_empty() => SecretRef::Literal(String::new()),
@@ -351,5 +346,29 @@ impl std::fmt::Debug for RuntimeConfig {
             .field("webhook_tolerance_secs", &self.webhook_tolerance_secs)
             .field("fake_callback_delay", &self.fake_callback_delay)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A function whose fake signs with a stored secret reads it at start-up; the verifiers
+    /// still read the store (so a rotation lands), and the two together are not a conflict.
+    #[tokio::test]
+    async fn a_stored_secret_read_for_a_fake_to_sign_with_still_verifies_from_the_store() {
+        let mut cfg = RuntimeConfig::all_fake(EngineConfig::default());
+        let stored = SecretRef::parse("secretsmanager:myloware/webhooks/openai");
+        let setting = cfg.video_secrets.get_mut(&Provider::OpenAi).unwrap();
+        setting.stored = Some(stored);
+        setting.literal = parse_secret_list("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        cfg.set_secret(Provider::Remotion, WebhookSecret::parse("render").unwrap());
+        assert!(cfg.verifier_source(None).is_err(), "a store needs the AWS backend");
+        let clients = AwsClients::from_env().await;
+        assert!(cfg.verifier_source(Some(&clients)).is_ok());
+        assert_eq!(
+            cfg.video_signing_secret().unwrap().to_whsec(),
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+        );
     }
 }
