@@ -44,7 +44,7 @@ async fn replicate_callbacks_signed_by_the_official_library() {
     let [good, stale] =
         <[String; 2]>::try_from(sign_with_library(&python, REPLICATE_SECRET, &msgs)).unwrap();
     let [forged] = <[String; 1]>::try_from(sign_with_library(&python, FORGER, &msgs[..1])).unwrap();
-    let post = |sig: String, ts: i64, body: String| {
+    let post_to = |route: &'static str, sig: String, ts: i64, body: String| {
         let app = &app;
         async move {
             let ts = ts.to_string();
@@ -54,32 +54,30 @@ async fn replicate_callbacks_signed_by_the_official_library() {
                 ("webhook-timestamp", ts.as_str()),
                 ("webhook-signature", sig.as_str()),
             ];
-            app.webhook("/v1/webhooks/replicate", &h, body.as_bytes()).await
+            app.webhook(route, &h, body.as_bytes()).await
         }
     };
+    let post = |sig, ts, body| post_to("/v1/webhooks/replicate", sig, ts, body);
 
     let before = (app.table_snapshot().await, app.queue_messages().await);
     let mut tampered = body.clone().into_bytes();
     tampered[10] ^= 1;
     let tampered = String::from_utf8(tampered).unwrap();
-    for (what, sig, ts, b, code) in [
-        ("forged", forged, now, body.clone(), "invalid_signature"),
-        ("stale", stale, now - 600, body.clone(), "stale_timestamp"),
-        ("tampered", good.clone(), now, tampered, "invalid_signature"),
-        ("sent to the OpenAI route", good.clone(), now, body.clone(), "invalid_signature"),
+    let replicate = "/v1/webhooks/replicate";
+    for (what, route, sig, ts, b, code) in [
+        ("forged", replicate, forged, now, body.clone(), "invalid_signature"),
+        ("stale", replicate, stale, now - 600, body.clone(), "stale_timestamp"),
+        ("tampered", replicate, good.clone(), now, tampered, "invalid_signature"),
+        (
+            "sent to the OpenAI route",
+            "/v1/webhooks/openai",
+            good.clone(),
+            now,
+            body.clone(),
+            "invalid_signature",
+        ),
     ] {
-        let (status, answer) = if what == "sent to the OpenAI route" {
-            let ts = ts.to_string();
-            let h = [
-                ("content-type", "application/json"),
-                ("webhook-id", "msg_2fd"),
-                ("webhook-timestamp", ts.as_str()),
-                ("webhook-signature", sig.as_str()),
-            ];
-            app.webhook("/v1/webhooks/openai", &h, b.as_bytes()).await
-        } else {
-            post(sig, ts, b).await
-        };
+        let (status, answer) = post_to(route, sig, ts, b).await;
         assert_eq!((status, answer["error"].as_str()), (401, Some(code)), "{what}: {answer}");
         assert_eq!(
             (app.table_snapshot().await, app.queue_messages().await),

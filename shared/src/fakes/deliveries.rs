@@ -28,10 +28,26 @@ pub fn openai_video_delivery(
         "data": data,
     }))
     .expect("json");
-    let id = format!("msg_{}", short_hash(job));
+    standard_delivery(
+        secret,
+        "/v1/webhooks/openai".into(),
+        format!("msg_{}", short_hash(job)),
+        ts,
+        body,
+    )
+}
+
+/// `body` to `path`, signed with Standard Webhooks as message `id` at `ts`.
+fn standard_delivery(
+    secret: &WebhookSecret,
+    path: String,
+    id: String,
+    ts: i64,
+    body: Vec<u8>,
+) -> Delivery {
     let sig = sign_standard(secret, &id, ts, &body);
     Delivery {
-        path: "/v1/webhooks/openai".into(),
+        path,
         headers: vec![
             ("content-type".into(), "application/json".into()),
             ("webhook-id".into(), id),
@@ -52,17 +68,7 @@ pub fn replicate_delivery(
 ) -> Delivery {
     let body = serde_json::to_vec(prediction).expect("json");
     let id = format!("msg_{}", short_hash(prediction["id"].as_str().unwrap_or_default()));
-    let sig = sign_standard(secret, &id, ts, &body);
-    Delivery {
-        path,
-        headers: vec![
-            ("content-type".into(), "application/json".into()),
-            ("webhook-id".into(), id),
-            ("webhook-timestamp".into(), ts.to_string()),
-            ("webhook-signature".into(), sig),
-        ],
-        body,
-    }
+    standard_delivery(secret, path, id, ts, body)
 }
 
 /// A Remotion-style render callback to `path`, signed `sha512=<hex>`.

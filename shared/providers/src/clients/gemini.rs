@@ -15,7 +15,7 @@ use myloware::ports::{JobStatus, ProviderError, VideoProvider, VideoRequest};
 use myloware::webhooks::{job_id_of_operation, operation_of_job};
 use serde_json::{Value, json};
 
-use super::http::{Credential, check, fetch_media, json, transport};
+use super::http::{Credential, check, fetch_media, json, post_json, transport};
 
 /// Where the Gemini API is and what to ask of Veo.
 #[derive(Clone)]
@@ -129,16 +129,8 @@ impl VideoProvider for Gemini {
 
     async fn submit(&self, _key: &str, req: &VideoRequest) -> Result<JobId, ProviderError> {
         let (url, body) = self.create_request(req);
-        let resp = self
-            .http
-            .post(url)
-            .header(self.cred.header, &self.cred.value)
-            .json(&body)
-            .send()
-            .await
-            .map_err(transport)?;
         let op: Value =
-            json(check(resp, "predictLongRunning").await?, "predictLongRunning").await?;
+            post_json(&self.http, url, &self.cred, &[], &body, "predictLongRunning").await?;
         let name = op["name"]
             .as_str()
             .ok_or_else(|| ProviderError::Terminal(format!("no operation name in {op}")))?;

@@ -60,6 +60,24 @@ pub async fn json<T: serde::de::DeserializeOwned>(
         .map_err(|e| ProviderError::Terminal(format!("{what}: unusable answer: {e}")))
 }
 
+/// `POST url` with the provider's credential, `extra` headers and a JSON body; the answer
+/// classified ([`check`]) and parsed ([`json`]). `what` names the call in errors.
+pub async fn post_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: String,
+    cred: &Credential,
+    extra: &[(&str, &str)],
+    body: &serde_json::Value,
+    what: &str,
+) -> Result<T, ProviderError> {
+    let mut req = http.post(url).header(cred.header, &cred.value).json(body);
+    for (k, v) in extra {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.map_err(transport)?;
+    json(check(resp, what).await?, what).await
+}
+
 /// A provider's credential header, sent only to the provider's own host.
 #[derive(Clone)]
 pub struct Credential {

@@ -14,7 +14,7 @@ use myloware::ports::{JobStatus, ProviderError, VideoProvider, VideoRequest};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::{Credential, check, fetch_media, json, transport};
+use super::http::{Credential, check, fetch_media, json, post_json, transport};
 
 /// Where the API is and what to ask of it.
 #[derive(Clone)]
@@ -91,16 +91,11 @@ impl VideoProvider for OpenAiVideos {
     }
 
     async fn submit(&self, key: &str, req: &VideoRequest) -> Result<JobId, ProviderError> {
-        let resp = self
-            .http
-            .post(format!("{}/v1/videos", self.s.base))
-            .header(self.cred.header, &self.cred.value)
-            .header("Idempotency-Key", key)
-            .json(&self.create_body(req))
-            .send()
-            .await
-            .map_err(transport)?;
-        let v: Video = json(check(resp, "create video").await?, "create video").await?;
+        let url = format!("{}/v1/videos", self.s.base);
+        let extra = [("Idempotency-Key", key)];
+        let body = self.create_body(req);
+        let v: Video =
+            post_json(&self.http, url, &self.cred, &extra, &body, "create video").await?;
         JobId::parse(&v.id).map_err(|e| ProviderError::Terminal(format!("video id: {e}")))
     }
 

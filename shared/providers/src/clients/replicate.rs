@@ -18,7 +18,7 @@ use myloware::webhooks::Prediction;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::http::{Credential, check, fetch_media, json, transport};
+use super::http::{Credential, check, fetch_media, json, post_json, transport};
 
 /// The model table shipped with MyloWare (`config/replicate-models.toml`).
 pub const MODEL_TABLE: &str = include_str!("../../config/replicate-models.toml");
@@ -162,16 +162,8 @@ impl VideoProvider for Replicate {
 
     async fn submit(&self, _key: &str, req: &VideoRequest) -> Result<JobId, ProviderError> {
         let (url, body) = self.create_request(req);
-        let resp = self
-            .http
-            .post(url)
-            .header(self.cred.header, &self.cred.value)
-            .json(&body)
-            .send()
-            .await
-            .map_err(transport)?;
         let p: Prediction =
-            json(check(resp, "create prediction").await?, "create prediction").await?;
+            post_json(&self.http, url, &self.cred, &[], &body, "create prediction").await?;
         JobId::parse(&p.id).map_err(|e| ProviderError::Terminal(format!("prediction id: {e}")))
     }
 
