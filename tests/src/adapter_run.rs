@@ -91,14 +91,7 @@ pub async fn whole_run(
         Arc::new(cfg.webhook_secrets()),
     ));
     let (stop, _) = watch::channel(false);
-    let mut server_stop = stop.subscribe();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.changed().await;
-            })
-            .await;
-    });
+    crate::serve_until(listener, router, &stop);
     for w in 0..2 {
         let mut stopped = stop.subscribe();
         tokio::spawn(myloware::engine::run_worker(

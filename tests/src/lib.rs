@@ -47,6 +47,22 @@ pub const ADMIN_KEY: &str = "test-admin-key";
 /// The operator key (resume and fork).
 pub const OPERATOR_KEY: &str = "test-operator-key";
 
+/// Serve `router` on `listener` in the background until `stop` is sent.
+pub fn serve_until(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    stop: &watch::Sender<bool>,
+) {
+    let mut stopped = stop.subscribe();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.changed().await;
+            })
+            .await;
+    });
+}
+
 /// How to spawn the app.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -158,14 +174,7 @@ impl App {
                 .with_dlq(myloware_runtime::step_consumers(&clients, &resources).1),
         );
         let (stop, mut stopped) = watch::channel(false);
-        let mut server_stop = stop.subscribe();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = server_stop.changed().await;
-                })
-                .await;
-        });
+        serve_until(listener, router, &stop);
         let mut driver = None;
         if !opts.no_driver {
             let mut d = SqsDriver::new(driver_clients.sqs.clone(), &resources.queue_url);

@@ -15,7 +15,7 @@ use myloware::ports::{JobStatus, ProviderError, VideoProvider, VideoRequest};
 use myloware::webhooks::{job_id_of_operation, operation_of_job};
 use serde_json::{Value, json};
 
-use super::http::{Credential, check, fetch_media, json, post_json, transport};
+use super::http::{Credential, fetch_media, get_json_or_none, post_json};
 
 /// Where the Gemini API is and what to ask of Veo.
 #[derive(Clone)]
@@ -78,17 +78,8 @@ impl Gemini {
     async fn operation(&self, job: &JobId) -> Result<Option<Value>, ProviderError> {
         let name = operation_of_job(job)
             .ok_or_else(|| ProviderError::Terminal(format!("{job} is not a Gemini operation")))?;
-        let resp = self
-            .http
-            .get(format!("{}/v1beta/{name}", self.s.base))
-            .header(self.cred.header, &self.cred.value)
-            .send()
-            .await
-            .map_err(transport)?;
-        if resp.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        Ok(Some(json(check(resp, "get operation").await?, "get operation").await?))
+        let url = format!("{}/v1beta/{name}", self.s.base);
+        get_json_or_none(&self.http, url, &self.cred, "get operation").await
     }
 }
 

@@ -78,6 +78,21 @@ pub async fn post_json<T: serde::de::DeserializeOwned>(
     json(check(resp, what).await?, what).await
 }
 
+/// `GET url` with the provider's credential: the parsed answer, or `None` when the provider
+/// answers 404 (it does not know the thing asked about).
+pub async fn get_json_or_none<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: String,
+    cred: &Credential,
+    what: &str,
+) -> Result<Option<T>, ProviderError> {
+    let resp = http.get(url).header(cred.header, &cred.value).send().await.map_err(transport)?;
+    if resp.status() == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    Ok(Some(json(check(resp, what).await?, what).await?))
+}
+
 /// A provider's credential header, sent only to the provider's own host.
 #[derive(Clone)]
 pub struct Credential {

@@ -18,7 +18,7 @@ use myloware::webhooks::Prediction;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::http::{Credential, check, fetch_media, json, post_json, transport};
+use super::http::{Credential, check, fetch_media, get_json_or_none, json, post_json, transport};
 
 /// The model table shipped with MyloWare (`config/replicate-models.toml`).
 pub const MODEL_TABLE: &str = include_str!("../../config/replicate-models.toml");
@@ -120,17 +120,8 @@ impl Replicate {
     }
 
     async fn prediction(&self, job: &JobId) -> Result<Option<Prediction>, ProviderError> {
-        let resp = self
-            .http
-            .get(format!("{}/v1/predictions/{job}", self.s.base))
-            .header(self.cred.header, &self.cred.value)
-            .send()
-            .await
-            .map_err(transport)?;
-        if resp.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        Ok(Some(json(check(resp, "get prediction").await?, "get prediction").await?))
+        let url = format!("{}/v1/predictions/{job}", self.s.base);
+        get_json_or_none(&self.http, url, &self.cred, "get prediction").await
     }
 }
 
