@@ -61,6 +61,8 @@ pub fn real_providers_at(base: &str, adapter: &str) -> Vec<(&'static str, String
         ("MYLOWARE_RENDER_API_KEY", "render-key".to_owned()),
         ("MYLOWARE_UPLOAD_POST_API_KEY", "upload-key".to_owned()),
         ("MYLOWARE_UPLOAD_POST_USER", "myloware".to_owned()),
+        // The fake serves files from another host name, as the providers do.
+        ("MYLOWARE_VIDEO_MEDIA_ORIGINS", base.replacen("127.0.0.1", "localhost", 1)),
     ];
     match adapter {
         "replicate" => {

@@ -9,6 +9,7 @@ pub mod bench;
 pub mod chaos;
 pub mod http;
 pub mod interop;
+pub mod listener;
 pub mod parity;
 pub mod scenarios;
 
@@ -64,7 +65,7 @@ pub fn serve_until(
 }
 
 /// How to spawn the app.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Options {
     /// The driver re-sends every message once (at-least-once on purpose).
     pub duplicate_messages: bool,
@@ -78,6 +79,8 @@ pub struct Options {
     pub counters: Option<(myloware_aws::CallCounter, myloware_aws::CallCounter)>,
     /// Messages per event-source batch (default 10).
     pub batch_size: Option<i32>,
+    /// A render provider in place of the in-process fake (a real client, say).
+    pub render: Option<Arc<dyn myloware::ports::RenderProvider>>,
 }
 
 /// A running deployment.
@@ -96,6 +99,7 @@ pub struct App {
     pub cfg: RuntimeConfig,
     /// The event-source driver (absent with `no_driver`).
     pub driver: Option<SqsDriver>,
+    render: Option<Arc<dyn myloware::ports::RenderProvider>>,
     http: reqwest::Client,
     stop: watch::Sender<bool>,
 }
@@ -167,7 +171,14 @@ impl App {
             CallbackMode::Manual,
             Arc::new(SystemClock),
         );
-        let engine = aws_engine(&clients, &resources, &cfg, fakes.providers());
+        let providers = |fakes: &FakeSet| {
+            let mut p = fakes.providers();
+            if let Some(r) = &opts.render {
+                p.render = r.clone();
+            }
+            p
+        };
+        let engine = aws_engine(&clients, &resources, &cfg, providers(&fakes));
         let router = myloware_http::local_router(
             app_state(engine.clone(), &cfg, Some(&clients))
                 .expect("state")
@@ -181,7 +192,7 @@ impl App {
             d.duplicate = opts.duplicate_messages;
             d.batch_size = opts.batch_size.unwrap_or(d.batch_size);
             driver = Some(d.clone());
-            let e = aws_engine(&step_clients, &resources, &cfg, fakes.providers());
+            let e = aws_engine(&step_clients, &resources, &cfg, providers(&fakes));
             let (consumer, dlq) = myloware_runtime::step_consumers(&step_clients, &resources);
             let queues = myloware_step::StepQueues { consumer, dlq };
             tokio::spawn(async move {
@@ -203,6 +214,7 @@ impl App {
             clients,
             cfg,
             driver,
+            render: opts.render.clone(),
             http: reqwest::Client::new(),
             stop,
         }
@@ -213,7 +225,11 @@ impl App {
     pub async fn spawn_peer(&self) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let engine = aws_engine(&self.clients, &self.resources, &self.cfg, self.fakes.providers());
+        let mut providers = self.fakes.providers();
+        if let Some(r) = &self.render {
+            providers.render = r.clone();
+        }
+        let engine = aws_engine(&self.clients, &self.resources, &self.cfg, providers);
         let (_, dlq) = myloware_runtime::step_consumers(&self.clients, &self.resources);
         let state = app_state(engine, &self.cfg, Some(&self.clients)).expect("state").with_dlq(dlq);
         tokio::spawn(

@@ -164,7 +164,7 @@ async fn hostile_inputs_are_refused_and_leave_no_trace() {
     let signed = |body: Vec<u8>| (sora_headers(OPENAI_SECRET, "msg_x", t, &body), body);
     let render_path = |run: &RunId| format!("/v1/webhooks/remotion?run_id={run}");
     let render_done = |job: &str, run: &RunId| {
-        serde_json::to_vec(&json!({"job_id": job, "run_id": run, "status": "done", "output_url": "https://r/o.mp4", "error": null})).unwrap()
+        serde_json::to_vec(&json!({"job_id": job, "run_id": run, "status": "done", "output_url": format!("https://render.example/output/{job}.mp4"), "error": null})).unwrap()
     };
     let rdone = render_done("render_live", &rendering.run_id);
     let other_run = RunId::new();

@@ -214,6 +214,7 @@ async fn openai_compatible_videos_as_documented() {
             model: "sora-2".into(),
             size: "720x1280".into(),
             seconds_as_number: false,
+            media_origins: vec![],
         },
     );
 
@@ -280,6 +281,7 @@ async fn openai_compatible_gateways_that_take_seconds_as_a_number() {
             model: "minimax/minimax-h3".into(),
             size: "768P".into(),
             seconds_as_number: true,
+            media_origins: vec![],
         },
     );
     p.answer_with(
@@ -308,6 +310,8 @@ async fn replicate_predictions_as_documented() {
         version: None,
         input: input_template(REPLICATE_MODEL_TABLE, model).unwrap().expect("in the table"),
         webhook_url: "https://api.example.com/v1/webhooks/replicate".into(),
+        // The recording server's other name stands in for replicate.delivery.
+        media_origins: vec![p.other_host.clone()],
     };
     let client = Replicate::new(plain_client(), settings.clone());
 
@@ -400,6 +404,7 @@ async fn gemini_veo_operations_as_documented() {
             aspect_ratio: "9:16".into(),
             resolution: "720p".into(),
             webhooks: false,
+            media_origins: vec![p.other_host.clone()],
         },
     );
     assert!(!client.calls_back(), "polled: no callback expected");

@@ -73,6 +73,25 @@ fn base(name: &'static str, kind: Kind, public: Option<&str>) -> Result<String, 
     )
 }
 
+/// Origins the video adapter's media may also come from, trusted as written.
+const VIDEO_ORIGINS: &str = "MYLOWARE_VIDEO_MEDIA_ORIGINS";
+
+/// A comma-separated list of origins (`https://host[:port]`), each checked.
+fn origins(name: &'static str) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = var(name) else { return Ok(vec![]) };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| match myloware_providers::clients::Origin::parse(o) {
+            Some(_) if o.starts_with("https://") || o.starts_with("http://") => Ok(o.to_owned()),
+            _ => Err(ConfigError::Invalid {
+                var: name,
+                why: format!("{o:?} is not an origin (https://host[:port])"),
+            }),
+        })
+        .collect()
+}
+
 fn or(name: &str, default: &str) -> String {
     var(name).unwrap_or_else(|| default.to_owned())
 }
@@ -124,6 +143,7 @@ impl ProviderConfig {
                     Ok(RenderSettings {
                         base: base("MYLOWARE_RENDER_BASE_URL", Kind::Render, None)?,
                         key: required("MYLOWARE_RENDER_API_KEY", Kind::Render)?,
+                        media_origins: origins("MYLOWARE_RENDER_MEDIA_ORIGINS")?,
                     })
                 })
                 .transpose()?,
@@ -272,6 +292,7 @@ fn video(adapter: Provider, webhook_base: &str) -> Result<VideoSettings, ConfigE
                 version: var("MYLOWARE_REPLICATE_VERSION"),
                 input,
                 webhook_url: format!("{webhook_base}/v1/webhooks/replicate"),
+                media_origins: origins(VIDEO_ORIGINS)?,
             })
         }
         Provider::Gemini => VideoSettings::Gemini(GeminiSettings {
@@ -285,6 +306,7 @@ fn video(adapter: Provider, webhook_base: &str) -> Result<VideoSettings, ConfigE
             aspect_ratio: or("MYLOWARE_GEMINI_ASPECT_RATIO", "9:16"),
             resolution: or("MYLOWARE_GEMINI_RESOLUTION", "720p"),
             webhooks: var("MYLOWARE_GEMINI_WEBHOOKS").as_deref() == Some("true"),
+            media_origins: origins(VIDEO_ORIGINS)?,
         }),
         _ => VideoSettings::OpenAi(OpenAiVideoSettings {
             // OpenAI's own Videos API is shut down: a gateway's URL and model are required.
@@ -293,6 +315,7 @@ fn video(adapter: Provider, webhook_base: &str) -> Result<VideoSettings, ConfigE
             model: required("MYLOWARE_OPENAI_VIDEO_MODEL", k)?,
             size: or("MYLOWARE_OPENAI_VIDEO_SIZE", "720x1280"),
             seconds_as_number: var("MYLOWARE_OPENAI_VIDEO_SECONDS_AS").as_deref() == Some("number"),
+            media_origins: origins(VIDEO_ORIGINS)?,
         }),
     })
 }

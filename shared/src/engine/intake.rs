@@ -2,7 +2,7 @@
 //! bytes, parse, then record at the rendezvous. Nothing is written before verification passes.
 
 use super::{CallbackAck, Engine, EngineError};
-use crate::domain::{Arrival, JobId, Provider, RunId};
+use crate::domain::{Arrival, ArrivalOutcome, JobId, Provider, RunId};
 use crate::webhooks::{
     RemotionVerifier, StandardVerifier, VideoEvent, WebhookError, parse_gemini_event,
     parse_openai_video_event, parse_remotion_event, parse_replicate_prediction,
@@ -83,6 +83,14 @@ impl Engine {
                 Ok(IntakeAck { status: "ignored", run_id: None, job_id: None })
             }
             VideoEvent::Job { event_id, job_id, outcome } => {
+                // A URL from outside is checked before anything is recorded. A callback from
+                // a provider that is not the configured one finds no run to wake.
+                let video = &self.providers.video;
+                if let (ArrivalOutcome::Completed { output_url: Some(url) }, true) =
+                    (&outcome, video.provider() == provider)
+                {
+                    video.check_media_url(url).await.map_err(WebhookError::UnsafeUrl)?;
+                }
                 let arrival = Arrival { outcome, event_id, received_at: now };
                 let a = self.accept_callback(provider, &job_id, arrival, request_id).await?;
                 Ok(ack(a, job_id))
@@ -134,6 +142,9 @@ impl Engine {
                 ))
                 .into());
             }
+        }
+        if let ArrivalOutcome::Completed { output_url: Some(url) } = &outcome {
+            self.providers.render.check_media_url(url).await.map_err(WebhookError::UnsafeUrl)?;
         }
         let arrival = Arrival {
             outcome,

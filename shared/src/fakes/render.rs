@@ -82,7 +82,7 @@ impl FakeRender {
             req.map(|r| path_of(&r.callback_url)).unwrap_or_else(|| "/v1/webhooks/remotion".into());
         let outcome = match &s.fail {
             Some(reason) => Err(reason.as_str()),
-            None => Ok(format!("https://render.example/output/{job}.mp4")),
+            None => Ok(format!("{RENDER_OUTPUT}{job}.mp4")),
         };
         super::deliveries::remotion_delivery(
             &self.secret,
@@ -99,6 +99,9 @@ impl FakeRender {
         self.sink.deliver(&d).await
     }
 }
+
+/// Where the fake renderer's outputs are (never fetched: the fake serves them by job id).
+const RENDER_OUTPUT: &str = "https://render.example/output/";
 
 #[async_trait]
 impl RenderProvider for FakeRender {
@@ -151,9 +154,14 @@ impl RenderProvider for FakeRender {
         Ok(match &s.fail {
             _ if s.stuck => JobStatus::Pending,
             Some(reason) => JobStatus::Failed { reason: reason.clone() },
-            None => JobStatus::Completed {
-                output_url: Some(format!("https://render.example/output/{job}.mp4")),
-            },
+            None => JobStatus::Completed { output_url: Some(format!("{RENDER_OUTPUT}{job}.mp4")) },
         })
+    }
+
+    async fn check_media_url(&self, url: &str) -> Result<(), String> {
+        match url.strip_prefix(RENDER_OUTPUT) {
+            Some(rest) if !rest.contains(['/', '?', '#', '@']) => Ok(()),
+            _ => Err(format!("{url} is not the fake renderer's output")),
+        }
     }
 }

@@ -218,4 +218,9 @@ impl VideoProvider for FakeVideo {
             None => JobStatus::Completed { output_url: None },
         })
     }
+
+    async fn check_media_url(&self, url: &str) -> Result<(), String> {
+        // Its callbacks and statuses name no file: content is fetched by job id.
+        Err(format!("the fake video provider names no media URLs, not {url}"))
+    }
 }

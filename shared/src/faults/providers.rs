@@ -66,6 +66,9 @@ impl VideoProvider for Faulty<dyn VideoProvider> {
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
         self.inner.status(job).await
     }
+    async fn check_media_url(&self, url: &str) -> Result<(), String> {
+        self.inner.check_media_url(url).await
+    }
 }
 
 #[async_trait]
@@ -85,6 +88,9 @@ impl RenderProvider for Faulty<dyn RenderProvider> {
     }
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
         self.inner.status(job).await
+    }
+    async fn check_media_url(&self, url: &str) -> Result<(), String> {
+        self.inner.check_media_url(url).await
     }
 }
 

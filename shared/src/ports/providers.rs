@@ -107,6 +107,10 @@ pub trait VideoProvider: Send + Sync {
     /// Ask the status API where a job stands (a late callback, or a provider that never calls
     /// back); `Unknown` when the provider does not know the job.
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError>;
+    /// Whether `url` — named by a callback or a status answer, so from outside — is one this
+    /// adapter would fetch: its scheme, host and the addresses the host resolves to (the
+    /// providers' `media.rs`). Checked before the URL is recorded; the reason when not.
+    async fn check_media_url(&self, url: &str) -> Result<(), String>;
 }
 
 /// One render to assemble.
@@ -139,6 +143,10 @@ pub trait RenderProvider: Send + Sync {
     ) -> Result<Vec<u8>, ProviderError>;
     /// Ask the status API where a render stands (used when its callback is late).
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError>;
+    /// Whether `url` — named by a callback or a status answer, so from outside — is one this
+    /// adapter would fetch: its scheme, host and the addresses the host resolves to (the
+    /// providers' `media.rs`). Checked before the URL is recorded; the reason when not.
+    async fn check_media_url(&self, url: &str) -> Result<(), String>;
 }
 
 /// What to publish.

@@ -35,6 +35,9 @@ pub enum WebhookError {
     /// The callback names a run its job does not belong to.
     #[error("wrong run: {0}")]
     WrongRun(String),
+    /// The callback names a media URL that would not be fetched (scheme, host, address).
+    #[error("unsafe URL: {0}")]
+    UnsafeUrl(String),
 }
 
 impl WebhookError {
@@ -49,6 +52,7 @@ impl WebhookError {
             WebhookError::Malformed(_) => "malformed_payload",
             WebhookError::BadId(_) => "invalid_id",
             WebhookError::WrongRun(_) => "wrong_run",
+            WebhookError::UnsafeUrl(_) => "unsafe_url",
         }
     }
 
@@ -60,7 +64,10 @@ impl WebhookError {
             | WebhookError::BadTimestamp
             | WebhookError::StaleTimestamp { .. }
             | WebhookError::BadSignature => 401,
-            WebhookError::Malformed(_) | WebhookError::BadId(_) | WebhookError::WrongRun(_) => 400,
+            WebhookError::Malformed(_)
+            | WebhookError::BadId(_)
+            | WebhookError::WrongRun(_)
+            | WebhookError::UnsafeUrl(_) => 400,
         }
     }
 }

@@ -186,6 +186,19 @@ pub async fn poll(engine: &Engine, run: &RunRecord) -> Result<usize, EngineError
                     "{provider} reported an output URL longer than {MAX_URL_CHARS} characters"
                 ))
             }
+            Ok(JobStatus::Completed { output_url: Some(url) }) => {
+                let checked = match provider {
+                    Provider::Remotion => engine.providers.render.check_media_url(&url).await,
+                    Provider::UploadPost => Ok(()), // a post's public URL, never fetched
+                    _ => engine.providers.video.check_media_url(&url).await,
+                };
+                match checked {
+                    Ok(()) => ArrivalOutcome::Completed { output_url: Some(url) },
+                    Err(why) => ArrivalOutcome::failed(format!(
+                        "{provider} named an output this will not fetch: {why}"
+                    )),
+                }
+            }
             Ok(JobStatus::Completed { output_url }) => ArrivalOutcome::Completed { output_url },
             Ok(JobStatus::Failed { reason }) => ArrivalOutcome::failed(reason),
             // A job the provider no longer knows is an answer, not a delay.

@@ -15,7 +15,12 @@ use myloware::ports::{JobStatus, ProviderError, VideoProvider, VideoRequest};
 use myloware::webhooks::{job_id_of_operation, operation_of_job};
 use serde_json::{Value, json};
 
-use super::http::{Credential, fetch_media, get_json_or_none, post_json};
+use super::http::{get_json_or_none, post_json};
+use super::media::{Credential, MediaFetcher, MediaPolicy};
+
+/// Where a file download redirects to: Google's storage hosts (the redirect target is not
+/// documented; these are where it has been seen to go).
+const FILE_HOSTS: &[&str] = &["*.googleusercontent.com", "storage.googleapis.com"];
 
 /// Where the Gemini API is and what to ask of Veo.
 #[derive(Clone)]
@@ -33,6 +38,8 @@ pub struct GeminiSettings {
     /// A static webhook (`video.generated`) is configured for the project: the wait expects
     /// callbacks as well as polling.
     pub webhooks: bool,
+    /// Origins its media may also come from (`MYLOWARE_VIDEO_MEDIA_ORIGINS`): trusted as written.
+    pub media_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for GeminiSettings {
@@ -51,6 +58,7 @@ pub struct Gemini {
     http: reqwest::Client,
     s: GeminiSettings,
     cred: Credential,
+    media: MediaFetcher,
 }
 
 impl Gemini {
@@ -58,7 +66,9 @@ impl Gemini {
     pub fn new(http: reqwest::Client, mut s: GeminiSettings) -> Self {
         s.base = s.base.trim_end_matches('/').to_owned();
         let cred = Credential::for_base("x-goog-api-key", s.key.clone(), &s.base);
-        Self { http, s, cred }
+        let origins = s.media_origins.iter().map(String::as_str);
+        let media = MediaFetcher::new(MediaPolicy::new(&s.base, FILE_HOSTS).with_origins(origins));
+        Self { http, s, cred, media }
     }
 
     /// The create request: its URL and body.
@@ -138,7 +148,7 @@ impl VideoProvider for Gemini {
                 }
             },
         };
-        fetch_media(&self.http, &url, Some(&self.cred), "Veo video").await
+        self.media.fetch(&url, Some(&self.cred), "Veo video").await
     }
 
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
@@ -146,5 +156,9 @@ impl VideoProvider for Gemini {
             Some(op) => operation_status(&op),
             None => JobStatus::Unknown { detail: "operation not found (404)".into() },
         })
+    }
+
+    async fn check_media_url(&self, url: &str) -> Result<(), String> {
+        self.media.check(url).await
     }
 }

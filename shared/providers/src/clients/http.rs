@@ -1,4 +1,5 @@
-//! The shared HTTP client, error classification, and fetching a provider's media files.
+//! The shared HTTP client for provider APIs and its error classification (media files from
+//! URLs that came from outside: `media.rs`).
 
 use std::time::Duration;
 
@@ -9,11 +10,8 @@ use myloware::ports::ProviderError;
 /// a retryable error, rather than the function being killed mid-answer.
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Largest media file fetched from a provider (a clip, a render).
-pub const MAX_MEDIA_BYTES: usize = 512 * 1024 * 1024;
-
 /// One client for all providers: rustls with ring and the webpki roots (as the AWS SDK uses).
-/// It follows no redirect by itself: [`fetch_media`] decides who gets a provider's key.
+/// It follows no redirect: an API that answers one is not followed anywhere.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
@@ -65,7 +63,7 @@ pub async fn json<T: serde::de::DeserializeOwned>(
 pub async fn post_json<T: serde::de::DeserializeOwned>(
     http: &reqwest::Client,
     url: String,
-    cred: &Credential,
+    cred: &super::media::Credential,
     extra: &[(&str, &str)],
     body: &serde_json::Value,
     what: &str,
@@ -83,7 +81,7 @@ pub async fn post_json<T: serde::de::DeserializeOwned>(
 pub async fn get_json_or_none<T: serde::de::DeserializeOwned>(
     http: &reqwest::Client,
     url: String,
-    cred: &Credential,
+    cred: &super::media::Credential,
     what: &str,
 ) -> Result<Option<T>, ProviderError> {
     let resp = http.get(url).header(cred.header, &cred.value).send().await.map_err(transport)?;
@@ -91,83 +89,4 @@ pub async fn get_json_or_none<T: serde::de::DeserializeOwned>(
         return Ok(None);
     }
     Ok(Some(json(check(resp, what).await?, what).await?))
-}
-
-/// A provider's credential header, sent only to the provider's own host.
-#[derive(Clone)]
-pub struct Credential {
-    /// Header name (`Authorization`, `x-goog-api-key`).
-    pub header: &'static str,
-    /// Its value.
-    pub value: String,
-    /// The host it may go to (the configured base URL's).
-    pub host: String,
-}
-
-impl std::fmt::Debug for Credential {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Credential({} for {})", self.header, self.host)
-    }
-}
-
-impl Credential {
-    /// `header: value` for the host of `base`.
-    pub fn for_base(header: &'static str, value: String, base: &str) -> Self {
-        let host = reqwest::Url::parse(base)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_owned))
-            .unwrap_or_default();
-        Self { header, value, host }
-    }
-
-    fn applies_to(&self, url: &reqwest::Url) -> bool {
-        !self.host.is_empty() && url.host_str() == Some(self.host.as_str())
-    }
-}
-
-/// Download a media file: `http(s)` only, redirects followed by hand (at most three), the
-/// credential attached only while the URL is on the provider's own host — a redirect to a
-/// storage host gets none — and at most [`MAX_MEDIA_BYTES`].
-pub async fn fetch_media(
-    http: &reqwest::Client,
-    url: &str,
-    cred: Option<&Credential>,
-    what: &str,
-) -> Result<Vec<u8>, ProviderError> {
-    let mut url = reqwest::Url::parse(url)
-        .map_err(|e| ProviderError::Terminal(format!("{what}: bad URL {url:?}: {e}")))?;
-    for _ in 0..4 {
-        if !matches!(url.scheme(), "https" | "http") {
-            return Err(ProviderError::Terminal(format!("{what}: refusing {} URLs", url.scheme())));
-        }
-        let mut req = http.get(url.clone());
-        if let Some(c) = cred.filter(|c| c.applies_to(&url)) {
-            req = req.header(c.header, &c.value);
-        }
-        let resp = req.send().await.map_err(transport)?;
-        if resp.status().is_redirection() {
-            let location =
-                resp.headers().get("location").and_then(|l| l.to_str().ok()).ok_or_else(|| {
-                    ProviderError::Terminal(format!("{what}: redirect without Location"))
-                })?;
-            url = url
-                .join(location)
-                .map_err(|e| ProviderError::Terminal(format!("{what}: bad redirect: {e}")))?;
-            continue;
-        }
-        let resp = check(resp, what).await?;
-        if resp.content_length().is_some_and(|n| n as usize > MAX_MEDIA_BYTES) {
-            return Err(ProviderError::Terminal(format!(
-                "{what}: larger than {MAX_MEDIA_BYTES} bytes"
-            )));
-        }
-        let bytes = resp.bytes().await.map_err(transport)?;
-        if bytes.len() > MAX_MEDIA_BYTES {
-            return Err(ProviderError::Terminal(format!(
-                "{what}: larger than {MAX_MEDIA_BYTES} bytes"
-            )));
-        }
-        return Ok(bytes.to_vec());
-    }
-    Err(ProviderError::Terminal(format!("{what}: too many redirects")))
 }

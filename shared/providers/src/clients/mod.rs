@@ -8,6 +8,7 @@
 mod chat;
 mod gemini;
 mod http;
+mod media;
 mod modes;
 mod off;
 mod openai_videos;
@@ -17,9 +18,8 @@ mod upload_post;
 
 pub use chat::{ApiSettings, OpenAiChat, OpenAiModeration, ideas_schema};
 pub use gemini::{Gemini, GeminiSettings, operation_status};
-pub use http::{
-    Credential, MAX_MEDIA_BYTES, TIMEOUT as HTTP_TIMEOUT, client as plain_client, fetch_media,
-};
+pub use http::{TIMEOUT as HTTP_TIMEOUT, client as plain_client};
+pub use media::{Credential, MAX_MEDIA_BYTES, MediaFetcher, MediaPolicy, Origin, is_public};
 pub use modes::{Kind, Mode, Modes};
 pub use off::Off;
 pub use openai_videos::{OpenAiVideoSettings, OpenAiVideos};
@@ -73,6 +73,8 @@ pub struct RenderSettings {
     pub base: String,
     /// API key.
     pub key: String,
+    /// Origins its outputs may also come from (`MYLOWARE_RENDER_MEDIA_ORIGINS`).
+    pub media_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for RenderSettings {
@@ -84,7 +86,7 @@ impl std::fmt::Debug for RenderSettings {
 impl RenderSettings {
     /// The client.
     pub fn client(&self, http: reqwest::Client) -> RemotionRender {
-        RemotionRender::new(http, &self.base, &self.key)
+        RemotionRender::new(http, self)
     }
 }
 
@@ -101,6 +103,8 @@ pub fn fake_server_settings(
         key: "fake-key".into(),
         model: model.into(),
     };
+    // The fake serves files from another host name than its API, as the providers do.
+    let files = vec![base.replacen("127.0.0.1", "localhost", 1)];
     let video = match video {
         Provider::Replicate => VideoSettings::Replicate(ReplicateSettings {
             base: base.to_owned(),
@@ -111,6 +115,7 @@ pub fn fake_server_settings(
                 .expect("the shipped table parses")
                 .expect("the table has veo-3.1-fast"),
             webhook_url: format!("{webhook_base}/v1/webhooks/replicate"),
+            media_origins: files.clone(),
         }),
         Provider::Gemini => VideoSettings::Gemini(GeminiSettings {
             base: base.to_owned(),
@@ -119,6 +124,7 @@ pub fn fake_server_settings(
             aspect_ratio: "9:16".into(),
             resolution: "720p".into(),
             webhooks: false,
+            media_origins: files.clone(),
         }),
         _ => VideoSettings::OpenAi(OpenAiVideoSettings {
             base: base.to_owned(),
@@ -126,9 +132,11 @@ pub fn fake_server_settings(
             model: "sora-2".into(),
             size: "720x1280".into(),
             seconds_as_number: false,
+            media_origins: files.clone(),
         }),
     };
-    let render = RenderSettings { base: base.to_owned(), key: "fake-key".into() };
+    let render =
+        RenderSettings { base: base.to_owned(), key: "fake-key".into(), media_origins: files };
     let publish = PublishSettings {
         base: base.to_owned(),
         key: "fake-key".into(),

@@ -50,6 +50,9 @@ impl VideoProvider for Off {
     async fn status(&self, _: &JobId) -> Result<JobStatus, ProviderError> {
         self.refuse()
     }
+    async fn check_media_url(&self, _: &str) -> Result<(), String> {
+        Err(format!("the {} provider is off", self.kind))
+    }
 }
 
 #[async_trait]
@@ -62,6 +65,9 @@ impl RenderProvider for Off {
     }
     async fn status(&self, _: &JobId) -> Result<JobStatus, ProviderError> {
         self.refuse()
+    }
+    async fn check_media_url(&self, _: &str) -> Result<(), String> {
+        Err(format!("the {} provider is off", self.kind))
     }
 }
 

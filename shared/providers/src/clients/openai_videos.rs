@@ -14,7 +14,8 @@ use myloware::ports::{JobStatus, ProviderError, VideoProvider, VideoRequest};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::{Credential, check, fetch_media, json, post_json, transport};
+use super::http::{check, json, post_json, transport};
+use super::media::{Credential, MediaFetcher, MediaPolicy};
 
 /// Where the API is and what to ask of it.
 #[derive(Clone)]
@@ -29,6 +30,8 @@ pub struct OpenAiVideoSettings {
     pub size: String,
     /// Send `seconds` as a JSON number (Merge) instead of OpenAI's string enum.
     pub seconds_as_number: bool,
+    /// Origins its media may also come from (`MYLOWARE_VIDEO_MEDIA_ORIGINS`): trusted as written.
+    pub media_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for OpenAiVideoSettings {
@@ -47,6 +50,7 @@ pub struct OpenAiVideos {
     http: reqwest::Client,
     s: OpenAiVideoSettings,
     cred: Credential,
+    media: MediaFetcher,
 }
 
 impl OpenAiVideos {
@@ -54,7 +58,10 @@ impl OpenAiVideos {
     pub fn new(http: reqwest::Client, mut s: OpenAiVideoSettings) -> Self {
         s.base = s.base.trim_end_matches('/').to_owned();
         let cred = Credential::for_base("Authorization", format!("Bearer {}", s.key), &s.base);
-        Self { http, s, cred }
+        // Content is served by the API itself (`/v1/videos/{id}/content`).
+        let origins = s.media_origins.iter().map(String::as_str);
+        let media = MediaFetcher::new(MediaPolicy::new(&s.base, &[]).with_origins(origins));
+        Self { http, s, cred, media }
     }
 
     /// The create request's body.
@@ -101,7 +108,7 @@ impl VideoProvider for OpenAiVideos {
 
     async fn download(&self, job: &JobId, _url: Option<&str>) -> Result<Vec<u8>, ProviderError> {
         let url = format!("{}/v1/videos/{job}/content", self.s.base);
-        fetch_media(&self.http, &url, Some(&self.cred), "video content").await
+        self.media.fetch(&url, Some(&self.cred), "video content").await
     }
 
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
@@ -118,6 +125,10 @@ impl VideoProvider for OpenAiVideos {
         }
         let v: Video = json(check(resp, "retrieve video").await?, "retrieve video").await?;
         Ok(video_status(&v.status, v.error))
+    }
+
+    async fn check_media_url(&self, url: &str) -> Result<(), String> {
+        self.media.check(url).await
     }
 }
 

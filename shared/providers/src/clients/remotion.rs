@@ -6,7 +6,9 @@ use myloware::ports::{JobStatus, ProviderError, RenderProvider, RenderRequest};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::http::{Credential, check, fetch_media, json, transport};
+use super::RenderSettings;
+use super::http::{check, json, transport};
+use super::media::{Credential, MediaFetcher, MediaPolicy};
 
 /// The render client.
 #[derive(Debug, Clone)]
@@ -14,12 +16,17 @@ pub struct RemotionRender {
     http: reqwest::Client,
     base: String,
     key: String,
+    media: MediaFetcher,
 }
 
 impl RemotionRender {
-    /// A client for the service at `base`.
-    pub fn new(http: reqwest::Client, base: &str, key: &str) -> Self {
-        Self { http, base: base.trim_end_matches('/').to_owned(), key: key.to_owned() }
+    /// A client for the service `s` describes. Its outputs may come from its own origin and
+    /// the origins the operator added (its public output URL, a bucket).
+    pub fn new(http: reqwest::Client, s: &RenderSettings) -> Self {
+        let base = s.base.trim_end_matches('/').to_owned();
+        let origins = s.media_origins.iter().map(String::as_str);
+        let media = MediaFetcher::new(MediaPolicy::new(&base, &[]).with_origins(origins));
+        Self { http, base, key: s.key.clone(), media }
     }
 }
 
@@ -65,7 +72,7 @@ impl RenderProvider for RemotionRender {
         // a callback said the output is.
         let cred =
             Credential::for_base("Authorization", format!("Bearer {}", self.key), &self.base);
-        fetch_media(&self.http, &url, Some(&cred), "render output").await
+        self.media.fetch(&url, Some(&cred), "render output").await
     }
 
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
@@ -87,6 +94,10 @@ impl RenderProvider for RemotionRender {
             }
             _ => JobStatus::Pending,
         })
+    }
+
+    async fn check_media_url(&self, url: &str) -> Result<(), String> {
+        self.media.check(url).await
     }
 }
 

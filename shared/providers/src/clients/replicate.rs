@@ -18,7 +18,11 @@ use myloware::webhooks::Prediction;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::http::{Credential, check, fetch_media, get_json_or_none, json, post_json, transport};
+use super::http::{check, get_json_or_none, json, post_json, transport};
+use super::media::{Credential, MediaFetcher, MediaPolicy};
+
+/// Where Replicate serves output files (replicate.com/docs/topics/predictions/output-files).
+const FILE_HOSTS: &[&str] = &["replicate.delivery", "*.replicate.delivery"];
 
 /// The model table shipped with MyloWare (`config/replicate-models.toml`).
 pub const MODEL_TABLE: &str = include_str!("../../config/replicate-models.toml");
@@ -54,6 +58,8 @@ pub struct ReplicateSettings {
     pub input: Map<String, Value>,
     /// Where Replicate calls back (`<public base>/v1/webhooks/replicate`).
     pub webhook_url: String,
+    /// Origins its media may also come from (`MYLOWARE_VIDEO_MEDIA_ORIGINS`): trusted as written.
+    pub media_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for ReplicateSettings {
@@ -92,6 +98,7 @@ pub struct Replicate {
     http: reqwest::Client,
     s: ReplicateSettings,
     cred: Credential,
+    media: MediaFetcher,
 }
 
 impl Replicate {
@@ -99,7 +106,9 @@ impl Replicate {
     pub fn new(http: reqwest::Client, mut s: ReplicateSettings) -> Self {
         s.base = s.base.trim_end_matches('/').to_owned();
         let cred = Credential::for_base("Authorization", format!("Bearer {}", s.token), &s.base);
-        Self { http, s, cred }
+        let origins = s.media_origins.iter().map(String::as_str);
+        let media = MediaFetcher::new(MediaPolicy::new(&s.base, FILE_HOSTS).with_origins(origins));
+        Self { http, s, cred, media }
     }
 
     /// The create request: its URL and body.
@@ -172,7 +181,7 @@ impl VideoProvider for Replicate {
             },
         };
         // Output files are served from Replicate's delivery host: the token goes only to the API's.
-        fetch_media(&self.http, &url, Some(&self.cred), "prediction output").await.map_err(|e| match e {
+        self.media.fetch(&url, Some(&self.cred), "prediction output").await.map_err(|e| match e {
             ProviderError::Terminal(why) if why.contains("404") || why.contains("410") => {
                 ProviderError::Terminal(format!(
                     "the output of prediction {job} is gone (Replicate keeps files for an hour): {why}"
@@ -187,5 +196,9 @@ impl VideoProvider for Replicate {
             Some(p) => p.status(),
             None => JobStatus::Unknown { detail: format!("prediction {job} not found (404)") },
         })
+    }
+
+    async fn check_media_url(&self, url: &str) -> Result<(), String> {
+        self.media.check(url).await
     }
 }
