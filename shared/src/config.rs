@@ -53,6 +53,73 @@ pub struct EngineConfig {
     pub retries: RetryPolicies,
     /// Deadlines and polling of waits.
     pub waits: WaitConfig,
+    /// The final video's template, size and frame rate.
+    pub video: VideoFormat,
+}
+
+/// What the final video looks like: the render template, its size and frame rate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VideoFormat {
+    /// The render service's template (`MYLOWARE_RENDER_TEMPLATE`; the run's project name when
+    /// unset, as the original's `aismr` and `motivational` templates are named).
+    pub template: Option<String>,
+    /// Pixels (`MYLOWARE_ASPECT_RATIO` 9:16 → 1080×1920, or `MYLOWARE_VIDEO_SIZE` as `WxH`).
+    pub width: u32,
+    /// Pixels.
+    pub height: u32,
+    /// Frames per second (30: the render service refuses any other with a template).
+    pub fps: u32,
+}
+
+impl Default for VideoFormat {
+    fn default() -> Self {
+        Self { template: None, width: 1080, height: 1920, fps: 30 }
+    }
+}
+
+/// Width and height for an aspect ratio the original MyloWare knew, 1080 on the short side.
+pub fn size_for_aspect(aspect: &str) -> Option<(u32, u32)> {
+    match aspect.trim() {
+        "9:16" => Some((1080, 1920)),
+        "16:9" => Some((1920, 1080)),
+        "1:1" => Some((1080, 1080)),
+        "4:5" => Some((1080, 1350)),
+        _ => None,
+    }
+}
+
+/// `WxH` with both even and within 16..=4096 (H.264 in 4:2:0 needs even sizes).
+fn parse_size(raw: &str) -> Option<(u32, u32)> {
+    let (w, h) = raw.trim().split_once(['x', 'X'])?;
+    let (w, h): (u32, u32) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
+    let ok = |n: u32| (16..=4096).contains(&n) && n.is_multiple_of(2);
+    (ok(w) && ok(h)).then_some((w, h))
+}
+
+impl VideoFormat {
+    fn from_env() -> Result<Self, ConfigError> {
+        let mut f = Self::default();
+        let var = |n: &str| std::env::var(n).ok().filter(|v| !v.trim().is_empty());
+        f.template = var("MYLOWARE_RENDER_TEMPLATE").map(|t| t.trim().to_owned());
+        if let Some(a) = var("MYLOWARE_ASPECT_RATIO") {
+            (f.width, f.height) = size_for_aspect(&a).ok_or(ConfigError {
+                var: "MYLOWARE_ASPECT_RATIO",
+                why: format!("{a:?}: say 9:16, 16:9, 1:1 or 4:5"),
+            })?;
+        }
+        if let Some(s) = var("MYLOWARE_VIDEO_SIZE") {
+            (f.width, f.height) = parse_size(&s).ok_or(ConfigError {
+                var: "MYLOWARE_VIDEO_SIZE",
+                why: format!("{s:?}: say WIDTHxHEIGHT, both even, 16 to 4096"),
+            })?;
+        }
+        Ok(f)
+    }
+
+    /// The template for a run of `project`.
+    pub fn template_for(&self, project: &ProjectName) -> String {
+        self.template.clone().unwrap_or_else(|| project.as_str().to_owned())
+    }
 }
 
 /// When a wait asks the provider's status API.
@@ -170,6 +237,7 @@ impl Default for EngineConfig {
             webhook_base_url: "http://127.0.0.1:8080".into(),
             retries: RetryPolicies::default(),
             waits: WaitConfig::default(),
+            video: VideoFormat::default(),
         }
     }
 }
@@ -217,6 +285,7 @@ impl EngineConfig {
         w.polled.after = secs("MYLOWARE_POLLED_AFTER_SECS", w.polled.after)?;
         w.polled.interval = secs("MYLOWARE_POLLED_INTERVAL_SECS", w.polled.interval)?;
         w.stuck_after = secs("MYLOWARE_STUCK_AFTER_SECS", w.stuck_after)?;
+        c.video = VideoFormat::from_env()?;
         if let Ok(v) = std::env::var("MYLOWARE_WEBHOOK_BASE_URL") {
             c.webhook_base_url = v.trim_end_matches('/').to_owned();
         }
@@ -292,5 +361,17 @@ mod tests {
         assert!(parse_project_clips("aismr=13", 12).is_err());
         assert!(parse_project_clips("Bad=1", 12).is_err());
         assert!(parse_project_clips("", 12).unwrap().is_empty());
+    }
+
+    #[test]
+    fn video_sizes_parse() {
+        assert_eq!(size_for_aspect("16:9"), Some((1920, 1080)));
+        assert_eq!(size_for_aspect("3:2"), None);
+        assert_eq!(parse_size("540x960"), Some((540, 960)));
+        assert_eq!(parse_size("541x960"), None);
+        assert_eq!(parse_size("8x8"), None);
+        assert_eq!(parse_size("wide"), None);
+        let f = VideoFormat::default();
+        assert_eq!(f.template_for(&ProjectName::parse("aismr").unwrap()), "aismr");
     }
 }

@@ -92,7 +92,7 @@ impl Ffmpeg {
         if cut.clips.is_empty() {
             return Err(MediaError::NotAVideo("a cut needs at least one clip".into()));
         }
-        if cut.width < 2 || cut.height < 2 || cut.width % 2 == 1 || cut.height % 2 == 1 {
+        if cut.width < 2 || cut.height < 2 || !cut.width.is_multiple_of(2) || !cut.height.is_multiple_of(2) {
             return Err(MediaError::NotAVideo(format!(
                 "{}x{} is not an even H.264 size",
                 cut.width, cut.height

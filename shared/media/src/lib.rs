@@ -17,25 +17,3 @@ pub use error::MediaError;
 pub use pattern::TestClip;
 pub use probe::Probe;
 pub use tool::Ffmpeg;
-
-/// Width and height in pixels for an aspect ratio the original MyloWare knew (`9:16`, `16:9`,
-/// `1:1`, `4:5`), at 1080 on the short side; `None` for anything else.
-pub fn size_for_aspect(aspect: &str) -> Option<(u32, u32)> {
-    match aspect.trim() {
-        "9:16" => Some((1080, 1920)),
-        "16:9" => Some((1920, 1080)),
-        "1:1" => Some((1080, 1080)),
-        "4:5" => Some((1080, 1350)),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn known_aspects_have_sizes() {
-        assert_eq!(super::size_for_aspect("9:16"), Some((1080, 1920)));
-        assert_eq!(super::size_for_aspect(" 16:9 "), Some((1920, 1080)));
-        assert_eq!(super::size_for_aspect("3:2"), None);
-    }
-}

@@ -103,9 +103,16 @@ async fn real_clients_drive_the_fake_server() {
 
     let render = RenderRequest {
         run_id: run,
+        template: "motivational".into(),
         clip_urls: vec!["http://example/1.mp4".into()],
-        callback_url: format!("http://{hook}/v1/webhooks/remotion?run_id={run}"),
+        texts: vec!["one".into()],
         title: "t".into(),
+        caption: "c".into(),
+        duration_frames: 240,
+        fps: 30,
+        width: 1080,
+        height: 1920,
+        callback_url: format!("http://{hook}/v1/webhooks/remotion?run_id={run}"),
     };
     let job = p.render.submit("render-intent", &render).await.unwrap();
     assert_eq!(p.render.submit("render-intent", &render).await.unwrap(), job);

@@ -15,17 +15,19 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use myloware::domain::{ArrivalOutcome, Ideas, JobId, ProjectName, RunId};
 use myloware::ports::{
-    JobStatus, LlmProvider, ProviderError, SafetyProvider, SafetyVerdict, VideoProvider,
-    VideoRequest,
+    JobStatus, LlmProvider, ProviderError, RenderProvider, RenderRequest, SafetyProvider,
+    SafetyVerdict, VideoProvider, VideoRequest,
 };
 use myloware::webhooks::{
-    VideoEvent, operation_of_job, parse_openai_video_event, parse_replicate_prediction,
+    VideoEvent, WebhookSecret, operation_of_job, parse_openai_video_event, parse_remotion_event,
+    parse_replicate_prediction,
 };
 use myloware_providers::clients::{
     ApiSettings, Gemini, GeminiSettings, OpenAiChat, OpenAiModeration, OpenAiVideoSettings,
-    OpenAiVideos, REPLICATE_MODEL_TABLE, Replicate, ReplicateSettings, default_webhook_secret,
-    ideas_schema, input_template, plain_client,
+    OpenAiVideos, REPLICATE_MODEL_TABLE, RemotionRender, RenderSettings, Replicate,
+    ReplicateSettings, default_webhook_secret, ideas_schema, input_template, plain_client,
 };
+use myloware_providers::server::{FakeConfig, FakeSecrets, FakeServer};
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> Value {
@@ -522,4 +524,103 @@ async fn chat_and_moderation_as_documented() {
     // Fail closed: an error is an error, never "safe".
     p.answer(&doc["unauthorized"]);
     assert!(moderation.check("a calm sea").await.is_err());
+}
+
+#[tokio::test]
+async fn the_render_service_contract_field_by_field() {
+    let doc = fixture("render_service");
+    let p = Provider::start().await;
+    let settings = RenderSettings {
+        base: p.base.clone(),
+        key: "test-render-key".into(),
+        media_origins: vec![],
+    };
+    let client = RemotionRender::new(plain_client(), &settings);
+    let example = &doc["render"]["request"]["json"];
+    let run_id: RunId = example["run_id"].as_str().unwrap().parse().unwrap();
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_owned()).collect()
+    };
+    let req = RenderRequest {
+        run_id,
+        template: "motivational".into(),
+        clip_urls: strings(&example["clips"]),
+        texts: strings(&example["texts"]),
+        title: "not part of the contract".into(),
+        caption: "nor this".into(),
+        duration_frames: 450,
+        fps: 30,
+        width: 1080,
+        height: 1920,
+        callback_url: example["callback_url"].as_str().unwrap().into(),
+    };
+    p.answer(&doc["render"]);
+    let job = client.submit("intent-render", &req).await.unwrap();
+    assert_eq!(job.as_str(), "V1StGXR8_Z5jdHi6B-myT");
+    let sent = p.last();
+    assert_documented(&sent, &doc["render"]);
+    assert_eq!(sent.header("idempotency-key"), Some("intent-render"));
+    // The aismr template takes its overlays as `objects`.
+    p.answer(&doc["render"]);
+    client.submit("k2", &RenderRequest { template: "aismr".into(), ..req.clone() }).await.unwrap();
+    let body = p.last().json();
+    assert_eq!(body["objects"], example["texts"]);
+    assert!(body.get("texts").is_none(), "{body}");
+    // No overlays: neither field.
+    p.answer(&doc["render"]);
+    client.submit("k3", &RenderRequest { texts: vec![], ..req.clone() }).await.unwrap();
+    let body = p.last().json();
+    assert!(body.get("texts").is_none() && body.get("objects").is_none(), "{body}");
+
+    // The documented callback is what the webhook parses.
+    let body = serde_json::to_vec(&doc["callback"]["json"]).unwrap();
+    let event = parse_remotion_event(&body).unwrap();
+    assert_eq!(event.job_id.as_str(), "V1StGXR8_Z5jdHi6B-myT");
+    assert_eq!(event.run_id, Some(run_id));
+    assert_eq!(
+        event.outcome,
+        Some(ArrivalOutcome::Completed {
+            output_url: Some("https://render.example.com/output/V1StGXR8_Z5jdHi6B-myT.mp4".into())
+        })
+    );
+}
+
+/// The fake render server refuses what the real service refuses, with 400 and its `error`.
+#[tokio::test]
+async fn the_fake_render_service_refuses_what_the_real_one_refuses() {
+    let doc = fixture("render_service");
+    let secret = |s: &str| WebhookSecret::parse(s).unwrap();
+    let secrets = FakeSecrets {
+        openai: secret("whsec_ZGVtby1zb3JhLXNlY3JldC0wMTIzNDU2Nzg5YWJjZGVm"),
+        replicate: secret("whsec_ZGVtby1yZXBsaWNhdGUtc2VjcmV0LTAxMjM0NTY3ODk="),
+        remotion: secret("render-secret"),
+    };
+    let fake = FakeServer::spawn("127.0.0.1:0".parse().unwrap(), secrets, FakeConfig::default())
+        .await
+        .unwrap();
+    let http = plain_client();
+    let example = doc["render"]["request"]["json"].clone();
+    let post = |body: Value| {
+        let (http, url) = (http.clone(), format!("{}/api/render", fake.base_url()));
+        async move {
+            let r = http.post(url).bearer_auth("k").json(&body).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    for case in doc["refusals"].as_array().unwrap() {
+        let mut body = example.clone();
+        if let Some(field) = case["drop"].as_str() {
+            body.as_object_mut().unwrap().remove(field);
+        }
+        for (k, v) in case["set"].as_object().into_iter().flatten() {
+            body[k] = v.clone();
+        }
+        let (status, answer) = post(body).await;
+        assert_eq!(status as u64, case["status"].as_u64().unwrap(), "{}: {answer}", case["why"]);
+        assert!(answer["error"].as_str().is_some_and(|e| !e.is_empty()), "{answer}");
+    }
+    assert_eq!(fake.stats().render_jobs, 0, "a refused request started a render");
+    let (status, answer) = post(example).await;
+    assert_eq!((status, answer["status"].as_str()), (202, Some("queued")), "{answer}");
+    assert_eq!(answer["template"], "motivational");
 }

@@ -164,6 +164,9 @@ pub struct Ideas {
     pub prompts: Vec<String>,
     /// The publish caption.
     pub caption: String,
+    /// One short on-screen text per clip (the render's `texts`/`objects`), or none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overlays: Vec<String>,
 }
 
 /// Longest title kept from the LLM (its output is outside text and lives in the run record:
@@ -173,6 +176,8 @@ pub const MAX_TITLE_CHARS: usize = 300;
 pub const MAX_PROMPT_CHARS: usize = 4000;
 /// Longest caption (TikTok's limit).
 pub const MAX_CAPTION_CHARS: usize = 2200;
+/// Longest per-clip overlay text (a few words on screen).
+pub const MAX_OVERLAY_CHARS: usize = 120;
 
 impl Ideas {
     /// Whether these ideas can be used for a run of `clips` clips: one non-empty prompt per
@@ -195,6 +200,12 @@ impl Ideas {
         bounded("the caption", &self.caption, MAX_CAPTION_CHARS)?;
         for (i, p) in self.prompts.iter().enumerate() {
             bounded(&format!("prompt {}", i + 1), p, MAX_PROMPT_CHARS)?;
+        }
+        if !self.overlays.is_empty() && self.overlays.len() != clips as usize {
+            return Err(format!("expected {clips} overlays or none, got {}", self.overlays.len()));
+        }
+        for (i, o) in self.overlays.iter().enumerate() {
+            bounded(&format!("overlay {}", i + 1), o, MAX_OVERLAY_CHARS)?;
         }
         Ok(())
     }

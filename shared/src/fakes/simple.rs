@@ -47,6 +47,7 @@ impl LlmProvider for FakeLlm {
                 .map(|i| format!("Scene {} of {clips}: {topic}{pad}", i + 1))
                 .collect(),
             caption: format!("{topic} #{}", project.as_str()),
+            overlays: (0..clips).map(|i| format!("Part {}", i + 1)).collect(),
         })
     }
 }

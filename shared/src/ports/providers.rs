@@ -1,6 +1,7 @@
 //! Provider ports: LLM, safety, video, render, publish, and the sink providers call back through.
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{Ideas, JobId, ProjectName, Provider, RunId};
 
@@ -113,17 +114,33 @@ pub trait VideoProvider: Send + Sync {
     async fn check_media_url(&self, url: &str) -> Result<(), String>;
 }
 
-/// One render to assemble.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One render to assemble: the fields of the MyloWare render-service contract
+/// (`POST /api/render`), which a built-in renderer honours the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenderRequest {
-    /// The run it belongs to.
+    /// The run it belongs to (echoed in the callback).
     pub run_id: RunId,
+    /// The template (`aismr`, `motivational`, …).
+    pub template: String,
     /// The clips, in order, as URLs the renderer can GET.
     pub clip_urls: Vec<String>,
+    /// One overlay text per clip (the contract's `texts`, or `objects` for `aismr`); may be
+    /// empty.
+    pub texts: Vec<String>,
+    /// Title over the whole video.
+    pub title: String,
+    /// Caption over the whole video's end.
+    pub caption: String,
+    /// Length in frames (clips × seconds × fps).
+    pub duration_frames: u32,
+    /// Frames per second.
+    pub fps: u32,
+    /// Pixels.
+    pub width: u32,
+    /// Pixels.
+    pub height: u32,
     /// Where the renderer calls back.
     pub callback_url: String,
-    /// Overlay title.
-    pub title: String,
 }
 
 /// The paid renderer (Remotion-style).

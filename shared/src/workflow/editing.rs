@@ -39,15 +39,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
     let job_id = match intent.job_id {
         Some(job) => job,
         None => {
-            let req = RenderRequest {
-                run_id: run.run_id,
-                clip_urls: urls,
-                callback_url: format!(
-                    "{}/v1/webhooks/remotion?run_id={}",
-                    engine.config.webhook_base_url, run.run_id
-                ),
-                title: run.state.ideas.as_ref().map(|i| i.title.clone()).unwrap_or_default(),
-            };
+            let req = render_request(engine, run, urls);
             engine.confirm_lease(run).await?;
             let job = meter::provider_call("render", engine.providers.render.submit(&key.0, &req))
                 .await
@@ -71,4 +63,28 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
         jobs,
     ));
     Ok(next)
+}
+
+/// The render-service contract's request for `run`'s clips (`../reference/providers.md` §7):
+/// the template, the size, the length in frames, one overlay per clip.
+fn render_request(engine: &Engine, run: &RunRecord, clip_urls: Vec<String>) -> RenderRequest {
+    let f = &engine.config.video;
+    let ideas = run.state.ideas.as_ref();
+    let clips = clip_urls.len() as u32;
+    RenderRequest {
+        run_id: run.run_id,
+        template: f.template_for(&run.project),
+        clip_urls,
+        texts: ideas.map(|i| i.overlays.clone()).unwrap_or_default(),
+        title: ideas.map(|i| i.title.clone()).unwrap_or_default(),
+        caption: ideas.map(|i| i.caption.clone()).unwrap_or_default(),
+        duration_frames: clips * engine.config.clip_seconds * f.fps,
+        fps: f.fps,
+        width: f.width,
+        height: f.height,
+        callback_url: format!(
+            "{}/v1/webhooks/remotion?run_id={}",
+            engine.config.webhook_base_url, run.run_id
+        ),
+    }
 }

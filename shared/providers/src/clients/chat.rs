@@ -35,7 +35,7 @@ impl std::fmt::Debug for ApiSettings {
 
 const SYSTEM_PROMPT: &str = "You plan short vertical videos. For the brief and clip count in the \
 user message, answer with a title, exactly one visual prompt per clip (what the camera sees, for \
-a video model), and a caption for social media.";
+a video model), one short on-screen text per clip (a few words), and a caption for social media.";
 
 /// The JSON Schema of the ideation answer (strict mode: every property required, no others).
 pub fn ideas_schema() -> Value {
@@ -48,9 +48,14 @@ pub fn ideas_schema() -> Value {
                 "items": { "type": "string" },
                 "description": "One visual prompt per clip, in order"
             },
+            "overlays": {
+                "type": "array",
+                "items": { "type": "string" },
+                "description": "One short on-screen text per clip, in order (a few words each)"
+            },
             "caption": { "type": "string", "description": "The caption to publish with" }
         },
-        "required": ["title", "prompts", "caption"],
+        "required": ["title", "prompts", "overlays", "caption"],
         "additionalProperties": false
     })
 }

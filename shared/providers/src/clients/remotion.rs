@@ -30,6 +30,27 @@ impl RemotionRender {
     }
 }
 
+/// The body of `POST /api/render` as the MyloWare render service reads it
+/// (`../reference/providers.md` §7): the `aismr` template takes its overlays as `objects`,
+/// every other as `texts`.
+pub fn contract_body(req: &RenderRequest) -> serde_json::Value {
+    let overlays = if req.template == "aismr" { "objects" } else { "texts" };
+    let mut body = json!({
+        "run_id": req.run_id,
+        "template": req.template,
+        "clips": req.clip_urls,
+        "duration_frames": req.duration_frames,
+        "fps": req.fps,
+        "width": req.width,
+        "height": req.height,
+        "callback_url": req.callback_url,
+    });
+    if !req.texts.is_empty() {
+        body[overlays] = json!(req.texts);
+    }
+    body
+}
+
 #[derive(Deserialize)]
 struct Accepted {
     job_id: String,
@@ -43,15 +64,7 @@ impl RenderProvider for RemotionRender {
             .post(format!("{}/api/render", self.base))
             .bearer_auth(&self.key)
             .header("Idempotency-Key", key)
-            .json(&json!({
-                "run_id": req.run_id,
-                "clips": req.clip_urls,
-                "texts": [req.title],
-                "fps": 30,
-                "width": 720,
-                "height": 1280,
-                "callback_url": req.callback_url,
-            }))
+            .json(&contract_body(req))
             .send()
             .await
             .map_err(transport)?;

@@ -32,6 +32,7 @@ pub(super) async fn chat_completions(
     let plan = json!({
         "title": format!("{brief}"),
         "prompts": (1..=clips).map(|i| format!("Shot {i} of {clips}: {brief}, cinematic, vertical")).collect::<Vec<_>>(),
+        "overlays": (1..=clips).map(|i| format!("Part {i}")).collect::<Vec<_>>(),
         "caption": format!("{brief} #myloware"),
     });
     Json(json!({

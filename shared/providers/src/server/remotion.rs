@@ -15,15 +15,12 @@ pub(super) async fn render(
     headers: HeaderMap,
     Json(req): Json<Value>,
 ) -> Response {
-    let Some(callback_url) = req["callback_url"].as_str().map(str::to_owned) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({ "error": "callback_url is required" })))
-            .into_response();
-    };
-    if !(callback_url.starts_with("http://") || callback_url.starts_with("https://")) {
-        return (StatusCode::BAD_REQUEST, Json(json!({ "error": "callback_url must be http(s)" })))
-            .into_response();
-    }
     s.bump(|st| st.render_submissions += 1);
+    if let Err(why) = refusal(&req) {
+        return (StatusCode::BAD_REQUEST, Json(json!({ "error": why }))).into_response();
+    }
+    let callback_url = req["callback_url"].as_str().map(str::to_owned);
+    let template = req["template"].clone();
     let delay = s.callback_delay();
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned);
     let run_id = req["run_id"].as_str().map(str::to_owned);
@@ -38,7 +35,7 @@ pub(super) async fn render(
                     failure: c.render_failure.clone(),
                     run_id,
                     ready_at: Shared::now_ms() + delay.as_millis() as i64,
-                    callback: Some(callback_url).filter(|_| !c.drop_callbacks),
+                    callback: callback_url.filter(|_| !c.drop_callbacks),
                 };
                 jobs.renders.insert(id.clone(), job);
                 if let Some(k) = key {
@@ -52,7 +49,47 @@ pub(super) async fn render(
         s.bump(|st| st.render_jobs += 1);
         callbacks::schedule(s.clone(), Kind::Render, id.clone());
     }
-    (StatusCode::ACCEPTED, Json(json!({ "job_id": id, "status": "queued" }))).into_response()
+    let answer = json!({ "job_id": id, "status": "queued", "template": template });
+    (StatusCode::ACCEPTED, Json(answer)).into_response()
+}
+
+/// Why the MyloWare render service would answer 400 (`services/remotion/api/server.ts`,
+/// `../reference/providers.md` §7): no template (composition code is disabled unless the
+/// service is sandboxed), no clips, a frame rate other than 30 with a template, bad numbers or
+/// a callback URL that is not http(s).
+fn refusal(req: &Value) -> Result<(), String> {
+    if req.get("composition_code").is_some() {
+        return Err("composition_code is disabled on this server".into());
+    }
+    match req["template"].as_str() {
+        Some(t)
+            if !t.is_empty()
+                && t.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c)) => {}
+        Some(_) => return Err("invalid template name".into()),
+        None => return Err("template or composition_code is required".into()),
+    }
+    let clips = req["clips"].as_array().filter(|c| !c.is_empty());
+    match clips {
+        Some(c) if c.iter().all(|u| u.as_str().is_some_and(|u| !u.is_empty())) => {}
+        _ => return Err("clips must be a non-empty array of URLs".into()),
+    }
+    if req["fps"].as_u64().unwrap_or(30) != 30 {
+        return Err("fps must be 30 when rendering a template".into());
+    }
+    for field in ["duration_frames", "width", "height"] {
+        if let Some(v) = req.get(field)
+            && v.as_u64().is_none_or(|n| n == 0)
+        {
+            return Err(format!("{field} must be a positive number"));
+        }
+    }
+    if let Some(cb) = req.get("callback_url") {
+        let ok = cb.as_str().is_some_and(|u| u.starts_with("http://") || u.starts_with("https://"));
+        if !ok {
+            return Err("callback_url must be http(s)".into());
+        }
+    }
+    Ok(())
 }
 
 fn render_status(j: &Job) -> &'static str {
