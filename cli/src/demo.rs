@@ -5,6 +5,10 @@
 //! another free port. The workflow calls the fake providers through the real HTTP clients, and
 //! they call back over HTTP with real signatures. Gates are approved with `--auto-approve`,
 //! otherwise asked on the terminal.
+//!
+//! With ffmpeg on this machine the video is real: the fake video APIs hand out distinct
+//! test-pattern clips and the built-in renderer cuts them into the final video, whose summary
+//! and contact sheet end the demo. Without it the run is the same with placeholder files.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -19,6 +23,8 @@ use myloware::domain::Provider;
 use myloware::domain::{Decision, Gate, ProjectName, RunRecord, RunStatus};
 use myloware::engine::StartRequest;
 use myloware::webhooks::WebhookSecret;
+use myloware_media::{Ffmpeg, HOW_TO_GET};
+use myloware_providers::clients::{FfmpegRenderSettings, Kind, Mode};
 use myloware_providers::server::{FakeConfig, FakeServer};
 use myloware_runtime::wiring::{Fakes, providers};
 use myloware_runtime::{RuntimeConfig, app_state};
@@ -91,8 +97,25 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     cfg.engine.waits.publish_poll.interval = Duration::from_millis(500);
     cfg.engine.waits.polled.after = Duration::from_millis(500);
     cfg.engine.waits.polled.interval = Duration::from_millis(500);
-    let config =
-        FakeConfig { callback_delay_ms: 400, reorder_jitter_ms: 300, ..Default::default() };
+    // A real video when ffmpeg is here: real test clips, and the built-in renderer (a real
+    // renderer, so render is real).
+    // Not found: placeholders, said so below; configured but broken: an error.
+    let ffmpeg = match Ffmpeg::locate() {
+        Ok(f) => Some(f.with_preset("ultrafast")),
+        Err(e) if std::env::var_os(myloware_media::ENV_FFMPEG).is_some() => return Err(e.into()),
+        Err(_) => None,
+    };
+    if let Some(ff) = &ffmpeg {
+        cfg.providers.modes.set(Kind::Render, Mode::Real);
+        let settings = FfmpegRenderSettings { dir: args.data_dir.join("renders"), concurrency: 1 };
+        cfg.providers.real.ffmpeg_render = Some((ff.clone(), settings));
+    }
+    let config = FakeConfig {
+        callback_delay_ms: 400,
+        reorder_jitter_ms: 300,
+        clips: ffmpeg.clone(),
+        ..Default::default()
+    };
     let fake = embedded::fake_server(&cfg, None, "127.0.0.1:0".parse()?, config).await?;
     let providers = providers(&cfg, Fakes::Server(fake.base_url()))?;
     let (backend, engine) = embedded::engine(&args.data_dir, &mut cfg, providers)?;
@@ -106,6 +129,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         fake.base_url(),
         cfg.providers.video_adapter.as_str()
     );
+    match &ffmpeg {
+        Some(ff) => eprintln!("  renderer         built in (ffmpeg at {})", ff.path().display()),
+        None => eprintln!(
+            "  renderer         fake: ffmpeg not found, so the clips and the video are \
+             placeholders; for a real video, {HOW_TO_GET}"
+        ),
+    }
     eprintln!("  data directory   {}", args.data_dir.display());
 
     let out = engine
@@ -119,7 +149,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         })
         .await?;
     let run = follow(&engine, out.run.run_id, args.auto_approve).await?;
-    summary(&engine, &backend, &run, &fake, args.json).await
+    summary(&engine, &backend, &run, &fake, ffmpeg.as_ref(), args.json).await
 }
 
 /// Show live progress until the run ends; decide the gates on the way.
@@ -179,6 +209,7 @@ async fn summary(
     backend: &Embedded,
     run: &RunRecord,
     fake: &FakeServer,
+    ffmpeg: Option<&Ffmpeg>,
     json: bool,
 ) -> anyhow::Result<()> {
     if json {
@@ -207,7 +238,11 @@ async fn summary(
             }
         }
         if let Some(k) = &run.state.final_video_key {
-            println!("  video   {}", backend.blobs.path_of(k)?.display());
+            let video = backend.blobs.path_of(k)?;
+            println!("  video   {}", video.display());
+            if let Some(ff) = ffmpeg {
+                look_at(ff, backend, run, &video).await?;
+            }
         }
         if let Some(u) = &run.state.published_url {
             println!("  posted  {u}");
@@ -216,19 +251,45 @@ async fn summary(
             println!("error: {} ({}) at {}", e.message, e.code, e.step);
         }
         let s = fake.stats();
+        let render = match ffmpeg {
+            Some(_) => "render built in".to_owned(),
+            None => format!("{} render ({} job)", s.render_submissions, s.render_jobs),
+        };
         println!(
-            "provider calls: {} video submissions ({} jobs), {} render ({} job), {} upload POST(s) \
+            "provider calls: {} video submissions ({} jobs), {render}, {} upload POST(s) \
              · callbacks delivered {}",
-            s.video_submissions,
-            s.video_jobs,
-            s.render_submissions,
-            s.render_jobs,
-            s.publish_posts,
-            s.callbacks_delivered
+            s.video_submissions, s.video_jobs, s.publish_posts, s.callbacks_delivered
         );
     }
     if run.status != RunStatus::Completed {
         bail!("the run ended {}", run.status);
     }
+    Ok(())
+}
+
+/// The final video's ffprobe summary, and a contact sheet beside it: one frame from the middle
+/// of each clip's interval.
+async fn look_at(
+    ff: &Ffmpeg,
+    backend: &Embedded,
+    run: &RunRecord,
+    video: &std::path::Path,
+) -> anyhow::Result<()> {
+    let probe = ff.probe(&video.to_string_lossy()).await.context("probing the final video")?;
+    println!("          {probe}");
+    let mut start = 0.0;
+    let mut mids = Vec::new();
+    for c in &run.state.clips {
+        if let Some(k) = &c.blob_key {
+            let clip = ff.probe(&backend.blobs.path_of(k)?.to_string_lossy()).await?;
+            mids.push(start + clip.duration / 2.0);
+            start += clip.duration;
+        }
+    }
+    let sheet = video.with_file_name("contact-sheet.png");
+    let work = video.with_file_name("contact-sheet.work");
+    ff.contact_sheet(video, &mids, 240, &sheet, &work).await.context("the contact sheet")?;
+    let _ = std::fs::remove_dir_all(work);
+    println!("  sheet   {} (one frame per clip)", sheet.display());
     Ok(())
 }

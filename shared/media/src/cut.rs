@@ -71,10 +71,11 @@ fn filter_graph(cut: &Cut, probes: &[Probe], dir: &Path) -> Result<String, Media
             continue;
         }
         let name = format!("text{i}.txt");
-        write(dir, &name, &wrap(text, chars_per_line(w, small), 4))?;
         let (a, b) = enables[i];
         let enable = format!("between(t,{a:.3},{b:.3})");
-        overlays.push(drawtext(&name, small, "(h-text_h)/2", Some(&enable)));
+        let size = (w / 18).max(10);
+        write(dir, &name, &wrap(text, chars_per_line(w, size), 3))?;
+        overlays.push(drawtext(&name, size, "(h-text_h)/2", Some(&enable)));
     }
     if overlays.is_empty() {
         g.push("[cat]null[vout]".into());
@@ -92,7 +93,11 @@ impl Ffmpeg {
         if cut.clips.is_empty() {
             return Err(MediaError::NotAVideo("a cut needs at least one clip".into()));
         }
-        if cut.width < 2 || cut.height < 2 || !cut.width.is_multiple_of(2) || !cut.height.is_multiple_of(2) {
+        if cut.width < 2
+            || cut.height < 2
+            || !cut.width.is_multiple_of(2)
+            || !cut.height.is_multiple_of(2)
+        {
             return Err(MediaError::NotAVideo(format!(
                 "{}x{} is not an even H.264 size",
                 cut.width, cut.height

@@ -16,4 +16,4 @@ pub use cut::Cut;
 pub use error::MediaError;
 pub use pattern::TestClip;
 pub use probe::Probe;
-pub use tool::Ffmpeg;
+pub use tool::{ENV_FFMPEG, ENV_FFPROBE, Ffmpeg, HOW_TO_GET};

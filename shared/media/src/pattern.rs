@@ -10,9 +10,11 @@ use crate::{Ffmpeg, MediaError};
 /// One test clip.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestClip {
-    /// Written on it (the clip's prompt).
+    /// Written large on it.
+    pub title: String,
+    /// Written under the title (the clip's prompt).
     pub text: String,
-    /// Its index: the pattern's hue and the tone's pitch follow it, and it is written large.
+    /// The pattern's hue and the tone's pitch follow it.
     pub index: u32,
     /// Length in seconds.
     pub seconds: f64,
@@ -22,6 +24,9 @@ pub struct TestClip {
     pub height: u32,
 }
 
+/// ffmpeg's test sources, one per clip in turn: each clip looks unlike its neighbours.
+const PATTERNS: [&str; 4] = ["testsrc2", "smptehdbars", "rgbtestsrc", "testsrc"];
+
 impl Ffmpeg {
     /// Make `clip` as an MP4 (H.264 + AAC) and return its bytes; `work` is a directory of the
     /// caller's own.
@@ -30,7 +35,7 @@ impl Ffmpeg {
         let (w, h) = (clip.width, clip.height);
         let s = clip.seconds.max(0.2);
         let size = (w / 14).max(10);
-        write(work, "label.txt", &format!("clip {}", clip.index + 1))?;
+        write(work, "label.txt", &wrap(&clip.title, chars_per_line(w, size * 2), 2))?;
         write(work, "prompt.txt", &wrap(&clip.text, chars_per_line(w, size), 6))?;
         let vf = format!(
             "hue=h={}:s=1.5,{},{}",
@@ -41,7 +46,7 @@ impl Ffmpeg {
         let out = work.join("clip.mp4");
         let mut a = args(["-v", "error", "-y", "-nostdin", "-f", "lavfi", "-i"]);
         a.extend(args([
-            format!("testsrc2=size={w}x{h}:rate=30:duration={s:.3}"),
+            format!("{}=size={w}x{h}:rate=30:duration={s:.3}", PATTERNS[clip.index as usize % 4]),
             "-f".into(),
             "lavfi".into(),
             "-i".into(),

@@ -1,5 +1,5 @@
 //! Looking at a video without playing it: a contact sheet (one frame per point in time, side
-//! by side) and tiny grey frames to compare.
+//! by side) and tiny frames to compare.
 
 use std::path::Path;
 
@@ -20,37 +20,37 @@ impl Ffmpeg {
         if times.is_empty() {
             return Err(MediaError::NotAVideo("a contact sheet needs at least one time".into()));
         }
-        // The frames within 40 ms after each time (one at 25 fps and up).
-        let select: Vec<String> =
-            times.iter().map(|t| format!("between(t,{t:.3},{:.3})", t + 0.04)).collect();
-        let vf = format!(
-            "select='{}',scale={thumb_width}:-2,tile={}x1:padding=4:color=white",
-            select.join("+"),
-            times.len()
-        );
-        let mut a = args(["-v", "error", "-y", "-nostdin", "-i"]);
-        a.push(video.as_os_str().to_owned());
-        a.extend(args(["-vf", vf.as_str(), "-fps_mode", "vfr", "-frames:v", "1"]));
+        // One input per time, each sought to its frame: exact whatever the frame rate.
+        let mut a = args(["-v", "error", "-y", "-nostdin"]);
+        let mut graph = Vec::new();
+        for (i, t) in times.iter().enumerate() {
+            a.extend(args(["-ss", &format!("{t:.3}"), "-i"]));
+            a.push(video.as_os_str().to_owned());
+            graph.push(format!(
+                "[{i}:v]scale={thumb_width}:-2,setsar=1,pad=iw+8:ih:4:0:white[f{i}]"
+            ));
+        }
+        let inputs: String = (0..times.len()).map(|i| format!("[f{i}]")).collect();
+        graph.push(match times.len() {
+            1 => format!("{inputs}null[sheet]"),
+            n => format!("{inputs}hstack=inputs={n}[sheet]"),
+        });
+        a.extend(args(["-filter_complex", &graph.join(";"), "-map", "[sheet]", "-frames:v", "1"]));
         a.push(out.as_os_str().to_owned());
         std::fs::create_dir_all(work)?;
         self.ffmpeg(a, work).await?;
         Ok(())
     }
 
-    /// The frame of `video` at `at` seconds as `side`×`side` grey pixels.
-    pub async fn grey_frame(
-        &self,
-        video: &Path,
-        at: f64,
-        side: u32,
-    ) -> Result<Vec<u8>, MediaError> {
+    /// The frame of `video` at `at` seconds as `side`×`side` RGB pixels (3 bytes each).
+    pub async fn rgb_frame(&self, video: &Path, at: f64, side: u32) -> Result<Vec<u8>, MediaError> {
         let mut a = args(["-v", "error", "-nostdin", "-ss", &format!("{at:.3}"), "-i"]);
         a.push(video.as_os_str().to_owned());
-        let vf = format!("scale={side}:{side},format=gray");
+        let vf = format!("scale={side}:{side},format=rgb24");
         a.extend(args(["-frames:v", "1", "-vf", vf.as_str(), "-f", "rawvideo", "-"]));
         let dir = video.parent().unwrap_or(Path::new("."));
         let px = self.ffmpeg(a, dir).await?;
-        if px.len() != (side * side) as usize {
+        if px.len() != (side * side * 3) as usize {
             return Err(MediaError::NotAVideo(format!("no frame at {at:.2} s")));
         }
         Ok(px)

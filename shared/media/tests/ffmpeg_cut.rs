@@ -27,6 +27,7 @@ async fn clips_are_cut_in_order_at_the_asked_size_with_overlays() {
     let mut clips = Vec::new();
     for (i, ((w, h), s)) in sizes.iter().zip(seconds).enumerate() {
         let clip = TestClip {
+            title: format!("clip {}", i + 1),
             text: format!("prompt {i}: a %{{localtime}} ' : ; [x] \\ <script>"),
             index: i as u32,
             seconds: s,
@@ -69,7 +70,7 @@ async fn clips_are_cut_in_order_at_the_asked_size_with_overlays() {
     let mids = [0.75, 2.5, 4.0];
     let mut frames = Vec::new();
     for t in mids {
-        frames.push(ff.grey_frame(&out, t, 32).await.unwrap());
+        frames.push(ff.rgb_frame(&out, t, 32).await.unwrap());
     }
     for i in 0..frames.len() {
         for j in i + 1..frames.len() {

@@ -206,7 +206,7 @@ impl RuntimeConfig {
     pub fn remotion_signing_secret(&self) -> Result<WebhookSecret, ConfigError> {
         self.remotion_secrets.literal.first().cloned().ok_or(ConfigError::Missing {
             var: ENV_REMOTION_SECRETS,
-            why: "the fake renderer signs its callbacks with it".into(),
+            why: "the fake or built-in renderer signs its callbacks with it".into(),
         })
     }
 

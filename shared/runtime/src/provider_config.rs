@@ -4,9 +4,11 @@
 //! start unless explicitly allowed. Nothing is chosen because something is unset.
 
 use myloware::domain::Provider;
+use myloware_media::Ffmpeg;
 use myloware_providers::clients::{
-    ApiSettings, GeminiSettings, Kind, Mode, Modes, OpenAiVideoSettings, PublishSettings,
-    REPLICATE_MODEL_TABLE, RenderSettings, ReplicateSettings, VideoSettings, input_template,
+    ApiSettings, FfmpegRenderSettings, GeminiSettings, Kind, Mode, Modes, OpenAiVideoSettings,
+    PublishSettings, REPLICATE_MODEL_TABLE, RenderSettings, ReplicateSettings, VideoSettings,
+    input_template,
 };
 
 use crate::ConfigError;
@@ -19,6 +21,10 @@ pub const ENV_VIDEO_ADAPTER: &str = "MYLOWARE_VIDEO_ADAPTER";
 pub const ENV_STAGE: &str = "MYLOWARE_STAGE";
 /// Allows fakes in a production stage (`MYLOWARE_ALLOW_FAKE_PROVIDERS=true`).
 pub const ENV_ALLOW_FAKES: &str = "MYLOWARE_ALLOW_FAKE_PROVIDERS";
+/// Which real renderer: `service` (the render service's HTTP API) or `ffmpeg` (built in).
+pub const ENV_RENDERER: &str = "MYLOWARE_RENDERER";
+/// Where the built-in renderer keeps its jobs.
+pub const ENV_RENDER_DIR: &str = "MYLOWARE_RENDER_DIR";
 /// One base URL for every provider API (the fake provider server as its own process).
 pub const ENV_PROVIDER_BASE_URL: &str = "MYLOWARE_PROVIDER_BASE_URL";
 
@@ -31,8 +37,10 @@ pub struct ProviderSettings {
     pub moderation: Option<ApiSettings>,
     /// The video adapter.
     pub video: Option<VideoSettings>,
-    /// The render service.
+    /// The render service (`MYLOWARE_RENDERER=service`).
     pub render: Option<RenderSettings>,
+    /// The built-in renderer (`MYLOWARE_RENDERER=ffmpeg`).
+    pub ffmpeg_render: Option<(Ffmpeg, FfmpegRenderSettings)>,
     /// Upload-Post.
     pub publish: Option<PublishSettings>,
 }
@@ -92,6 +100,43 @@ fn origins(name: &'static str) -> Result<Vec<String>, ConfigError> {
         .collect()
 }
 
+/// Whether `MYLOWARE_RENDERER` says the built-in renderer.
+fn builtin_renderer() -> Result<bool, ConfigError> {
+    match var(ENV_RENDERER).as_deref() {
+        None | Some("service") => Ok(false),
+        Some("ffmpeg") => Ok(true),
+        Some(other) => Err(ConfigError::Invalid {
+            var: ENV_RENDERER,
+            why: format!("{other:?}: say service (the render service's API) or ffmpeg (built in)"),
+        }),
+    }
+}
+
+/// The built-in renderer when asked for: render must be real (it is a real renderer, never a
+/// stand-in for a fake) and ffmpeg must be found, or the process does not start.
+fn ffmpeg_renderer(modes: Modes) -> Result<Option<(Ffmpeg, FfmpegRenderSettings)>, ConfigError> {
+    if !builtin_renderer()? {
+        return Ok(None);
+    }
+    if modes.get(Kind::Render) != Mode::Real {
+        return Err(ConfigError::Invalid {
+            var: ENV_RENDERER,
+            why: format!(
+                "ffmpeg is a real renderer but render is {} (MYLOWARE_PROVIDERS): say render=real",
+                modes.get(Kind::Render).as_str()
+            ),
+        });
+    }
+    let ffmpeg = Ffmpeg::locate().map_err(|e| ConfigError::Invalid {
+        var: myloware_media::ENV_FFMPEG,
+        why: format!("{ENV_RENDERER}=ffmpeg: {e}"),
+    })?;
+    let dir = var(ENV_RENDER_DIR)
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("myloware-renders"));
+    Ok(Some((ffmpeg, FfmpegRenderSettings { dir, concurrency: 1 })))
+}
+
 fn or(name: &str, default: &str) -> String {
     var(name).unwrap_or_else(|| default.to_owned())
 }
@@ -138,7 +183,8 @@ impl ProviderConfig {
                 .then(|| chat(Kind::Moderation, "omni-moderation-latest"))
                 .transpose()?,
             video: real(Kind::Video).then(|| video(video_adapter, webhook_base)).transpose()?,
-            render: real(Kind::Render)
+            ffmpeg_render: ffmpeg_renderer(modes)?,
+            render: (real(Kind::Render) && !builtin_renderer()?)
                 .then(|| -> Result<_, ConfigError> {
                     Ok(RenderSettings {
                         base: base("MYLOWARE_RENDER_BASE_URL", Kind::Render, None)?,
@@ -195,7 +241,14 @@ impl ProviderConfig {
                     (Mode::Real, Kind::Llm) => format!("real, {:?}", r.llm),
                     (Mode::Real, Kind::Moderation) => format!("real, {:?}", r.moderation),
                     (Mode::Real, Kind::Video) => format!("real, {:?}", r.video),
-                    (Mode::Real, Kind::Render) => format!("real, {:?}", r.render),
+                    (Mode::Real, Kind::Render) => match &r.ffmpeg_render {
+                        Some((ff, s)) => format!(
+                            "real, built in: {} (jobs in {})",
+                            ff.path().display(),
+                            s.dir.display()
+                        ),
+                        None => format!("real, {:?}", r.render),
+                    },
                     (Mode::Real, Kind::Publish) => format!("real, {:?}", r.publish),
                 };
                 format!("{:<10} {what}", k.as_str())

@@ -15,7 +15,8 @@ use myloware::webhooks::WebhookSecret;
 use myloware_aws::{AwsClients, DynamoStore, Resources, S3Blobs, SqsDeadLetters, SqsQueue};
 use myloware_http::AppState;
 use myloware_providers::clients::{
-    Kind, Mode, Off, OpenAiChat, OpenAiModeration, UploadPost, fake_server_settings, plain_client,
+    FfmpegRender, Kind, Mode, Off, OpenAiChat, OpenAiModeration, UploadPost, fake_server_settings,
+    plain_client,
 };
 
 use crate::{ConfigError, HttpCallbackSink, RuntimeConfig};
@@ -121,16 +122,35 @@ pub fn providers(cfg: &RuntimeConfig, fakes: Fakes) -> Result<Providers, ConfigE
         },
         Mode::Off => Arc::new(Off::new("video", adapter)),
     };
-    let render: Arc<dyn RenderProvider> = match modes.get(Kind::Render) {
-        Mode::Real => Arc::new(
+    let render: Arc<dyn RenderProvider> = match (modes.get(Kind::Render), &real.ffmpeg_render) {
+        (Mode::Real, Some((ffmpeg, settings))) => {
+            if matches!(fakes, Fakes::InProcess) {
+                return Err(ConfigError::Invalid {
+                    var: crate::provider_config::ENV_RENDERER,
+                    why: "the built-in renderer runs beside the engine in one process (serve, \
+                          the demo); a Lambda function is frozen between events, so use the \
+                          render service there"
+                        .into(),
+                });
+            }
+            let sink = Arc::new(HttpCallbackSink::new(webhook_base));
+            let secret = cfg.remotion_signing_secret()?;
+            Arc::new(FfmpegRender::new(ffmpeg.clone(), settings, secret, sink).map_err(|e| {
+                ConfigError::Invalid {
+                    var: crate::provider_config::ENV_RENDER_DIR,
+                    why: e.to_string(),
+                }
+            })?)
+        }
+        (Mode::Real, None) => Arc::new(
             real.render.as_ref().ok_or_else(|| real_or(Kind::Render))?.client(http.clone()),
         ),
-        Mode::Fake => match (&server, &in_process) {
+        (Mode::Fake, _) => match (&server, &in_process) {
             (Some(s), _) => Arc::new(s.3.client(http.clone())),
             (_, Some(f)) => f.render.clone(),
             _ => return fake(Kind::Render).map(|_| unreachable!()),
         },
-        Mode::Off => Arc::new(Off::new("render", Provider::Remotion)),
+        (Mode::Off, _) => Arc::new(Off::new("render", Provider::Remotion)),
     };
     let publish: Arc<dyn PublishProvider> = match modes.get(Kind::Publish) {
         Mode::Real => Arc::new(UploadPost::new(

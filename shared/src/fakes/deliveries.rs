@@ -3,7 +3,7 @@
 
 use super::short_hash;
 use crate::ports::Delivery;
-use crate::webhooks::{WebhookSecret, sign_remotion, sign_standard};
+use crate::webhooks::{WebhookSecret, sign_standard};
 
 /// An OpenAI-style `video.completed` / `video.failed` event (OpenAI's envelope), signed with
 /// Standard Webhooks at `ts`. The `webhook-id` is stable per job, as in a provider's retries.
@@ -71,29 +71,4 @@ pub fn replicate_delivery(
     standard_delivery(secret, path, id, ts, body)
 }
 
-/// A Remotion-style render callback to `path`, signed `sha512=<hex>`.
-pub fn remotion_delivery(
-    secret: &WebhookSecret,
-    path: String,
-    job: &str,
-    run_id: Option<String>,
-    outcome: Result<String, &str>,
-) -> Delivery {
-    let body = match outcome {
-        Ok(output_url) => serde_json::json!({
-            "job_id": job, "run_id": run_id, "status": "done", "output_url": output_url, "error": null,
-        }),
-        Err(reason) => serde_json::json!({
-            "job_id": job, "run_id": run_id, "status": "error", "output_url": null, "error": reason,
-        }),
-    };
-    let body = serde_json::to_vec(&body).expect("json");
-    Delivery {
-        path,
-        headers: vec![
-            ("content-type".into(), "application/json".into()),
-            ("x-remotion-signature".into(), sign_remotion(secret, &body)),
-        ],
-        body,
-    }
-}
+pub use crate::webhooks::render_callback as remotion_delivery;

@@ -15,6 +15,6 @@ mod standard;
 pub use error::WebhookError;
 pub use events::{RenderEvent, VideoEvent, parse_openai_video_event, parse_remotion_event};
 pub use gemini::{job_id_of_operation, operation_of_job, parse_gemini_event};
-pub use remotion::{RemotionVerifier, sign_remotion, sign_remotion_at};
+pub use remotion::{RemotionVerifier, render_callback, sign_remotion, sign_remotion_at};
 pub use replicate::{Prediction, parse_replicate_prediction};
 pub use standard::{StandardVerifier, WebhookSecret, sign_standard};

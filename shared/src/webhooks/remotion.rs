@@ -7,6 +7,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha512;
 
 use super::{WebhookError, WebhookSecret};
+use crate::ports::Delivery;
 
 type HmacSha512 = Hmac<Sha512>;
 
@@ -29,6 +30,33 @@ pub fn sign_remotion(secret: &WebhookSecret, body: &[u8]) -> String {
 pub fn sign_remotion_at(secret: &WebhookSecret, timestamp: i64, body: &[u8]) -> String {
     let ts = timestamp.to_string();
     format!("sha512={}", hex::encode(mac(secret, Some(&ts), body).finalize().into_bytes()))
+}
+
+/// A Remotion-style render callback to `path`, signed `sha512=<hex>`.
+pub fn render_callback(
+    secret: &WebhookSecret,
+    path: String,
+    job: &str,
+    run_id: Option<String>,
+    outcome: Result<String, &str>,
+) -> Delivery {
+    let body = match outcome {
+        Ok(output_url) => serde_json::json!({
+            "job_id": job, "run_id": run_id, "status": "done", "output_url": output_url, "error": null,
+        }),
+        Err(reason) => serde_json::json!({
+            "job_id": job, "run_id": run_id, "status": "error", "output_url": null, "error": reason,
+        }),
+    };
+    let body = serde_json::to_vec(&body).expect("json");
+    Delivery {
+        path,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("x-remotion-signature".into(), sign_remotion(secret, &body)),
+        ],
+        body,
+    }
 }
 
 /// Verifies Remotion signatures against any of several secrets.

@@ -6,6 +6,7 @@
 //! to start instead (`myloware-runtime`).
 
 mod chat;
+mod ffmpeg_render;
 mod gemini;
 mod http;
 mod media;
@@ -17,6 +18,7 @@ mod replicate;
 mod upload_post;
 
 pub use chat::{ApiSettings, OpenAiChat, OpenAiModeration, ideas_schema};
+pub use ffmpeg_render::{FFMPEG_OUTPUT, FfmpegRender, FfmpegRenderSettings};
 pub use gemini::{Gemini, GeminiSettings, operation_status};
 pub use http::{TIMEOUT as HTTP_TIMEOUT, client as plain_client};
 pub use media::{Credential, MAX_MEDIA_BYTES, MediaFetcher, MediaPolicy, Origin, is_public};

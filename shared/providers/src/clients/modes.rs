@@ -82,6 +82,11 @@ impl Modes {
         self.0[kind as usize]
     }
 
+    /// Set the mode of `kind`.
+    pub fn set(&mut self, kind: Kind, mode: Mode) {
+        self.0[kind as usize] = mode;
+    }
+
     /// Parse `kind=mode,…` (`all=mode` sets every kind; later entries win). Every kind must
     /// end up with a mode, and moderation cannot be `off` (safety fails closed).
     pub fn parse(raw: &str) -> Result<Self, String> {

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::clips::{self, Clip};
 use super::{AppState, Job, Shared, new_id};
 
 fn authorized(h: &HeaderMap) -> bool {
@@ -52,6 +53,11 @@ pub(super) async fn predict(
         run_id: Some(model.to_owned()),
         ready_at: Shared::now_ms() + delay.as_millis() as i64,
         callback: None,
+        clip: Clip::new(
+            &body["instances"][0]["prompt"],
+            &body["parameters"]["durationSeconds"],
+            clips::created(&s.jobs.lock().unwrap()),
+        ),
     };
     s.jobs.lock().unwrap().operations.insert(id.clone(), job);
     s.bump(|st| st.video_jobs += 1);
@@ -120,16 +126,11 @@ pub(super) async fn blob(
         s.bump(|st| st.credential_leaks += 1);
     }
     let id = file.trim_end_matches(".mp4");
-    let ok = s
-        .jobs
-        .lock()
-        .unwrap()
-        .operations
-        .get(id)
-        .is_some_and(|j| j.done(Shared::now_ms()) && j.failure.is_none());
-    if ok {
-        ([("content-type", "video/mp4")], crate::SAMPLE_MP4).into_response()
-    } else {
-        (StatusCode::NOT_FOUND, "not found").into_response()
+    let job = s.jobs.lock().unwrap().operations.get(id).cloned();
+    match job {
+        Some(j) if j.done(Shared::now_ms()) && j.failure.is_none() => {
+            clips::video_file(&s, id, &j).await
+        }
+        _ => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
 }

@@ -14,6 +14,7 @@
 //! Control: `GET /_fake/stats`, `POST /_fake/config` (a partial [`FakeConfig`] as JSON).
 
 mod callbacks;
+mod clips;
 mod gemini;
 mod openai;
 mod remotion;
@@ -63,6 +64,9 @@ pub struct FakeConfig {
     pub drop_callbacks: bool,
     /// The video status APIs answer "not found" for every job (an expired or purged job).
     pub forget_video_jobs: bool,
+    /// Make every video a real test-pattern clip with this ffmpeg (else a tiny sample file).
+    #[serde(skip)]
+    pub clips: Option<myloware_media::Ffmpeg>,
 }
 
 impl Default for FakeConfig {
@@ -80,6 +84,7 @@ impl Default for FakeConfig {
             video_submit_delay_ms: 0,
             drop_callbacks: false,
             forget_video_jobs: false,
+            clips: None,
         }
     }
 }
@@ -137,6 +142,9 @@ struct Job {
     /// Where its callback goes, until it was delivered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     callback: Option<String>,
+    /// What a video job was asked to show (none for renders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clip: Option<clips::Clip>,
 }
 
 impl Job {
@@ -179,6 +187,8 @@ struct Shared {
     file: Option<PathBuf>,
     /// Serialises writes of the file.
     saving: Mutex<()>,
+    /// Test clips made so far (job id, bytes), oldest first.
+    clip_cache: Mutex<Vec<(String, Arc<Vec<u8>>)>>,
 }
 
 type AppState = Arc<Shared>;
@@ -259,6 +269,7 @@ impl FakeServer {
             http: crate::clients::plain_client(),
             file,
             saving: Mutex::new(()),
+            clip_cache: Mutex::new(Vec::new()),
         });
         shared.persist();
         callbacks::resume_pending(&shared);

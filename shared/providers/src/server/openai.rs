@@ -8,6 +8,7 @@ use myloware::time::{Clock, SystemClock};
 use serde_json::{Value, json};
 
 use super::callbacks::{self, Kind};
+use super::clips::{self, Clip};
 use super::{AppState, Job, Shared, new_id};
 
 fn error(status: StatusCode, msg: &str) -> Response {
@@ -92,6 +93,7 @@ pub(super) async fn create_video(
                 run_id: None,
                 ready_at: Shared::now_ms() + delay.as_millis() as i64,
                 callback: c.openai_webhook_url.clone().filter(|_| !c.drop_callbacks),
+                clip: Clip::new(&req["prompt"], &req["seconds"], clips::created(&jobs)),
             };
             jobs.videos.insert(id.clone(), job.clone());
             if let Some(k) = key {
@@ -123,11 +125,12 @@ pub(super) async fn get_video(State(s): State<AppState>, Path(id): Path<String>)
     }
 }
 
-/// `GET /v1/videos/{id}/content`: a small real MP4 once the job completed.
+/// `GET /v1/videos/{id}/content`: a real MP4 once the job completed.
 pub(super) async fn video_content(State(s): State<AppState>, Path(id): Path<String>) -> Response {
-    match s.jobs.lock().unwrap().videos.get(&id) {
+    let job = s.jobs.lock().unwrap().videos.get(&id).cloned();
+    match job {
         Some(job) if job.done(Shared::now_ms()) && job.failure.is_none() => {
-            ([("content-type", "video/mp4")], crate::SAMPLE_MP4).into_response()
+            clips::video_file(&s, &id, &job).await
         }
         Some(_) => error(StatusCode::CONFLICT, "video is not completed"),
         None => error(StatusCode::NOT_FOUND, "no such video"),

@@ -36,6 +36,7 @@ pub(super) async fn render(
                     run_id,
                     ready_at: Shared::now_ms() + delay.as_millis() as i64,
                     callback: callback_url.filter(|_| !c.drop_callbacks),
+                    clip: None,
                 };
                 jobs.renders.insert(id.clone(), job);
                 if let Some(k) = key {

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::callbacks::{self, Kind};
+use super::clips::{self, Clip};
 use super::{AppState, Job, Shared, new_id};
 
 fn authorized(h: &HeaderMap) -> bool {
@@ -86,6 +87,11 @@ fn create(s: &AppState, model: String, body: &Value) -> Response {
                 .as_str()
                 .map(str::to_owned)
                 .filter(|_| completed && !c.drop_callbacks),
+            clip: Clip::new(
+                &input["prompt"],
+                &input["duration"],
+                clips::created(&s.jobs.lock().unwrap()),
+            ),
         }
     };
     s.jobs.lock().unwrap().predictions.insert(id.clone(), job.clone());
@@ -161,16 +167,11 @@ pub(super) async fn file(
         s.bump(|st| st.credential_leaks += 1);
     }
     let id = file.trim_end_matches(".mp4");
-    let done = s
-        .jobs
-        .lock()
-        .unwrap()
-        .predictions
-        .get(id)
-        .is_some_and(|j| j.done(Shared::now_ms()) && j.failure.is_none());
-    if done {
-        ([("content-type", "video/mp4")], crate::SAMPLE_MP4).into_response()
-    } else {
-        (StatusCode::NOT_FOUND, "not found").into_response()
+    let job = s.jobs.lock().unwrap().predictions.get(id).cloned();
+    match job {
+        Some(j) if j.done(Shared::now_ms()) && j.failure.is_none() => {
+            clips::video_file(&s, id, &j).await
+        }
+        _ => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
 }
