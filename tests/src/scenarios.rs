@@ -306,3 +306,39 @@ pub async fn the_sweeper_reads_only_due_runs(b: &Backend, parked: usize) -> Swee
     assert_eq!(again.examined, 0, "handled runs are deferred: {again:?}");
     SweepScale { runs: parked + 1, setup, sweep, report }
 }
+
+/// Editing stores one clip per checkpoint, so an editing step killed after clip `k` of `n`
+/// resumes at clip `k + 1`: killed as it starts the next clip, no clip is fetched twice;
+/// killed with the next clip fetched but not yet stored, only that one is fetched again.
+pub async fn an_editing_step_killed_after_clip_k_resumes_at_the_next(b: &Backend, n: u32, k: u32) {
+    for (point, refetched) in [("video.download.before", None), ("video.download.after", Some(k))] {
+        let rig =
+            Rig::new(b, b.queue.clone(), |c| c.retries = c.retries.clone().with_max_attempts(5));
+        rig.workers(b, 2);
+        let id = rig.start(n).await;
+        let within = Duration::from_secs(60);
+        rig.wait(&id, within, |r| r.status == RunStatus::AwaitingIdeationApproval).await;
+        rig.approve(&id, Gate::Ideation).await;
+        rig.wait(&id, within, |r| r.status == RunStatus::AwaitingVideoGeneration).await;
+        // Clips 0..k are fetched and stored; the step dies at clip k (the (k+1)th pass).
+        rig.faults.crash_on(point, k + 1);
+        for job in rig.fakes.video.take_outbox() {
+            assert_eq!(rig.fakes.video.send(&job).await, Ok(200));
+        }
+        rig.wait(&id, within + b.visibility * 4, |r| r.status == RunStatus::AwaitingRender).await;
+        let crashes = rig.faults.crashes();
+        assert_eq!(crashes.len(), 1, "{point}: {crashes:?}");
+        let run = rig.run(&id).await;
+        assert_eq!(run.state.clips.len(), n as usize);
+        for clip in &run.state.clips {
+            let fetched = rig.fakes.video.downloads_of(&clip.job_id);
+            let want = if Some(clip.index) == refetched { 2 } else { 1 };
+            assert_eq!(fetched, want, "{point}: clip {} fetched {fetched} times", clip.index);
+            assert!(clip.blob_key.is_some(), "clip {} stored", clip.index);
+        }
+        assert_eq!(crashes[0].tag.as_deref(), Some(run.state.clips[k as usize].job_id.as_str()));
+        println!(
+            "{point}: killed at clip {k} of {n}; resumed there, every other clip fetched once"
+        );
+    }
+}

@@ -17,6 +17,12 @@ async fn a_step_that_always_crashes_stalls_once_on_sqs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_editing_step_killed_after_clip_k_resumes_at_the_next_on_sqs() {
+    let b = Backend::localstack(2, 8).await;
+    scenarios::an_editing_step_killed_after_clip_k_resumes_at_the_next(&b, 4, 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ten_thousand_parked_runs_and_one_stuck_one_sweep_on_dynamodb() {
     let b = Backend::localstack(4, 8).await;
     let scale = scenarios::the_sweeper_reads_only_due_runs(&b, 10_000).await;

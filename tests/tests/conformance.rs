@@ -6,7 +6,9 @@ use std::time::Duration;
 use myloware::adapters::MemoryBackend;
 use myloware_aws::resources::{QueueSettings, ResourceNames, bootstrap_with};
 use myloware_aws::{AwsClients, DynamoStore, S3Blobs, SqsDeadLetters, SqsQueue};
-use myloware_conformance::{QueueUnderTest, blob_suite, queue_suite, store_suite};
+use myloware_conformance::{
+    QueueUnderTest, blob_stream_suite, blob_suite, queue_suite, store_suite,
+};
 
 async fn resources(settings: QueueSettings) -> (AwsClients, myloware_aws::Resources) {
     assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "needs LocalStack: run scripts/test-all.sh");
@@ -44,7 +46,9 @@ async fn sqs_queue_conformance() {
 #[tokio::test]
 async fn s3_blob_conformance() {
     let (c, r) = resources(QueueSettings::default()).await;
-    blob_suite(Arc::new(S3Blobs::new(c.s3.clone(), &r.names.bucket))).await;
+    let blobs = Arc::new(S3Blobs::new(c.s3.clone(), &r.names.bucket));
+    blob_suite(blobs.clone()).await;
+    blob_stream_suite(blobs).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -52,4 +56,5 @@ async fn memory_store_and_blob_conformance() {
     let b = MemoryBackend::default();
     store_suite(b.store.clone()).await;
     blob_suite(b.blobs.clone()).await;
+    blob_stream_suite(b.blobs.clone()).await;
 }

@@ -27,6 +27,13 @@ async fn a_step_that_always_crashes_stalls_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_editing_step_killed_after_clip_k_resumes_at_the_next() {
+    let b = sqlite(Duration::from_secs(2));
+    scenarios::an_editing_step_killed_after_clip_k_resumes_at_the_next(&b, 4, 2).await;
+    b.cleanup();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_twenty_second_step_runs_once_with_four_workers() {
     // Lease 3 s (visibility 4 s): without renewals the others would take the step at 3–4 s.
     let b = sqlite(Duration::from_secs(4));

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
-use myloware::ports::{BlobError, BlobStore};
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use myloware::ports::{BlobError, BlobStore, Media, next_within};
 
 /// The S3 artifact store.
 #[derive(Debug, Clone)]
@@ -26,6 +27,96 @@ fn unavailable(e: impl std::fmt::Display) -> BlobError {
     BlobError::Unavailable(e.to_string())
 }
 
+/// Bytes per multipart part (S3's minimum for every part but the last): what a
+/// streamed upload holds in memory at most.
+pub const PART_BYTES: usize = 5 * 1024 * 1024;
+
+/// A multipart upload under way.
+struct Multipart {
+    id: String,
+    parts: Vec<CompletedPart>,
+}
+
+impl S3Blobs {
+    async fn start(&self, key: &str, content_type: &str) -> Result<Multipart, BlobError> {
+        let out = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .send()
+            .await
+            .map_err(|e| unavailable(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        let id = out.upload_id.ok_or_else(|| unavailable("no upload id"))?;
+        Ok(Multipart { id, parts: Vec::new() })
+    }
+
+    /// Send one part (starting the upload with the first); a failure aborts the upload.
+    async fn send_part(
+        &self,
+        key: &str,
+        upload: Option<Multipart>,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<Multipart, BlobError> {
+        let mut u = match upload {
+            Some(u) => u,
+            None => self.start(key, content_type).await?,
+        };
+        let n = u.parts.len() as i32 + 1;
+        let sent = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(&u.id)
+            .part_number(n)
+            .body(ByteStream::from(body))
+            .send()
+            .await;
+        match sent {
+            Ok(out) => {
+                u.parts.push(CompletedPart::builder().part_number(n).set_e_tag(out.e_tag).build());
+                Ok(u)
+            }
+            Err(e) => {
+                self.abort(key, &u).await;
+                Err(unavailable(aws_sdk_s3::error::DisplayErrorContext(e)))
+            }
+        }
+    }
+
+    async fn complete(&self, key: &str, u: &Multipart) -> Result<(), BlobError> {
+        let parts = CompletedMultipartUpload::builder().set_parts(Some(u.parts.clone())).build();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(&u.id)
+            .multipart_upload(parts)
+            .send()
+            .await
+            .map_err(|e| unavailable(aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+
+    /// Give up an upload: its parts are deleted and no object appears.
+    async fn abort(&self, key: &str, u: &Multipart) {
+        let aborted = self
+            .client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(&u.id)
+            .send()
+            .await;
+        if let Err(e) = aborted {
+            tracing::warn!(key, error = %aws_sdk_s3::error::DisplayErrorContext(e), "multipart upload not aborted (the bucket's lifecycle rule removes it)");
+        }
+    }
+}
+
 #[async_trait]
 impl BlobStore for S3Blobs {
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError> {
@@ -39,6 +130,55 @@ impl BlobStore for S3Blobs {
             .await
             .map_err(|e| unavailable(aws_sdk_s3::error::DisplayErrorContext(e)))?;
         Ok(())
+    }
+
+    async fn put_stream(
+        &self,
+        key: &str,
+        mut media: Media,
+        content_type: &str,
+        max_bytes: u64,
+    ) -> Result<u64, BlobError> {
+        let mut seen = 0;
+        // One part's buffer, filled to exactly PART_BYTES and sent: it never grows.
+        let mut part = Vec::with_capacity(PART_BYTES);
+        let mut upload: Option<Multipart> = None;
+        loop {
+            let chunk = match next_within(media.as_mut(), &mut seen, max_bytes).await {
+                Ok(c) => c,
+                Err(e) => {
+                    if let Some(u) = upload {
+                        self.abort(key, &u).await;
+                    }
+                    return Err(e);
+                }
+            };
+            let Some(chunk) = chunk else { break };
+            let mut rest: &[u8] = &chunk;
+            while !rest.is_empty() {
+                let (now, later) = rest.split_at((PART_BYTES - part.len()).min(rest.len()));
+                part.extend_from_slice(now);
+                rest = later;
+                if part.len() == PART_BYTES {
+                    let body = std::mem::replace(&mut part, Vec::with_capacity(PART_BYTES));
+                    upload = Some(self.send_part(key, upload, body, content_type).await?);
+                }
+            }
+        }
+        match upload {
+            // Small enough for one request: a plain PUT.
+            None => self.put(key, part, content_type).await?,
+            Some(mut u) => {
+                if !part.is_empty() {
+                    u = self.send_part(key, Some(u), part, content_type).await?;
+                }
+                if let Err(e) = self.complete(key, &u).await {
+                    self.abort(key, &u).await;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(seen)
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {

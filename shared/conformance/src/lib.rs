@@ -9,6 +9,6 @@ mod blobs;
 mod queue;
 mod store;
 
-pub use blobs::blob_suite;
+pub use blobs::{Pattern, blob_stream_suite, blob_suite};
 pub use queue::{QueueUnderTest, queue_suite};
 pub use store::store_suite;

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use myloware::domain::Provider;
 use myloware::domain::{ProjectName, RunId};
-use myloware::ports::{JobStatus, PublishRequest, RenderRequest, VideoRequest};
+use myloware::ports::{JobStatus, PublishRequest, RenderRequest, VideoRequest, collect};
 use myloware::time::{Clock, SystemClock};
 use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
 use myloware_providers::clients::fake_server_providers;
@@ -148,9 +148,9 @@ async fn real_clients_drive_the_fake_server() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(got.lock().unwrap().verified.len(), 3, "all callbacks delivered and verified");
-    let mp4 = p.video.download(&a, None).await.unwrap();
+    let mp4 = collect(p.video.download(&a, None).await).await.unwrap();
     assert_eq!(&mp4[4..8], b"ftyp", "a real MP4");
-    assert!(p.render.fetch_output(&job, None).await.unwrap().len() > 100);
+    assert!(collect(p.render.fetch_output(&job, None).await).await.unwrap().len() > 100);
 
     let stats = server.stats();
     assert_eq!(

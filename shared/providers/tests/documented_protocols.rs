@@ -16,7 +16,7 @@ use base64::Engine as _;
 use myloware::domain::{ArrivalOutcome, Ideas, JobId, ProjectName, RunId};
 use myloware::ports::{
     JobStatus, LlmProvider, ProviderError, RenderProvider, RenderRequest, SafetyProvider,
-    SafetyVerdict, VideoProvider, VideoRequest,
+    SafetyVerdict, VideoProvider, VideoRequest, collect,
 };
 use myloware::webhooks::{
     VideoEvent, WebhookSecret, operation_of_job, parse_openai_video_event, parse_remotion_event,
@@ -242,7 +242,7 @@ async fn openai_compatible_videos_as_documented() {
     assert_documented(&p.last(), &doc["retrieve_unknown"]);
 
     p.answer(&doc["content"]);
-    let bytes = client.download(&job, None).await.unwrap();
+    let bytes = collect(client.download(&job, None).await).await.unwrap();
     assert_eq!(&bytes[4..8], b"ftyp");
     assert_documented(&p.last(), &doc["content"]);
 
@@ -342,7 +342,7 @@ async fn replicate_predictions_as_documented() {
     );
     assert_documented(&p.last(), &doc["get_succeeded"]);
     p.answer_with((StatusCode::OK, b"\0\0\0\x18ftypmp42".to_vec()).into_response());
-    let bytes = client.download(&job, Some(&output)).await.unwrap();
+    let bytes = collect(client.download(&job, Some(&output)).await).await.unwrap();
     assert_eq!(&bytes[4..8], b"ftyp");
     let fetched = p.last();
     assert_eq!(fetched.path, "/xezq/abc/output.mp4");
@@ -359,7 +359,7 @@ async fn replicate_predictions_as_documented() {
 
     // A file already gone (an hour after the prediction) is said so.
     p.answer_with((StatusCode::NOT_FOUND, "gone").into_response());
-    let why = terminal(client.download(&job, Some(&output)).await.unwrap_err());
+    let why = terminal(collect(client.download(&job, Some(&output)).await).await.unwrap_err());
     assert!(why.contains("keeps files for an hour"), "{why}");
 
     p.answer(&doc["throttled"]);
@@ -440,7 +440,7 @@ async fn gemini_veo_operations_as_documented() {
     p.answer_with((StatusCode::FOUND, [("location", storage.as_str())]).into_response());
     p.answer_with((StatusCode::OK, b"\0\0\0\x18ftypmp42".to_vec()).into_response());
     let file = format!("{}/v1beta/files/xyz:download?alt=media", p.base);
-    let bytes = client.download(&job, Some(&file)).await.unwrap();
+    let bytes = collect(client.download(&job, Some(&file)).await).await.unwrap();
     assert_eq!(&bytes[4..8], b"ftyp");
     let [at_api, at_storage] = <[Received; 2]>::try_from(p.received()).unwrap();
     assert_eq!(at_api.header("x-goog-api-key"), Some("test-gemini-key"));

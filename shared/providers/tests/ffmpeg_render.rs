@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use myloware::domain::{ArrivalOutcome, RunId};
-use myloware::ports::{CallbackSink, Delivery, JobStatus, RenderProvider, RenderRequest};
+use myloware::ports::{CallbackSink, Delivery, JobStatus, RenderProvider, RenderRequest, collect};
 use myloware::webhooks::{RemotionVerifier, WebhookSecret, parse_remotion_event};
 use myloware_media::{Ffmpeg, TestClip};
 use myloware_providers::clients::{FFMPEG_OUTPUT, FfmpegRender, FfmpegRenderSettings};
@@ -102,7 +102,8 @@ async fn renders_calls_back_signed_and_resumes_an_interrupted_job() {
     ] {
         assert!(render.check_media_url(&other).await.is_err(), "{other}");
     }
-    let bytes = render.fetch_output(&job, Some("https://elsewhere/x.mp4")).await.unwrap();
+    let bytes =
+        collect(render.fetch_output(&job, Some("https://elsewhere/x.mp4")).await).await.unwrap();
     assert_eq!(&bytes[4..8], b"ftyp");
     let probe = ff.probe(&render.output_path(&job).to_string_lossy()).await.unwrap();
     assert_eq!((probe.width, probe.height), (270, 480), "{probe}");

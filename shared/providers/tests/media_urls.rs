@@ -9,7 +9,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use myloware::domain::JobId;
-use myloware::ports::{ProviderError, RenderProvider};
+use myloware::ports::{ProviderError, RenderProvider, collect};
 use myloware_providers::clients::{RemotionRender, RenderSettings, plain_client};
 
 /// A server answering each path as `route` says; it records (path, had a key) per request.
@@ -65,7 +65,7 @@ async fn redirects_are_checked_hop_by_hop_and_the_key_stays_home() {
     let job = JobId::parse("render_1").unwrap();
     for (i, target) in targets.iter().enumerate().take(4) {
         let url = format!("http://127.0.0.1:{api}/output/hop{i}.mp4");
-        match render.fetch_output(&job, Some(&url)).await {
+        match collect(render.fetch_output(&job, Some(&url)).await).await {
             Err(ProviderError::Terminal(why)) => {
                 assert!(why.contains("refusing"), "{target}: {why}")
             }
@@ -75,7 +75,7 @@ async fn redirects_are_checked_hop_by_hop_and_the_key_stays_home() {
     assert!(internal_seen.lock().unwrap().is_empty(), "the internal listener was asked");
     // An allowed file origin: fetched, without the renderer's key.
     let url = format!("http://127.0.0.1:{api}/output/hop4.mp4");
-    let bytes = render.fetch_output(&job, Some(&url)).await.unwrap();
+    let bytes = collect(render.fetch_output(&job, Some(&url)).await).await.unwrap();
     assert_eq!(&bytes[4..8], b"ftyp");
     assert_eq!(files_seen.lock().unwrap().as_slice(), &[("/ok.mp4".to_owned(), false)]);
     assert!(api_seen.lock().unwrap().iter().all(|(_, key)| *key), "the API got its key");

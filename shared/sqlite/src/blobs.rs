@@ -1,12 +1,13 @@
-//! Blobs as files under a directory; writes are atomic (temp file, fsync, rename). "Presigned"
-//! URLs are `file://` URLs: the embedded backend serves one machine.
+//! Blobs as files under a directory; writes are atomic (temp file, fsync, rename), and streamed
+//! media is written chunk by chunk. "Presigned" URLs are `file://` URLs: the embedded backend
+//! serves one machine.
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use myloware::ports::{BlobError, BlobStore};
+use myloware::ports::{BlobError, BlobStore, Media, next_within};
 
 use crate::SqliteError;
 
@@ -54,6 +55,40 @@ impl BlobStore for DiskBlobs {
         })
         .await
         .map_err(|e| BlobError::Unavailable(e.to_string()))?
+    }
+
+    async fn put_stream(
+        &self,
+        key: &str,
+        mut media: Media,
+        _content_type: &str,
+        max_bytes: u64,
+    ) -> Result<u64, BlobError> {
+        use tokio::io::AsyncWriteExt;
+        let path = self.path_of(key)?;
+        let dir = path.parent().expect("keys have a parent").to_owned();
+        tokio::fs::create_dir_all(&dir).await.map_err(io)?;
+        let tmp = dir.join(format!(".{}.tmp", uuid::Uuid::new_v4().simple()));
+        let written = async {
+            let mut f = tokio::fs::File::create(&tmp).await.map_err(io)?;
+            let mut seen = 0;
+            while let Some(chunk) = next_within(media.as_mut(), &mut seen, max_bytes).await? {
+                f.write_all(&chunk).await.map_err(io)?;
+            }
+            f.sync_all().await.map_err(io)?;
+            Ok::<_, BlobError>(seen)
+        }
+        .await;
+        match written {
+            Ok(n) => {
+                tokio::fs::rename(&tmp, &path).await.map_err(io)?;
+                Ok(n)
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Err(e)
+            }
+        }
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {

@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use myloware::time::SystemClock;
-use myloware_conformance::{QueueUnderTest, blob_suite, queue_suite, store_suite};
+use myloware_conformance::{
+    QueueUnderTest, blob_stream_suite, blob_suite, queue_suite, store_suite,
+};
 use myloware_sqlite::{Embedded, QueueSettings};
 
 fn backend(settings: QueueSettings) -> Embedded {
@@ -35,5 +37,10 @@ async fn queue_conformance() {
 
 #[tokio::test]
 async fn blob_conformance() {
-    blob_suite(backend(QueueSettings::default()).blobs).await;
+    let dir = std::env::temp_dir().join(format!("myloware-conf-{}", uuid::Uuid::new_v4().simple()));
+    let b = Embedded::open(&dir, Arc::new(SystemClock), QueueSettings::default()).expect("open");
+    blob_suite(b.blobs.clone()).await;
+    blob_stream_suite(b.blobs.clone()).await;
+    drop(b);
+    std::fs::remove_dir_all(dir).expect("remove the test's data directory");
 }

@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use super::{CallbackMode, content::fake_mp4, path_of, short_hash};
 use crate::domain::JobId;
 use crate::ports::{
-    CallbackSink, Delivery, JobStatus, ProviderError, RenderProvider, RenderRequest,
+    CallbackSink, Delivery, InMemory, JobStatus, Media, ProviderError, RenderProvider,
+    RenderRequest,
 };
 use crate::webhooks::WebhookSecret;
 
@@ -136,12 +137,8 @@ impl RenderProvider for FakeRender {
         Ok(job)
     }
 
-    async fn fetch_output(
-        &self,
-        job: &JobId,
-        _url: Option<&str>,
-    ) -> Result<Vec<u8>, ProviderError> {
-        Ok(fake_mp4(&format!("final:{job}")))
+    async fn fetch_output(&self, job: &JobId, _url: Option<&str>) -> Result<Media, ProviderError> {
+        Ok(InMemory::media(fake_mp4(&format!("final:{job}"))))
     }
 
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {

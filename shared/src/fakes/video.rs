@@ -8,7 +8,9 @@ use async_trait::async_trait;
 
 use super::{CallbackMode, content::fake_mp4, short_hash};
 use crate::domain::JobId;
-use crate::ports::{CallbackSink, Delivery, JobStatus, ProviderError, VideoProvider, VideoRequest};
+use crate::ports::{
+    CallbackSink, Delivery, InMemory, JobStatus, Media, ProviderError, VideoProvider, VideoRequest,
+};
 use crate::time::Clock;
 use crate::webhooks::WebhookSecret;
 
@@ -198,10 +200,10 @@ impl VideoProvider for FakeVideo {
         crate::domain::Provider::OpenAi
     }
 
-    async fn download(&self, job: &JobId, _url: Option<&str>) -> Result<Vec<u8>, ProviderError> {
+    async fn download(&self, job: &JobId, _url: Option<&str>) -> Result<Media, ProviderError> {
         *self.state.lock().unwrap().downloads.entry(job.clone()).or_default() += 1;
         // Content is derived from the id alone, so any process (any Lambda container) can serve it.
-        Ok(fake_mp4(job.as_str()))
+        Ok(InMemory::media(fake_mp4(job.as_str())))
     }
 
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {

@@ -9,7 +9,7 @@ use super::{Faults, around, around_about};
 use crate::domain::{Ideas, JobId, ProjectName};
 use crate::engine::Providers;
 use crate::ports::{
-    JobStatus, LlmProvider, ProviderError, PublishProvider, PublishRequest, RenderProvider,
+    JobStatus, LlmProvider, Media, ProviderError, PublishProvider, PublishRequest, RenderProvider,
     RenderRequest, VideoProvider, VideoRequest,
 };
 
@@ -60,8 +60,10 @@ impl VideoProvider for Faulty<dyn VideoProvider> {
     fn calls_back(&self) -> bool {
         self.inner.calls_back()
     }
-    async fn download(&self, job: &JobId, url: Option<&str>) -> Result<Vec<u8>, ProviderError> {
-        self.inner.download(job, url).await
+    async fn download(&self, job: &JobId, url: Option<&str>) -> Result<Media, ProviderError> {
+        let (before, after) = ("video.download.before", "video.download.after");
+        around_about(&self.faults, before, after, Some(job.as_str()), self.inner.download(job, url))
+            .await
     }
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
         self.inner.status(job).await
@@ -83,7 +85,7 @@ impl RenderProvider for Faulty<dyn RenderProvider> {
         )
         .await
     }
-    async fn fetch_output(&self, job: &JobId, url: Option<&str>) -> Result<Vec<u8>, ProviderError> {
+    async fn fetch_output(&self, job: &JobId, url: Option<&str>) -> Result<Media, ProviderError> {
         self.inner.fetch_output(job, url).await
     }
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {

@@ -1,11 +1,13 @@
 //! Ports: the traits the engine runs on. Adapters implement them (DynamoDB/SQS/S3, in-memory).
 
 mod blobs;
+mod media;
 mod providers;
 mod queue;
 mod store;
 
-pub use blobs::{BlobError, BlobStore};
+pub use blobs::{BlobError, BlobStore, next_within};
+pub use media::{ByteSource, FileSource, InMemory, Media, collect, read_all};
 pub use providers::{
     CallbackSink, Delivery, JobStatus, LlmProvider, ProviderError, PublishProvider, PublishRequest,
     RenderProvider, RenderRequest, SafetyProvider, SafetyVerdict, VideoProvider, VideoRequest,

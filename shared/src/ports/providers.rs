@@ -104,7 +104,7 @@ pub trait VideoProvider: Send + Sync {
         &self,
         job: &JobId,
         output_url: Option<&str>,
-    ) -> Result<Vec<u8>, ProviderError>;
+    ) -> Result<super::Media, ProviderError>;
     /// Ask the status API where a job stands (a late callback, or a provider that never calls
     /// back); `Unknown` when the provider does not know the job.
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError>;
@@ -157,7 +157,7 @@ pub trait RenderProvider: Send + Sync {
         &self,
         job: &JobId,
         output_url: Option<&str>,
-    ) -> Result<Vec<u8>, ProviderError>;
+    ) -> Result<super::Media, ProviderError>;
     /// Ask the status API where a render stands (used when its callback is late).
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError>;
     /// Whether `url` — named by a callback or a status answer, so from outside — is one this

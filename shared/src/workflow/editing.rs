@@ -18,11 +18,10 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
         let key = clip_key(&run.run_id, clip.index);
         let video = super::waits::video_provider_of(engine, run, Step::Editing)?;
         let url = clip.output_url.as_deref();
-        let bytes = meter::provider_call("video", video.download(&clip.job_id, url))
-            .await
-            .map_err(|e| provider_error(Step::Editing, "video_download_failed", e))?;
-        engine.blobs.put(&key, bytes, "video/mp4").await?;
-        tracing::info!(index = clip.index, "clip stored");
+        let download = video.download(&clip.job_id, url);
+        let (step, code) = (Step::Editing, "video_download_failed");
+        let bytes = super::media::store(engine, step, "video", code, &key, download).await?;
+        tracing::info!(index = clip.index, bytes, "clip stored");
         clip.blob_key = Some(key);
         clip.output_url = None;
         // A checkpoint at the same step; the next segment stores the next clip.

@@ -7,11 +7,13 @@
 mod editing;
 mod ideation;
 mod keys;
+mod media;
 mod production;
 mod publishing;
 mod waits;
 
 pub use keys::{clip_key, final_video_key};
+pub use media::MAX_MEDIA_BYTES;
 pub use waits::{open as open_wait, poll as poll_wait, progress as wait_progress};
 
 use crate::domain::{RunError, RunRecord, RunStatus, Step};

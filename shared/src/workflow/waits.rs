@@ -1,7 +1,7 @@
 //! The callback waits. Fan-in is set-based: a wait completes when every distinct expected job of
 //! the wait's generation has an arrival; a failed arrival fails the run with the provider's reason.
 
-use super::{StepError, fail, final_video_key, provider_error};
+use super::{StepError, fail, final_video_key};
 use crate::domain::{
     Arrival, ArrivalOutcome, CorrelationRecord, ExpectedJob, Gate, JobId, MAX_URL_CHARS, OpenWait,
     Provider, RunRecord, RunStatus, Step, WaitKind,
@@ -102,14 +102,10 @@ pub(super) async fn render(
         }
         ArrivalOutcome::Completed { output_url } => output_url,
     };
-    let bytes = meter::provider_call(
-        "render",
-        engine.providers.render.fetch_output(&job, output_url.as_deref()),
-    )
-    .await
-    .map_err(|e| provider_error(Step::WaitForRender, "render_fetch_failed", e))?;
     let key = final_video_key(&run.run_id);
-    engine.blobs.put(&key, bytes, "video/mp4").await?;
+    let output = engine.providers.render.fetch_output(&job, output_url.as_deref());
+    let (step, code) = (Step::WaitForRender, "render_fetch_failed");
+    super::media::store(engine, step, "render", code, &key, output).await?;
     let mut next = run.clone();
     next.state.final_video_key = Some(key);
     next.step = Step::PublishApproval;

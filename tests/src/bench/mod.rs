@@ -6,6 +6,7 @@ pub mod aws_calls;
 pub mod cold_start;
 pub mod embedded;
 pub mod latency;
+pub mod media;
 
 use std::time::Duration;
 

@@ -7,6 +7,13 @@ use myloware_tests::bench;
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--media-probe") {
+        // One media measurement in a process of its own (see bench::media).
+        let store = args.get(i + 1).expect("--media-probe disk|s3 BYTES");
+        let bytes = args.get(i + 2).and_then(|b| b.parse().ok()).unwrap_or(200_000_000);
+        println!("{}", bench::media::probe(store, bytes).await);
+        return;
+    }
     let json = args.iter().any(|a| a == "--json");
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     let want = |name: &str| only.as_deref().is_none_or(|o| o == name);
@@ -49,6 +56,9 @@ async fn main() {
             myloware_tests::REMOTION_SECRET.into(),
         ));
         results.push(bench::cold_start::run(&root, env).await);
+    }
+    if want("media") {
+        results.push(bench::media::run(200_000_000).await);
     }
     if want("latency") {
         results.push(bench::latency::run(if quick { 20 } else { 200 }).await);

@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use myloware::domain::JobId;
-use myloware::ports::{CallbackSink, JobStatus, ProviderError, RenderProvider, RenderRequest};
+use myloware::ports::{
+    CallbackSink, FileSource, JobStatus, Media, ProviderError, RenderProvider, RenderRequest,
+};
 use myloware::webhooks::{WebhookSecret, render_callback};
 use myloware_media::{Cut, Ffmpeg, MediaError};
 use sha2::{Digest, Sha256};
@@ -220,9 +222,9 @@ impl RenderProvider for FfmpegRender {
         &self,
         job: &JobId,
         _output_url: Option<&str>,
-    ) -> Result<Vec<u8>, ProviderError> {
+    ) -> Result<Media, ProviderError> {
         // Its own file, whatever a callback said.
-        tokio::fs::read(self.output_path(job))
+        FileSource::open(&self.output_path(job))
             .await
             .map_err(|e| terminal(format!("render {job} has no output: {e}")))
     }

@@ -11,7 +11,7 @@
 
 use async_trait::async_trait;
 use myloware::domain::{JobId, MAX_URL_CHARS, Provider};
-use myloware::ports::{JobStatus, ProviderError, VideoProvider, VideoRequest};
+use myloware::ports::{JobStatus, Media, ProviderError, VideoProvider, VideoRequest};
 use myloware::webhooks::{job_id_of_operation, operation_of_job};
 use serde_json::{Value, json};
 
@@ -138,7 +138,7 @@ impl VideoProvider for Gemini {
         job_id_of_operation(name).map_err(|e| ProviderError::Terminal(format!("operation: {e}")))
     }
 
-    async fn download(&self, job: &JobId, url: Option<&str>) -> Result<Vec<u8>, ProviderError> {
+    async fn download(&self, job: &JobId, url: Option<&str>) -> Result<Media, ProviderError> {
         let url = match url {
             Some(u) => u.to_owned(),
             None => match self.operation(job).await?.as_ref().map(operation_status) {

@@ -19,11 +19,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use myloware::ports::ProviderError;
+use myloware::ports::{ByteSource, Media, ProviderError};
 use reqwest::Url;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use super::http::{TIMEOUT, check, transport};
+use super::http::{check, transport};
 
 /// Largest media file fetched from a provider (a clip, a render).
 pub const MAX_MEDIA_BYTES: usize = 512 * 1024 * 1024;
@@ -265,7 +265,7 @@ impl MediaFetcher {
         let resolver = PublicOnly { trusted: policy.trusted_names() };
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
-            .timeout(TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(Arc::new(resolver))
             .build()
@@ -278,14 +278,15 @@ impl MediaFetcher {
         self.policy.check(url).await.map(|_| ())
     }
 
-    /// Download `url`: each hop checked, redirects by hand (at most three), `cred` only on the
-    /// API's origin, at most [`MAX_MEDIA_BYTES`]. A refused URL is a terminal error.
+    /// Open `url` for reading: each hop checked, redirects by hand (at most three), `cred` only
+    /// on the API's origin. The body is read as it arrives, at most [`MAX_MEDIA_BYTES`], each
+    /// chunk within [`READ_TIMEOUT`]. A refused URL is a terminal error.
     pub async fn fetch(
         &self,
         url: &str,
         cred: Option<&Credential>,
         what: &str,
-    ) -> Result<Vec<u8>, ProviderError> {
+    ) -> Result<Media, ProviderError> {
         let mut url = url.to_owned();
         for _ in 0..4 {
             let parsed = self
@@ -309,22 +310,42 @@ impl MediaFetcher {
                     .to_string();
                 continue;
             }
-            let mut resp = check(resp, what).await?;
-            let too_big =
-                || ProviderError::Terminal(format!("{what}: larger than {MAX_MEDIA_BYTES} bytes"));
-            if resp.content_length().is_some_and(|n| n as usize > MAX_MEDIA_BYTES) {
-                return Err(too_big());
+            let resp = check(resp, what).await?;
+            if resp.content_length().is_some_and(|n| n > MAX_MEDIA_BYTES as u64) {
+                return Err(ProviderError::Terminal(format!(
+                    "{what}: larger than {MAX_MEDIA_BYTES} bytes"
+                )));
             }
-            let mut bytes = Vec::new();
-            while let Some(chunk) = resp.chunk().await.map_err(transport)? {
-                if bytes.len() + chunk.len() > MAX_MEDIA_BYTES {
-                    return Err(too_big());
-                }
-                bytes.extend_from_slice(&chunk);
-            }
-            return Ok(bytes);
+            return Ok(Box::new(Download { resp, seen: 0, what: what.to_owned() }));
         }
         Err(ProviderError::Terminal(format!("{what}: too many redirects")))
+    }
+}
+
+/// How long a download may go without a byte.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A response body being read, capped.
+struct Download {
+    resp: reqwest::Response,
+    seen: usize,
+    what: String,
+}
+
+#[async_trait::async_trait]
+impl ByteSource for Download {
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, ProviderError> {
+        let Some(chunk) = self.resp.chunk().await.map_err(transport)? else {
+            return Ok(None);
+        };
+        self.seen += chunk.len();
+        if self.seen > MAX_MEDIA_BYTES {
+            return Err(ProviderError::Terminal(format!(
+                "{}: larger than {MAX_MEDIA_BYTES} bytes",
+                self.what
+            )));
+        }
+        Ok(Some(chunk.to_vec()))
     }
 }
 

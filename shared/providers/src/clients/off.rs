@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use myloware::domain::{Ideas, JobId, ProjectName, Provider};
 use myloware::ports::{
-    JobStatus, LlmProvider, ProviderError, PublishProvider, PublishRequest, RenderProvider,
+    JobStatus, LlmProvider, Media, ProviderError, PublishProvider, PublishRequest, RenderProvider,
     RenderRequest, VideoProvider, VideoRequest,
 };
 
@@ -44,7 +44,7 @@ impl VideoProvider for Off {
     async fn submit(&self, _: &str, _: &VideoRequest) -> Result<JobId, ProviderError> {
         self.refuse()
     }
-    async fn download(&self, _: &JobId, _: Option<&str>) -> Result<Vec<u8>, ProviderError> {
+    async fn download(&self, _: &JobId, _: Option<&str>) -> Result<Media, ProviderError> {
         self.refuse()
     }
     async fn status(&self, _: &JobId) -> Result<JobStatus, ProviderError> {
@@ -60,7 +60,7 @@ impl RenderProvider for Off {
     async fn submit(&self, _: &str, _: &RenderRequest) -> Result<JobId, ProviderError> {
         self.refuse()
     }
-    async fn fetch_output(&self, _: &JobId, _: Option<&str>) -> Result<Vec<u8>, ProviderError> {
+    async fn fetch_output(&self, _: &JobId, _: Option<&str>) -> Result<Media, ProviderError> {
         self.refuse()
     }
     async fn status(&self, _: &JobId) -> Result<JobStatus, ProviderError> {

@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 use myloware::domain::{JobId, Provider};
-use myloware::ports::{JobStatus, ProviderError, VideoProvider, VideoRequest};
+use myloware::ports::{JobStatus, Media, ProviderError, VideoProvider, VideoRequest};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -106,7 +106,7 @@ impl VideoProvider for OpenAiVideos {
         JobId::parse(&v.id).map_err(|e| ProviderError::Terminal(format!("video id: {e}")))
     }
 
-    async fn download(&self, job: &JobId, _url: Option<&str>) -> Result<Vec<u8>, ProviderError> {
+    async fn download(&self, job: &JobId, _url: Option<&str>) -> Result<Media, ProviderError> {
         let url = format!("{}/v1/videos/{job}/content", self.s.base);
         self.media.fetch(&url, Some(&self.cred), "video content").await
     }

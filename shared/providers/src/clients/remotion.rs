@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use myloware::domain::JobId;
-use myloware::ports::{JobStatus, ProviderError, RenderProvider, RenderRequest};
+use myloware::ports::{JobStatus, Media, ProviderError, RenderProvider, RenderRequest};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -76,7 +76,7 @@ impl RenderProvider for RemotionRender {
         &self,
         job: &JobId,
         output_url: Option<&str>,
-    ) -> Result<Vec<u8>, ProviderError> {
+    ) -> Result<Media, ProviderError> {
         let url = match output_url {
             Some(u) => u.to_owned(),
             None => format!("{}/output/{job}.mp4", self.base),

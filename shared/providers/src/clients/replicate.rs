@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use myloware::domain::{JobId, Provider};
-use myloware::ports::{JobStatus, ProviderError, VideoProvider, VideoRequest};
+use myloware::ports::{JobStatus, Media, ProviderError, VideoProvider, VideoRequest};
 use myloware::webhooks::Prediction;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -167,7 +167,7 @@ impl VideoProvider for Replicate {
         JobId::parse(&p.id).map_err(|e| ProviderError::Terminal(format!("prediction id: {e}")))
     }
 
-    async fn download(&self, job: &JobId, url: Option<&str>) -> Result<Vec<u8>, ProviderError> {
+    async fn download(&self, job: &JobId, url: Option<&str>) -> Result<Media, ProviderError> {
         let url = match url {
             Some(u) => u.to_owned(),
             None => match self.prediction(job).await?.map(|p| p.status()) {
