@@ -159,6 +159,6 @@ impl VideoProvider for Gemini {
     }
 
     async fn check_media_url(&self, url: &str) -> Result<(), String> {
-        self.media.check(url).await
+        self.media.check_hops(url, Some(&self.cred)).await
     }
 }

@@ -278,6 +278,29 @@ impl MediaFetcher {
         self.policy.check(url).await.map(|_| ())
     }
 
+    /// [`MediaFetcher::check`], then the URL's redirects followed with HEAD requests, each hop
+    /// checked (`cred` only on the API's origin): a URL that redirects somewhere refused is
+    /// refused before it is recorded. A host that cannot be reached now is not refused here:
+    /// the download checks every hop again and fails closed.
+    pub async fn check_hops(&self, url: &str, cred: Option<&Credential>) -> Result<(), String> {
+        let mut url = url.to_owned();
+        for _ in 0..4 {
+            let parsed = self.policy.check(&url).await?;
+            let mut req = self.http.head(parsed.clone()).timeout(Duration::from_secs(5));
+            if let Some(c) = cred.filter(|c| c.applies_to(&parsed)) {
+                req = req.header(c.header, &c.value);
+            }
+            let Ok(resp) = req.send().await else { return Ok(()) };
+            if !resp.status().is_redirection() {
+                return Ok(());
+            }
+            let location = resp.headers().get("location").and_then(|l| l.to_str().ok());
+            let location = location.ok_or("a redirect without Location")?;
+            url = parsed.join(location).map_err(|e| format!("bad redirect: {e}"))?.to_string();
+        }
+        Err("too many redirects".into())
+    }
+
     /// Open `url` for reading: each hop checked, redirects by hand (at most three), `cred` only
     /// on the API's origin. The body is read as it arrives, at most [`MAX_MEDIA_BYTES`], each
     /// chunk within [`READ_TIMEOUT`]. A refused URL is a terminal error.

@@ -128,7 +128,7 @@ impl VideoProvider for OpenAiVideos {
     }
 
     async fn check_media_url(&self, url: &str) -> Result<(), String> {
-        self.media.check(url).await
+        self.media.check_hops(url, Some(&self.cred)).await
     }
 }
 

@@ -51,6 +51,13 @@ pub fn contract_body(req: &RenderRequest) -> serde_json::Value {
     body
 }
 
+impl RemotionRender {
+    /// The service's key, bound to the service's origin.
+    fn credential(&self) -> Credential {
+        Credential::for_base("Authorization", format!("Bearer {}", self.key), &self.base)
+    }
+}
+
 #[derive(Deserialize)]
 struct Accepted {
     job_id: String,
@@ -83,9 +90,7 @@ impl RenderProvider for RemotionRender {
         };
         // The render service's key goes to the render service's host only, never to wherever
         // a callback said the output is.
-        let cred =
-            Credential::for_base("Authorization", format!("Bearer {}", self.key), &self.base);
-        self.media.fetch(&url, Some(&cred), "render output").await
+        self.media.fetch(&url, Some(&self.credential()), "render output").await
     }
 
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
@@ -110,7 +115,7 @@ impl RenderProvider for RemotionRender {
     }
 
     async fn check_media_url(&self, url: &str) -> Result<(), String> {
-        self.media.check(url).await
+        self.media.check_hops(url, Some(&self.credential())).await
     }
 }
 
