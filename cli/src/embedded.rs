@@ -61,8 +61,14 @@ pub async fn fake_server(
         replicate: secret(&cfg.video_secrets[&Provider::Replicate]),
         remotion: secret(&cfg.remotion_secrets),
     };
+    // With the built-in renderer configured, the fake clips are real videos too.
+    let clips = config
+        .clips
+        .clone()
+        .or_else(|| cfg.providers.real.ffmpeg_render.as_ref().map(|(ffmpeg, _)| ffmpeg.clone()));
     let config = FakeConfig {
         openai_webhook_url: Some(format!("{}/v1/webhooks/openai", cfg.engine.webhook_base_url)),
+        clips,
         ..config
     };
     let server = match dir {

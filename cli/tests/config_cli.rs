@@ -132,6 +132,26 @@ fn fakes_in_a_production_stage_refuse_to_start_unless_allowed() {
     assert!(ok.status.success(), "{}", stderr(&ok));
 }
 
+/// The built-in renderer is a real renderer: asked for with render fake it is refused, a
+/// configured ffmpeg that is not there is refused, and a working one is what `config check`
+/// describes.
+#[test]
+fn the_built_in_renderer_is_real_and_needs_ffmpeg() {
+    let base = with(&SECRETS, &[("MYLOWARE_RENDERER", "ffmpeg")]);
+    refused(&with(&base, &[("MYLOWARE_PROVIDERS", "all=fake")]), "MYLOWARE_RENDERER");
+    refused(
+        &with(&SECRETS, &[("MYLOWARE_PROVIDERS", "all=fake"), ("MYLOWARE_RENDERER", "gpu")]),
+        "MYLOWARE_RENDERER",
+    );
+    let real = with(&base, &[("MYLOWARE_PROVIDERS", "all=fake,render=real")]);
+    refused(&with(&real, &[("MYLOWARE_FFMPEG", "/nonexistent/ffmpeg")]), "MYLOWARE_FFMPEG");
+    // CI installs ffmpeg: found on the PATH, no render service settings needed.
+    let ok = myloware(&["config", "check"], &real);
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(out.contains("real, built in"), "{out}");
+}
+
 #[tokio::test]
 async fn deep_health_reports_the_modes_to_an_admin() {
     let port = free_port();
