@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the four Lambda functions (api, webhook, step, sweeper) as `bootstrap` zips with
+# Build the Lambda functions (api, webhook, step, sweeper, render) as `bootstrap` zips with
 # cargo-lambda, for arm64 by default (`--x86_64` for the other architecture), and print each
 # binary's size. cargo-lambda and zig come from PyPI into a virtualenv outside the repo.
 # Output: target/lambda/<function>/bootstrap.zip (what `sam deploy` / `sam build` upload), or
@@ -9,7 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 arch_flag=--arm64 target=aarch64-unknown-linux-gnu
 if [ "${1:-}" = "--x86_64" ]; then arch_flag=--x86-64 target=x86_64-unknown-linux-gnu; fi
-functions=(api webhook step sweeper)
+functions=(api webhook step sweeper render)
 
 tools="${MYLOWARE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/myloware-tools}"
 if [ ! -x "$tools/bin/cargo-lambda" ]; then

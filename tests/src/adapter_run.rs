@@ -10,6 +10,7 @@ use myloware::Engine;
 use myloware::config::{EngineConfig, PollPolicy};
 use myloware::domain::{Decision, Gate, ProjectName, Provider, RunRecord, RunStatus};
 use myloware::engine::StartRequest;
+use myloware::ports::RenderProvider;
 use myloware::time::SystemClock;
 use myloware::webhooks::WebhookSecret;
 use myloware_http::{ApiKeys, AppState};
@@ -42,6 +43,18 @@ pub async fn whole_run(
     adapter: Provider,
     clips: u32,
     tune: impl FnOnce(&mut FakeConfig),
+) -> AdapterRun {
+    whole_run_with(b, adapter, clips, tune, |_| None).await
+}
+
+/// [`whole_run`] with another renderer than the fake server's: `render` gets the webhook base
+/// URL (where its callbacks go) and may return one.
+pub async fn whole_run_with(
+    b: &Backend,
+    adapter: Provider,
+    clips: u32,
+    tune: impl FnOnce(&mut FakeConfig),
+    render: impl FnOnce(&str) -> Option<Arc<dyn RenderProvider>>,
 ) -> AdapterRun {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -77,12 +90,16 @@ pub async fn whole_run(
     cfg.set_secret(Provider::OpenAi, secret(OPENAI_SECRET));
     cfg.set_secret(Provider::Replicate, secret(REPLICATE_SECRET));
     cfg.set_secret(Provider::Remotion, secret(REMOTION_SECRET));
+    let mut providers = fake_server_providers(&fake.base_url(), adapter, &base);
+    if let Some(r) = render(&base) {
+        providers.render = r;
+    }
     let engine = Engine {
         store: b.store.clone(),
         queue: b.queue.clone(),
         blobs: b.blobs.clone(),
         clock: Arc::new(SystemClock),
-        providers: fake_server_providers(&fake.base_url(), adapter, &base),
+        providers,
         config: cfg.engine.clone(),
     };
     let router = myloware_http::webhook_router(AppState::new(

@@ -31,6 +31,8 @@ pub struct Backend {
     pub dir: Option<PathBuf>,
     /// The DynamoDB store, on LocalStack (for bulk seeding).
     pub dynamo: Option<Arc<DynamoStore>>,
+    /// The AWS clients and the bucket, on LocalStack.
+    pub aws: Option<(AwsClients, String)>,
 }
 
 impl Backend {
@@ -50,6 +52,7 @@ impl Backend {
             visibility,
             dir: Some(dir),
             dynamo: None,
+            aws: None,
         }
     }
 
@@ -75,6 +78,7 @@ impl Backend {
             visibility: Duration::from_secs(visibility_secs as u64),
             dir: None,
             dynamo: Some(dynamo),
+            aws: Some((clients.clone(), r.names.bucket.clone())),
         }
     }
 

@@ -396,7 +396,80 @@ pub fn check(template: &str, known_env: &BTreeSet<String>) -> Vec<String> {
     c.queues(&names);
     c.bucket(&names);
     c.functions(known_env, VISIBILITY_TIMEOUT_SECS / 6);
+    c.render_function(known_env);
     c.drifts
+}
+
+impl Checker<'_> {
+    /// The built-in renderer on AWS: the render function (`functions/render`) on its own queue,
+    /// one message per invocation, the queue's visibility at least 6x the function's timeout,
+    /// ffmpeg from the layer, callbacks to the webhook, and only variables the code reads.
+    fn render_function(&mut self, known_env: &BTreeSet<String>) {
+        let Some(r) = self.resources.get("RenderFunction").cloned() else {
+            self.drifts.push("function RenderFunction is missing".into());
+            return;
+        };
+        self.expect(
+            "RenderFunction binary".into(),
+            self.get(&r, &["Metadata", "BuildProperties", "Binary"]),
+            "render",
+        );
+        self.expect("RenderFunction condition".into(), r.get("Condition"), "BuiltinRenderer");
+        let p = r.get("Properties").cloned().unwrap_or(Value::Null);
+        let timeout = p.get("Timeout").and_then(Value::as_u64).unwrap_or(3);
+        let events = p.get("Events").and_then(Value::as_mapping).cloned().unwrap_or_default();
+        match events.values().find(|e| show(&e["Type"]) == "SQS") {
+            None => self.drifts.push("RenderFunction has no SQS event".into()),
+            Some(e) => {
+                self.expect(
+                    "RenderFunction event queue".into(),
+                    self.get(e, &["Properties", "Queue"]),
+                    "GetAtt:RenderQueue.Arn",
+                );
+                self.expect(
+                    "RenderFunction BatchSize".into(),
+                    self.get(e, &["Properties", "BatchSize"]),
+                    "1",
+                );
+            }
+        }
+        let visibility = self
+            .resources
+            .get("RenderQueue")
+            .and_then(|q| q.get("Properties"))
+            .and_then(|p| p.get("VisibilityTimeout"))
+            .and_then(Value::as_u64)
+            .unwrap_or(30);
+        if visibility < 6 * timeout {
+            self.drifts.push(format!(
+                "RenderQueue VisibilityTimeout {visibility}s: must be at least 6x the render function's Timeout ({timeout}s)"
+            ));
+        }
+        let mut env = self.globals_env.clone();
+        for (k, v) in self
+            .get(&p, &["Environment", "Variables"])
+            .and_then(Value::as_mapping)
+            .into_iter()
+            .flatten()
+        {
+            env.insert(show(k), show(v));
+        }
+        if env.get(ENV_BUCKET).map(String::as_str) != Some(&format!("Ref:{BUCKET}")) {
+            self.drifts.push(format!("RenderFunction env {ENV_BUCKET} is not Ref:{BUCKET}"));
+        }
+        for var in
+            ["MYLOWARE_FFMPEG", "MYLOWARE_WEBHOOK_BASE_URL", "MYLOWARE_REMOTION_WEBHOOK_SECRETS"]
+        {
+            if !env.contains_key(var) {
+                self.drifts.push(format!("RenderFunction env lacks {var}"));
+            }
+        }
+        for var in env.keys().filter(|k| k.starts_with("MYLOWARE_")) {
+            if !known_env.contains(var) {
+                self.drifts.push(format!("RenderFunction env {var} is not read by any code"));
+            }
+        }
+    }
 }
 
 /// The `MYLOWARE_*` names that appear as string literals in the Rust sources under `roots`.

@@ -101,6 +101,25 @@ fn every_kind_of_drift_is_caught() {
         ("step timeout", "      Timeout: 30\n", "      Timeout: 60\n", "step Timeout"),
         ("step timeout below HTTP", "      Timeout: 30\n", "      Timeout: 20\n", "HTTP timeout"),
         ("binary", "Binary: step", "Binary: stepper", "binary"),
+        ("render binary", "Binary: render", "Binary: renderer", "RenderFunction binary"),
+        (
+            "render queue visibility",
+            "VisibilityTimeout: 1800",
+            "VisibilityTimeout: 600",
+            "RenderQueue VisibilityTimeout",
+        ),
+        (
+            "render batch",
+            "Queue: !GetAtt RenderQueue.Arn\n            BatchSize: 1",
+            "Queue: !GetAtt RenderQueue.Arn\n            BatchSize: 5",
+            "RenderFunction BatchSize",
+        ),
+        (
+            "render ffmpeg",
+            "MYLOWARE_FFMPEG: /opt/bin/ffmpeg",
+            "FFMPEG: /opt/bin/ffmpeg",
+            "lacks MYLOWARE_FFMPEG",
+        ),
         ("architecture", "Architectures: [arm64]", "Architectures: [x86_64]", "Architectures"),
     ];
     for (what, from, to, mention) in cases {

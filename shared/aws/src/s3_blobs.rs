@@ -7,7 +7,7 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use myloware::ports::{BlobError, BlobStore, Media, next_within};
+use myloware::ports::{BlobError, BlobStore, ByteSource, Media, ProviderError, next_within};
 
 /// The S3 artifact store.
 #[derive(Debug, Clone)]
@@ -31,6 +31,19 @@ fn unavailable(e: impl std::fmt::Display) -> BlobError {
 /// streamed upload holds in memory at most.
 pub const PART_BYTES: usize = 5 * 1024 * 1024;
 
+/// An object's body, read as it arrives.
+struct ObjectBody(ByteStream);
+
+#[async_trait]
+impl ByteSource for ObjectBody {
+    async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>, ProviderError> {
+        match self.0.try_next().await {
+            Ok(chunk) => Ok(chunk.map(|b| b.to_vec())),
+            Err(e) => Err(ProviderError::Retryable(format!("reading from S3: {e}"))),
+        }
+    }
+}
+
 /// A multipart upload under way.
 struct Multipart {
     id: String,
@@ -38,6 +51,28 @@ struct Multipart {
 }
 
 impl S3Blobs {
+    /// Whether an object is at `key` (`HeadObject`).
+    pub async fn exists(&self, key: &str) -> Result<bool, BlobError> {
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
+            Err(e) => Err(unavailable(aws_sdk_s3::error::DisplayErrorContext(e))),
+        }
+    }
+
+    /// The object at `key` as it streams in.
+    pub async fn open(&self, key: &str) -> Result<Media, BlobError> {
+        let out =
+            self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(|e| {
+                if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
+                    BlobError::NotFound(key.to_owned())
+                } else {
+                    unavailable(aws_sdk_s3::error::DisplayErrorContext(e))
+                }
+            })?;
+        Ok(Box::new(ObjectBody(out.body)))
+    }
+
     async fn start(&self, key: &str, content_type: &str) -> Result<Multipart, BlobError> {
         let out = self
             .client

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use myloware::domain::{ArrivalOutcome, RunId};
+use myloware::ports::BUILTIN_RENDER_OUTPUT as FFMPEG_OUTPUT;
 use myloware::ports::{CallbackSink, Delivery, JobStatus, RenderProvider, RenderRequest, collect};
 use myloware::webhooks::{RemotionVerifier, WebhookSecret, parse_remotion_event};
 use myloware_media::{Ffmpeg, TestClip};
-use myloware_providers::clients::{FFMPEG_OUTPUT, FfmpegRender, FfmpegRenderSettings};
+use myloware_providers::clients::{FfmpegRender, FfmpegRenderSettings};
 
 /// Keeps what it is sent; answers 200.
 #[derive(Default)]

@@ -96,6 +96,24 @@ impl SecretSetting {
     }
 }
 
+/// What the render function signs its callbacks with: the first of
+/// `MYLOWARE_REMOTION_WEBHOOK_SECRETS`, read from its store when it names one.
+pub async fn render_signing_secret(clients: &AwsClients) -> Result<WebhookSecret, ConfigError> {
+    let var = ENV_REMOTION_SECRETS;
+    let setting = SecretSetting::from_env(var)?;
+    let list = match &setting.stored {
+        Some(r) => {
+            let raw = r.fetch(clients).await.map_err(|why| ConfigError::Secret { var, why })?;
+            parse_secret_list(&raw).map_err(|why| ConfigError::Secret { var, why })?
+        }
+        None => setting.literal,
+    };
+    list.into_iter().next().ok_or(ConfigError::Missing {
+        var,
+        why: "the render function signs its callbacks with it".into(),
+    })
+}
+
 /// Everything the binaries read from the environment. Its `Debug` hides keys and secrets.
 #[derive(Clone)]
 pub struct RuntimeConfig {

@@ -25,6 +25,8 @@ pub const ENV_ALLOW_FAKES: &str = "MYLOWARE_ALLOW_FAKE_PROVIDERS";
 pub const ENV_RENDERER: &str = "MYLOWARE_RENDERER";
 /// Where the built-in renderer keeps its jobs.
 pub const ENV_RENDER_DIR: &str = "MYLOWARE_RENDER_DIR";
+/// The render queue the render function consumes (the built-in renderer on AWS).
+pub const ENV_RENDER_QUEUE: &str = "MYLOWARE_RENDER_QUEUE_URL";
 /// One base URL for every provider API (the fake provider server as its own process).
 pub const ENV_PROVIDER_BASE_URL: &str = "MYLOWARE_PROVIDER_BASE_URL";
 
@@ -39,8 +41,11 @@ pub struct ProviderSettings {
     pub video: Option<VideoSettings>,
     /// The render service (`MYLOWARE_RENDERER=service`).
     pub render: Option<RenderSettings>,
-    /// The built-in renderer (`MYLOWARE_RENDERER=ffmpeg`).
+    /// The built-in renderer in this process (`MYLOWARE_RENDERER=ffmpeg`).
     pub ffmpeg_render: Option<(Ffmpeg, FfmpegRenderSettings)>,
+    /// The built-in renderer as the render function, through this queue
+    /// (`MYLOWARE_RENDERER=ffmpeg` with `MYLOWARE_RENDER_QUEUE_URL`).
+    pub render_queue: Option<String>,
     /// Upload-Post.
     pub publish: Option<PublishSettings>,
 }
@@ -112,21 +117,27 @@ fn builtin_renderer() -> Result<bool, ConfigError> {
     }
 }
 
+/// The built-in renderer is real: asked for with render not real, it is refused.
+fn real_renderer(modes: Modes) -> Result<(), ConfigError> {
+    match modes.get(Kind::Render) {
+        Mode::Real => Ok(()),
+        other => Err(ConfigError::Invalid {
+            var: ENV_RENDERER,
+            why: format!(
+                "ffmpeg is a real renderer but render is {} (MYLOWARE_PROVIDERS): say render=real",
+                other.as_str()
+            ),
+        }),
+    }
+}
+
 /// The built-in renderer when asked for: render must be real (it is a real renderer, never a
 /// stand-in for a fake) and ffmpeg must be found, or the process does not start.
 fn ffmpeg_renderer(modes: Modes) -> Result<Option<(Ffmpeg, FfmpegRenderSettings)>, ConfigError> {
     if !builtin_renderer()? {
         return Ok(None);
     }
-    if modes.get(Kind::Render) != Mode::Real {
-        return Err(ConfigError::Invalid {
-            var: ENV_RENDERER,
-            why: format!(
-                "ffmpeg is a real renderer but render is {} (MYLOWARE_PROVIDERS): say render=real",
-                modes.get(Kind::Render).as_str()
-            ),
-        });
-    }
+    real_renderer(modes)?;
     let ffmpeg = Ffmpeg::locate().map_err(|e| ConfigError::Invalid {
         var: myloware_media::ENV_FFMPEG,
         why: format!("{ENV_RENDERER}=ffmpeg: {e}"),
@@ -183,7 +194,17 @@ impl ProviderConfig {
                 .then(|| chat(Kind::Moderation, "omni-moderation-latest"))
                 .transpose()?,
             video: real(Kind::Video).then(|| video(video_adapter, webhook_base)).transpose()?,
-            ffmpeg_render: ffmpeg_renderer(modes)?,
+            ffmpeg_render: match var(ENV_RENDER_QUEUE) {
+                None => ffmpeg_renderer(modes)?,
+                Some(_) => None,
+            },
+            render_queue: match var(ENV_RENDER_QUEUE) {
+                Some(q) if builtin_renderer()? => {
+                    real_renderer(modes)?;
+                    Some(q)
+                }
+                _ => None,
+            },
             render: (real(Kind::Render) && !builtin_renderer()?)
                 .then(|| -> Result<_, ConfigError> {
                     Ok(RenderSettings {
@@ -241,13 +262,14 @@ impl ProviderConfig {
                     (Mode::Real, Kind::Llm) => format!("real, {:?}", r.llm),
                     (Mode::Real, Kind::Moderation) => format!("real, {:?}", r.moderation),
                     (Mode::Real, Kind::Video) => format!("real, {:?}", r.video),
-                    (Mode::Real, Kind::Render) => match &r.ffmpeg_render {
-                        Some((ff, s)) => format!(
+                    (Mode::Real, Kind::Render) => match (&r.ffmpeg_render, &r.render_queue) {
+                        (Some((ff, s)), _) => format!(
                             "real, built in: {} (jobs in {})",
                             ff.path().display(),
                             s.dir.display()
                         ),
-                        None => format!("real, {:?}", r.render),
+                        (_, Some(q)) => format!("real, built in: the render function via {q}"),
+                        _ => format!("real, {:?}", r.render),
                     },
                     (Mode::Real, Kind::Publish) => format!("real, {:?}", r.publish),
                 };

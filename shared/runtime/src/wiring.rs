@@ -12,7 +12,9 @@ use myloware::ports::{
 };
 use myloware::time::SystemClock;
 use myloware::webhooks::WebhookSecret;
-use myloware_aws::{AwsClients, DynamoStore, Resources, S3Blobs, SqsDeadLetters, SqsQueue};
+use myloware_aws::{
+    AwsClients, DynamoStore, QueuedRender, Resources, S3Blobs, SqsDeadLetters, SqsQueue,
+};
 use myloware_http::AppState;
 use myloware_providers::clients::{
     FfmpegRender, Kind, Mode, Off, OpenAiChat, OpenAiModeration, UploadPost, fake_server_settings,
@@ -36,6 +38,16 @@ pub enum Fakes {
 /// The engine's providers, each as its mode says: the real client, its fake, or `off`. Logs
 /// the modes once (every process does at start-up).
 pub fn providers(cfg: &RuntimeConfig, fakes: Fakes) -> Result<Providers, ConfigError> {
+    providers_with(cfg, fakes, None)
+}
+
+/// [`providers`], with the render function's queue as the renderer when one is configured
+/// (`queued`, built by the caller that has the AWS clients).
+fn providers_with(
+    cfg: &RuntimeConfig,
+    fakes: Fakes,
+    queued: Option<Arc<dyn RenderProvider>>,
+) -> Result<Providers, ConfigError> {
     let pc = &cfg.providers;
     tracing::info!(providers = %pc.modes, video_adapter = pc.video_adapter.as_str(), stage = %pc.stage, "provider modes");
     let (modes, real, adapter) = (pc.modes, &pc.real, pc.video_adapter);
@@ -123,13 +135,18 @@ pub fn providers(cfg: &RuntimeConfig, fakes: Fakes) -> Result<Providers, ConfigE
         Mode::Off => Arc::new(Off::new("video", adapter)),
     };
     let render: Arc<dyn RenderProvider> = match (modes.get(Kind::Render), &real.ffmpeg_render) {
+        (Mode::Real, _) if real.render_queue.is_some() => queued.ok_or(ConfigError::Invalid {
+            var: crate::provider_config::ENV_RENDER_QUEUE,
+            why: "the render queue is for the Lambda functions; to render in this process, \
+                  unset it and keep MYLOWARE_RENDERER=ffmpeg"
+                .into(),
+        })?,
         (Mode::Real, Some((ffmpeg, settings))) => {
             if matches!(fakes, Fakes::InProcess) {
                 return Err(ConfigError::Invalid {
                     var: crate::provider_config::ENV_RENDERER,
-                    why: "the built-in renderer runs beside the engine in one process (serve, \
-                          the demo); a Lambda function is frozen between events, so use the \
-                          render service there"
+                    why: "a Lambda function is frozen between events, so the built-in renderer \
+                          runs there as the render function: set MYLOWARE_RENDER_QUEUE_URL"
                         .into(),
                 });
             }
@@ -218,7 +235,11 @@ pub async fn aws_engine_from_env() -> Result<(RuntimeConfig, Engine, AwsClients)
     cfg.resolve_stored_api_key_hashes(&clients).await?;
     cfg.resolve_fake_signing_secrets(&clients).await?;
     cfg.resolve_replicate_secret().await?;
-    let providers = providers(&cfg, Fakes::InProcess)?;
+    let queued = cfg.providers.real.render_queue.as_ref().map(|q| -> Arc<dyn RenderProvider> {
+        let blobs = S3Blobs::new(clients.s3.clone(), &resources.names.bucket);
+        Arc::new(QueuedRender::new(clients.sqs.clone(), q, blobs))
+    });
+    let providers = providers_with(&cfg, Fakes::InProcess, queued)?;
     let engine = aws_engine(&clients, &resources, &cfg, providers);
     Ok((cfg, engine, clients))
 }

@@ -143,6 +143,29 @@ pub struct RenderRequest {
     pub callback_url: String,
 }
 
+/// The built-in renderer's job for an idempotency key: the same key, the same job, so a
+/// retried submit finds it (on this machine or through the render queue on AWS).
+pub fn builtin_render_job(key: &str) -> JobId {
+    use sha2::{Digest, Sha256};
+    let hash = hex::encode(&Sha256::digest(key.as_bytes())[..12]);
+    JobId::parse(&format!("render_{hash}")).expect("a valid job id")
+}
+
+/// What the built-in renderer's callback names as the output: a reference only it resolves
+/// (to its own file or object), never a URL anyone fetches.
+pub const BUILTIN_RENDER_OUTPUT: &str = "ffmpeg-render://output/";
+
+/// The output reference of built-in render `job`.
+pub fn builtin_render_output(job: &JobId) -> String {
+    format!("{BUILTIN_RENDER_OUTPUT}{job}.mp4")
+}
+
+/// The job a built-in output reference names, if it is one.
+pub fn builtin_render_output_job(url: &str) -> Option<JobId> {
+    let job = url.strip_prefix(BUILTIN_RENDER_OUTPUT)?.strip_suffix(".mp4")?;
+    JobId::parse(job).ok().filter(|j| !j.as_str().contains(['/', '.']))
+}
+
 /// The paid renderer (Remotion-style).
 #[async_trait]
 pub trait RenderProvider: Send + Sync {

@@ -7,6 +7,7 @@ pub mod cold_start;
 pub mod embedded;
 pub mod latency;
 pub mod media;
+pub mod render;
 
 use std::time::Duration;
 

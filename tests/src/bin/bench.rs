@@ -60,6 +60,10 @@ async fn main() {
     if want("media") {
         results.push(bench::media::run(200_000_000).await);
     }
+    if want("render") {
+        let (clips, secs) = if quick { (3, 2.0) } else { (12, 6.0) };
+        results.push(bench::render::run(clips, secs, "veryfast").await);
+    }
     if want("latency") {
         results.push(bench::latency::run(if quick { 20 } else { 200 }).await);
     }

@@ -16,14 +16,11 @@ use async_trait::async_trait;
 use myloware::domain::JobId;
 use myloware::ports::{
     CallbackSink, FileSource, JobStatus, Media, ProviderError, RenderProvider, RenderRequest,
+    builtin_render_job, builtin_render_output, builtin_render_output_job,
 };
 use myloware::webhooks::{WebhookSecret, render_callback};
 use myloware_media::{Cut, Ffmpeg, MediaError};
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
-
-/// What the callback names as the output: only this renderer resolves it, to its own file.
-pub const FFMPEG_OUTPUT: &str = "ffmpeg-render://output/";
 
 /// Settings of the built-in renderer.
 #[derive(Debug, Clone)]
@@ -126,57 +123,16 @@ impl FfmpegRender {
     async fn render(&self, job: &JobId, req: &RenderRequest) -> Result<(), String> {
         let _slot = self.inner.slots.acquire().await.map_err(|e| e.to_string())?;
         let dir = self.job_dir(job);
-        let cut = Cut {
-            clips: req.clip_urls.iter().map(|u| input_of(u)).collect(),
-            width: req.width,
-            height: req.height,
-            fps: req.fps,
-            title: req.title.clone(),
-            caption: req.caption.clone(),
-            texts: req.texts.clone(),
-        };
-        let started = std::time::Instant::now();
-        match self.inner.ffmpeg.cut(&cut, &dir.join("work"), &dir.join("out.mp4")).await {
-            Ok(probe) => {
-                tracing::info!(job_id = %job, run_id = %req.run_id, %probe, took_ms = started.elapsed().as_millis() as u64, "rendered");
-                let _ = std::fs::remove_dir_all(dir.join("work"));
-                Ok(())
-            }
-            Err(e) => {
-                tracing::warn!(job_id = %job, run_id = %req.run_id, error = %e, "render failed");
-                let why = format!("{}: {e}", e.code());
-                let _ = std::fs::write(dir.join("error.txt"), &why);
-                Err(why)
-            }
+        let out = dir.join("out.mp4");
+        let cut = cut_job(&self.inner.ffmpeg, job, req, &dir.join("work"), &out).await;
+        if let Err(why) = &cut {
+            let _ = std::fs::write(dir.join("error.txt"), why);
         }
+        cut
     }
 
-    /// The signed callback, retried a few times (the poll fallback covers the rest).
     async fn call_back(&self, job: &JobId, req: &RenderRequest, outcome: Result<(), String>) {
-        let output = outcome.map(|()| format!("{FFMPEG_OUTPUT}{job}.mp4"));
-        let d = render_callback(
-            &self.inner.secret,
-            callback_path(&req.callback_url),
-            job.as_str(),
-            Some(req.run_id.to_string()),
-            match &output {
-                Ok(url) => Ok(url.clone()),
-                Err(why) => Err(why.as_str()),
-            },
-        );
-        for attempt in 0..5u32 {
-            match self.inner.sink.deliver(&d).await {
-                Ok(s) if s < 300 => return,
-                Ok(s) if (400..500).contains(&s) && s != 429 => {
-                    tracing::warn!(job_id = %job, status = s, "render callback refused");
-                    return;
-                }
-                other => {
-                    tracing::warn!(job_id = %job, attempt, answer = ?other, "render callback not delivered");
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
-        }
+        send_callback(self.inner.sink.as_ref(), &self.inner.secret, job, req, outcome).await
     }
 
     fn saved_request(&self, job: &JobId) -> Option<RenderRequest> {
@@ -185,9 +141,74 @@ impl FfmpegRender {
     }
 }
 
-fn job_for(key: &str) -> JobId {
-    let hash = hex::encode(&Sha256::digest(key.as_bytes())[..12]);
-    JobId::parse(&format!("render_{hash}")).expect("a valid job id")
+/// Cut `req`'s clips into `out` (`work` for ffmpeg's files, removed after): the probe's
+/// summary is logged; a failure is `<code>: <ffmpeg's words>`.
+pub async fn cut_job(
+    ffmpeg: &Ffmpeg,
+    job: &JobId,
+    req: &RenderRequest,
+    work: &Path,
+    out: &Path,
+) -> Result<(), String> {
+    let cut = Cut {
+        clips: req.clip_urls.iter().map(|u| input_of(u)).collect(),
+        width: req.width,
+        height: req.height,
+        fps: req.fps,
+        title: req.title.clone(),
+        caption: req.caption.clone(),
+        texts: req.texts.clone(),
+    };
+    let started = std::time::Instant::now();
+    let result = ffmpeg.cut(&cut, work, out).await;
+    let _ = std::fs::remove_dir_all(work);
+    match result {
+        Ok(probe) => {
+            let took_ms = started.elapsed().as_millis() as u64;
+            tracing::info!(job_id = %job, run_id = %req.run_id, %probe, took_ms, "rendered");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(job_id = %job, run_id = %req.run_id, error = %e, "render failed");
+            Err(format!("{}: {e}", e.code()))
+        }
+    }
+}
+
+/// The render service's signed callback for `job` (done, naming the built-in output, or
+/// failed with its reason) through `sink`, retried a few times with backoff; a 4xx other than
+/// 429 is final. The status API covers a callback that never lands.
+pub async fn send_callback(
+    sink: &dyn CallbackSink,
+    secret: &WebhookSecret,
+    job: &JobId,
+    req: &RenderRequest,
+    outcome: Result<(), String>,
+) {
+    let output = outcome.map(|()| builtin_render_output(job));
+    let d = render_callback(
+        secret,
+        callback_path(&req.callback_url),
+        job.as_str(),
+        Some(req.run_id.to_string()),
+        match &output {
+            Ok(url) => Ok(url.clone()),
+            Err(why) => Err(why.as_str()),
+        },
+    );
+    for attempt in 0..5u32 {
+        match sink.deliver(&d).await {
+            Ok(s) if s < 300 => return,
+            Ok(s) if (400..500).contains(&s) && s != 429 => {
+                tracing::warn!(job_id = %job, status = s, "render callback refused");
+                return;
+            }
+            other => {
+                tracing::warn!(job_id = %job, attempt, answer = ?other, "render callback not delivered");
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+    }
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -200,7 +221,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[async_trait]
 impl RenderProvider for FfmpegRender {
     async fn submit(&self, key: &str, req: &RenderRequest) -> Result<JobId, ProviderError> {
-        let job = job_for(key);
+        let job = builtin_render_job(key);
         let dir = self.job_dir(&job);
         if self.output_path(&job).is_file() {
             // Already rendered (a retried submit): say so again.
@@ -231,9 +252,7 @@ impl RenderProvider for FfmpegRender {
 
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
         if self.output_path(job).is_file() {
-            return Ok(JobStatus::Completed {
-                output_url: Some(format!("{FFMPEG_OUTPUT}{job}.mp4")),
-            });
+            return Ok(JobStatus::Completed { output_url: Some(builtin_render_output(job)) });
         }
         if let Ok(reason) = std::fs::read_to_string(self.job_dir(job).join("error.txt")) {
             return Ok(JobStatus::Failed { reason });
@@ -253,10 +272,9 @@ impl RenderProvider for FfmpegRender {
     }
 
     async fn check_media_url(&self, url: &str) -> Result<(), String> {
-        let job = url.strip_prefix(FFMPEG_OUTPUT).and_then(|r| r.strip_suffix(".mp4"));
-        match job.map(JobId::parse) {
-            Some(Ok(j)) if !j.as_str().contains(['/', '.']) => Ok(()),
-            _ => Err(format!("{url} is not the built-in renderer's output")),
+        match builtin_render_output_job(url) {
+            Some(_) => Ok(()),
+            None => Err(format!("{url} is not the built-in renderer's output")),
         }
     }
 }
@@ -273,7 +291,7 @@ mod tests {
         );
         assert_eq!(input_of("file:///tmp/a%20b.mp4"), "/tmp/a b.mp4");
         assert_eq!(input_of("https://s3/x.mp4?sig=1"), "https://s3/x.mp4?sig=1");
-        assert_eq!(job_for("k"), job_for("k"));
-        assert_ne!(job_for("k"), job_for("k2"));
+        assert_eq!(builtin_render_job("k"), builtin_render_job("k"));
+        assert_ne!(builtin_render_job("k"), builtin_render_job("k2"));
     }
 }

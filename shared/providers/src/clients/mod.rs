@@ -18,7 +18,7 @@ mod replicate;
 mod upload_post;
 
 pub use chat::{ApiSettings, OpenAiChat, OpenAiModeration, ideas_schema};
-pub use ffmpeg_render::{FFMPEG_OUTPUT, FfmpegRender, FfmpegRenderSettings};
+pub use ffmpeg_render::{FfmpegRender, FfmpegRenderSettings, cut_job, send_callback};
 pub use gemini::{Gemini, GeminiSettings, operation_status};
 pub use http::{TIMEOUT as HTTP_TIMEOUT, client as plain_client};
 pub use media::{Credential, MAX_MEDIA_BYTES, MediaFetcher, MediaPolicy, Origin, is_public};
