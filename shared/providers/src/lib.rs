@@ -5,5 +5,5 @@
 pub mod clients;
 pub mod server;
 
-/// A small real MP4 (1 s, 64×112, H.264), served as generated video content.
-pub const SAMPLE_MP4: &[u8] = include_bytes!("../assets/clip.mp4");
+/// A small real MP4 (1 s, 64×112, H.264), served as generated video content without ffmpeg.
+pub use myloware::fakes::SAMPLE_MP4;

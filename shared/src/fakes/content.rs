@@ -1,10 +1,10 @@
-//! Bytes the fakes hand out as "videos".
+//! Bytes the fakes hand out as videos: a small real MP4, so whatever reads them (the built-in
+//! renderer, ffprobe, a person) gets a video.
 
-/// Placeholder MP4-ish content naming what produced it.
-pub(crate) fn fake_mp4(label: &str) -> Vec<u8> {
-    // An ISO-BMFF `ftyp` box header followed by a label: enough for a content-type sniff.
-    let mut v = vec![0, 0, 0, 0x18, b'f', b't', b'y', b'p', b'i', b's', b'o', b'm'];
-    v.extend_from_slice(&[0, 0, 2, 0, b'i', b's', b'o', b'm', b'm', b'p', b'4', b'1']);
-    v.extend_from_slice(label.as_bytes());
-    v
+/// A small real MP4 (1 s, 64×112, H.264), the fakes' clip and render output.
+pub const SAMPLE_MP4: &[u8] = include_bytes!("../../assets/clip.mp4");
+
+/// The fakes' video content.
+pub(crate) fn fake_mp4() -> Vec<u8> {
+    SAMPLE_MP4.to_vec()
 }

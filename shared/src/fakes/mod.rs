@@ -4,6 +4,8 @@
 //! Every fake counts the jobs it was asked to start, so tests can assert "paid once".
 
 mod content;
+
+pub use content::SAMPLE_MP4;
 pub mod deliveries;
 mod render;
 mod simple;

@@ -137,8 +137,8 @@ impl RenderProvider for FakeRender {
         Ok(job)
     }
 
-    async fn fetch_output(&self, job: &JobId, _url: Option<&str>) -> Result<Media, ProviderError> {
-        Ok(InMemory::media(fake_mp4(&format!("final:{job}"))))
+    async fn fetch_output(&self, _job: &JobId, _url: Option<&str>) -> Result<Media, ProviderError> {
+        Ok(InMemory::media(fake_mp4()))
     }
 
     async fn status(&self, job: &JobId) -> Result<JobStatus, ProviderError> {
