@@ -47,6 +47,12 @@ pub fn run(command: ConfigCommand) -> anyhow::Result<()> {
             "  {var}: not set; read from Replicate (GET /v1/webhooks/default/secret) at start-up"
         );
     }
+    let projects: Vec<String> = cfg
+        .projects
+        .iter()
+        .map(|e| format!("{} ({})", e.project.name.as_str(), e.version))
+        .collect();
+    println!("  projects: {}", projects.join(", "));
     println!("config ok");
     Ok(())
 }

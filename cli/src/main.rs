@@ -7,6 +7,7 @@ mod dlq;
 mod embedded;
 mod fake_providers;
 mod infra;
+mod projects;
 mod runs;
 mod serve;
 mod sweep;
@@ -35,6 +36,11 @@ enum Command {
         #[command(subcommand)]
         command: infra::InfraCommand,
     },
+    /// List, show and validate projects (what goes into a video).
+    Projects {
+        #[command(subcommand)]
+        command: projects::ProjectsCommand,
+    },
     /// Run the API + webhook HTTP surfaces and the step runner in one long-lived process.
     Serve(serve::ServeArgs),
     /// Run the fake provider server (OpenAI-, Remotion- and Upload-Post-style APIs).
@@ -52,15 +58,18 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match &cli.command {
         // The demo talks to a person: quiet, readable logs unless asked otherwise.
-        Command::Demo(_) | Command::Runs(_) | Command::Dlq(_) | Command::Config { .. } => {
-            myloware_runtime::telemetry::init_with("warn", true)
-        }
+        Command::Demo(_)
+        | Command::Runs(_)
+        | Command::Dlq(_)
+        | Command::Config { .. }
+        | Command::Projects { .. } => myloware_runtime::telemetry::init_with("warn", true),
         _ => myloware_runtime::telemetry::init(),
     }
     match cli.command {
         Command::Config { command } => config_check::run(command),
         Command::Demo(args) => demo::run(args).await,
         Command::Infra { command } => infra::run(command).await,
+        Command::Projects { command } => projects::run(command),
         Command::Serve(args) => serve::run(args).await,
         Command::FakeProviders(args) => fake_providers::run(args).await,
         Command::Runs(args) => runs::run(args).await,

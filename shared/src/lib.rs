@@ -11,6 +11,7 @@ pub mod engine;
 pub mod fakes;
 pub mod faults;
 pub mod ports;
+pub mod projects;
 pub mod time;
 pub mod webhooks;
 pub mod workflow;

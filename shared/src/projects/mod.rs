@@ -1,0 +1,214 @@
+//! Projects: what goes into a video is configuration. A project file (`projects/<name>.toml`)
+//! says who the ideator is and how it writes, how many clips of how many seconds, the aspect
+//! ratio, the render template and overlays, where to publish and extra safety rules. Each file
+//! is checked when it is read; an error names the file, the line and the field.
+
+mod catalog;
+mod fields;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use catalog::{Catalog, ENV_PROJECTS_DIR, Entry};
+pub use fields::{
+    AspectRatio, CaptionLimit, ClipCount, ClipSeconds, Hashtag, RenderSeconds, Slug, Text,
+};
+
+use crate::domain::ProjectName;
+
+/// A project, as its file says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    /// Its name (the file's name without `.toml`).
+    #[serde(deserialize_with = "project_name")]
+    pub name: ProjectName,
+    /// One line about it.
+    pub description: Text<300>,
+    /// The ideator.
+    pub ideation: Ideation,
+    /// The clips.
+    pub video: Video,
+    /// The cut.
+    pub render: Render,
+    /// Where it is published.
+    pub publish: Publish,
+    /// Extra guardrails, given to the ideator and the safety check.
+    #[serde(default)]
+    pub safety: Safety,
+}
+
+fn project_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ProjectName, D::Error> {
+    let s = String::deserialize(d)?;
+    ProjectName::parse(&s).map_err(|e| serde::de::Error::custom(format!("name: {e}")))
+}
+
+/// `[ideation]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ideation {
+    /// Who writes.
+    pub persona: Text<500>,
+    /// How: the system prompt.
+    pub system_prompt: Text<8000>,
+    /// The LLM model, when not the configured one.
+    #[serde(default)]
+    pub model: Option<ModelId>,
+}
+
+/// A model id: letters, digits and `-_.:/` (e.g. `gpt-4o-mini`, `google/veo-3.1-fast`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelId(pub String);
+
+impl<'de> Deserialize<'de> for ModelId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let ok = !s.is_empty()
+            && s.len() <= 128
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c));
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(serde::de::Error::custom(format!("{s:?} is not a model id")))
+        }
+    }
+}
+
+/// `[video]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Video {
+    /// Clips per run.
+    pub clips: ClipCount,
+    /// Seconds per clip asked of the video provider.
+    pub seconds: ClipSeconds,
+    /// The final video's aspect ratio (and the clips' where the provider takes one).
+    pub aspect_ratio: AspectRatio,
+    /// The video model, when not the configured one.
+    #[serde(default)]
+    pub model: Option<ModelId>,
+}
+
+/// `[render]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Render {
+    /// The render service's template.
+    pub template: Slug,
+    /// The composition's length.
+    pub duration_seconds: RenderSeconds,
+    /// How overlays are drawn (`label`, `lines`, …: the template's word).
+    #[serde(default)]
+    pub overlay_style: Option<Slug>,
+}
+
+/// `[publish]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Publish {
+    /// Platforms to post to.
+    pub platforms: Vec<Slug>,
+    /// The profile (Upload-Post user) to post as, when not the configured one.
+    #[serde(default)]
+    pub user: Option<ModelId>,
+    /// Hashtags added to the caption.
+    #[serde(default)]
+    pub hashtags: Vec<Hashtag>,
+    /// The longest caption per platform.
+    #[serde(default)]
+    pub caption_max_chars: BTreeMap<String, CaptionLimit>,
+}
+
+/// `[safety]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Safety {
+    /// Rules in words.
+    #[serde(default)]
+    pub rules: Vec<Text<300>>,
+}
+
+/// A project file that could not be used: where, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct ProjectError {
+    /// The file.
+    pub file: String,
+    /// 1-based line (0 when the whole file is at fault).
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What is wrong, naming the field.
+    pub message: String,
+}
+
+impl ProjectError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        "invalid_project"
+    }
+
+    fn at(file: &str, text: &str, offset: Option<usize>, message: String) -> Self {
+        let (line, column) = match offset {
+            Some(o) => {
+                let before = &text[..o.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                (line, column)
+            }
+            None => (0, 0),
+        };
+        Self { file: file.to_owned(), line, column, message }
+    }
+}
+
+impl Project {
+    /// Read the project in `text`, from the file named `file` (whose stem must be its name),
+    /// and check every rule and the cross-field ones (`render.duration_seconds` at most the
+    /// clips' total, a caption limit per platform only for a listed platform).
+    pub fn parse(file: &str, text: &str) -> Result<Self, ProjectError> {
+        let p: Project = toml::from_str(text).map_err(|e| {
+            let message = e.message().trim().to_owned();
+            ProjectError::at(file, text, e.span().map(|s| s.start), message)
+        })?;
+        let line_of = |key: &str| text.find(key);
+        let stem = std::path::Path::new(file).file_stem().and_then(|s| s.to_str());
+        if stem.is_some_and(|s| s != p.name.as_str()) {
+            let m = format!(
+                "name: {:?} must be the file's name ({:?})",
+                p.name.as_str(),
+                stem.unwrap_or("")
+            );
+            return Err(ProjectError::at(file, text, line_of("name"), m));
+        }
+        let total = p.video.clips.0 * p.video.seconds.0;
+        if p.render.duration_seconds.0 > total {
+            let m = format!(
+                "render.duration_seconds: {} is longer than the clips together ({} x {} s = {total} s)",
+                p.render.duration_seconds.0, p.video.clips.0, p.video.seconds.0
+            );
+            return Err(ProjectError::at(file, text, line_of("duration_seconds"), m));
+        }
+        if p.publish.platforms.is_empty() {
+            let m = "publish.platforms: name at least one platform".to_owned();
+            return Err(ProjectError::at(file, text, line_of("platforms"), m));
+        }
+        for platform in p.publish.caption_max_chars.keys() {
+            if !p.publish.platforms.iter().any(|s| &s.0 == platform) {
+                let m =
+                    format!("publish.caption_max_chars: {platform:?} is not in publish.platforms");
+                return Err(ProjectError::at(file, text, line_of("caption_max_chars"), m));
+            }
+        }
+        Ok(p)
+    }
+
+    /// The final video's size in pixels.
+    pub fn size(&self) -> (u32, u32) {
+        self.video.aspect_ratio.size()
+    }
+}
+
+#[cfg(test)]
+mod tests;
