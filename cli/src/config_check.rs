@@ -48,6 +48,7 @@ pub fn run(command: ConfigCommand) -> anyhow::Result<()> {
         );
     }
     let projects: Vec<String> = cfg
+        .engine
         .projects
         .iter()
         .map(|e| format!("{} ({})", e.project.name.as_str(), e.version))

@@ -34,9 +34,12 @@ use crate::embedded;
 
 #[derive(Args)]
 pub struct DemoArgs {
-    /// Clips to produce.
-    #[arg(long, default_value_t = 3)]
-    clips: u32,
+    /// Clips to produce (the project's count when not given).
+    #[arg(long)]
+    clips: Option<u32>,
+    /// The project (`myloware projects list`).
+    #[arg(long, default_value = "demo")]
+    project: String,
     /// Approve both gates without asking.
     #[arg(long)]
     auto_approve: bool,
@@ -140,9 +143,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let out = engine
         .start_run(StartRequest {
-            project: ProjectName::parse("aismr")?,
+            project: ProjectName::parse(&args.project)?,
             brief: args.brief.clone(),
-            clips: Some(args.clips),
+            clips: args.clips,
             idempotency_key: None,
             request_id: None,
             caller: None,

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::domain::{ProjectName, WaitKind};
 pub use crate::engine::{RetryPolicies, RetryPolicy};
+use crate::projects::{Catalog, ENV_PROJECTS_DIR};
 
 /// A configuration value that could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +56,8 @@ pub struct EngineConfig {
     pub waits: WaitConfig,
     /// The final video's template, size and frame rate.
     pub video: VideoFormat,
+    /// The projects (the shipped ones and `MYLOWARE_PROJECTS_DIR`'s).
+    pub projects: Catalog,
 }
 
 /// What the final video looks like: the render template, its size and frame rate.
@@ -238,6 +241,7 @@ impl Default for EngineConfig {
             retries: RetryPolicies::default(),
             waits: WaitConfig::default(),
             video: VideoFormat::default(),
+            projects: Catalog::shipped(),
         }
     }
 }
@@ -286,6 +290,10 @@ impl EngineConfig {
         w.polled.interval = secs("MYLOWARE_POLLED_INTERVAL_SECS", w.polled.interval)?;
         w.stuck_after = secs("MYLOWARE_STUCK_AFTER_SECS", w.stuck_after)?;
         c.video = VideoFormat::from_env()?;
+        c.projects = Catalog::from_env().map_err(|errors| ConfigError {
+            var: ENV_PROJECTS_DIR,
+            why: errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+        })?;
         if let Ok(v) = std::env::var("MYLOWARE_WEBHOOK_BASE_URL") {
             c.webhook_base_url = v.trim_end_matches('/').to_owned();
         }

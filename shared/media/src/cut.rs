@@ -26,6 +26,8 @@ pub struct Cut {
     pub caption: String,
     /// One per clip (missing ones draw nothing), in the middle of that clip's interval.
     pub texts: Vec<String>,
+    /// The composition's length when shorter than the clips together (the end is cut).
+    pub max_seconds: Option<f64>,
 }
 
 fn filter_graph(cut: &Cut, probes: &[Probe], dir: &Path) -> Result<String, MediaError> {
@@ -131,6 +133,9 @@ impl Ffmpeg {
             "-movflags",
             "+faststart",
         ]));
+        if let Some(t) = cut.max_seconds.filter(|t| *t > 0.0) {
+            a.extend(args(["-t", &format!("{t:.3}")]));
+        }
         a.push(tmp.clone().into_os_string());
         self.ffmpeg(a, work).await?;
         if let Some(parent) = out.parent() {
@@ -167,6 +172,7 @@ mod tests {
             title: "T".into(),
             caption: String::new(),
             texts: vec!["one".into(), "two".into()],
+            max_seconds: None,
         };
         let g = filter_graph(&cut, &[probe(2.0, true), probe(3.5, false)], &dir).unwrap();
         assert!(g.contains("[0:v]scale=1080:1920"), "{g}");

@@ -59,6 +59,7 @@ async fn clips_are_cut_in_order_at_the_asked_size_with_overlays() {
         title: "A title: with 'quotes', %{pts} and ; [brackets]".into(),
         caption: "caption #one #two".into(),
         texts: vec!["first".into(), String::new(), "third's".into()],
+        max_seconds: None,
     };
     let out = dir.join("final.mp4");
     let p = ff.cut(&cut, &dir.join("work"), &out).await.unwrap();
@@ -77,6 +78,10 @@ async fn clips_are_cut_in_order_at_the_asked_size_with_overlays() {
             assert!(diff(&frames[i], &frames[j]) > 2.0, "clips {i} and {j} look the same");
         }
     }
+    // A composition shorter than its clips is cut at its length.
+    let short = Cut { max_seconds: Some(2.0), ..cut.clone() };
+    let p = ff.cut(&short, &dir.join("work2"), &dir.join("short.mp4")).await.unwrap();
+    assert!((p.duration - 2.0).abs() < 0.2, "{p}");
     let sheet = dir.join("sheet.png");
     ff.contact_sheet(&out, &mids, 120, &sheet, &dir).await.unwrap();
     let png = std::fs::read(&sheet).unwrap();
@@ -96,6 +101,7 @@ async fn a_cut_of_nothing_or_an_odd_size_is_refused() {
         title: String::new(),
         caption: String::new(),
         texts: vec![],
+        max_seconds: None,
     };
     let e = ff.cut(&base, &dir, &dir.join("x.mp4")).await.unwrap_err();
     assert_eq!(e.code(), "not_a_video");

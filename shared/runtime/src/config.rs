@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use myloware::config::{EngineConfig, env_list, env_num};
 use myloware::domain::Provider;
-use myloware::projects::{Catalog, ENV_PROJECTS_DIR};
 use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
 use myloware_aws::AwsClients;
 use myloware_aws::secret_store::SecretRef;
@@ -136,8 +135,6 @@ pub struct RuntimeConfig {
     pub webhook_tolerance_secs: i64,
     /// Fake provider callback delay.
     pub fake_callback_delay: Duration,
-    /// The projects: the shipped ones and `MYLOWARE_PROJECTS_DIR`'s, each checked.
-    pub projects: Catalog,
 }
 
 impl RuntimeConfig {
@@ -161,10 +158,6 @@ impl RuntimeConfig {
             api_key_hashes: env_list(ENV_API_KEY_HASHES),
             webhook_tolerance_secs: env_num(ENV_WEBHOOK_TOLERANCE, 300)?,
             fake_callback_delay: Duration::from_millis(env_num(ENV_FAKE_CALLBACK_DELAY, 2000)?),
-            projects: Catalog::from_env().map_err(|errors| ConfigError::Invalid {
-                var: ENV_PROJECTS_DIR,
-                why: errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
-            })?,
         };
         cfg.check_secrets()?;
         Ok(cfg)
@@ -191,7 +184,6 @@ impl RuntimeConfig {
             api_key_hashes: vec![],
             webhook_tolerance_secs: 300,
             fake_callback_delay: Duration::from_millis(2000),
-            projects: Catalog::shipped(),
         }
     }
 
@@ -371,7 +363,6 @@ impl std::fmt::Debug for RuntimeConfig {
             .field("api_keys", &(self.api_keys.len() + self.api_key_hashes.len()))
             .field("webhook_tolerance_secs", &self.webhook_tolerance_secs)
             .field("fake_callback_delay", &self.fake_callback_delay)
-            .field("projects", &self.projects.iter().map(|e| e.file.as_str()).collect::<Vec<_>>())
             .finish()
     }
 }

@@ -239,9 +239,30 @@ pub struct GateDecision {
     pub at: Timestamp,
 }
 
+/// What a run was started with from its project file: kept in the run, so a changed project
+/// never changes a run already started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSpec {
+    /// The project file's version (a digest of it).
+    pub version: String,
+    /// Seconds per clip asked of the video provider.
+    pub seconds: u32,
+    /// The final video's width in pixels.
+    pub width: u32,
+    /// Its height.
+    pub height: u32,
+    /// The render template.
+    pub template: String,
+    /// The composition's length in seconds.
+    pub duration_seconds: u32,
+}
+
 /// Everything the steps produced: small by design (large artifacts live in the blob store).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkflowState {
+    /// The project's settings the run started with (absent in records from before projects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spec: Option<RunSpec>,
     /// Ideation output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ideas: Option<Ideas>,

@@ -48,7 +48,18 @@ impl Engine {
                 format!("brief is longer than {MAX_BRIEF_CHARS} characters"),
             ));
         }
-        let clips = req.clips.unwrap_or_else(|| self.config.clips_for(&req.project));
+        // The project file says what goes into the video; the run keeps it (its spec).
+        let Some(project) = self.config.projects.get(req.project.as_str()) else {
+            return Err(EngineError::invalid(
+                "unknown_project",
+                format!("no project {:?} (myloware projects list)", req.project.as_str()),
+            ));
+        };
+        let spec = project.project.spec(&project.version);
+        let clips = req.clips.unwrap_or_else(|| {
+            let configured = self.config.project_clips.get(req.project.as_str()).copied();
+            configured.unwrap_or(project.project.video.clips.0)
+        });
         if clips == 0 || clips > self.config.max_clip_count {
             return Err(EngineError::invalid(
                 "invalid_clips",
@@ -76,6 +87,7 @@ impl Engine {
             req.idempotency_key,
             self.clock.now(),
         );
+        run.state.spec = Some(spec);
         run.due_at = self.due_at(&run);
         let msg = StepMessage::at(run.run_id, 1).with_request_id(req.request_id.clone());
         let key_expires_at = run.created_at.plus(self.config.start_key_ttl);

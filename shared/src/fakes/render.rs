@@ -50,6 +50,11 @@ impl FakeRender {
         self.state.lock().unwrap().submissions.clone()
     }
 
+    /// The request of every render started, in no particular order.
+    pub fn requests(&self) -> Vec<RenderRequest> {
+        self.state.lock().unwrap().jobs.values().cloned().collect()
+    }
+
     /// Make every render fail with `reason`.
     pub fn fail_all(&self, reason: &str) {
         self.state.lock().unwrap().fail = Some(reason.to_owned());

@@ -29,6 +29,7 @@ struct State {
     stateless: bool,
     down_index: HashMap<u32, String>,
     submissions: super::CallCount,
+    requests: Vec<VideoRequest>,
     downloads: HashMap<JobId, usize>,
 }
 
@@ -60,6 +61,11 @@ impl FakeVideo {
     /// Submit calls received (a repeat of a key included), in all and per run.
     pub fn submissions(&self) -> super::CallCount {
         self.state.lock().unwrap().submissions.clone()
+    }
+
+    /// Every submit call's request, in order (a repeat included).
+    pub fn requests(&self) -> Vec<VideoRequest> {
+        self.state.lock().unwrap().requests.clone()
     }
 
     /// Content downloads so far.
@@ -159,6 +165,7 @@ impl VideoProvider for FakeVideo {
         let job = {
             let mut s = self.state.lock().unwrap();
             s.submissions.count(req.run_id);
+            s.requests.push(req.clone());
             if let Some(reason) = s.refuse.as_ref().or(s.refuse_index.get(&req.index)) {
                 return Err(ProviderError::Terminal(reason.clone()));
             }

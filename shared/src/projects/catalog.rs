@@ -42,13 +42,18 @@ fn version_of(text: &str) -> String {
 }
 
 impl Catalog {
-    /// The shipped projects.
+    /// The shipped projects (read once per process).
     pub fn shipped() -> Self {
-        let mut c = Self::default();
-        for (file, text) in SHIPPED {
-            c.add(file, text).expect("the shipped projects are valid (a test checks it)");
-        }
-        c
+        static SHIPPED_CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+        SHIPPED_CATALOG
+            .get_or_init(|| {
+                let mut c = Self::default();
+                for (file, text) in SHIPPED {
+                    c.add(file, text).expect("the shipped projects are valid (a test checks it)");
+                }
+                c
+            })
+            .clone()
     }
 
     /// Read and add the project in `text` (from `file`).

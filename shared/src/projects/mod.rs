@@ -208,6 +208,19 @@ impl Project {
     pub fn size(&self) -> (u32, u32) {
         self.video.aspect_ratio.size()
     }
+
+    /// What a run started now keeps of this project (file version `version`).
+    pub fn spec(&self, version: &str) -> crate::domain::RunSpec {
+        let (width, height) = self.size();
+        crate::domain::RunSpec {
+            version: version.to_owned(),
+            seconds: self.video.seconds.0,
+            width,
+            height,
+            template: self.render.template.0.clone(),
+            duration_seconds: self.render.duration_seconds.0,
+        }
+    }
 }
 
 #[cfg(test)]

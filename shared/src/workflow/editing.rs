@@ -65,22 +65,35 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
 }
 
 /// The render-service contract's request for `run`'s clips (`../reference/providers.md` §7):
-/// the template, the size, the length in frames, one overlay per clip.
+/// the template, the size, the length in frames, one overlay per clip — from the project the
+/// run started with (its spec), or for a run from before projects, from the configuration.
 fn render_request(engine: &Engine, run: &RunRecord, clip_urls: Vec<String>) -> RenderRequest {
     let f = &engine.config.video;
     let ideas = run.state.ideas.as_ref();
     let clips = clip_urls.len() as u32;
+    let (template, seconds, width, height) = match &run.state.spec {
+        // MYLOWARE_RENDER_TEMPLATE, when set, overrides every project's template.
+        Some(s) => (
+            f.template.clone().unwrap_or_else(|| s.template.clone()),
+            s.duration_seconds.min(clips * s.seconds),
+            s.width,
+            s.height,
+        ),
+        None => {
+            (f.template_for(&run.project), clips * engine.config.clip_seconds, f.width, f.height)
+        }
+    };
     RenderRequest {
         run_id: run.run_id,
-        template: f.template_for(&run.project),
+        template,
         clip_urls,
         texts: ideas.map(|i| i.overlays.clone()).unwrap_or_default(),
         title: ideas.map(|i| i.title.clone()).unwrap_or_default(),
         caption: ideas.map(|i| i.caption.clone()).unwrap_or_default(),
-        duration_frames: clips * engine.config.clip_seconds * f.fps,
+        duration_frames: seconds * f.fps,
         fps: f.fps,
-        width: f.width,
-        height: f.height,
+        width,
+        height,
         callback_url: format!(
             "{}/v1/webhooks/remotion?run_id={}",
             engine.config.webhook_base_url, run.run_id

@@ -32,7 +32,11 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
                     run_id: run.run_id,
                     index,
                     prompt: prompt.clone(),
-                    seconds: engine.config.clip_seconds,
+                    seconds: run
+                        .state
+                        .spec
+                        .as_ref()
+                        .map_or(engine.config.clip_seconds, |s| s.seconds),
                 };
                 engine.confirm_lease(run).await?;
                 let job = meter::provider_call("video", video.submit(&key.0, &req))

@@ -112,10 +112,15 @@ impl Harness {
     }
 
     pub async fn start(&self, clips: u32) -> RunId {
+        self.start_project("aismr", Some(clips)).await
+    }
+
+    /// Start a run of `project` (its own clip count unless `clips`).
+    pub async fn start_project(&self, project: &str, clips: Option<u32>) -> RunId {
         let req = StartRequest {
-            project: ProjectName::parse("aismr").unwrap(),
+            project: ProjectName::parse(project).unwrap(),
             brief: "a calm ocean at dawn".into(),
-            clips: Some(clips),
+            clips,
             idempotency_key: None,
             request_id: None,
             caller: None,

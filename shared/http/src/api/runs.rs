@@ -37,7 +37,8 @@ pub async fn start(
     // The API key first; the rate limit, safety and budget follow inside start_run, after the
     // request was validated (bad input writes nothing, not even a rate-limit count).
     let caller = st.api_keys.check(&headers)?;
-    let project = ProjectName::parse(body.project.as_deref().unwrap_or("aismr"))
+    // The light project by default: a twelve-clip aismr run is asked for by name.
+    let project = ProjectName::parse(body.project.as_deref().unwrap_or("demo"))
         .map_err(|e| bad("invalid_project", e.to_string()))?;
     let idempotency_key = headers
         .get("idempotency-key")

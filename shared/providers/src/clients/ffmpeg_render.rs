@@ -158,6 +158,8 @@ pub async fn cut_job(
         title: req.title.clone(),
         caption: req.caption.clone(),
         texts: req.texts.clone(),
+        max_seconds: (req.fps > 0 && req.duration_frames > 0)
+            .then(|| req.duration_frames as f64 / req.fps as f64),
     };
     let started = std::time::Instant::now();
     let result = ffmpeg.cut(&cut, work, out).await;

@@ -1,0 +1,84 @@
+//! A run uses its project: the clip count, the seconds and the size from the project file in
+//! every video request, its template, length and overlays in the render request; an unknown
+//! project is refused before anything is stored; and the run keeps the project's spec, so a
+//! project changed after the start does not change the run.
+
+mod common;
+
+use common::Harness;
+use myloware::domain::{Gate, ProjectName, RunStatus};
+use myloware::engine::StartRequest;
+
+#[tokio::test]
+async fn an_aismr_run_asks_for_the_projects_clips_and_renders_its_template() {
+    let h = Harness::new();
+    let id = h.start_project("aismr", None).await;
+    let run = h.run(&id).await;
+    assert_eq!(run.clip_count, 12, "the project's count");
+    let spec = run.state.spec.clone().expect("the run keeps its project's spec");
+    assert_eq!((spec.seconds, spec.width, spec.height), (8, 1080, 1920));
+    assert_eq!((spec.template.as_str(), spec.duration_seconds), ("aismr", 74));
+    assert_eq!(spec.version, h.engine.config.projects.get("aismr").unwrap().version);
+    h.pump(1).await;
+    h.approve(&id, Gate::Ideation).await;
+    h.pump(1).await;
+    let requests = h.fakes.video.requests();
+    assert_eq!(requests.len(), 12, "one request per clip");
+    assert!(requests.iter().all(|r| r.seconds == 8), "{requests:?}");
+    for job in h.fakes.video.take_outbox() {
+        h.fakes.video.send(&job).await.unwrap();
+        h.pump(1).await;
+    }
+    assert_eq!(h.run(&id).await.status, RunStatus::AwaitingRender);
+    let renders = h.fakes.render.requests();
+    assert_eq!(renders.len(), 1);
+    let r = &renders[0];
+    assert_eq!((r.template.as_str(), r.width, r.height, r.fps), ("aismr", 1080, 1920, 30));
+    assert_eq!(r.duration_frames, 74 * 30, "the composition's 74 s");
+    assert_eq!(r.clip_urls.len(), 12);
+    let ideas = h.run(&id).await.state.ideas.unwrap();
+    assert_eq!(r.texts, ideas.overlays, "the ideation's overlays");
+    assert_eq!(r.texts.len(), 12);
+}
+
+#[tokio::test]
+async fn an_unknown_project_is_refused_and_nothing_is_stored() {
+    let h = Harness::new();
+    let req = StartRequest {
+        project: ProjectName::parse("nosuch").unwrap(),
+        brief: "b".into(),
+        clips: None,
+        idempotency_key: None,
+        request_id: None,
+        caller: None,
+    };
+    let e = h.engine.start_run(req).await.unwrap_err();
+    assert_eq!(e.code(), "unknown_project", "{e}");
+    assert!(h.queue.pop().is_none(), "nothing was enqueued");
+}
+
+#[tokio::test]
+async fn a_project_changed_after_the_start_does_not_change_the_run() {
+    let mut h = Harness::new();
+    let id = h.start_project("motivational", None).await;
+    assert_eq!(h.run(&id).await.clip_count, 2);
+    // The operator edits the project: longer clips, another template.
+    let text = include_str!("../../projects/motivational.toml")
+        .replace("seconds = 8", "seconds = 4")
+        .replace("template = \"motivational\"", "template = \"other\"")
+        .replace("duration_seconds = 15", "duration_seconds = 8");
+    h.engine.config.projects.add("projects/motivational.toml", &text).unwrap();
+    h.pump(1).await;
+    h.approve(&id, Gate::Ideation).await;
+    h.pump(1).await;
+    assert!(h.fakes.video.requests().iter().all(|r| r.seconds == 8), "the run's own seconds");
+    for job in h.fakes.video.take_outbox() {
+        h.fakes.video.send(&job).await.unwrap();
+        h.pump(1).await;
+    }
+    let r = &h.fakes.render.requests()[0];
+    assert_eq!((r.template.as_str(), r.duration_frames), ("motivational", 15 * 30));
+    // A run started now gets the new one.
+    let later = h.start_project("motivational", None).await;
+    assert_eq!(h.run(&later).await.state.spec.unwrap().template, "other");
+}
