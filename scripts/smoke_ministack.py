@@ -50,6 +50,12 @@ def packaged_template(text, bucket, arch):
         text, n = pattern.subn(lambda m: f"{m.group(1)}s3://{bucket}/{f}.zip\n", text, count=1)
         if n != 1:
             raise SystemExit(f"no CodeUri found for function {f}")
+    # The render function exists only with Renderer=ffmpeg (not deployed here), but the SAM
+    # transform still wants an S3 CodeUri for it.
+    pattern = re.compile(r"(Binary: render\n(?:.*\n)*?\s+CodeUri: )\.\.\n")
+    text, n = pattern.subn(lambda m: f"{m.group(1)}s3://{bucket}/step.zip\n", text, count=1)
+    if n != 1:
+        raise SystemExit("no CodeUri found for the render function")
     if arch != "--arm64":
         text = text.replace("Architectures: [arm64]", "Architectures: [x86_64]")
     return text
@@ -90,7 +96,8 @@ def emulator_fixups(doc, stack, session, ep):
     params = {k: v.get("Default") for k, v in doc.get("Parameters", {}).items()}
     routes = 0
     for logical, res in doc["Resources"].items():
-        if res.get("Type") != "AWS::Serverless::Function":
+        # A function whose condition is false here (the render function) was not created.
+        if res.get("Type") != "AWS::Serverless::Function" or logical not in physical:
             continue
         fn_arn = lam.get_function(FunctionName=physical[logical])["Configuration"]["FunctionArn"]
         integration = None

@@ -20,6 +20,14 @@ async fn an_aismr_run_asks_for_the_projects_clips_and_renders_its_template() {
     assert_eq!((spec.template.as_str(), spec.duration_seconds), ("aismr", 74));
     assert_eq!(spec.version, h.engine.config.projects.get("aismr").unwrap().version);
     h.pump(1).await;
+    // The ideator was asked as the project says: its persona, prompt, model and rules.
+    let ask = h.fakes.llm.last_ask().expect("ideation ran");
+    let guide = ask.guide.expect("the project's guide");
+    assert!(guide.persona.contains("ASMR director"), "{guide:?}");
+    assert!(guide.system_prompt.contains("zodiac"), "{guide:?}");
+    assert_eq!(guide.model.as_deref(), Some("gpt-4o-mini"));
+    assert!(guide.rules.iter().any(|r| r.contains("no people")), "{guide:?}");
+    assert_eq!((ask.clips, ask.project.as_str()), (12, "aismr"));
     h.approve(&id, Gate::Ideation).await;
     h.pump(1).await;
     let requests = h.fakes.video.requests();

@@ -11,7 +11,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use myloware::domain::Provider;
 use myloware::domain::{ProjectName, RunId};
-use myloware::ports::{JobStatus, PublishRequest, RenderRequest, VideoRequest, collect};
+use myloware::ports::{
+    IdeationAsk, JobStatus, PublishRequest, RenderRequest, VideoRequest, collect,
+};
 use myloware::time::{Clock, SystemClock};
 use myloware::webhooks::{RemotionVerifier, StandardVerifier, WebhookSecret};
 use myloware_providers::clients::fake_server_providers;
@@ -89,8 +91,13 @@ async fn real_clients_drive_the_fake_server() {
     let p = fake_server_providers(&server.base_url(), Provider::OpenAi, &format!("http://{hook}"));
     let run = RunId::new();
 
-    let ideas =
-        p.llm.ideate(&ProjectName::parse("aismr").unwrap(), "a calm ocean", 4).await.unwrap();
+    let ask = IdeationAsk {
+        project: ProjectName::parse("aismr").unwrap(),
+        brief: "a calm ocean".into(),
+        clips: 4,
+        guide: None,
+    };
+    let ideas = p.llm.ideate(&ask).await.unwrap();
     assert_eq!(ideas.prompts.len(), 4);
 
     let req = VideoRequest { run_id: run, index: 0, prompt: ideas.prompts[0].clone(), seconds: 8 };

@@ -13,10 +13,10 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use myloware::domain::{ArrivalOutcome, Ideas, JobId, ProjectName, RunId};
+use myloware::domain::{ArrivalOutcome, Ideas, IdeationGuide, JobId, ProjectName, RunId};
 use myloware::ports::{
-    JobStatus, LlmProvider, ProviderError, RenderProvider, RenderRequest, SafetyProvider,
-    SafetyVerdict, VideoProvider, VideoRequest, collect,
+    IdeationAsk, JobStatus, LlmProvider, ProviderError, RenderProvider, RenderRequest,
+    SafetyProvider, SafetyVerdict, VideoProvider, VideoRequest, collect,
 };
 use myloware::webhooks::{
     VideoEvent, WebhookSecret, operation_of_job, parse_openai_video_event, parse_remotion_event,
@@ -465,10 +465,15 @@ async fn chat_and_moderation_as_documented() {
         model: model.into(),
     };
     let llm = OpenAiChat::new(plain_client(), settings("test-llm-key", "gpt-4o-mini"));
-    let project = ProjectName::parse("aismr").unwrap();
+    let ask = IdeationAsk {
+        project: ProjectName::parse("aismr").unwrap(),
+        brief: "a dawn ride".into(),
+        clips: 2,
+        guide: None,
+    };
 
     p.answer(&doc["ideate"]);
-    let ideas: Ideas = llm.ideate(&project, "a dawn ride", 2).await.unwrap();
+    let ideas: Ideas = llm.ideate(&ask).await.unwrap();
     assert_eq!(ideas.prompts.len(), 2);
     assert_eq!(ideas.title, "Dawn ride");
     let sent = p.last();
@@ -482,10 +487,29 @@ async fn chat_and_moderation_as_documented() {
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     );
 
+    // A project's ideator: its persona, prompt and rules in the system message, its model.
+    let guided = IdeationAsk {
+        guide: Some(IdeationGuide {
+            persona: "an ASMR director".into(),
+            system_prompt: "Plan twelve zodiac objects.".into(),
+            model: Some("gpt-4o-2024-08-06".into()),
+            rules: vec!["no faces".into()],
+        }),
+        ..ask.clone()
+    };
+    p.answer(&doc["ideate"]);
+    llm.ideate(&guided).await.unwrap();
+    let sent = p.last().json();
+    assert_eq!(sent["model"], "gpt-4o-2024-08-06");
+    let system = sent["messages"][0]["content"].as_str().unwrap();
+    for part in ["an ASMR director", "Plan twelve zodiac objects.", "- no faces"] {
+        assert!(system.contains(part), "{part:?} not in {system:?}");
+    }
+
     // A cut-off answer is asked again once, with the reason; the second answer is used.
     p.answer(&doc["truncated"]);
     p.answer(&doc["ideate"]);
-    llm.ideate(&project, "a dawn ride", 2).await.unwrap();
+    llm.ideate(&ask).await.unwrap();
     let [_, again] = <[Received; 2]>::try_from(p.received()).unwrap();
     let messages = again.json()["messages"].as_array().unwrap().clone();
     assert_eq!(messages.len(), 4);
@@ -495,15 +519,15 @@ async fn chat_and_moderation_as_documented() {
     // Wrong twice: a clear error, after exactly one re-ask.
     p.answer(&doc["wrong_count"]);
     p.answer(&doc["wrong_count"]);
-    let why = terminal(llm.ideate(&project, "a dawn ride", 2).await.unwrap_err());
+    let why = terminal(llm.ideate(&ask).await.unwrap_err());
     assert!(why.contains("after one re-ask") && why.contains("2"), "{why}");
     assert_eq!(p.received().len(), 2);
 
     p.answer(&doc["refusal"]);
-    let why = terminal(llm.ideate(&project, "a dawn ride", 2).await.unwrap_err());
+    let why = terminal(llm.ideate(&ask).await.unwrap_err());
     assert!(why.contains("I'm sorry"), "{why}");
     p.answer(&doc["unauthorized"]);
-    let why = terminal(llm.ideate(&project, "a dawn ride", 2).await.unwrap_err());
+    let why = terminal(llm.ideate(&ask).await.unwrap_err());
     assert!(why.contains("401") && why.contains("invalid_api_key"), "{why}");
     p.received();
 

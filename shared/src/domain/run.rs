@@ -255,6 +255,24 @@ pub struct RunSpec {
     pub template: String,
     /// The composition's length in seconds.
     pub duration_seconds: u32,
+    /// How the ideator writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ideation: Option<IdeationGuide>,
+}
+
+/// How a project's ideator writes: given to the LLM with the brief.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdeationGuide {
+    /// Who writes.
+    pub persona: String,
+    /// The system prompt.
+    pub system_prompt: String,
+    /// The model, when not the configured one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Extra rules the ideas must keep.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<String>,
 }
 
 /// Everything the steps produced: small by design (large artifacts live in the blob store).

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 
-use crate::domain::{Ideas, ProjectName};
+use crate::domain::Ideas;
 use crate::ports::{
-    JobStatus, LlmProvider, ProviderError, PublishProvider, PublishRequest, SafetyProvider,
-    SafetyVerdict,
+    IdeationAsk, JobStatus, LlmProvider, ProviderError, PublishProvider, PublishRequest,
+    SafetyProvider, SafetyVerdict,
 };
 
 /// A deterministic ideator: prompts derived from the brief.
@@ -17,12 +17,17 @@ use crate::ports::{
 pub struct FakeLlm {
     calls: AtomicUsize,
     padding: AtomicUsize,
+    last: Mutex<Option<IdeationAsk>>,
 }
 
 impl FakeLlm {
     /// Ideation calls so far.
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
+    }
+    /// What the last call asked.
+    pub fn last_ask(&self) -> Option<IdeationAsk> {
+        self.last.lock().unwrap().clone()
     }
     /// Answer with prompts `chars` characters longer (an LLM that rambles).
     pub fn ramble(&self, chars: usize) {
@@ -32,13 +37,10 @@ impl FakeLlm {
 
 #[async_trait]
 impl LlmProvider for FakeLlm {
-    async fn ideate(
-        &self,
-        project: &ProjectName,
-        brief: &str,
-        clips: u32,
-    ) -> Result<Ideas, ProviderError> {
+    async fn ideate(&self, ask: &IdeationAsk) -> Result<Ideas, ProviderError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        *self.last.lock().unwrap() = Some(ask.clone());
+        let (project, brief, clips) = (&ask.project, ask.brief.as_str(), ask.clips);
         let topic: String = brief.chars().take(60).collect();
         let pad = "~".repeat(self.padding.load(Ordering::SeqCst));
         Ok(Ideas {

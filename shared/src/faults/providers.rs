@@ -6,11 +6,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Faults, around, around_about};
-use crate::domain::{Ideas, JobId, ProjectName};
+use crate::domain::{Ideas, JobId};
 use crate::engine::Providers;
 use crate::ports::{
-    JobStatus, LlmProvider, Media, ProviderError, PublishProvider, PublishRequest, RenderProvider,
-    RenderRequest, VideoProvider, VideoRequest,
+    IdeationAsk, JobStatus, LlmProvider, Media, ProviderError, PublishProvider, PublishRequest,
+    RenderProvider, RenderRequest, VideoProvider, VideoRequest,
 };
 
 struct Faulty<P: ?Sized> {
@@ -31,14 +31,8 @@ pub fn faulty_providers(p: Providers, faults: Arc<Faults>) -> Providers {
 
 #[async_trait]
 impl LlmProvider for Faulty<dyn LlmProvider> {
-    async fn ideate(&self, p: &ProjectName, brief: &str, n: u32) -> Result<Ideas, ProviderError> {
-        around(
-            &self.faults,
-            "llm.ideate.before",
-            "llm.ideate.after",
-            self.inner.ideate(p, brief, n),
-        )
-        .await
+    async fn ideate(&self, ask: &IdeationAsk) -> Result<Ideas, ProviderError> {
+        around(&self.faults, "llm.ideate.before", "llm.ideate.after", self.inner.ideate(ask)).await
     }
 }
 

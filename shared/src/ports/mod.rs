@@ -9,9 +9,9 @@ mod store;
 pub use blobs::{BlobError, BlobStore, next_within};
 pub use media::{ByteSource, FileSource, InMemory, Media, collect, read_all};
 pub use providers::{
-    BUILTIN_RENDER_OUTPUT, CallbackSink, Delivery, JobStatus, LlmProvider, ProviderError,
-    PublishProvider, PublishRequest, RenderProvider, RenderRequest, SafetyProvider, SafetyVerdict,
-    VideoProvider, VideoRequest, builtin_render_job, builtin_render_output,
+    BUILTIN_RENDER_OUTPUT, CallbackSink, Delivery, IdeationAsk, JobStatus, LlmProvider,
+    ProviderError, PublishProvider, PublishRequest, RenderProvider, RenderRequest, SafetyProvider,
+    SafetyVerdict, VideoProvider, VideoRequest, builtin_render_job, builtin_render_output,
     builtin_render_output_job,
 };
 pub use queue::{

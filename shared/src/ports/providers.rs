@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Ideas, JobId, ProjectName, Provider, RunId};
+use crate::domain::{Ideas, IdeationGuide, JobId, ProjectName, Provider, RunId};
 
 /// Provider failures, classified so the runner knows whether to retry.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -16,16 +16,24 @@ pub enum ProviderError {
     Terminal(String),
 }
 
+/// What the ideator is asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdeationAsk {
+    /// The project.
+    pub project: ProjectName,
+    /// The brief.
+    pub brief: String,
+    /// Clips wanted.
+    pub clips: u32,
+    /// How the project's ideator writes (none for runs from before projects).
+    pub guide: Option<IdeationGuide>,
+}
+
 /// The ideator.
 #[async_trait]
 pub trait LlmProvider: Send + Sync {
-    /// Turn a brief into a title, one prompt per clip and a caption.
-    async fn ideate(
-        &self,
-        project: &ProjectName,
-        brief: &str,
-        clips: u32,
-    ) -> Result<Ideas, ProviderError>;
+    /// Turn a brief into a title, one prompt and one overlay per clip, and a caption.
+    async fn ideate(&self, ask: &IdeationAsk) -> Result<Ideas, ProviderError>;
 }
 
 /// A content-safety verdict.

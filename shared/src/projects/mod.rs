@@ -219,6 +219,12 @@ impl Project {
             height,
             template: self.render.template.0.clone(),
             duration_seconds: self.render.duration_seconds.0,
+            ideation: Some(crate::domain::IdeationGuide {
+                persona: self.ideation.persona.0.clone(),
+                system_prompt: self.ideation.system_prompt.0.clone(),
+                model: self.ideation.model.as_ref().map(|m| m.0.clone()),
+                rules: self.safety.rules.iter().map(|r| r.0.clone()).collect(),
+            }),
         }
     }
 }

@@ -4,16 +4,20 @@
 use super::{StepError, fail, guard, provider_error};
 use crate::domain::{Gate, RunRecord, RunStatus, Step, WaitKind};
 use crate::engine::{Engine, meter};
+use crate::ports::IdeationAsk;
 
 pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, StepError> {
     guard(engine, run, Step::Ideation, &run.brief).await?;
     engine.confirm_lease(run).await?;
-    let ideas = meter::provider_call(
-        "llm",
-        engine.providers.llm.ideate(&run.project, &run.brief, run.clip_count),
-    )
-    .await
-    .map_err(|e| provider_error(Step::Ideation, "llm_failed", e))?;
+    let ask = IdeationAsk {
+        project: run.project.clone(),
+        brief: run.brief.clone(),
+        clips: run.clip_count,
+        guide: run.state.spec.as_ref().and_then(|s| s.ideation.clone()),
+    };
+    let ideas = meter::provider_call("llm", engine.providers.llm.ideate(&ask))
+        .await
+        .map_err(|e| provider_error(Step::Ideation, "llm_failed", e))?;
     if let Err(why) = ideas.check(run.clip_count) {
         return Err(fail(Step::Ideation, "invalid_llm_output", why));
     }

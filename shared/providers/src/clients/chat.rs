@@ -6,8 +6,8 @@
 //! And the moderation API (`POST /v1/moderations`), configured on its own.
 
 use async_trait::async_trait;
-use myloware::domain::{Ideas, ProjectName};
-use myloware::ports::{LlmProvider, ProviderError, SafetyProvider, SafetyVerdict};
+use myloware::domain::{Ideas, IdeationGuide};
+use myloware::ports::{IdeationAsk, LlmProvider, ProviderError, SafetyProvider, SafetyVerdict};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -36,6 +36,24 @@ impl std::fmt::Debug for ApiSettings {
 const SYSTEM_PROMPT: &str = "You plan short vertical videos. For the brief and clip count in the \
 user message, answer with a title, exactly one visual prompt per clip (what the camera sees, for \
 a video model), one short on-screen text per clip (a few words), and a caption for social media.";
+
+/// The system message: the project's persona, prompt and rules, then what the answer must
+/// hold; the generic prompt for a run from before projects.
+pub fn system_prompt(guide: Option<&IdeationGuide>) -> String {
+    let Some(g) = guide else { return SYSTEM_PROMPT.to_owned() };
+    let mut s = format!("You are {}.\n\n{}\n", g.persona, g.system_prompt);
+    if !g.rules.is_empty() {
+        s.push_str("\nRules the ideas must keep:\n");
+        for r in &g.rules {
+            s.push_str(&format!("- {r}\n"));
+        }
+    }
+    s.push_str(
+        "\nAnswer with a title, exactly one visual prompt per clip, one short on-screen text per \
+         clip, and a caption for social media, in the JSON schema given.",
+    );
+    s
+}
 
 /// The JSON Schema of the ideation answer (strict mode: every property required, no others).
 pub fn ideas_schema() -> Value {
@@ -74,10 +92,11 @@ impl OpenAiChat {
         Self { http, s }
     }
 
-    /// The request body for `messages`.
-    pub fn body(&self, messages: &[Value]) -> Value {
+    /// The request body for `messages`, to `model` (the configured one unless the project
+    /// names its own).
+    pub fn body(&self, model: Option<&str>, messages: &[Value]) -> Value {
         json!({
-            "model": self.s.model,
+            "model": model.unwrap_or(&self.s.model),
             "messages": messages,
             "response_format": {
                 "type": "json_schema",
@@ -86,12 +105,16 @@ impl OpenAiChat {
         })
     }
 
-    async fn complete(&self, messages: &[Value]) -> Result<Answer, ProviderError> {
+    async fn complete(
+        &self,
+        model: Option<&str>,
+        messages: &[Value],
+    ) -> Result<Answer, ProviderError> {
         let resp = self
             .http
             .post(format!("{}/v1/chat/completions", self.s.base))
             .bearer_auth(&self.s.key)
-            .json(&self.body(messages))
+            .json(&self.body(model, messages))
             .send()
             .await
             .map_err(transport)?;
@@ -149,19 +172,16 @@ fn usable(answer: &Answer, clips: u32) -> Result<Ideas, String> {
 
 #[async_trait]
 impl LlmProvider for OpenAiChat {
-    async fn ideate(
-        &self,
-        project: &ProjectName,
-        brief: &str,
-        clips: u32,
-    ) -> Result<Ideas, ProviderError> {
-        let user =
-            json!({ "project": project.as_str(), "brief": brief, "clips": clips }).to_string();
+    async fn ideate(&self, ask: &IdeationAsk) -> Result<Ideas, ProviderError> {
+        let clips = ask.clips;
+        let user = json!({ "project": ask.project.as_str(), "brief": ask.brief, "clips": clips })
+            .to_string();
         let mut messages = vec![
-            json!({ "role": "system", "content": SYSTEM_PROMPT }),
+            json!({ "role": "system", "content": system_prompt(ask.guide.as_ref()) }),
             json!({ "role": "user", "content": user }),
         ];
-        let first = self.complete(&messages).await?;
+        let model = ask.guide.as_ref().and_then(|g| g.model.as_deref());
+        let first = self.complete(model, &messages).await?;
         let why = match usable(&first, clips) {
             Ok(ideas) => return Ok(ideas),
             Err(why) => why,
@@ -173,7 +193,7 @@ impl LlmProvider for OpenAiChat {
             "content": format!("That answer cannot be used: {why}. Answer again, following the \
                                 schema, with exactly {clips} prompts."),
         }));
-        let second = self.complete(&messages).await?;
+        let second = self.complete(model, &messages).await?;
         usable(&second, clips).map_err(|why2| {
             ProviderError::Terminal(format!(
                 "no usable ideation after one re-ask: {why2} (first answer: {why})"

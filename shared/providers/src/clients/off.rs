@@ -2,10 +2,10 @@
 //! setting to change, instead of anything quietly standing in for it.
 
 use async_trait::async_trait;
-use myloware::domain::{Ideas, JobId, ProjectName, Provider};
+use myloware::domain::{Ideas, JobId, Provider};
 use myloware::ports::{
-    JobStatus, LlmProvider, Media, ProviderError, PublishProvider, PublishRequest, RenderProvider,
-    RenderRequest, VideoProvider, VideoRequest,
+    IdeationAsk, JobStatus, LlmProvider, Media, ProviderError, PublishProvider, PublishRequest,
+    RenderProvider, RenderRequest, VideoProvider, VideoRequest,
 };
 
 /// The `off` provider of one kind.
@@ -31,7 +31,7 @@ impl Off {
 
 #[async_trait]
 impl LlmProvider for Off {
-    async fn ideate(&self, _: &ProjectName, _: &str, _: u32) -> Result<Ideas, ProviderError> {
+    async fn ideate(&self, _: &IdeationAsk) -> Result<Ideas, ProviderError> {
         self.refuse()
     }
 }
