@@ -20,10 +20,8 @@ pub struct ConfigError {
 /// Knobs of the step runner and workflow.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Clips per run when neither the start request nor the project says
-    /// (`MYLOWARE_DEFAULT_CLIPS`, 3).
-    pub default_clip_count: u32,
-    /// Clips per project (`MYLOWARE_PROJECT_CLIPS`, e.g. `aismr=3,motivational=2`).
+    /// Clips per project overriding the project files (`MYLOWARE_PROJECT_CLIPS`, e.g.
+    /// `aismr=3,motivational=2`).
     pub project_clips: BTreeMap<String, u32>,
     /// Upper bound on clips per run (`MYLOWARE_MAX_CLIPS`, 12).
     pub max_clip_count: u32,
@@ -225,7 +223,6 @@ impl Default for WaitConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
-            default_clip_count: 3,
             project_clips: BTreeMap::new(),
             max_clip_count: 12,
             clip_seconds: 8,
@@ -250,7 +247,6 @@ impl EngineConfig {
     /// Read from the environment; unset variables keep their defaults.
     pub fn from_env() -> Result<Self, ConfigError> {
         let mut c = Self::default();
-        c.default_clip_count = env_num("MYLOWARE_DEFAULT_CLIPS", c.default_clip_count)?;
         c.max_clip_count = env_num("MYLOWARE_MAX_CLIPS", c.max_clip_count)?;
         c.clip_seconds = env_num("MYLOWARE_CLIP_SECONDS", c.clip_seconds)?;
         c.lease_ttl = Duration::from_secs(env_num("MYLOWARE_LEASE_SECS", 60)?);
@@ -297,12 +293,6 @@ impl EngineConfig {
         if let Ok(v) = std::env::var("MYLOWARE_WEBHOOK_BASE_URL") {
             c.webhook_base_url = v.trim_end_matches('/').to_owned();
         }
-        if c.default_clip_count == 0 || c.default_clip_count > c.max_clip_count {
-            return Err(ConfigError {
-                var: "MYLOWARE_DEFAULT_CLIPS",
-                why: format!("must be 1..={}", c.max_clip_count),
-            });
-        }
         c.project_clips = parse_project_clips(
             &std::env::var("MYLOWARE_PROJECT_CLIPS").unwrap_or_default(),
             c.max_clip_count,
@@ -310,9 +300,10 @@ impl EngineConfig {
         Ok(c)
     }
 
-    /// Clips for a run of `project` when the request does not say.
-    pub fn clips_for(&self, project: &ProjectName) -> u32 {
-        self.project_clips.get(project.as_str()).copied().unwrap_or(self.default_clip_count)
+    /// Clips for a run of `project` when the request does not say: `MYLOWARE_PROJECT_CLIPS`'s
+    /// count, else the project file's (`from_file`).
+    pub fn clips_for(&self, project: &ProjectName, from_file: u32) -> u32 {
+        self.project_clips.get(project.as_str()).copied().unwrap_or(from_file)
     }
 }
 
@@ -361,9 +352,9 @@ mod tests {
     #[test]
     fn project_clips_parse_and_apply() {
         let m = parse_project_clips("aismr=3, motivational=2", 12).unwrap();
-        let c = EngineConfig { project_clips: m, default_clip_count: 4, ..Default::default() };
-        assert_eq!(c.clips_for(&ProjectName::parse("motivational").unwrap()), 2);
-        assert_eq!(c.clips_for(&ProjectName::parse("other").unwrap()), 4);
+        let c = EngineConfig { project_clips: m, ..Default::default() };
+        assert_eq!(c.clips_for(&ProjectName::parse("motivational").unwrap(), 7), 2);
+        assert_eq!(c.clips_for(&ProjectName::parse("other").unwrap(), 4), 4);
         assert!(parse_project_clips("aismr", 12).is_err());
         assert!(parse_project_clips("aismr=0", 12).is_err());
         assert!(parse_project_clips("aismr=13", 12).is_err());

@@ -56,10 +56,9 @@ impl Engine {
             ));
         };
         let spec = project.project.spec(&project.version);
-        let clips = req.clips.unwrap_or_else(|| {
-            let configured = self.config.project_clips.get(req.project.as_str()).copied();
-            configured.unwrap_or(project.project.video.clips.0)
-        });
+        let clips = req
+            .clips
+            .unwrap_or_else(|| self.config.clips_for(&req.project, project.project.video.clips.0));
         if clips == 0 || clips > self.config.max_clip_count {
             return Err(EngineError::invalid(
                 "invalid_clips",
