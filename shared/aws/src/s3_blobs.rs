@@ -60,8 +60,8 @@ impl S3Blobs {
         }
     }
 
-    /// The object at `key` as it streams in.
-    pub async fn open(&self, key: &str) -> Result<Media, BlobError> {
+    /// The body of the object at `key` (`GetObject`; a missing key is `NotFound`).
+    async fn body(&self, key: &str) -> Result<ByteStream, BlobError> {
         let out =
             self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(|e| {
                 if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
@@ -70,7 +70,12 @@ impl S3Blobs {
                     unavailable(aws_sdk_s3::error::DisplayErrorContext(e))
                 }
             })?;
-        Ok(Box::new(ObjectBody(out.body)))
+        Ok(out.body)
+    }
+
+    /// The object at `key` as it streams in.
+    pub async fn open(&self, key: &str) -> Result<Media, BlobError> {
+        Ok(Box::new(ObjectBody(self.body(key).await?)))
     }
 
     async fn start(&self, key: &str, content_type: &str) -> Result<Multipart, BlobError> {
@@ -217,15 +222,7 @@ impl BlobStore for S3Blobs {
     }
 
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
-        let out =
-            self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(|e| {
-                if e.as_service_error().is_some_and(|s| s.is_no_such_key()) {
-                    BlobError::NotFound(key.to_owned())
-                } else {
-                    unavailable(aws_sdk_s3::error::DisplayErrorContext(e))
-                }
-            })?;
-        let data = out.body.collect().await.map_err(unavailable)?;
+        let data = self.body(key).await?.collect().await.map_err(unavailable)?;
         Ok(data.into_bytes().to_vec())
     }
 
