@@ -86,10 +86,18 @@ pub fn init_metrics(function: &'static str) {
 }
 
 /// Write the metrics gathered since the last flush as EMF lines (no-op without a recorder).
-pub fn flush_metrics(writer: impl std::io::Write) {
-    if let Some(c) = METRICS.get()
-        && let Err(e) = c.flush(writer)
-    {
+///
+/// The collector writes each line in many small pieces; they are gathered first and handed to
+/// `writer` in one `write_all`, so a log line written by another thread at the same moment
+/// cannot land in the middle of an EMF line (seen in CI: the pair was neither JSON).
+pub fn flush_metrics(mut writer: impl std::io::Write) {
+    let Some(c) = METRICS.get() else { return };
+    let mut lines = Vec::new();
+    let written = c.flush(&mut lines).and_then(|()| {
+        writer.write_all(&lines)?;
+        writer.flush()
+    });
+    if let Err(e) = written {
         tracing::warn!(error = %e, "metrics flush failed");
     }
 }
