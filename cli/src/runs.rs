@@ -91,6 +91,21 @@ struct Decide {
     /// Optional comment.
     #[arg(long)]
     comment: Option<String>,
+    /// Approve the ideation gate with these ideas instead of the LLM's: a JSON file of the
+    /// run's `ideas` shape (`{"title", "prompts", "overlays", "caption"}`), `-` for stdin.
+    #[arg(long, value_name = "FILE")]
+    ideas: Option<std::path::PathBuf>,
+}
+
+/// The edited ideas in `path` (`-`: stdin).
+fn read_ideas(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    use anyhow::Context as _;
+    let text = if path == std::path::Path::new("-") {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+    };
+    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))
 }
 
 pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
@@ -124,8 +139,11 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
         RunsCommand::Approve(d) | RunsCommand::Reject(d) => {
             let verb =
                 if matches!(args.command, RunsCommand::Approve(_)) { "approve" } else { "reject" };
-            http.post(api.url(&format!("/v1/runs/{}/{verb}", d.id)))
-                .json(&json!({ "gate": d.gate, "comment": d.comment }))
+            let mut body = json!({ "gate": d.gate, "comment": d.comment });
+            if let Some(path) = &d.ideas {
+                body["ideas"] = read_ideas(path)?;
+            }
+            http.post(api.url(&format!("/v1/runs/{}/{verb}", d.id))).json(&body)
         }
     };
     let body = api.call(req).await?;

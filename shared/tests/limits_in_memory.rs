@@ -22,7 +22,12 @@ async fn a_rambling_llm_fails_ideation_with_a_short_reason_and_a_small_record() 
     assert_eq!(run.status, RunStatus::Failed);
     let err = run.error.clone().unwrap();
     assert_eq!((err.code.as_str(), err.step), ("invalid_llm_output", Step::Ideation));
-    assert!(err.message.contains("prompt 1 has"), "{}", err.message);
+    assert!(
+        err.message.contains("/prompts/0: ") && err.message.contains("is longer than"),
+        "{}",
+        err.message
+    );
+    assert!(err.message.chars().count() < 600, "{}", err.message);
     assert!(size(&run) < 10_000, "the record stays small: {} bytes", size(&run));
     assert!(h.store.history(&id).await.unwrap().iter().all(|c| size(c) < 10_000));
 }

@@ -47,6 +47,26 @@ async fn an_aismr_run_asks_for_the_projects_clips_and_renders_its_template() {
     let ideas = h.run(&id).await.state.ideas.unwrap();
     assert_eq!(r.texts, ideas.overlays, "the ideation's overlays");
     assert_eq!(r.texts.len(), 12);
+
+    // Published where and as the project says, each caption within its platform's limit.
+    for job in h.fakes.render.take_outbox() {
+        h.fakes.render.send(&job).await.unwrap();
+        h.pump(1).await;
+    }
+    h.approve(&id, Gate::Publish).await;
+    h.pump(1).await;
+    let posts = h.fakes.publish.requests();
+    assert_eq!(posts.len(), 1, "one upload POST");
+    let post = &posts[0];
+    assert_eq!(post.platforms, ["tiktok", "instagram"]);
+    for platform in ["tiktok", "instagram"] {
+        let caption = &post.captions[platform];
+        assert!(caption.starts_with(&ideas.caption), "{caption}");
+        for tag in ["#asmr", "#aismr", "#zodiac", "#satisfying"] {
+            assert_eq!(caption.split_whitespace().filter(|w| *w == tag).count(), 1, "{caption}");
+        }
+        assert!(caption.chars().count() <= 2200);
+    }
 }
 
 #[tokio::test]

@@ -55,6 +55,7 @@ impl From<EngineError> for ApiError {
             EngineError::ContentBlocked(_) => StatusCode::BAD_REQUEST,
             EngineError::SafetyUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             EngineError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            EngineError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             EngineError::Conflict { .. } => StatusCode::CONFLICT,
             EngineError::Store(myloware::ports::StoreError::Throttled(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE

@@ -129,6 +129,9 @@ async fn real_clients_drive_the_fake_server() {
         video_url: "http://example/final.mp4".into(),
         title: "t".into(),
         caption: "c".into(),
+        platforms: vec![],
+        user: None,
+        captions: Default::default(),
     };
     // Asynchronous under our request id: accepted now, confirmed by its status later.
     assert_eq!(p.publish.publish("mw-pub-1", &publish).await.unwrap(), JobStatus::Pending);
@@ -176,8 +179,22 @@ async fn the_upload_status_endpoint_answers_for_a_request_id() {
             .await
             .unwrap();
     let http = reqwest::Client::new();
-    let form =
-        reqwest::multipart::Form::new().text("video", "http://example/v.mp4").text("title", "t");
+    // Without the documented required fields the upload is refused, naming the field.
+    let form = reqwest::multipart::Form::new().text("video", "http://example/v.mp4");
+    let refused = http
+        .post(format!("{}/api/upload", server.base_url()))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let why: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(why["error"], "user is required", "{why}");
+    let form = reqwest::multipart::Form::new()
+        .text("user", "myloware")
+        .text("platform[]", "tiktok")
+        .text("video", "http://example/v.mp4")
+        .text("title", "t");
     let up: serde_json::Value = http
         .post(format!("{}/api/upload", server.base_url()))
         .multipart(form)

@@ -25,7 +25,7 @@ use myloware::webhooks::{
 use myloware_providers::clients::{
     ApiSettings, Gemini, GeminiSettings, OpenAiChat, OpenAiModeration, OpenAiVideoSettings,
     OpenAiVideos, REPLICATE_MODEL_TABLE, RemotionRender, RenderSettings, Replicate,
-    ReplicateSettings, default_webhook_secret, ideas_schema, input_template, plain_client,
+    ReplicateSettings, default_webhook_secret, input_template, plain_client, request_schema,
 };
 use myloware_providers::server::{FakeConfig, FakeSecrets, FakeServer};
 use serde_json::{Value, json};
@@ -455,6 +455,13 @@ async fn gemini_veo_operations_as_documented() {
     assert!(why.contains("API key not valid"), "{why}");
 }
 
+/// The schema of the shipped `aismr` project.
+fn aismr_schema() -> serde_json::Value {
+    let catalog = myloware::projects::Catalog::shipped();
+    let spec = catalog.get("aismr").unwrap().project.spec("v");
+    spec.ideation.unwrap().schema.expect("aismr has its own ideas schema")
+}
+
 #[tokio::test]
 async fn chat_and_moderation_as_documented() {
     let doc = fixture("chat");
@@ -480,7 +487,8 @@ async fn chat_and_moderation_as_documented() {
     assert_documented(&sent, &doc["ideate"]);
     let format = &sent.json()["response_format"]["json_schema"];
     assert_eq!(format["strict"], true);
-    assert_eq!(format["schema"], ideas_schema());
+    assert_eq!(format["schema"], request_schema(&ask));
+    assert_eq!(format["schema"]["properties"]["prompts"]["maxItems"], 2, "the run's clip count");
     let name = format["name"].as_str().unwrap();
     assert!(
         name.len() <= 64
@@ -494,10 +502,12 @@ async fn chat_and_moderation_as_documented() {
             system_prompt: "Plan twelve zodiac objects.".into(),
             model: Some("gpt-4o-2024-08-06".into()),
             rules: vec!["no faces".into()],
+            schema: Some(aismr_schema()),
+            blocked_terms: vec![],
         }),
         ..ask.clone()
     };
-    p.answer(&doc["ideate"]);
+    p.answer(&doc["ideate_labelled"]);
     llm.ideate(&guided).await.unwrap();
     let sent = p.last().json();
     assert_eq!(sent["model"], "gpt-4o-2024-08-06");
@@ -505,6 +515,19 @@ async fn chat_and_moderation_as_documented() {
     for part in ["an ASMR director", "Plan twelve zodiac objects.", "- no faces"] {
         assert!(system.contains(part), "{part:?} not in {system:?}");
     }
+    // Its schema, as strict mode takes it: lengths are checked after the answer, not sent.
+    let schema = &sent["response_format"]["json_schema"]["schema"];
+    assert_eq!(schema["properties"]["overlays"]["description"], "The zodiac sign and the object");
+    assert!(schema["properties"]["overlays"]["items"].get("maxLength").is_none());
+
+    // An answer that breaks the project's schema (an overlay too long for it) is asked again
+    // once with the validation message; the second, valid answer is used.
+    p.answer(&doc["long_overlay"]);
+    p.answer(&doc["ideate_labelled"]);
+    llm.ideate(&guided).await.unwrap();
+    let [_, again] = <[Received; 2]>::try_from(p.received()).unwrap();
+    let reask = again.json()["messages"][3]["content"].as_str().unwrap().to_owned();
+    assert!(reask.contains("/overlays/0"), "{reask}");
 
     // A cut-off answer is asked again once, with the reason; the second answer is used.
     p.answer(&doc["truncated"]);

@@ -237,6 +237,31 @@ pub struct GateDecision {
     pub comment: Option<String>,
     /// When it was taken.
     pub at: Timestamp,
+    /// The ideas as the LLM wrote them, when the approval replaced them with an edit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_ideas: Option<Ideas>,
+}
+
+#[cfg(test)]
+mod caption_tests {
+    use super::PublishSpec;
+
+    #[test]
+    fn captions_keep_each_platforms_limit() {
+        let spec = PublishSpec {
+            platforms: vec!["tiktok".into(), "x".into()],
+            user: None,
+            hashtags: vec!["#asmr".into(), "#zodiac".into()],
+            caption_max_chars: [("x".to_owned(), 18)].into(),
+        };
+        let c = spec.captions("Calm glass");
+        assert_eq!(c["tiktok"], "Calm glass #asmr #zodiac");
+        assert_eq!(c["x"], "Calm glass #asmr", "the hashtag that does not fit is left out");
+        let c = spec.captions("A caption far longer than eighteen");
+        assert_eq!(c["x"].chars().count(), 18);
+        assert!(c["x"].ends_with('…'), "{}", c["x"]);
+        assert_eq!(spec.captions("Already #asmr")["tiktok"], "Already #asmr #zodiac");
+    }
 }
 
 /// What a run was started with from its project file: kept in the run, so a changed project
@@ -258,6 +283,62 @@ pub struct RunSpec {
     /// How the ideator writes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ideation: Option<IdeationGuide>,
+    /// Where and as whom the video is published (the configured targets when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish: Option<PublishSpec>,
+}
+
+/// A project's publish targets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishSpec {
+    /// Platforms to post to (`tiktok`, `instagram`, …).
+    pub platforms: Vec<String>,
+    /// The profile to post as, when not the configured one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Hashtags added to the caption.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hashtags: Vec<String>,
+    /// The longest caption per platform.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub caption_max_chars: std::collections::BTreeMap<String, u32>,
+}
+
+impl PublishSpec {
+    /// The caption for each platform: `caption` and the hashtags, within the platform's limit
+    /// (hashtags dropped from the end first, then the text cut with an ellipsis).
+    pub fn captions(&self, caption: &str) -> std::collections::BTreeMap<String, String> {
+        self.platforms
+            .iter()
+            .map(|p| {
+                let max = self.caption_max_chars.get(p).map_or(MAX_CAPTION_CHARS, |m| *m as usize);
+                (p.clone(), fit_caption(caption, &self.hashtags, max))
+            })
+            .collect()
+    }
+}
+
+/// `caption` followed by as many of `hashtags` as fit in `max` characters.
+fn fit_caption(caption: &str, hashtags: &[String], max: usize) -> String {
+    let caption = caption.trim();
+    let len = |s: &str| s.chars().count();
+    if len(caption) > max {
+        let cut: String = caption.chars().take(max.saturating_sub(1)).collect();
+        return format!("{}…", cut.trim_end());
+    }
+    let mut out = caption.to_owned();
+    for tag in hashtags {
+        let sep = if out.is_empty() { "" } else { " " };
+        if out.split_whitespace().any(|w| w.eq_ignore_ascii_case(tag)) {
+            continue;
+        }
+        if len(&out) + sep.len() + len(tag) > max {
+            break;
+        }
+        out.push_str(sep);
+        out.push_str(tag);
+    }
+    out
 }
 
 /// How a project's ideator writes: given to the LLM with the brief.
@@ -273,6 +354,12 @@ pub struct IdeationGuide {
     /// Extra rules the ideas must keep.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rules: Vec<String>,
+    /// The JSON Schema of the ideas (the default ideas schema when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<serde_json::Value>,
+    /// Terms no idea may contain (lower case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocked_terms: Vec<String>,
 }
 
 /// Everything the steps produced: small by design (large artifacts live in the blob store).

@@ -16,6 +16,15 @@ pub enum EngineError {
         /// What is wrong.
         detail: String,
     },
+    /// The request is well-formed, but what it carries breaks the run's rules (an edited idea
+    /// list that does not keep the project's schema).
+    #[error("{detail}")]
+    Unprocessable {
+        /// Stable code.
+        code: &'static str,
+        /// What is wrong.
+        detail: String,
+    },
     /// The run is not in a state that allows this.
     #[error("{detail}")]
     Conflict {
@@ -56,7 +65,9 @@ impl EngineError {
     pub fn code(&self) -> &'static str {
         match self {
             EngineError::NotFound(_) => "run_not_found",
-            EngineError::Invalid { code, .. } | EngineError::Conflict { code, .. } => code,
+            EngineError::Invalid { code, .. }
+            | EngineError::Unprocessable { code, .. }
+            | EngineError::Conflict { code, .. } => code,
             EngineError::ContentBlocked(_) => "content_blocked",
             EngineError::SafetyUnavailable(_) => "safety_unavailable",
             EngineError::OverBudget { code, .. } => code,

@@ -128,6 +128,7 @@ pub struct FakePublish {
 struct PublishState {
     uploads: HashMap<String, Upload>,
     posts: super::CallCount,
+    requests: Vec<PublishRequest>,
     pending_polls: u32,
     failure: Option<String>,
     stateless: bool,
@@ -148,6 +149,10 @@ impl FakePublish {
     /// Upload POSTs received (a repeated request id included), in all and per run.
     pub fn posts(&self) -> super::CallCount {
         self.state.lock().unwrap().posts.clone()
+    }
+    /// Every upload POST's request, in order (a repeat included).
+    pub fn requests(&self) -> Vec<PublishRequest> {
+        self.state.lock().unwrap().requests.clone()
     }
     /// New uploads answer "pending" to this many status polls before they complete.
     pub fn processing_polls(&self, n: u32) {
@@ -170,6 +175,7 @@ impl PublishProvider for FakePublish {
     async fn publish(&self, id: &str, req: &PublishRequest) -> Result<JobStatus, ProviderError> {
         let mut s = self.state.lock().unwrap();
         s.posts.count(req.run_id);
+        s.requests.push(req.clone());
         let (polls_left, failure) = (s.pending_polls, s.failure.clone());
         s.uploads.entry(id.to_owned()).or_insert_with(|| Upload {
             url: format!("https://tiktok.example/@myloware/video/{}", super::short_hash(id)),

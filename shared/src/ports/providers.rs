@@ -206,8 +206,14 @@ pub struct PublishRequest {
     pub video_url: String,
     /// Title.
     pub title: String,
-    /// Caption.
+    /// Caption (the one for platforms without their own).
     pub caption: String,
+    /// The project's platforms (the configured ones when empty).
+    pub platforms: Vec<String>,
+    /// The project's profile (the configured one when `None`).
+    pub user: Option<String>,
+    /// Each platform's caption, within its limit, hashtags included.
+    pub captions: std::collections::BTreeMap<String, String>,
 }
 
 /// The publisher (Upload-Post-style). Uploads run in the background at the provider under a

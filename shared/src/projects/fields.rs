@@ -124,3 +124,19 @@ impl<'de> Deserialize<'de> for CaptionLimit {
         Ok(Self(n as u32))
     }
 }
+
+/// `ideation.output_schema`: the JSON Schema of the ideas, as JSON text, checked to be one of
+/// the ideas' shape (`ideas_schema::check_ideas_schema`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct OutputSchema(pub serde_json::Value);
+
+impl<'de> Deserialize<'de> for OutputSchema {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let v: serde_json::Value = serde_json::from_str(&s)
+            .map_err(|e| D::Error::custom(format!("ideation.output_schema: not JSON ({e})")))?;
+        super::ideas_schema::check_ideas_schema(&v)
+            .map_err(|e| D::Error::custom(format!("ideation.output_schema: {e}")))?;
+        Ok(Self(v))
+    }
+}

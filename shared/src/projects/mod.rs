@@ -5,6 +5,7 @@
 
 mod catalog;
 mod fields;
+pub mod ideas_schema;
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 pub use catalog::{Catalog, ENV_PROJECTS_DIR, Entry};
 pub use fields::{
-    AspectRatio, CaptionLimit, ClipCount, ClipSeconds, Hashtag, RenderSeconds, Slug, Text,
+    AspectRatio, CaptionLimit, ClipCount, ClipSeconds, Hashtag, OutputSchema, RenderSeconds, Slug,
+    Text,
 };
 
 use crate::domain::ProjectName;
@@ -55,6 +57,9 @@ pub struct Ideation {
     /// The LLM model, when not the configured one.
     #[serde(default)]
     pub model: Option<ModelId>,
+    /// The JSON Schema of the answer (JSON text; the default ideas schema when absent).
+    #[serde(default)]
+    pub output_schema: Option<OutputSchema>,
 }
 
 /// A model id: letters, digits and `-_.:/` (e.g. `gpt-4o-mini`, `google/veo-3.1-fast`).
@@ -127,6 +132,10 @@ pub struct Safety {
     /// Rules in words.
     #[serde(default)]
     pub rules: Vec<Text<300>>,
+    /// Words or phrases no idea may contain (case-insensitive), checked on the LLM's answer
+    /// and on a reviewer's edit before anything is paid.
+    #[serde(default)]
+    pub blocked_terms: Vec<Text<100>>,
 }
 
 /// A project file that could not be used: where, and what is wrong.
@@ -224,7 +233,26 @@ impl Project {
                 system_prompt: self.ideation.system_prompt.0.clone(),
                 model: self.ideation.model.as_ref().map(|m| m.0.clone()),
                 rules: self.safety.rules.iter().map(|r| r.0.clone()).collect(),
+                schema: self.ideation.output_schema.as_ref().map(|s| s.0.clone()),
+                blocked_terms: self
+                    .safety
+                    .blocked_terms
+                    .iter()
+                    .map(|t| t.0.to_lowercase())
+                    .collect(),
             }),
+            publish: Some(self.publish_spec()),
+        }
+    }
+
+    /// Where and as whom a run of this project publishes.
+    pub fn publish_spec(&self) -> crate::domain::PublishSpec {
+        let p = &self.publish;
+        crate::domain::PublishSpec {
+            platforms: p.platforms.iter().map(|s| s.0.clone()).collect(),
+            user: p.user.as_ref().map(|u| u.0.clone()),
+            hashtags: p.hashtags.iter().map(|h| h.0.clone()).collect(),
+            caption_max_chars: p.caption_max_chars.iter().map(|(k, m)| (k.clone(), m.0)).collect(),
         }
     }
 }

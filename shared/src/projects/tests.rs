@@ -58,6 +58,26 @@ fn errors_name_the_file_the_line_and_the_field() {
     let e = err(&GOOD.replace("system_prompt = \"plan it\"", "system_prompt = \"  \""));
     assert!(e.message.contains("must not be empty") && e.line == 6, "{e}");
 
+    // The ideas schema: JSON, a JSON Schema, and one of the ideas' shape.
+    let with_schema = |schema: &str| {
+        GOOD.replace(
+            "system_prompt = \"plan it\"",
+            &format!("system_prompt = \"plan it\"\noutput_schema = '{schema}'"),
+        )
+    };
+    let e = err(&with_schema("{ not json"));
+    assert!(e.message.contains("ideation.output_schema: not JSON") && e.line == 7, "{e}");
+    let e = err(&with_schema(
+        r#"{"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"], "additionalProperties": false}"#,
+    ));
+    assert!(e.message.contains("ideation.output_schema: must require \"prompts\""), "{e}");
+    let ok = with_schema(
+        r#"{"type": "object", "properties": {"title": {"type": "string"}, "prompts": {"type": "array", "items": {"type": "string", "maxLength": 99}}, "caption": {"type": "string"}}, "required": ["title", "prompts", "caption"], "additionalProperties": false}"#,
+    );
+    let p = Project::parse("projects/p.toml", &ok).unwrap();
+    let schema = p.spec("v").ideation.unwrap().schema.unwrap();
+    assert_eq!(schema["properties"]["prompts"]["items"]["maxLength"], 99);
+
     let e = err("name = \"p\"\ndescription = \"x\"\n[video\n");
     assert_eq!(e.line, 3, "{e}");
 }

@@ -1,9 +1,10 @@
-//! Ideation: the LLM turns the brief into one prompt per clip; the output is safety-checked
-//! (fail closed) before the run reaches the ideation gate. A failed ideation never reaches it.
+//! Ideation: the LLM turns the brief into one prompt per clip with the project's guide; the
+//! answer is vetted (the project's schema and counts, its blocked terms, the safety checker,
+//! failing closed) before the run reaches the ideation gate. A failed ideation never reaches it.
 
 use super::{StepError, fail, guard, provider_error};
 use crate::domain::{Gate, RunRecord, RunStatus, Step, WaitKind};
-use crate::engine::{Engine, meter};
+use crate::engine::{Engine, IdeasProblem, meter};
 use crate::ports::IdeationAsk;
 
 pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, StepError> {
@@ -18,13 +19,20 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
     let ideas = meter::provider_call("llm", engine.providers.llm.ideate(&ask))
         .await
         .map_err(|e| provider_error(Step::Ideation, "llm_failed", e))?;
-    if let Err(why) = ideas.check(run.clip_count) {
-        return Err(fail(Step::Ideation, "invalid_llm_output", why));
-    }
-    guard(engine, run, Step::Ideation, &format!("{}\n{}", ideas.title, ideas.caption)).await?;
-    for prompt in &ideas.prompts {
-        guard(engine, run, Step::Ideation, prompt).await?;
-    }
+    let answer = serde_json::to_value(&ideas).map_err(|e| StepError::Retryable(e.to_string()))?;
+    let ideas = match engine.vet_ideas(run, &answer).await.map_err(StepError::Infra)? {
+        Ok(ideas) => ideas,
+        Err(IdeasProblem::Invalid(why)) => {
+            let why = format!("the ideas do not keep the project's schema: {why}");
+            return Err(fail(Step::Ideation, "invalid_llm_output", why));
+        }
+        Err(IdeasProblem::Blocked(why)) => {
+            return Err(fail(Step::Ideation, "content_blocked", why));
+        }
+        Err(IdeasProblem::Unavailable(why)) => {
+            return Err(StepError::Retryable(format!("safety check unavailable: {why}")));
+        }
+    };
     let mut next = run.clone();
     next.state.ideas = Some(ideas);
     next.step = Step::IdeationApproval;

@@ -49,11 +49,21 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
         status = Some(s);
     }
     if matches!(status, None | Some(JobStatus::Unknown { .. })) {
+        let target = run.state.spec.as_ref().and_then(|s| s.publish.as_ref());
+        let captions = target.map(|t| t.captions(&caption)).unwrap_or_default();
         let req = PublishRequest {
             run_id: run.run_id,
             video_url: engine.blobs.presign_get(video_key, engine.config.presign_ttl).await?,
             title: ideas.map(|i| i.title.clone()).unwrap_or_default(),
-            caption,
+            // The shortest platform caption serves every platform without its own.
+            caption: captions
+                .values()
+                .min_by_key(|c| c.chars().count())
+                .cloned()
+                .unwrap_or(caption),
+            platforms: target.map(|t| t.platforms.clone()).unwrap_or_default(),
+            user: target.and_then(|t| t.user.clone()),
+            captions,
         };
         engine.confirm_lease(run).await?;
         let s = meter::provider_call("publish", publish.publish(request.as_str(), &req))

@@ -1,5 +1,7 @@
-//! Approve / reject a gate: `{"gate": "ideation"|"publish", "comment"?}`; 409 when the run is not
-//! waiting at that gate. Every decision is audited on the run.
+//! Approve / reject a gate: `{"gate": "ideation"|"publish", "comment"?, "ideas"?}`; 409 when the
+//! run is not waiting at that gate. An approval of the ideation gate may carry `ideas`, the
+//! reviewer's edit (same shape as the run's `ideas`): 422 `invalid_ideas` when it breaks the
+//! project's schema, and then nothing is written or paid. Every decision is audited on the run.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -17,6 +19,9 @@ use crate::{ApiError, AppState};
 pub struct GateBody {
     gate: Gate,
     comment: Option<String>,
+    /// The reviewer's edit of the ideas (ideation approvals only).
+    #[serde(default)]
+    ideas: Option<serde_json::Value>,
 }
 
 async fn decide(
@@ -36,7 +41,21 @@ async fn decide(
             "comment is longer than 2000 characters",
         ));
     }
-    let out = st.engine.decide(&id, body.gate, decision, body.comment, &actor, Some(rid.0)).await?;
+    let out = match body.ideas {
+        None => {
+            st.engine.decide(&id, body.gate, decision, body.comment, &actor, Some(rid.0)).await?
+        }
+        Some(ideas) if decision == Decision::Approve && body.gate == Gate::Ideation => {
+            st.engine.approve_with_ideas(&id, &ideas, body.comment, &actor, Some(rid.0)).await?
+        }
+        Some(_) => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "ideas may only come with an approval of the ideation gate",
+            ));
+        }
+    };
     Ok(Json(serde_json::json!({
         "run_id": out.run.run_id,
         "status": out.run.status,

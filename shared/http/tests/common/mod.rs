@@ -4,21 +4,32 @@ use std::sync::Arc;
 
 use myloware::adapters::MemoryBackend;
 use myloware::config::EngineConfig;
+use myloware::engine::Engine;
 use myloware::fakes::FakeSet;
 use myloware::time::SystemClock;
 use myloware::webhooks::WebhookSecret;
 use myloware_http::{ApiKeys, AppState, WebhookSecrets, api_router};
 
 /// The router, its fakes (for their counters) and its backend (to inspect what was stored).
+#[allow(dead_code)]
 pub fn app_with(keys: &[&str], config: EngineConfig) -> (axum::Router, FakeSet, MemoryBackend) {
+    let (router, fakes, backend, _) = app_and_engine(keys, config);
+    (router, fakes, backend)
+}
+
+/// The same, with the engine behind the router (to run the steps its messages ask for).
+pub fn app_and_engine(
+    keys: &[&str],
+    config: EngineConfig,
+) -> (axum::Router, FakeSet, MemoryBackend, Engine) {
     let secret = WebhookSecret::parse("s3cret").unwrap();
     let fakes = FakeSet::silent(secret.clone());
     let backend = MemoryBackend::default();
     let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), config);
     let router = api_router(AppState::new(
-        engine,
+        engine.clone(),
         ApiKeys::new(keys),
         Arc::new(WebhookSecrets::single(secret.clone(), secret.clone(), 300)),
     ));
-    (router, fakes, backend)
+    (router, fakes, backend, engine)
 }

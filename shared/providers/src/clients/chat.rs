@@ -8,6 +8,9 @@
 use async_trait::async_trait;
 use myloware::domain::{Ideas, IdeationGuide};
 use myloware::ports::{IdeationAsk, LlmProvider, ProviderError, SafetyProvider, SafetyVerdict};
+use myloware::projects::ideas_schema::{
+    default_ideas_schema, for_clips, strict_subset, validate_ideas,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -55,27 +58,18 @@ pub fn system_prompt(guide: Option<&IdeationGuide>) -> String {
     s
 }
 
-/// The JSON Schema of the ideation answer (strict mode: every property required, no others).
-pub fn ideas_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "title": { "type": "string", "description": "A short title for the video" },
-            "prompts": {
-                "type": "array",
-                "items": { "type": "string" },
-                "description": "One visual prompt per clip, in order"
-            },
-            "overlays": {
-                "type": "array",
-                "items": { "type": "string" },
-                "description": "One short on-screen text per clip, in order (a few words each)"
-            },
-            "caption": { "type": "string", "description": "The caption to publish with" }
-        },
-        "required": ["title", "prompts", "overlays", "caption"],
-        "additionalProperties": false
-    })
+/// The JSON Schema sent for an ask: the project's (or the default) with the run's clip count,
+/// reduced to what strict mode accepts; the full schema checks the answer.
+pub fn request_schema(ask: &IdeationAsk) -> Value {
+    let default;
+    let schema = match ask.guide.as_ref().and_then(|g| g.schema.as_ref()) {
+        Some(s) => s,
+        None => {
+            default = default_ideas_schema();
+            &default
+        }
+    };
+    strict_subset(&for_clips(schema, ask.clips))
 }
 
 /// Ideation through `POST /v1/chat/completions`.
@@ -92,29 +86,29 @@ impl OpenAiChat {
         Self { http, s }
     }
 
-    /// The request body for `messages`, to `model` (the configured one unless the project
-    /// names its own).
-    pub fn body(&self, model: Option<&str>, messages: &[Value]) -> Value {
+    /// The request body for `messages` of `ask`, to its project's model (or the configured one).
+    pub fn body(&self, ask: &IdeationAsk, messages: &[Value]) -> Value {
+        let model = ask.guide.as_ref().and_then(|g| g.model.as_deref());
         json!({
             "model": model.unwrap_or(&self.s.model),
             "messages": messages,
             "response_format": {
                 "type": "json_schema",
-                "json_schema": { "name": "video_plan", "strict": true, "schema": ideas_schema() },
+                "json_schema": { "name": "video_plan", "strict": true, "schema": request_schema(ask) },
             },
         })
     }
 
     async fn complete(
         &self,
-        model: Option<&str>,
+        ask: &IdeationAsk,
         messages: &[Value],
     ) -> Result<Answer, ProviderError> {
         let resp = self
             .http
             .post(format!("{}/v1/chat/completions", self.s.base))
             .bearer_auth(&self.s.key)
-            .json(&self.body(model, messages))
+            .json(&self.body(ask, messages))
             .send()
             .await
             .map_err(transport)?;
@@ -159,15 +153,16 @@ struct Message {
     refusal: Option<String>,
 }
 
-/// The ideas in an answer, or why they cannot be used.
-fn usable(answer: &Answer, clips: u32) -> Result<Ideas, String> {
+/// The ideas in an answer, or why they cannot be used (the project's whole schema, counts and
+/// bounds: what strict mode could not enforce is checked here).
+fn usable(answer: &Answer, ask: &IdeationAsk) -> Result<Ideas, String> {
     if answer.truncated {
         return Err("the answer was cut off (finish_reason length)".into());
     }
-    let ideas: Ideas = serde_json::from_str(&answer.content)
-        .map_err(|e| format!("the answer is not JSON of the schema: {e}"))?;
-    ideas.check(clips)?;
-    Ok(ideas)
+    let value: Value = serde_json::from_str(&answer.content)
+        .map_err(|e| format!("the answer is not JSON: {e}"))?;
+    let schema = ask.guide.as_ref().and_then(|g| g.schema.as_ref());
+    validate_ideas(schema, &value, ask.clips)
 }
 
 #[async_trait]
@@ -180,9 +175,8 @@ impl LlmProvider for OpenAiChat {
             json!({ "role": "system", "content": system_prompt(ask.guide.as_ref()) }),
             json!({ "role": "user", "content": user }),
         ];
-        let model = ask.guide.as_ref().and_then(|g| g.model.as_deref());
-        let first = self.complete(model, &messages).await?;
-        let why = match usable(&first, clips) {
+        let first = self.complete(ask, &messages).await?;
+        let why = match usable(&first, ask) {
             Ok(ideas) => return Ok(ideas),
             Err(why) => why,
         };
@@ -193,8 +187,8 @@ impl LlmProvider for OpenAiChat {
             "content": format!("That answer cannot be used: {why}. Answer again, following the \
                                 schema, with exactly {clips} prompts."),
         }));
-        let second = self.complete(model, &messages).await?;
-        usable(&second, clips).map_err(|why2| {
+        let second = self.complete(ask, &messages).await?;
+        usable(&second, ask).map_err(|why2| {
             ProviderError::Terminal(format!(
                 "no usable ideation after one re-ask: {why2} (first answer: {why})"
             ))

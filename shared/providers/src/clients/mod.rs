@@ -17,7 +17,7 @@ mod remotion;
 mod replicate;
 mod upload_post;
 
-pub use chat::{ApiSettings, OpenAiChat, OpenAiModeration, ideas_schema};
+pub use chat::{ApiSettings, OpenAiChat, OpenAiModeration, request_schema};
 pub use ffmpeg_render::{FfmpegRender, FfmpegRenderSettings, cut_job, send_callback};
 pub use gemini::{Gemini, GeminiSettings, operation_status};
 pub use http::{TIMEOUT as HTTP_TIMEOUT, client as plain_client};

@@ -50,15 +50,26 @@ impl UploadPost {
         format!("Apikey {}", self.s.key)
     }
 
-    /// The multipart fields of an upload, in order.
-    pub fn upload_fields(&self, id: &str, req: &PublishRequest) -> Vec<(&'static str, String)> {
-        let mut fields = vec![("user", self.s.user.clone())];
-        fields.extend(self.s.platforms.iter().map(|p| ("platform[]", p.clone())));
+    /// The multipart fields of an upload, in order: the run's project's profile and platforms
+    /// where it names them (the configured ones otherwise), the caption as `title`, and a
+    /// `{platform}_title` for each platform whose caption differs (another length limit).
+    pub fn upload_fields(&self, id: &str, req: &PublishRequest) -> Vec<(String, String)> {
+        let user = req.user.clone().unwrap_or_else(|| self.s.user.clone());
+        let platforms = if req.platforms.is_empty() { &self.s.platforms } else { &req.platforms };
+        let mut fields = vec![("user".to_owned(), user)];
+        fields.extend(platforms.iter().map(|p| ("platform[]".to_owned(), p.clone())));
         fields.extend([
-            ("video", req.video_url.clone()),
-            ("title", req.caption.clone()),
-            ("async_upload", "true".into()),
-            ("request_id", id.to_owned()),
+            ("video".to_owned(), req.video_url.clone()),
+            ("title".to_owned(), req.caption.clone()),
+        ]);
+        for (platform, caption) in &req.captions {
+            if platforms.contains(platform) && *caption != req.caption {
+                fields.push((format!("{platform}_title"), caption.clone()));
+            }
+        }
+        fields.extend([
+            ("async_upload".to_owned(), "true".to_owned()),
+            ("request_id".to_owned(), id.to_owned()),
         ]);
         fields
     }
@@ -180,5 +191,49 @@ mod tests {
             JobStatus::Failed { reason: "tiktok: video too long".into() }
         );
         assert!(matches!(upload_status(&json!({"status":"not_found"})), JobStatus::Unknown { .. }));
+    }
+
+    #[test]
+    fn the_projects_targets_and_captions_go_in_the_upload() {
+        // docs.upload-post.com/api/upload-video: `user`, `platform[]`, `title`, `{platform}_title`.
+        let client = UploadPost::new(
+            reqwest::Client::new(),
+            PublishSettings {
+                base: "https://api.upload-post.com".into(),
+                key: "k".into(),
+                user: "configured".into(),
+                platforms: vec!["tiktok".into()],
+            },
+        );
+        let mut req = PublishRequest {
+            run_id: myloware::domain::RunId::new(),
+            video_url: "https://media.example/final.mp4".into(),
+            title: "t".into(),
+            caption: "short #asmr".into(),
+            platforms: vec![],
+            user: None,
+            captions: Default::default(),
+        };
+        let fields = client.upload_fields("mw-1", &req);
+        let get = |f: &[(String, String)], k: &str| -> Vec<String> {
+            f.iter().filter(|(n, _)| n == k).map(|(_, v)| v.clone()).collect()
+        };
+        assert_eq!(
+            (get(&fields, "user"), get(&fields, "platform[]")),
+            (vec!["configured".into()], vec!["tiktok".into()])
+        );
+        req.platforms = vec!["tiktok".into(), "instagram".into()];
+        req.user = Some("aismr".into());
+        req.captions = [
+            ("tiktok".to_owned(), "a longer caption #asmr #zodiac".to_owned()),
+            ("instagram".to_owned(), "short #asmr".to_owned()),
+        ]
+        .into();
+        let fields = client.upload_fields("mw-1", &req);
+        assert_eq!(get(&fields, "user"), ["aismr"]);
+        assert_eq!(get(&fields, "platform[]"), ["tiktok", "instagram"]);
+        assert_eq!(get(&fields, "title"), ["short #asmr"]);
+        assert_eq!(get(&fields, "tiktok_title"), ["a longer caption #asmr #zodiac"]);
+        assert!(get(&fields, "instagram_title").is_empty(), "the same as title: not repeated");
     }
 }

@@ -15,9 +15,13 @@ use super::{AppState, Upload, new_id};
 /// `request_id`).
 pub(super) async fn upload(State(s): State<AppState>, mut form: Multipart) -> Response {
     let (mut video, mut request_id, mut asynchronous) = (None, None, false);
+    let (mut user, mut title, mut platforms) = (None, None, 0);
     while let Ok(Some(field)) = form.next_field().await {
         match field.name() {
             Some("video") => video = field.text().await.ok(),
+            Some("user") => user = field.text().await.ok(),
+            Some("title") => title = field.text().await.ok(),
+            Some("platform[]") => platforms += 1,
             Some("request_id") => request_id = field.text().await.ok(),
             Some("async_upload") => {
                 asynchronous = field.text().await.ok().as_deref() == Some("true")
@@ -26,10 +30,19 @@ pub(super) async fn upload(State(s): State<AppState>, mut form: Multipart) -> Re
         }
     }
     s.bump(|st| st.publish_posts += 1);
-    if video.is_none_or(|v| v.is_empty()) {
+    // The documented required fields: `user`, at least one `platform[]`, `video`, `title`.
+    let missing = [
+        ("user", user.is_none_or(|u| u.is_empty())),
+        ("platform[]", platforms == 0),
+        ("video", video.is_none_or(|v| v.is_empty())),
+        ("title", title.is_none_or(|t| t.is_empty())),
+    ]
+    .into_iter()
+    .find(|(_, missing)| *missing);
+    if let Some((field, _)) = missing {
         return (
             StatusCode::BAD_REQUEST,
-            Json(json!({ "success": false, "error": "video is required" })),
+            Json(json!({ "success": false, "error": format!("{field} is required") })),
         )
             .into_response();
     }
