@@ -5,6 +5,7 @@ mod config_check;
 mod demo;
 mod dlq;
 mod embedded;
+mod eval;
 mod fake_providers;
 mod infra;
 mod projects;
@@ -31,6 +32,11 @@ enum Command {
     },
     /// Run one whole video run in this process (no AWS, no keys) and print a summary.
     Demo(demo::DemoArgs),
+    /// Measure quality: score a project's ideation over a dataset with a judge.
+    Eval {
+        #[command(subcommand)]
+        command: eval::EvalCommand,
+    },
     /// Manage the AWS resources (table, queues, bucket).
     Infra {
         #[command(subcommand)]
@@ -62,12 +68,14 @@ async fn main() -> anyhow::Result<()> {
         | Command::Runs(_)
         | Command::Dlq(_)
         | Command::Config { .. }
-        | Command::Projects { .. } => myloware_runtime::telemetry::init_with("warn", true),
+        | Command::Projects { .. }
+        | Command::Eval { .. } => myloware_runtime::telemetry::init_with("warn", true),
         _ => myloware_runtime::telemetry::init(),
     }
     match cli.command {
         Command::Config { command } => config_check::run(command),
         Command::Demo(args) => demo::run(args).await,
+        Command::Eval { command } => eval::run(command).await,
         Command::Infra { command } => infra::run(command).await,
         Command::Projects { command } => projects::run(command),
         Command::Serve(args) => serve::run(args).await,

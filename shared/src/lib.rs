@@ -8,6 +8,7 @@ pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod eval;
 pub mod fakes;
 pub mod faults;
 pub mod ports;

@@ -546,6 +546,34 @@ async fn chat_and_moderation_as_documented() {
     assert!(why.contains("after one re-ask") && why.contains("2"), "{why}");
     assert_eq!(p.received().len(), 2);
 
+    // The eval's judge: the rubric in the system message, the plan in the user message, the
+    // verdict as structured output.
+    let judge = myloware_providers::clients::OpenAiJudge::new(
+        plain_client(),
+        settings("test-llm-key", "gpt-4o-2024-08-06"),
+    );
+    let catalog = myloware::projects::Catalog::shipped();
+    let eval = catalog.get("aismr").unwrap().project.eval.clone().unwrap();
+    let ideas = Ideas {
+        title: "t".into(),
+        prompts: vec!["a slow macro of a glass horn".into(), "velvet".into()],
+        caption: "c".into(),
+        overlays: vec![],
+    };
+    p.answer(&doc["judge"]);
+    let asked = myloware::eval::JudgeAsk { eval: &eval, ask: &ask, ideas: &ideas };
+    let verdict = myloware::eval::Judge::judge(&judge, &asked).await.unwrap();
+    assert_eq!(verdict.score, 4);
+    let sent = p.last();
+    assert_documented(&sent, &doc["ideate"]);
+    let body = sent.json();
+    assert!(body["messages"][0]["content"].as_str().unwrap().contains("- tactile sound: "));
+    assert!(body["messages"][1]["content"].as_str().unwrap().contains("glass horn"));
+    assert_eq!(
+        body["response_format"]["json_schema"]["schema"]["properties"]["score"]["enum"],
+        serde_json::json!([1, 2, 3, 4, 5])
+    );
+
     p.answer(&doc["refusal"]);
     let why = terminal(llm.ideate(&ask).await.unwrap_err());
     assert!(why.contains("I'm sorry"), "{why}");

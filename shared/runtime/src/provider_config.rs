@@ -324,7 +324,7 @@ pub fn video_secret_var(p: Provider) -> &'static str {
 
 /// An OpenAI-compatible API: the LLM's (`MYLOWARE_LLM_*`) or moderation's
 /// (`MYLOWARE_MODERATION_*`), configured separately.
-fn chat(kind: Kind, model: &str) -> Result<ApiSettings, ConfigError> {
+pub fn chat(kind: Kind, model: &str) -> Result<ApiSettings, ConfigError> {
     let (b, k, m) = match kind {
         Kind::Moderation => (
             "MYLOWARE_MODERATION_BASE_URL",

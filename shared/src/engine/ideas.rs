@@ -59,7 +59,7 @@ impl Engine {
 }
 
 /// The texts checked: title and caption together, each prompt, the overlays together.
-fn texts_of(ideas: &Ideas) -> Vec<String> {
+pub(crate) fn texts_of(ideas: &Ideas) -> Vec<String> {
     let mut texts = vec![format!("{}\n{}", ideas.title, ideas.caption)];
     texts.extend(ideas.prompts.iter().cloned());
     if !ideas.overlays.is_empty() {
@@ -69,7 +69,7 @@ fn texts_of(ideas: &Ideas) -> Vec<String> {
 }
 
 /// Whether `text` (lower case) holds `term` as whole words.
-fn contains_term(text: &str, term: &str) -> bool {
+pub(crate) fn contains_term(text: &str, term: &str) -> bool {
     let is_word = |c: char| c.is_alphanumeric() || c == '_';
     text.match_indices(term).any(|(at, _)| {
         let before = text[..at].chars().next_back();

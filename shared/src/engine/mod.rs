@@ -10,7 +10,7 @@ mod error;
 mod fork;
 mod gates;
 mod guards;
-mod ideas;
+pub(crate) mod ideas;
 mod intake;
 mod limits;
 pub mod meter;

@@ -140,3 +140,17 @@ impl<'de> Deserialize<'de> for OutputSchema {
         Ok(Self(v))
     }
 }
+
+/// `eval.threshold`: a median score from 1 to 5.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Threshold(pub f64);
+
+impl<'de> Deserialize<'de> for Threshold {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = f64::deserialize(d)?;
+        if !(1.0..=5.0).contains(&n) {
+            return Err(D::Error::custom(format!("eval.threshold: must be 1 to 5, not {n}")));
+        }
+        Ok(Self(n))
+    }
+}

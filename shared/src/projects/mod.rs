@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use catalog::{Catalog, ENV_PROJECTS_DIR, Entry};
 pub use fields::{
     AspectRatio, CaptionLimit, ClipCount, ClipSeconds, Hashtag, OutputSchema, RenderSeconds, Slug,
-    Text,
+    Text, Threshold,
 };
 
 use crate::domain::ProjectName;
@@ -39,6 +39,34 @@ pub struct Project {
     /// Extra guardrails, given to the ideator and the safety check.
     #[serde(default)]
     pub safety: Safety,
+    /// How `myloware eval ideation` scores its ideation.
+    #[serde(default)]
+    pub eval: Option<Eval>,
+}
+
+/// `[eval]`: the judge's rubric and the pass mark.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Eval {
+    /// The median score (1 to 5) a dataset must reach.
+    pub threshold: Threshold,
+    /// The judge's model, when not the configured LLM's.
+    #[serde(default)]
+    pub judge_model: Option<ModelId>,
+    /// What the judge looks for, one criterion each.
+    pub criteria: Vec<Criterion>,
+}
+
+/// One rubric criterion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Criterion {
+    /// A short name.
+    pub name: Text<80>,
+    /// What a good answer does, for the LLM judge.
+    pub description: Text<1000>,
+    /// Words whose presence the deterministic fake judge takes as this criterion met.
+    pub look_for: Vec<Text<60>>,
 }
 
 fn project_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ProjectName, D::Error> {
@@ -198,6 +226,16 @@ impl Project {
                 p.render.duration_seconds.0, p.video.clips.0, p.video.seconds.0
             );
             return Err(ProjectError::at(file, text, line_of("duration_seconds"), m));
+        }
+        if let Some(e) = &p.eval {
+            if e.criteria.is_empty() {
+                let m = "eval.criteria: give the judge at least one criterion".to_owned();
+                return Err(ProjectError::at(file, text, line_of("[eval]"), m));
+            }
+            if let Some(c) = e.criteria.iter().find(|c| c.look_for.is_empty()) {
+                let m = format!("eval.criteria: {:?} has nothing to look_for", c.name.0);
+                return Err(ProjectError::at(file, text, line_of("[[eval.criteria]]"), m));
+            }
         }
         if p.publish.platforms.is_empty() {
             let m = "publish.platforms: name at least one platform".to_owned();
