@@ -20,10 +20,35 @@ use myloware::projects::Catalog;
 use myloware_providers::clients::{Kind, OpenAiChat, OpenAiJudge, OpenAiModeration, plain_client};
 use myloware_runtime::provider_config::chat;
 
+use crate::client::ApiArgs;
+
 #[derive(Subcommand)]
 pub enum EvalCommand {
     /// Score a project's ideation over a dataset of briefs.
     Ideation(IdeationArgs),
+    /// Turn rated runs (from a running API) into dataset lines for `eval ideation --dataset`.
+    ExportFeedback(ExportArgs),
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    api: ApiArgs,
+    /// Only runs of this project.
+    #[arg(long)]
+    project: Option<String>,
+    /// Only runs whose average rating is at least this.
+    #[arg(long, default_value_t = 1.0)]
+    min_rating: f64,
+    /// Only runs whose average rating is at most this (e.g. 2 to collect the failures).
+    #[arg(long, default_value_t = 5.0)]
+    max_rating: f64,
+    /// Look at this many runs at most, newest first.
+    #[arg(long, default_value_t = 500)]
+    limit: usize,
+    /// Write the lines here (standard output by default).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 /// Who answers: the fake (no keys) or the real API.
@@ -68,7 +93,68 @@ pub struct IdeationArgs {
 pub async fn run(command: EvalCommand) -> anyhow::Result<()> {
     match command {
         EvalCommand::Ideation(args) => ideation(args).await,
+        EvalCommand::ExportFeedback(args) => export_feedback(args).await,
     }
+}
+
+/// Rated runs as dataset lines: `{"id": "run-<id>", "brief", "clips", "tags": ["feedback",
+/// "rating-<average>", <comment words>?]}`; the ratings and comments go in a `//` line above.
+async fn export_feedback(args: ExportArgs) -> anyhow::Result<()> {
+    let api = ApiArgs { json: false, ..args.api.clone() };
+    let http = reqwest::Client::new();
+    let (mut seen, mut cursor, mut lines) = (0usize, None::<String>, Vec::new());
+    'pages: loop {
+        let mut q = vec![("limit", "100".to_owned())];
+        q.extend(cursor.clone().map(|c| ("cursor", c)));
+        let page = api.call(http.get(api.url("/v1/runs")).query(&q)).await?;
+        for r in page["runs"].as_array().into_iter().flatten() {
+            if seen == args.limit {
+                break 'pages;
+            }
+            seen += 1;
+            if args.project.as_deref().is_some_and(|p| r["project"] != p) {
+                continue;
+            }
+            let id = r["run_id"].as_str().unwrap_or_default();
+            let fb = api.call(http.get(api.url(&format!("/v1/runs/{id}/feedback")))).await?;
+            let Some(average) = fb["average"].as_f64() else { continue };
+            if average < args.min_rating || average > args.max_rating {
+                continue;
+            }
+            let run = api.call(http.get(api.url(&format!("/v1/runs/{id}")))).await?;
+            let comments: Vec<String> = fb["feedback"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|f| format!("{}: {}", f["rating"], f["comment"].as_str().unwrap_or("")))
+                .collect();
+            lines.push(format!("// {id}: {}", comments.join(" | ").replace('\n', " ")));
+            let case = EvalCase {
+                id: format!("run-{id}"),
+                brief: run["brief"].as_str().unwrap_or_default().to_owned(),
+                clips: run["clip_count"].as_u64().map(|c| c as u32),
+                tags: vec![
+                    "feedback".into(),
+                    format!("rating-{average:.1}"),
+                    run["project"].as_str().unwrap_or_default().to_owned(),
+                ],
+            };
+            lines.push(serde_json::to_string(&case)?);
+        }
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let text = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => print!("{text}"),
+    }
+    eprintln!("{} rated run(s) of {seen} looked at", lines.len() / 2);
+    Ok(())
 }
 
 async fn ideation(args: IdeationArgs) -> anyhow::Result<()> {

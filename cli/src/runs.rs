@@ -1,4 +1,4 @@
-//! `myloware runs start|get|list|approve|reject|resume|cancel|fork|history`: talk to a running
+//! `myloware runs start|get|list|approve|reject|resume|cancel|fork|history|feedback`: talk to a running
 //! API.
 
 use clap::{Args, Subcommand};
@@ -74,6 +74,17 @@ enum RunsCommand {
         #[arg(long)]
         from_version: u64,
     },
+    /// Rate a run, 1 to 5 (your earlier rating of it is replaced).
+    Feedback {
+        /// Run id.
+        id: String,
+        /// 1 (poor) to 5 (excellent).
+        #[arg(long)]
+        rating: u8,
+        /// Why.
+        #[arg(long)]
+        comment: Option<String>,
+    },
     /// Every checkpoint of a run: version, step, status, time, error.
     History {
         /// Run id.
@@ -130,6 +141,9 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
             .post(api.url(&format!("/v1/runs/{id}/fork")))
             .json(&json!({ "from_version": from_version })),
         RunsCommand::History { id } => http.get(api.url(&format!("/v1/runs/{id}/history"))),
+        RunsCommand::Feedback { id, rating, comment } => http
+            .post(api.url(&format!("/v1/runs/{id}/feedback")))
+            .json(&json!({ "rating": rating, "comment": comment })),
         RunsCommand::List { status, limit, cursor } => {
             let mut q = vec![("limit", limit.to_string())];
             q.extend(status.clone().map(|s| ("status", s)));

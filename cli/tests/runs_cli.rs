@@ -72,9 +72,79 @@ fn runs_commands_talk_to_the_api() {
         String::from_utf8_lossy(&wrong.stderr).contains("not_waiting_at_gate"),
         "a clear error"
     );
+    // An edit of the ideas that breaks the project's schema (two prompts for one clip).
+    let edit = dir.with_extension("ideas.json");
+    let ideas = serde_json::json!({ "title": "t", "prompts": ["a", "b"], "caption": "c" });
+    std::fs::write(&edit, ideas.to_string()).unwrap();
+    let refused =
+        myloware(&api, &["approve", &id, "--gate", "ideation", "--ideas", edit.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("422") && stderr.contains("invalid_ideas"), "{stderr}");
     let ok = myloware(&api, &["approve", &id, "--gate", "ideation"]);
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     assert!(String::from_utf8_lossy(&ok.stdout).contains("running"));
+
+    // Feedback, then the rated run as an eval case that the eval runs.
+    let first = json(&myloware(&api, &["feedback", &id, "--rating", "2", "--json"]));
+    assert_eq!(first["rating"], 2);
+    let again =
+        json(&myloware(&api, &["feedback", &id, "--rating", "5", "--comment", "calm", "--json"]));
+    assert_eq!(
+        (again["rating"].as_u64(), again["created_at"].as_str()),
+        (Some(5), first["created_at"].as_str())
+    );
+    let dataset = dir.with_extension("feedback.jsonl");
+    let export = Command::new(env!("CARGO_BIN_EXE_myloware"))
+        .args([
+            "eval",
+            "export-feedback",
+            "--api-url",
+            &api,
+            "--api-key",
+            "cli-key",
+            "--min-rating",
+            "4",
+            "--out",
+        ])
+        .arg(&dataset)
+        .output()
+        .unwrap();
+    assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
+    let text = std::fs::read_to_string(&dataset).unwrap();
+    let case: serde_json::Value =
+        serde_json::from_str(text.lines().find(|l| !l.starts_with("//")).unwrap()).unwrap();
+    assert_eq!(case["id"], format!("run-{id}"));
+    assert_eq!((case["brief"].as_str(), case["clips"].as_u64()), (Some("from the cli"), Some(1)));
+    assert!(text.contains("5: calm"), "{text}");
+    let report = dir.with_extension("report.json");
+    let eval = Command::new(env!("CARGO_BIN_EXE_myloware"))
+        .args(["eval", "ideation", "--project", "demo", "--dataset"])
+        .arg(&dataset)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stdout));
+    // Only the well-rated: none below 4 when asked for the poor ones.
+    let poor = Command::new(env!("CARGO_BIN_EXE_myloware"))
+        .args([
+            "eval",
+            "export-feedback",
+            "--api-url",
+            &api,
+            "--api-key",
+            "cli-key",
+            "--max-rating",
+            "3",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        poor.status.success() && poor.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&poor.stdout)
+    );
     let bad_key = Command::new(env!("CARGO_BIN_EXE_myloware"))
         .args(["runs", "--api-url", &api, "--api-key", "wrong", "get", &id])
         .output()

@@ -4,8 +4,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use myloware::domain::{
-    Arrival, ArrivalOutcome, AuditEntry, Correlation, IdempotencyKey, JobId, ProjectName, Provider,
-    RunId, RunRecord, RunStatus, SafetyRecord, Step,
+    Arrival, ArrivalOutcome, AuditEntry, Correlation, Feedback, IdempotencyKey, JobId, ProjectName,
+    Provider, RunId, RunRecord, RunStatus, SafetyRecord, Step,
 };
 use myloware::ports::{
     Checkpoint, CreateOutcome, IntentKey, ListQuery, RecordArrival, RunStore, StoreError,
@@ -34,6 +34,28 @@ pub async fn store_suite(store: Arc<dyn RunStore>) {
     rendezvous(&store).await;
     listing(&store).await;
     counters_and_verdicts(&store).await;
+    feedback(&store).await;
+}
+
+async fn feedback(store: &Arc<dyn RunStore>) {
+    let (run, other) = (RunId::new(), RunId::new());
+    assert!(store.feedback(&run).await.unwrap().is_empty(), "none yet");
+    let at = |ms: i64| Timestamp(1_800_000_000_000 + ms);
+    let rate = |who: &str, rating: u8, created: i64, updated: i64| Feedback {
+        run_id: run,
+        caller: who.into(),
+        rating,
+        comment: Some(format!("{who} says {rating}")),
+        created_at: at(created),
+        updated_at: at(updated),
+    };
+    store.put_feedback(&rate("bob", 2, 20, 20)).await.unwrap();
+    store.put_feedback(&rate("ann", 5, 10, 10)).await.unwrap();
+    // The same caller again: replaced, not added.
+    store.put_feedback(&rate("bob", 4, 20, 30)).await.unwrap();
+    let all = store.feedback(&run).await.unwrap();
+    assert_eq!(all, [rate("ann", 5, 10, 10), rate("bob", 4, 20, 30)], "oldest first, one each");
+    assert!(store.feedback(&other).await.unwrap().is_empty(), "per run");
 }
 
 async fn counters_and_verdicts(store: &Arc<dyn RunStore>) {

@@ -72,6 +72,13 @@ CREATE TABLE IF NOT EXISTS safety (
     body   TEXT NOT NULL,
     PRIMARY KEY (run_id, sha)
 );
+CREATE TABLE IF NOT EXISTS feedback (
+    run_id     TEXT NOT NULL,
+    caller     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    body       TEXT NOT NULL,
+    PRIMARY KEY (run_id, caller)
+);
 CREATE TABLE IF NOT EXISTS counters (
     key        TEXT PRIMARY KEY,
     n          INTEGER NOT NULL,

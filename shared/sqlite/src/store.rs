@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use myloware::domain::{
-    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, JobId, Lease, Provider,
-    RunId, RunRecord, SafetyRecord,
+    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, JobId, Lease,
+    Provider, RunId, RunRecord, SafetyRecord,
 };
 use myloware::ports::{
     Checkpoint, CreateOutcome, DuePage, DueRun, Intent, IntentKey, ListQuery, RecordArrival,
@@ -559,6 +559,37 @@ impl RunStore for SqliteStore {
                 params![r, h, b],
             )?;
             Ok(())
+        })
+        .await?)
+    }
+
+    async fn put_feedback(&self, feedback: &Feedback) -> Result<(), StoreError> {
+        let (r, who, at, b) = (
+            feedback.run_id.to_string(),
+            feedback.caller.clone(),
+            feedback.created_at.millis(),
+            to_json(feedback),
+        );
+        Ok(with(&self.conn, move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO feedback (run_id, caller, created_at, body) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![r, who, at, b],
+            )?;
+            Ok(())
+        })
+        .await?)
+    }
+
+    async fn feedback(&self, run: &RunId) -> Result<Vec<Feedback>, StoreError> {
+        let r = run.to_string();
+        Ok(with(&self.conn, move |c| {
+            let mut stmt = c.prepare(
+                "SELECT body FROM feedback WHERE run_id = ?1 ORDER BY created_at, caller",
+            )?;
+            let bodies: Vec<String> =
+                stmt.query_map(params![r], |row| row.get(0))?.collect::<Result<_, _>>()?;
+            bodies.iter().map(|b| from_json("feedback", b)).collect()
         })
         .await?)
     }

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::domain::{
-    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, JobId, Lease, Provider,
-    RunId, RunRecord, SafetyRecord,
+    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, JobId, Lease,
+    Provider, RunId, RunRecord, SafetyRecord,
 };
 use crate::ports::{
     Checkpoint, CreateOutcome, DuePage, DueRun, Intent, IntentKey, ListQuery, RecordArrival,
@@ -30,6 +30,7 @@ struct Inner {
     intents: HashMap<String, Option<JobId>>,
     rendezvous: BTreeMap<(Provider, JobId), Rendezvous>,
     safety: HashMap<(RunId, String), SafetyRecord>,
+    feedback: BTreeMap<(RunId, String), Feedback>,
     counters: HashMap<String, (u64, Timestamp)>,
 }
 
@@ -335,6 +336,20 @@ impl RunStore for MemoryStore {
     ) -> Result<(), StoreError> {
         self.inner.lock().unwrap().safety.insert((*run, sha.to_owned()), verdict.clone());
         Ok(())
+    }
+
+    async fn put_feedback(&self, feedback: &Feedback) -> Result<(), StoreError> {
+        let key = (feedback.run_id, feedback.caller.clone());
+        self.inner.lock().unwrap().feedback.insert(key, feedback.clone());
+        Ok(())
+    }
+
+    async fn feedback(&self, run: &RunId) -> Result<Vec<Feedback>, StoreError> {
+        let g = self.inner.lock().unwrap();
+        let mut all: Vec<Feedback> =
+            g.feedback.iter().filter(|((r, _), _)| r == run).map(|(_, f)| f.clone()).collect();
+        all.sort_by_key(|f| f.created_at);
+        Ok(all)
     }
 
     async fn bump_counter(

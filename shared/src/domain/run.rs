@@ -592,6 +592,27 @@ pub struct CorrelationRecord {
     pub arrival: Option<Arrival>,
 }
 
+/// A person's rating of a run: one per caller per run, updated in place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Feedback {
+    /// The run.
+    pub run_id: RunId,
+    /// Who rated it (the API key's fingerprint).
+    pub caller: String,
+    /// 1 (poor) to 5 (excellent).
+    pub rating: u8,
+    /// Why, at most [`MAX_FEEDBACK_CHARS`] characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// First given.
+    pub created_at: Timestamp,
+    /// Last changed.
+    pub updated_at: Timestamp,
+}
+
+/// Longest feedback comment.
+pub const MAX_FEEDBACK_CHARS: usize = 2000;
+
 /// A content-safety verdict remembered for a run, keyed by the SHA-256 of the checked text, so
 /// a replayed or resumed step does not ask the checker again. Errors are never remembered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ mod callbacks;
 mod cancel;
 mod dlq;
 mod error;
+mod feedback;
 mod fork;
 mod gates;
 mod guards;

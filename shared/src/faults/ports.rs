@@ -7,8 +7,8 @@ use async_trait::async_trait;
 
 use super::{Faults, around, around_about};
 use crate::domain::{
-    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, JobId, Provider, RunId,
-    RunRecord, SafetyRecord, StepMessage,
+    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, JobId,
+    Provider, RunId, RunRecord, SafetyRecord, StepMessage,
 };
 use crate::ports::{
     Checkpoint, CreateOutcome, DuePage, Intent, IntentKey, ListQuery, QueueConsumer, QueueError,
@@ -179,6 +179,12 @@ impl RunStore for FaultyStore {
         v: &SafetyRecord,
     ) -> Result<(), StoreError> {
         fs!(self.faults, record_safety_verdict, self.inner.record_safety_verdict(run, sha, v))
+    }
+    async fn put_feedback(&self, feedback: &Feedback) -> Result<(), StoreError> {
+        self.inner.put_feedback(feedback).await
+    }
+    async fn feedback(&self, run: &RunId) -> Result<Vec<Feedback>, StoreError> {
+        self.inner.feedback(run).await
     }
     async fn bump_counter(
         &self,

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use crate::domain::{
-    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, JobId, Provider, RunId,
-    RunRecord, RunStatus, SafetyRecord,
+    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, JobId,
+    Provider, RunId, RunRecord, RunStatus, SafetyRecord,
 };
 use crate::time::Timestamp;
 
@@ -302,6 +302,12 @@ pub trait RunStore: Send + Sync {
         sha: &str,
         verdict: &SafetyRecord,
     ) -> Result<(), StoreError>;
+
+    /// Store `feedback`, replacing the same caller's earlier feedback on the run.
+    async fn put_feedback(&self, feedback: &Feedback) -> Result<(), StoreError>;
+
+    /// Every caller's feedback on a run, oldest first.
+    async fn feedback(&self, run: &RunId) -> Result<Vec<Feedback>, StoreError>;
 
     /// Add one to the counter `key` if it is below `limit`: `Some(new value)`, or `None` when the
     /// limit is reached (nothing changes). A counter restarts from zero after `expires_at`.

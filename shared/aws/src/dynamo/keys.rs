@@ -5,6 +5,8 @@
 //! | `RUN#<id>`                | `META`              | the run record (+ two list GSIs)       |
 //! | `RUN#<id>`                | `CP#<version:010>`  | checkpoint history                     |
 //! | `RUN#<id>`                | `AUDIT#<ms:015>#<u>`| gate decisions and operator actions    |
+//! | `RUN#<id>`                | `SAFETY#<sha256>`   | a remembered safety verdict            |
+//! | `RUN#<id>`                | `FEEDBACK#<caller>` | one caller's rating of the run         |
 //! | `IDEM#start#<key>`        | `IDEM`              | run start idempotency key → run id     |
 //! | `IDEM#intent#<key>`       | `IDEM`              | paid-call intent → provider job id     |
 //! | `CORR#<provider>#<job>`   | `CORR`              | rendezvous: correlation + arrival      |

@@ -11,8 +11,8 @@ use aws_sdk_dynamodb::types::{
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use myloware::domain::{
-    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, JobId, Lease, Provider,
-    RunId, RunRecord, SafetyRecord,
+    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, JobId, Lease,
+    Provider, RunId, RunRecord, SafetyRecord,
 };
 use myloware::ports::{
     Checkpoint, CreateOutcome, DuePage, DueRun, Intent, IntentKey, ListQuery, RecordArrival,
@@ -747,6 +747,20 @@ impl RunStore for DynamoStore {
         let mut item = key(run_pk(run), format!("SAFETY#{sha}"));
         item.insert("body".into(), json(verdict));
         self.put_unconditional(item, "PutItem(safety)").await
+    }
+
+    async fn put_feedback(&self, feedback: &Feedback) -> Result<(), StoreError> {
+        let mut item = key(run_pk(&feedback.run_id), format!("FEEDBACK#{}", feedback.caller));
+        item.insert("body".into(), json(feedback));
+        self.put_unconditional(item, "PutItem(feedback)").await
+    }
+
+    async fn feedback(&self, run: &RunId) -> Result<Vec<Feedback>, StoreError> {
+        let items = self.query_prefix(run_pk(run), "FEEDBACK#").await?;
+        let mut all: Vec<Feedback> =
+            items.iter().filter_map(|i| decode(i, "body").transpose()).collect::<Result<_, _>>()?;
+        all.sort_by_key(|f| f.created_at);
+        Ok(all)
     }
 
     async fn bump_counter(

@@ -1,8 +1,9 @@
-//! The runs API: start, get, list, approve / reject a gate, resume, cancel, fork, history; the
-//! admin API: audit log and DLQ operations.
+//! The runs API: start, get, list, approve / reject a gate, resume, cancel, fork, history,
+//! feedback; the admin API: audit log and DLQ operations.
 
 mod admin;
 mod dlq;
+mod feedback;
 mod gates;
 mod operations;
 mod runs;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/runs/{id}/cancel", post(operations::cancel))
         .route("/v1/runs/{id}/fork", post(operations::fork))
         .route("/v1/runs/{id}/history", get(operations::history))
+        .route("/v1/runs/{id}/feedback", post(feedback::give).get(feedback::list))
         .route("/v1/admin/runs/{id}/audit", get(admin::audit))
         .route("/v1/admin/dlq", get(dlq::list))
         .route("/v1/admin/dlq/redrive", post(dlq::redrive).get(dlq::redrive_status))

@@ -51,6 +51,8 @@ pub struct RunView {
     pub run_id: String,
     /// Project.
     pub project: String,
+    /// The brief it was started with.
+    pub brief: String,
     /// Status.
     pub status: String,
     /// Current step.
@@ -114,6 +116,7 @@ impl RunView {
         Ok(Self {
             run_id: run.run_id.to_string(),
             project: run.project.as_str().to_owned(),
+            brief: run.brief.clone(),
             status: run.status.to_string(),
             current_step: run.step.to_string(),
             version: run.version,

@@ -1,0 +1,87 @@
+//! `POST/GET /v1/runs/{id}/feedback`: one rating per caller per run, updated in place; bad
+//! ratings and comments get clear errors; an unknown run is 404.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+async fn call(
+    app: &axum::Router,
+    key: &str,
+    method: &str,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("x-api-key", key)
+        .header("content-type", "application/json")
+        .body(if body.is_null() { Body::empty() } else { Body::from(body.to_string()) })
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn one_rating_per_caller_per_run_updatable() {
+    let (app, _fakes, _backend) = common::app_with(&["ann-key", "bob-key"], Default::default());
+    let (_, started) = call(&app, "ann-key", "POST", "/v1/runs", json!({ "brief": "b" })).await;
+    let path = format!("/v1/runs/{}/feedback", started["run_id"].as_str().unwrap());
+
+    let (status, first) = call(&app, "ann-key", "POST", &path, json!({ "rating": 2 })).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, again) = call(
+        &app,
+        "ann-key",
+        "POST",
+        &path,
+        json!({ "rating": 5, "comment": "better on a second look" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "the same caller updates: {again}");
+    assert_eq!(again["created_at"], first["created_at"]);
+    assert_eq!(again["comment"], "better on a second look");
+    let (status, _) = call(&app, "bob-key", "POST", &path, json!({ "rating": 3 })).await;
+    assert_eq!(status, StatusCode::CREATED, "another caller adds its own");
+
+    let (status, list) = call(&app, "bob-key", "GET", &path, Value::Null).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["count"], 2, "{list}");
+    assert_eq!(list["average"], 4.0);
+    let ratings: Vec<u64> = list["feedback"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rating"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ratings, [5, 3]);
+
+    for (body, code) in [
+        (json!({ "rating": 0 }), "invalid_rating"),
+        (json!({ "rating": 6 }), "invalid_rating"),
+        (json!({ "rating": 3, "comment": "x".repeat(2001) }), "invalid_comment"),
+    ] {
+        let (status, err) = call(&app, "ann-key", "POST", &path, body).await;
+        assert_eq!((status, err["error"].as_str()), (StatusCode::BAD_REQUEST, Some(code)), "{err}");
+    }
+    let (status, err) = call(&app, "ann-key", "POST", &path, json!({ "rating": "five" })).await;
+    assert_eq!(
+        (status, err["error"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body"))
+    );
+    let (status, _) = call(&app, "nobody", "POST", &path, json!({ "rating": 3 })).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let unknown = "/v1/runs/3f0e8a53-5b0e-4c47-9d7e-2f1f7c0f7a11/feedback";
+    let (status, err) = call(&app, "ann-key", "POST", unknown, json!({ "rating": 3 })).await;
+    assert_eq!((status, err["error"].as_str()), (StatusCode::NOT_FOUND, Some("run_not_found")));
+    // The failed attempts changed nothing.
+    let (_, list) = call(&app, "ann-key", "GET", &path, Value::Null).await;
+    assert_eq!(list["count"], 2);
+}
