@@ -110,3 +110,42 @@ async fn a_project_changed_after_the_start_does_not_change_the_run() {
     let later = h.start_project("motivational", None).await;
     assert_eq!(h.run(&later).await.state.spec.unwrap().template, "other");
 }
+
+#[tokio::test]
+async fn a_project_names_its_video_api_and_model() {
+    let mut h = Harness::new();
+    let base =
+        include_str!("../../projects/demo.toml").replace("name = \"demo\"", "name = \"own\"");
+    // Its model goes in every video request of its runs.
+    let own = base.replace(
+        "aspect_ratio = \"9:16\"",
+        "aspect_ratio = \"9:16\"\nprovider = \"openai\"\nmodel = \"minimax/minimax-h3\"",
+    );
+    h.engine.config.projects.add("projects/own.toml", &own).unwrap();
+    let id = h.start_project("own", None).await;
+    h.pump(1).await;
+    h.approve(&id, Gate::Ideation).await;
+    h.pump(1).await;
+    let requests = h.fakes.video.requests();
+    assert_eq!(requests.len(), 3);
+    assert!(
+        requests.iter().all(|r| r.model.as_ref().is_some_and(|m| m.model == "minimax/minimax-h3")),
+        "{requests:?}"
+    );
+    // A project made for another video API is refused before anything is stored.
+    let gemini =
+        base.replace("aspect_ratio = \"9:16\"", "aspect_ratio = \"9:16\"\nprovider = \"gemini\"");
+    h.engine.config.projects.add("projects/own.toml", &gemini).unwrap();
+    let req = StartRequest {
+        project: ProjectName::parse("own").unwrap(),
+        brief: "b".into(),
+        clips: None,
+        idempotency_key: None,
+        request_id: None,
+        caller: None,
+    };
+    let e = h.engine.start_run(req).await.unwrap_err();
+    assert_eq!(e.code(), "project_needs_another_video_api", "{e}");
+    assert!(e.to_string().contains("gemini"), "{e}");
+    assert!(h.queue.pop().is_none());
+}

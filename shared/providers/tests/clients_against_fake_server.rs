@@ -100,7 +100,13 @@ async fn real_clients_drive_the_fake_server() {
     let ideas = p.llm.ideate(&ask).await.unwrap();
     assert_eq!(ideas.prompts.len(), 4);
 
-    let req = VideoRequest { run_id: run, index: 0, prompt: ideas.prompts[0].clone(), seconds: 8 };
+    let req = VideoRequest {
+        run_id: run,
+        index: 0,
+        prompt: ideas.prompts[0].clone(),
+        seconds: 8,
+        model: None,
+    };
     let a = p.video.submit("intent-1", &req).await.unwrap();
     let b = p.video.submit("intent-1", &req).await.unwrap();
     assert_eq!(a, b, "same idempotency key, same job");

@@ -13,7 +13,9 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use myloware::domain::{ArrivalOutcome, Ideas, IdeationGuide, JobId, ProjectName, RunId};
+use myloware::domain::{
+    ArrivalOutcome, Ideas, IdeationGuide, JobId, ProjectName, RunId, VideoModel,
+};
 use myloware::ports::{
     IdeationAsk, JobStatus, LlmProvider, ProviderError, RenderProvider, RenderRequest,
     SafetyProvider, SafetyVerdict, VideoProvider, VideoRequest, collect,
@@ -187,7 +189,7 @@ fn assert_same_shape(got: &Value, example: &Value, at: &str) {
 }
 
 fn request(prompt: &str, seconds: u32) -> VideoRequest {
-    VideoRequest { run_id: RunId::new(), index: 0, prompt: prompt.into(), seconds }
+    VideoRequest { run_id: RunId::new(), index: 0, prompt: prompt.into(), seconds, model: None }
 }
 
 fn terminal(e: ProviderError) -> String {
@@ -226,6 +228,12 @@ async fn openai_compatible_videos_as_documented() {
     let sent = p.last();
     assert_documented(&sent, &doc["create"]);
     assert_eq!(sent.header("idempotency-key"), Some("intent-run-clip-0"));
+    // A project's own model (a gateway's slug) replaces the configured one.
+    let own = VideoRequest {
+        model: Some(VideoModel { model: "minimax/minimax-h3".into(), input: None }),
+        ..request("A cat on a piano", 8)
+    };
+    assert_eq!(client.create_body(&own)["model"], "minimax/minimax-h3");
 
     p.answer(&doc["retrieve_completed"]);
     assert_eq!(client.status(&job).await.unwrap(), JobStatus::Completed { output_url: None });
@@ -331,6 +339,33 @@ async fn replicate_predictions_as_documented() {
     pinned.submit("intent", &request("Bicycle at dawn", 5)).await.unwrap();
     assert_documented(&p.last(), &doc["create_version"]);
 
+    // A project's own model: its latest version, its input from the model table or from the
+    // project file; a model with neither, or not `owner/name`, is refused before any call.
+    let with_model = |model: &str, input: Option<Value>| VideoRequest {
+        model: Some(VideoModel {
+            model: model.into(),
+            input: input.map(|i| i.as_object().unwrap().clone()),
+        }),
+        ..request("Bicycle at dawn", 5)
+    };
+    p.answer(&doc["create"]);
+    pinned.submit("intent", &with_model("minimax/hailuo-02", None)).await.unwrap();
+    let sent = p.last();
+    assert_eq!(sent.path, "/v1/models/minimax/hailuo-02/predictions", "the model's, unpinned");
+    assert_eq!(sent.json()["input"]["prompt_optimizer"], true, "the table's input");
+    assert!(sent.json().get("version").is_none());
+    p.answer(&doc["create"]);
+    let own = json!({ "prompt": "{prompt}", "length": "{seconds}" });
+    client.submit("intent", &with_model("acme/clipper-1", Some(own))).await.unwrap();
+    let sent = p.last();
+    assert_eq!(sent.path, "/v1/models/acme/clipper-1/predictions");
+    assert_eq!(sent.json()["input"], json!({ "prompt": "Bicycle at dawn", "length": 5 }));
+    let why = terminal(client.submit("k", &with_model("acme/unknown", None)).await.unwrap_err());
+    assert!(why.contains("video.input"), "{why}");
+    let why = terminal(client.submit("k", &with_model("../../v1/x", None)).await.unwrap_err());
+    assert!(why.contains("not a Replicate model"), "{why}");
+    assert!(p.received().is_empty(), "nothing was sent for the refused ones");
+
     // The output lives on Replicate's delivery host: the token must not go there.
     let mut succeeded = doc["get_succeeded"].clone();
     let output = format!("{}/xezq/abc/output.mp4", p.other_host);
@@ -416,6 +451,20 @@ async fn gemini_veo_operations_as_documented() {
     assert_documented(&p.last(), &doc["create"]);
     let name = doc["create"]["response"]["json"]["name"].as_str().unwrap();
     assert_eq!(operation_of_job(&job).as_deref(), Some(name));
+
+    // A project's own model goes in the path; one that is not a model id is refused.
+    p.answer(&doc["create"]);
+    let own = VideoRequest {
+        model: Some(VideoModel { model: "veo-3.1-generate-preview".into(), input: None }),
+        ..request("Neon city at night", 8)
+    };
+    client.submit("intent", &own).await.unwrap();
+    assert_eq!(p.last().path, "/v1beta/models/veo-3.1-generate-preview:predictLongRunning");
+    let bad = VideoRequest {
+        model: Some(VideoModel { model: "../files/x".into(), input: None }),
+        ..request("Neon city at night", 8)
+    };
+    assert!(terminal(client.submit("k", &bad).await.unwrap_err()).contains("not a Gemini model"));
 
     p.answer(&doc["operation_running"]);
     assert_eq!(client.status(&job).await.unwrap(), JobStatus::Pending);

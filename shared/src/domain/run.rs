@@ -286,6 +286,23 @@ pub struct RunSpec {
     /// Where and as whom the video is published (the configured targets when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish: Option<PublishSpec>,
+    /// The video API the project needs (any when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_provider: Option<Provider>,
+    /// The project's video model on it (the configured one when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_model: Option<VideoModel>,
+}
+
+/// A project's video model, for whichever video API is configured: the model's name there and,
+/// for Replicate, how its input is filled (the shipped model table's when absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoModel {
+    /// The model (`owner/name` on Replicate, a Veo model id on Gemini, a gateway's slug).
+    pub model: String,
+    /// Replicate's input template (`{prompt}`, `{seconds}`, `{index}` filled in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A project's publish targets.

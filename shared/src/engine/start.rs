@@ -56,6 +56,17 @@ impl Engine {
             ));
         };
         let spec = project.project.spec(&project.version);
+        let configured = self.providers.video.provider();
+        if let Some(wanted) = spec.video_provider.filter(|p| *p != configured) {
+            return Err(EngineError::invalid(
+                "project_needs_another_video_api",
+                format!(
+                    "project {:?} makes its clips with {wanted} (video.provider), but this \
+                     deployment's video API is {configured} (MYLOWARE_VIDEO_ADAPTER)",
+                    req.project.as_str()
+                ),
+            ));
+        }
         let clips = req
             .clips
             .unwrap_or_else(|| self.config.clips_for(&req.project, project.project.video.clips.0));

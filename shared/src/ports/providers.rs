@@ -63,6 +63,8 @@ pub struct VideoRequest {
     pub prompt: String,
     /// Clip length in seconds (4, 8 or 12).
     pub seconds: u32,
+    /// The run's project's model (the adapter's configured one when `None`).
+    pub model: Option<crate::domain::VideoModel>,
 }
 
 /// A job's state as the provider's status API reports it (the polling fallback for callbacks).

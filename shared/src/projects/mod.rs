@@ -118,9 +118,36 @@ pub struct Video {
     pub seconds: ClipSeconds,
     /// The final video's aspect ratio (and the clips' where the provider takes one).
     pub aspect_ratio: AspectRatio,
+    /// The video API the project's runs need (`openai`, `replicate`, `gemini`): a run is
+    /// refused where another one is configured. Any, when absent.
+    #[serde(default)]
+    pub provider: Option<VideoApi>,
     /// The video model, when not the configured one.
     #[serde(default)]
     pub model: Option<ModelId>,
+    /// How the model's input is filled on Replicate (`{prompt}`, `{seconds}`, `{index}`); the
+    /// shipped model table's entry when absent.
+    #[serde(default)]
+    pub input: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `video.provider`: one of the video APIs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct VideoApi(pub crate::domain::Provider);
+
+impl<'de> Deserialize<'de> for VideoApi {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse::<crate::domain::Provider>()
+            .ok()
+            .filter(|p| crate::domain::Provider::VIDEO.contains(p))
+            .map(Self)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "video.provider: {s:?} is not one of openai, replicate, gemini"
+                ))
+            })
+    }
 }
 
 /// `[render]`.
@@ -227,6 +254,14 @@ impl Project {
             );
             return Err(ProjectError::at(file, text, line_of("duration_seconds"), m));
         }
+        if p.video.provider.is_none() && p.video.model.is_some() {
+            let m = "video.model: say which video API it is for (video.provider)".to_owned();
+            return Err(ProjectError::at(file, text, line_of("model"), m));
+        }
+        if p.video.input.is_some() && p.video.model.is_none() {
+            let m = "video.input: name the model it is for (video.model)".to_owned();
+            return Err(ProjectError::at(file, text, line_of("input"), m));
+        }
         if let Some(e) = &p.eval {
             if e.criteria.is_empty() {
                 let m = "eval.criteria: give the judge at least one criterion".to_owned();
@@ -280,6 +315,11 @@ impl Project {
                     .collect(),
             }),
             publish: Some(self.publish_spec()),
+            video_provider: self.video.provider.map(|p| p.0),
+            video_model: self.video.model.as_ref().map(|m| crate::domain::VideoModel {
+                model: m.0.clone(),
+                input: self.video.input.clone(),
+            }),
         }
     }
 

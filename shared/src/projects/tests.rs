@@ -58,6 +58,15 @@ fn errors_name_the_file_the_line_and_the_field() {
     let e = err(&GOOD.replace("system_prompt = \"plan it\"", "system_prompt = \"  \""));
     assert!(e.message.contains("must not be empty") && e.line == 6, "{e}");
 
+    // A video model belongs to a video API; an input mapping to a model.
+    let e =
+        err(&GOOD.replace("aspect_ratio = \"9:16\"", "aspect_ratio = \"9:16\"\nmodel = \"a/b\""));
+    assert!(e.message.contains("video.provider") && e.line == 12, "{e}");
+    let e =
+        err(&GOOD
+            .replace("aspect_ratio = \"9:16\"", "aspect_ratio = \"9:16\"\nprovider = \"sora\""));
+    assert!(e.message.contains("not one of openai, replicate, gemini"), "{e}");
+
     // The ideas schema: JSON, a JSON Schema, and one of the ideas' shape.
     let with_schema = |schema: &str| {
         GOOD.replace(

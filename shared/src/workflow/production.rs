@@ -37,6 +37,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
                         .spec
                         .as_ref()
                         .map_or(engine.config.clip_seconds, |s| s.seconds),
+                    model: run.state.spec.as_ref().and_then(|s| s.video_model.clone()),
                 };
                 engine.confirm_lease(run).await?;
                 let job = meter::provider_call("video", video.submit(&key.0, &req))

@@ -71,9 +71,20 @@ impl Gemini {
         Self { http, s, cred, media }
     }
 
-    /// The create request: its URL and body.
-    pub fn create_request(&self, req: &VideoRequest) -> (String, Value) {
-        let url = format!("{}/v1beta/models/{}:predictLongRunning", self.s.base, self.s.model);
+    /// The create request: its URL and body (the run's project's model, if it names one: a
+    /// plain model id, never a path).
+    pub fn create_request(&self, req: &VideoRequest) -> Result<(String, Value), ProviderError> {
+        let model = match &req.model {
+            Some(m) if m.model.contains('/') || m.model.contains("..") => {
+                return Err(ProviderError::Terminal(format!(
+                    "{:?} is not a Gemini model id (e.g. veo-3.1-fast-generate-preview)",
+                    m.model
+                )));
+            }
+            Some(m) => &m.model,
+            None => &self.s.model,
+        };
+        let url = format!("{}/v1beta/models/{model}:predictLongRunning", self.s.base);
         let body = json!({
             "instances": [{ "prompt": req.prompt }],
             "parameters": {
@@ -82,7 +93,7 @@ impl Gemini {
                 "durationSeconds": req.seconds,
             },
         });
-        (url, body)
+        Ok((url, body))
     }
 
     async fn operation(&self, job: &JobId) -> Result<Option<Value>, ProviderError> {
@@ -129,7 +140,7 @@ impl VideoProvider for Gemini {
     }
 
     async fn submit(&self, _key: &str, req: &VideoRequest) -> Result<JobId, ProviderError> {
-        let (url, body) = self.create_request(req);
+        let (url, body) = self.create_request(req)?;
         let op: Value =
             post_json(&self.http, url, &self.cred, &[], &body, "predictLongRunning").await?;
         let name = op["name"]

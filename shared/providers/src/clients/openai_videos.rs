@@ -71,7 +71,8 @@ impl OpenAiVideos {
         } else {
             json!(req.seconds.to_string())
         };
-        json!({ "model": self.s.model, "prompt": req.prompt, "seconds": seconds, "size": self.s.size })
+        let model = req.model.as_ref().map_or(&self.s.model, |m| &m.model);
+        json!({ "model": model, "prompt": req.prompt, "seconds": seconds, "size": self.s.size })
     }
 }
 

@@ -92,6 +92,17 @@ pub fn render_input(template: &Map<String, Value>, req: &VideoRequest) -> Map<St
         .collect()
 }
 
+/// Whether `model` is `owner/name` (letters, digits, `-`, `_`, `.`; no `..`).
+fn is_model_path(model: &str) -> bool {
+    let part = |p: &str| {
+        !p.is_empty()
+            && p != "."
+            && !p.contains("..")
+            && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    matches!(model.split_once('/'), Some((owner, name)) if part(owner) && part(name))
+}
+
 /// The adapter.
 #[derive(Debug, Clone)]
 pub struct Replicate {
@@ -111,21 +122,47 @@ impl Replicate {
         Self { http, s, cred, media }
     }
 
-    /// The create request: its URL and body.
-    pub fn create_request(&self, req: &VideoRequest) -> (String, Value) {
+    /// The create request: its URL and body. A run whose project names its own model goes to
+    /// that model's latest version, its input filled by the project's template or else the
+    /// shipped model table's; a model with neither is refused (its input cannot be guessed).
+    pub fn create_request(&self, req: &VideoRequest) -> Result<(String, Value), ProviderError> {
+        let (model, template, version) = match &req.model {
+            None => (self.s.model.clone(), self.s.input.clone(), self.s.version.clone()),
+            Some(m) => {
+                if !is_model_path(&m.model) {
+                    return Err(ProviderError::Terminal(format!(
+                        "{:?} is not a Replicate model (owner/name)",
+                        m.model
+                    )));
+                }
+                let template = match &m.input {
+                    Some(t) => t.clone(),
+                    None => input_template(MODEL_TABLE, &m.model)
+                        .map_err(ProviderError::Terminal)?
+                        .ok_or_else(|| {
+                            ProviderError::Terminal(format!(
+                                "the project's video model {:?} is not in the Replicate model \
+                                 table: give its input in the project file (video.input)",
+                                m.model
+                            ))
+                        })?,
+                };
+                (m.model.clone(), template, None)
+            }
+        };
         let mut body = json!({
-            "input": render_input(&self.s.input, req),
+            "input": render_input(&template, req),
             "webhook": self.s.webhook_url,
             "webhook_events_filter": ["completed"],
         });
-        let url = match &self.s.version {
+        let url = match version {
             Some(v) => {
                 body["version"] = json!(v);
                 format!("{}/v1/predictions", self.s.base)
             }
-            None => format!("{}/v1/models/{}/predictions", self.s.base, self.s.model),
+            None => format!("{}/v1/models/{model}/predictions", self.s.base),
         };
-        (url, body)
+        Ok((url, body))
     }
 
     async fn prediction(&self, job: &JobId) -> Result<Option<Prediction>, ProviderError> {
@@ -161,7 +198,7 @@ impl VideoProvider for Replicate {
     }
 
     async fn submit(&self, _key: &str, req: &VideoRequest) -> Result<JobId, ProviderError> {
-        let (url, body) = self.create_request(req);
+        let (url, body) = self.create_request(req)?;
         let p: Prediction =
             post_json(&self.http, url, &self.cred, &[], &body, "create prediction").await?;
         JobId::parse(&p.id).map_err(|e| ProviderError::Terminal(format!("prediction id: {e}")))
