@@ -33,6 +33,7 @@ async fn an_aismr_run_asks_for_the_projects_clips_and_renders_its_template() {
     let requests = h.fakes.video.requests();
     assert_eq!(requests.len(), 12, "one request per clip");
     assert!(requests.iter().all(|r| r.seconds == 8), "{requests:?}");
+    assert!(requests.iter().all(|r| r.aspect_ratio.as_deref() == Some("9:16")), "{requests:?}");
     for job in h.fakes.video.take_outbox() {
         h.fakes.video.send(&job).await.unwrap();
         h.pump(1).await;

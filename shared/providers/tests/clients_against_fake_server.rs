@@ -106,6 +106,7 @@ async fn real_clients_drive_the_fake_server() {
         prompt: ideas.prompts[0].clone(),
         seconds: 8,
         model: None,
+        aspect_ratio: None,
     };
     let a = p.video.submit("intent-1", &req).await.unwrap();
     let b = p.video.submit("intent-1", &req).await.unwrap();

@@ -189,7 +189,14 @@ fn assert_same_shape(got: &Value, example: &Value, at: &str) {
 }
 
 fn request(prompt: &str, seconds: u32) -> VideoRequest {
-    VideoRequest { run_id: RunId::new(), index: 0, prompt: prompt.into(), seconds, model: None }
+    VideoRequest {
+        run_id: RunId::new(),
+        index: 0,
+        prompt: prompt.into(),
+        seconds,
+        model: None,
+        aspect_ratio: None,
+    }
 }
 
 fn terminal(e: ProviderError) -> String {
@@ -234,6 +241,11 @@ async fn openai_compatible_videos_as_documented() {
         ..request("A cat on a piano", 8)
     };
     assert_eq!(client.create_body(&own)["model"], "minimax/minimax-h3");
+    // The project's orientation: a landscape project asks for a landscape size.
+    let wide = VideoRequest { aspect_ratio: Some("16:9".into()), ..request("A cat", 8) };
+    assert_eq!(client.create_body(&wide)["size"], "1280x720");
+    let tall = VideoRequest { aspect_ratio: Some("9:16".into()), ..request("A cat", 8) };
+    assert_eq!(client.create_body(&tall)["size"], "720x1280");
 
     p.answer(&doc["retrieve_completed"]);
     assert_eq!(client.status(&job).await.unwrap(), JobStatus::Completed { output_url: None });
@@ -353,6 +365,12 @@ async fn replicate_predictions_as_documented() {
     let sent = p.last();
     assert_eq!(sent.path, "/v1/models/minimax/hailuo-02/predictions", "the model's, unpinned");
     assert_eq!(sent.json()["input"]["prompt_optimizer"], true, "the table's input");
+    let wide = VideoRequest {
+        aspect_ratio: Some("16:9".into()),
+        ..with_model("kwaivgi/kling-v2.1-master", None)
+    };
+    let (_, body) = pinned.create_request(&wide).unwrap();
+    assert_eq!(body["input"]["aspect_ratio"], "16:9", "the project's ratio in the input");
     assert!(sent.json().get("version").is_none());
     p.answer(&doc["create"]);
     let own = json!({ "prompt": "{prompt}", "length": "{seconds}" });

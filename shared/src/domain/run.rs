@@ -305,6 +305,17 @@ pub struct VideoModel {
     pub input: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+impl RunSpec {
+    /// The final video's aspect ratio in lowest terms (`9:16` for 1080x1920).
+    pub fn aspect_ratio(&self) -> String {
+        fn gcd(a: u32, b: u32) -> u32 {
+            if b == 0 { a.max(1) } else { gcd(b, a % b) }
+        }
+        let g = gcd(self.width, self.height);
+        format!("{}:{}", self.width / g, self.height / g)
+    }
+}
+
 /// A project's publish targets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublishSpec {

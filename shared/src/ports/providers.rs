@@ -65,6 +65,9 @@ pub struct VideoRequest {
     pub seconds: u32,
     /// The run's project's model (the adapter's configured one when `None`).
     pub model: Option<crate::domain::VideoModel>,
+    /// The project's aspect ratio (`9:16`, `16:9`, `1:1`, `4:5`; the adapter's configured
+    /// one when `None`). Each adapter asks for it where its API takes it.
+    pub aspect_ratio: Option<String>,
 }
 
 /// A job's state as the provider's status API reports it (the polling fallback for callbacks).

@@ -38,6 +38,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
                         .as_ref()
                         .map_or(engine.config.clip_seconds, |s| s.seconds),
                     model: run.state.spec.as_ref().and_then(|s| s.video_model.clone()),
+                    aspect_ratio: run.state.spec.as_ref().map(|s| s.aspect_ratio()),
                 };
                 engine.confirm_lease(run).await?;
                 let job = meter::provider_call("video", video.submit(&key.0, &req))

@@ -85,10 +85,17 @@ impl Gemini {
             None => &self.s.model,
         };
         let url = format!("{}/v1beta/models/{model}:predictLongRunning", self.s.base);
+        // Veo takes 16:9 and 9:16; for another project ratio the closest orientation is asked
+        // and the renderer pads to the project's size.
+        let aspect = match req.aspect_ratio.as_deref() {
+            Some(a @ ("16:9" | "9:16")) => a,
+            Some("4:5") => "9:16",
+            _ => self.s.aspect_ratio.as_str(),
+        };
         let body = json!({
             "instances": [{ "prompt": req.prompt }],
             "parameters": {
-                "aspectRatio": self.s.aspect_ratio,
+                "aspectRatio": aspect,
                 "resolution": self.s.resolution,
                 "durationSeconds": req.seconds,
             },

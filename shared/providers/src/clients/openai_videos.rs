@@ -72,7 +72,25 @@ impl OpenAiVideos {
             json!(req.seconds.to_string())
         };
         let model = req.model.as_ref().map_or(&self.s.model, |m| &m.model);
-        json!({ "model": model, "prompt": req.prompt, "seconds": seconds, "size": self.s.size })
+        let size = oriented(&self.s.size, req.aspect_ratio.as_deref());
+        json!({ "model": model, "prompt": req.prompt, "seconds": seconds, "size": size })
+    }
+}
+
+/// The configured `WxH` size turned to the run's orientation (landscape for `16:9`, portrait
+/// for `9:16` and `4:5`); square, unknown and non-`WxH` sizes (a gateway's `768P`) as written.
+fn oriented(size: &str, aspect: Option<&str>) -> String {
+    let Some((a, b)) = size
+        .split_once('x')
+        .and_then(|(w, h)| Some((w.parse::<u32>().ok()?, h.parse::<u32>().ok()?)))
+    else {
+        return size.to_owned();
+    };
+    let (long, short) = (a.max(b), a.min(b));
+    match aspect {
+        Some("16:9") => format!("{long}x{short}"),
+        Some("9:16" | "4:5") => format!("{short}x{long}"),
+        _ => size.to_owned(),
     }
 }
 

@@ -77,13 +77,15 @@ pub fn render_input(template: &Map<String, Value>, req: &VideoRequest) -> Map<St
     template
         .iter()
         .map(|(k, v)| {
+            let aspect = req.aspect_ratio.as_deref().unwrap_or("9:16");
             let v = match v {
                 Value::String(s) if s == "{seconds}" => json!(req.seconds),
                 Value::String(s) if s == "{index}" => json!(req.index),
                 Value::String(s) => Value::String(
                     s.replace("{prompt}", &req.prompt)
                         .replace("{seconds}", &req.seconds.to_string())
-                        .replace("{index}", &req.index.to_string()),
+                        .replace("{index}", &req.index.to_string())
+                        .replace("{aspect_ratio}", aspect),
                 ),
                 other => other.clone(),
             };
