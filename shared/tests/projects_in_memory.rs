@@ -48,6 +48,7 @@ async fn an_aismr_run_asks_for_the_projects_clips_and_renders_its_template() {
     let ideas = h.run(&id).await.state.ideas.unwrap();
     assert_eq!(r.texts, ideas.overlays, "the ideation's overlays");
     assert_eq!(r.texts.len(), 12);
+    assert_eq!(r.overlay_style, Some(myloware::domain::OverlayStyle::Label), "aismr's labels");
 
     // Published where and as the project says, each caption within its platform's limit.
     for job in h.fakes.render.take_outbox() {

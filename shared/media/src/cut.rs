@@ -24,8 +24,10 @@ pub struct Cut {
     pub title: String,
     /// Over the whole video, at the bottom.
     pub caption: String,
-    /// One per clip (missing ones draw nothing), in the middle of that clip's interval.
+    /// One per clip (missing ones draw nothing), during that clip.
     pub texts: Vec<String>,
+    /// Draw the texts as labels in the lower third (otherwise centred lines).
+    pub labels: bool,
     /// The composition's length when shorter than the clips together (the end is cut).
     pub max_seconds: Option<f64>,
 }
@@ -75,9 +77,11 @@ fn filter_graph(cut: &Cut, probes: &[Probe], dir: &Path) -> Result<String, Media
         let name = format!("text{i}.txt");
         let (a, b) = enables[i];
         let enable = format!("between(t,{a:.3},{b:.3})");
-        let size = (w / 18).max(10);
+        // A label sits in the lower third, above the caption; lines are centred.
+        let (size, y) =
+            if cut.labels { (small, "h*0.68") } else { ((w / 18).max(10), "(h-text_h)/2") };
         write(dir, &name, &wrap(text, chars_per_line(w, size), 3))?;
-        overlays.push(drawtext(&name, size, "(h-text_h)/2", Some(&enable)));
+        overlays.push(drawtext(&name, size, y, Some(&enable)));
     }
     if overlays.is_empty() {
         g.push("[cat]null[vout]".into());
@@ -172,6 +176,7 @@ mod tests {
             title: "T".into(),
             caption: String::new(),
             texts: vec!["one".into(), "two".into()],
+            labels: false,
             max_seconds: None,
         };
         let g = filter_graph(&cut, &[probe(2.0, true), probe(3.5, false)], &dir).unwrap();
@@ -182,6 +187,11 @@ mod tests {
         assert!(g.contains("between(t,2.000,5.500)"), "{g}");
         assert!(!g.contains("caption.txt"), "{g}");
         assert_eq!(std::fs::read_to_string(dir.join("text1.txt")).unwrap(), "two");
+        assert!(g.contains("textfile=text1.txt") && g.contains("y=(h-text_h)/2"), "lines centred");
+        // Labels sit in the lower third.
+        let labelled = Cut { labels: true, ..cut };
+        let g = filter_graph(&labelled, &[probe(2.0, true), probe(3.5, false)], &dir).unwrap();
+        assert!(g.contains("y=h*0.68") && !g.contains("y=(h-text_h)/2"), "{g}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

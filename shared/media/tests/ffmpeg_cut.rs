@@ -59,6 +59,7 @@ async fn clips_are_cut_in_order_at_the_asked_size_with_overlays() {
         title: "A title: with 'quotes', %{pts} and ; [brackets]".into(),
         caption: "caption #one #two".into(),
         texts: vec!["first".into(), String::new(), "third's".into()],
+        labels: false,
         max_seconds: None,
     };
     let out = dir.join("final.mp4");
@@ -101,6 +102,7 @@ async fn a_cut_of_nothing_or_an_odd_size_is_refused() {
         title: String::new(),
         caption: String::new(),
         texts: vec![],
+        labels: false,
         max_seconds: None,
     };
     let e = ff.cut(&base, &dir, &dir.join("x.mp4")).await.unwrap_err();

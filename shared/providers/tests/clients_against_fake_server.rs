@@ -117,6 +117,7 @@ async fn real_clients_drive_the_fake_server() {
 
     let render = RenderRequest {
         run_id: run,
+        overlay_style: None,
         template: "motivational".into(),
         clip_urls: vec!["http://example/1.mp4".into()],
         texts: vec!["one".into()],

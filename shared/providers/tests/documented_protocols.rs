@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use myloware::domain::{
-    ArrivalOutcome, Ideas, IdeationGuide, JobId, ProjectName, RunId, VideoModel,
+    ArrivalOutcome, Ideas, IdeationGuide, JobId, OverlayStyle, ProjectName, RunId, VideoModel,
 };
 use myloware::ports::{
     IdeationAsk, JobStatus, LlmProvider, ProviderError, RenderProvider, RenderRequest,
@@ -685,6 +685,7 @@ async fn the_render_service_contract_field_by_field() {
     };
     let req = RenderRequest {
         run_id,
+        overlay_style: None,
         template: "motivational".into(),
         clip_urls: strings(&example["clips"]),
         texts: strings(&example["texts"]),
@@ -708,6 +709,23 @@ async fn the_render_service_contract_field_by_field() {
     let body = p.last().json();
     assert_eq!(body["objects"], example["texts"]);
     assert!(body.get("texts").is_none(), "{body}");
+    // The project's overlay style decides, whatever the template's name.
+    let labelled = RenderRequest { overlay_style: Some(OverlayStyle::Label), ..req.clone() };
+    p.answer(&doc["render"]);
+    client.submit("k4", &labelled).await.unwrap();
+    let body = p.last().json();
+    assert_eq!(
+        (body["template"].as_str(), &body["objects"]),
+        (Some("motivational"), &example["texts"])
+    );
+    let lines = RenderRequest {
+        overlay_style: Some(OverlayStyle::Lines),
+        template: "aismr".into(),
+        ..req.clone()
+    };
+    p.answer(&doc["render"]);
+    client.submit("k5", &lines).await.unwrap();
+    assert_eq!(p.last().json()["texts"], example["texts"]);
     // No overlays: neither field.
     p.answer(&doc["render"]);
     client.submit("k3", &RenderRequest { texts: vec![], ..req.clone() }).await.unwrap();

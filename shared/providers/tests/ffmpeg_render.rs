@@ -59,6 +59,7 @@ async fn clips(ff: &Ffmpeg, dir: &std::path::Path, n: u32) -> Vec<String> {
 fn request(run_id: RunId, clip_urls: Vec<String>) -> RenderRequest {
     RenderRequest {
         run_id,
+        overlay_style: None,
         template: "motivational".into(),
         texts: vec!["one".into(), "two".into()],
         clip_urls,

@@ -286,12 +286,26 @@ pub struct RunSpec {
     /// Where and as whom the video is published (the configured targets when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish: Option<PublishSpec>,
+    /// How the template draws the overlays (by template for runs from before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlay_style: Option<OverlayStyle>,
     /// The video API the project needs (any when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_provider: Option<Provider>,
     /// The project's video model on it (the configured one when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_model: Option<VideoModel>,
+}
+
+/// How a template draws the per-clip overlays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverlayStyle {
+    /// A short label per clip, in the lower third (the render service's `objects`: AISMR's
+    /// "Sign: object").
+    Label,
+    /// Lines of text, centred (the render service's `texts`).
+    Lines,
 }
 
 /// A project's video model, for whichever video API is configured: the model's name there and,

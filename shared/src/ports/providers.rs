@@ -131,6 +131,9 @@ pub trait VideoProvider: Send + Sync {
 /// (`POST /api/render`), which a built-in renderer honours the same way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RenderRequest {
+    /// How the template draws `texts` (by template when `None`: runs from before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlay_style: Option<crate::domain::OverlayStyle>,
     /// The run it belongs to (echoed in the callback).
     pub run_id: RunId,
     /// The template (`aismr`, `motivational`, …).

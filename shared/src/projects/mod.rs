@@ -74,6 +74,19 @@ fn project_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ProjectName, D
     ProjectName::parse(&s).map_err(|e| serde::de::Error::custom(format!("name: {e}")))
 }
 
+fn overlay_style<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<crate::domain::OverlayStyle>, D::Error> {
+    use crate::domain::OverlayStyle;
+    match String::deserialize(d)?.as_str() {
+        "label" => Ok(Some(OverlayStyle::Label)),
+        "lines" => Ok(Some(OverlayStyle::Lines)),
+        other => Err(serde::de::Error::custom(format!(
+            "render.overlay_style: {other:?} is not one of label, lines"
+        ))),
+    }
+}
+
 /// `[ideation]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -158,9 +171,10 @@ pub struct Render {
     pub template: Slug,
     /// The composition's length.
     pub duration_seconds: RenderSeconds,
-    /// How overlays are drawn (`label`, `lines`, …: the template's word).
-    #[serde(default)]
-    pub overlay_style: Option<Slug>,
+    /// How the template draws the overlays: `label` (one short label per clip, the render
+    /// service's `objects`) or `lines` (centred lines, its `texts`).
+    #[serde(default, deserialize_with = "overlay_style")]
+    pub overlay_style: Option<crate::domain::OverlayStyle>,
 }
 
 /// `[publish]`.
@@ -315,6 +329,7 @@ impl Project {
                     .collect(),
             }),
             publish: Some(self.publish_spec()),
+            overlay_style: self.render.overlay_style,
             video_provider: self.video.provider.map(|p| p.0),
             video_model: self.video.model.as_ref().map(|m| crate::domain::VideoModel {
                 model: m.0.clone(),

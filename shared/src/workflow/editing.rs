@@ -84,6 +84,7 @@ fn render_request(engine: &Engine, run: &RunRecord, clip_urls: Vec<String>) -> R
         }
     };
     RenderRequest {
+        overlay_style: run.state.spec.as_ref().and_then(|s| s.overlay_style),
         run_id: run.run_id,
         template,
         clip_urls,

@@ -52,6 +52,7 @@ pub async fn run(clips: u32, seconds: f64, preset: &str) -> Value {
         title: "A seventy-two second composition".into(),
         caption: "a caption for the bench #myloware".into(),
         texts: (0..clips).map(|i| format!("object {}", i + 1)).collect(),
+        labels: true,
         max_seconds: None,
     };
     let started = Instant::now();

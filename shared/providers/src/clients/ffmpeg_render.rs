@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use myloware::domain::JobId;
+use myloware::domain::{JobId, OverlayStyle};
 use myloware::ports::{
     CallbackSink, FileSource, JobStatus, Media, ProviderError, RenderProvider, RenderRequest,
     builtin_render_job, builtin_render_output, builtin_render_output_job,
@@ -158,6 +158,7 @@ pub async fn cut_job(
         title: req.title.clone(),
         caption: req.caption.clone(),
         texts: req.texts.clone(),
+        labels: req.overlay_style == Some(OverlayStyle::Label),
         max_seconds: (req.fps > 0 && req.duration_frames > 0)
             .then(|| req.duration_frames as f64 / req.fps as f64),
     };

@@ -1,7 +1,7 @@
 //! A Remotion-style render service: `POST /api/render` with a callback URL, output download.
 
 use async_trait::async_trait;
-use myloware::domain::JobId;
+use myloware::domain::{JobId, OverlayStyle};
 use myloware::ports::{JobStatus, Media, ProviderError, RenderProvider, RenderRequest};
 use serde::Deserialize;
 use serde_json::json;
@@ -31,10 +31,15 @@ impl RemotionRender {
 }
 
 /// The body of `POST /api/render` as the MyloWare render service reads it
-/// (`../reference/providers.md` §7): the `aismr` template takes its overlays as `objects`,
-/// every other as `texts`.
+/// (`../reference/providers.md` §7): labels go as `objects`, lines as `texts` (the project's
+/// overlay style; for runs from before it was kept, the `aismr` template's labels, every other's
+/// lines).
 pub fn contract_body(req: &RenderRequest) -> serde_json::Value {
-    let overlays = if req.template == "aismr" { "objects" } else { "texts" };
+    let labels = match req.overlay_style {
+        Some(style) => style == OverlayStyle::Label,
+        None => req.template == "aismr",
+    };
+    let overlays = if labels { "objects" } else { "texts" };
     let mut body = json!({
         "run_id": req.run_id,
         "template": req.template,
