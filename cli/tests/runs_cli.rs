@@ -20,6 +20,15 @@ fn myloware(api: &str, args: &[&str]) -> Output {
         .expect("run myloware")
 }
 
+/// `myloware eval export-feedback` against `api` with `args`.
+fn export_feedback(api: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_myloware"))
+        .args(["eval", "export-feedback", "--api-url", api, "--api-key", "cli-key"])
+        .args(args)
+        .output()
+        .expect("run myloware")
+}
+
 fn json(out: &Output) -> serde_json::Value {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
@@ -95,21 +104,7 @@ fn runs_commands_talk_to_the_api() {
         (Some(5), first["created_at"].as_str())
     );
     let dataset = dir.with_extension("feedback.jsonl");
-    let export = Command::new(env!("CARGO_BIN_EXE_myloware"))
-        .args([
-            "eval",
-            "export-feedback",
-            "--api-url",
-            &api,
-            "--api-key",
-            "cli-key",
-            "--min-rating",
-            "4",
-            "--out",
-        ])
-        .arg(&dataset)
-        .output()
-        .unwrap();
+    let export = export_feedback(&api, &["--min-rating", "4", "--out", dataset.to_str().unwrap()]);
     assert!(export.status.success(), "{}", String::from_utf8_lossy(&export.stderr));
     let text = std::fs::read_to_string(&dataset).unwrap();
     let case: serde_json::Value =
@@ -127,19 +122,7 @@ fn runs_commands_talk_to_the_api() {
         .unwrap();
     assert!(eval.status.success(), "{}", String::from_utf8_lossy(&eval.stdout));
     // Only the well-rated: none below 4 when asked for the poor ones.
-    let poor = Command::new(env!("CARGO_BIN_EXE_myloware"))
-        .args([
-            "eval",
-            "export-feedback",
-            "--api-url",
-            &api,
-            "--api-key",
-            "cli-key",
-            "--max-rating",
-            "3",
-        ])
-        .output()
-        .unwrap();
+    let poor = export_feedback(&api, &["--max-rating", "3"]);
     assert!(
         poor.status.success() && poor.stdout.is_empty(),
         "{}",

@@ -9,6 +9,18 @@ use common::Harness;
 use myloware::domain::{Gate, ProjectName, RunStatus};
 use myloware::engine::StartRequest;
 
+/// A start of `project` with its own clip count.
+fn start_request(project: &str) -> StartRequest {
+    StartRequest {
+        project: ProjectName::parse(project).unwrap(),
+        brief: "b".into(),
+        clips: None,
+        idempotency_key: None,
+        request_id: None,
+        caller: None,
+    }
+}
+
 #[tokio::test]
 async fn an_aismr_run_asks_for_the_projects_clips_and_renders_its_template() {
     let h = Harness::new();
@@ -74,15 +86,7 @@ async fn an_aismr_run_asks_for_the_projects_clips_and_renders_its_template() {
 #[tokio::test]
 async fn an_unknown_project_is_refused_and_nothing_is_stored() {
     let h = Harness::new();
-    let req = StartRequest {
-        project: ProjectName::parse("nosuch").unwrap(),
-        brief: "b".into(),
-        clips: None,
-        idempotency_key: None,
-        request_id: None,
-        caller: None,
-    };
-    let e = h.engine.start_run(req).await.unwrap_err();
+    let e = h.engine.start_run(start_request("nosuch")).await.unwrap_err();
     assert_eq!(e.code(), "unknown_project", "{e}");
     assert!(h.queue.pop().is_none(), "nothing was enqueued");
 }
@@ -138,15 +142,7 @@ async fn a_project_names_its_video_api_and_model() {
     let gemini =
         base.replace("aspect_ratio = \"9:16\"", "aspect_ratio = \"9:16\"\nprovider = \"gemini\"");
     h.engine.config.projects.add("projects/own.toml", &gemini).unwrap();
-    let req = StartRequest {
-        project: ProjectName::parse("own").unwrap(),
-        brief: "b".into(),
-        clips: None,
-        idempotency_key: None,
-        request_id: None,
-        caller: None,
-    };
-    let e = h.engine.start_run(req).await.unwrap_err();
+    let e = h.engine.start_run(start_request("own")).await.unwrap_err();
     assert_eq!(e.code(), "project_needs_another_video_api", "{e}");
     assert!(e.to_string().contains("gemini"), "{e}");
     assert!(h.queue.pop().is_none());

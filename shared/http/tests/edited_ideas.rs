@@ -4,25 +4,12 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use myloware::engine::Disposition;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 async fn call(app: &axum::Router, method: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("x-api-key", "k1")
-        .header("content-type", "application/json")
-        .body(if body.is_null() { Body::empty() } else { Body::from(body.to_string()) })
-        .unwrap();
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    common::call_json(app, "k1", method, path, body).await
 }
 
 /// Three clips of aismr, as a reviewer would rewrite them.

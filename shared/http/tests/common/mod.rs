@@ -33,3 +33,28 @@ pub fn app_and_engine(
     ));
     (router, fakes, backend, engine)
 }
+
+/// Send a JSON request (`Value::Null`: no body) with `key`; the status and the JSON answer.
+#[allow(dead_code)]
+pub async fn call_json(
+    app: &axum::Router,
+    key: &str,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> (axum::http::StatusCode, serde_json::Value) {
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("x-api-key", key)
+        .header("content-type", "application/json")
+        .body(if body.is_null() { Body::empty() } else { Body::from(body.to_string()) })
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null))
+}
