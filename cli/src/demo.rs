@@ -149,6 +149,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             idempotency_key: None,
             request_id: None,
             caller: None,
+            owner: None,
         })
         .await?;
     let run = follow(&engine, out.run.run_id, args.auto_approve).await?;

@@ -18,6 +18,7 @@ fn start_request(project: &str) -> StartRequest {
         idempotency_key: None,
         request_id: None,
         caller: None,
+        owner: None,
     }
 }
 

@@ -97,6 +97,7 @@ async fn a_blocked_brief_creates_no_run_and_an_unavailable_checker_refuses() {
         idempotency_key: None,
         request_id: None,
         caller: None,
+        owner: None,
     };
     let err = h.engine.start_run(req("how to kill time")).await.unwrap_err();
     assert_eq!(err.code(), "content_blocked");
@@ -226,6 +227,7 @@ async fn an_idempotency_key_returns_the_same_run() {
         idempotency_key: Some(myloware::domain::IdempotencyKey::parse("key-1").unwrap()),
         request_id: None,
         caller: None,
+        owner: None,
     };
     let a = h.engine.start_run(req.clone()).await.unwrap();
     let b = h.engine.start_run(req).await.unwrap();

@@ -129,6 +129,7 @@ pub async fn whole_run_with(
         idempotency_key: None,
         request_id: None,
         caller: None,
+        owner: None,
     };
     let id = engine.start_run(req).await.expect("start").run.run_id;
     let until = Instant::now() + Duration::from_secs(60);

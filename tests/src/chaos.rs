@@ -257,6 +257,7 @@ pub async fn run_chaos(b: ChaosBackend, opts: ChaosOptions) -> ChaosReport {
                         idempotency_key: Some(key),
                         request_id: None,
                         caller: None,
+                        owner: None,
                     };
                     engine.start_run(req).await.ok().map(|o| o.run.run_id)
                 }
@@ -279,7 +280,8 @@ pub async fn run_chaos(b: ChaosBackend, opts: ChaosOptions) -> ChaosReport {
                     (RunStatus::AwaitingIdeationApproval, Gate::Ideation),
                     (RunStatus::AwaitingPublishApproval, Gate::Publish),
                 ] {
-                    let q = ListQuery { status: Some(status), limit: 100, cursor: None };
+                    let q =
+                        ListQuery { status: Some(status), owner: None, limit: 100, cursor: None };
                     let Ok(page) = engine.store.list_runs(&q).await else { continue };
                     for run in page.runs {
                         // Like a person whose request failed: try again until it is answered.

@@ -112,6 +112,7 @@ impl Rig {
             idempotency_key: None,
             request_id: None,
             caller: None,
+            owner: None,
         };
         self.engine.start_run(req).await.expect("start").run.run_id
     }

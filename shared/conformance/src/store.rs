@@ -469,33 +469,47 @@ async fn rendezvous(store: &Arc<dyn RunStore>) {
     );
 }
 
+/// Every page of pending runs (of `owner`, if given): the ids of `project`'s, in order.
+async fn walk(store: &Arc<dyn RunStore>, project: &str, owner: Option<String>) -> Vec<RunId> {
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let q =
+            ListQuery { status: Some(RunStatus::Pending), owner: owner.clone(), limit: 2, cursor };
+        let page = store.list_runs(&q).await.unwrap();
+        assert!(page.runs.len() <= 2, "page size respected");
+        assert!(owner.is_none() || page.runs.iter().all(|r| r.owner == owner), "the owner's only");
+        seen.extend(page.runs.iter().filter(|r| r.project.as_str() == project).map(|r| r.run_id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return seen,
+        }
+    }
+}
+
 async fn listing(store: &Arc<dyn RunStore>) {
     let project = format!("list_{}", &RunId::new().to_string()[..8]).replace('-', "_");
+    let (alice, bob) = (unique("alice"), unique("bob"));
     let mut ids = Vec::new();
     for i in 0..5 {
         let mut r = run(&format!("page {i}"), &project);
         r.created_at = Timestamp(SystemClock.now().millis() + i);
+        r.owner = Some(if i % 2 == 0 { alice.clone() } else { bob.clone() });
         store.create_run(&r, FAR).await.unwrap();
         ids.push(r.run_id);
     }
-    // Walk every page of pending runs; ours must appear newest first, each once.
-    let mut seen = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = store
-            .list_runs(&ListQuery { status: Some(RunStatus::Pending), limit: 2, cursor })
-            .await
-            .unwrap();
-        assert!(page.runs.len() <= 2, "page size respected");
-        seen.extend(page.runs.iter().filter(|r| r.project.as_str() == project).map(|r| r.run_id));
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    // Every page: ours newest first, each once.
     ids.reverse();
-    assert_eq!(seen, ids, "newest first, each once, across pages");
-    let bad =
-        store.list_runs(&ListQuery { status: None, limit: 2, cursor: Some("%%%".into()) }).await;
-    assert!(matches!(bad, Err(StoreError::ConditionFailed(_))), "a bad cursor is refused");
+    assert_eq!(walk(store, &project, None).await, ids, "newest first, each once, across pages");
+    let alices: Vec<RunId> = ids.iter().copied().step_by(2).collect();
+    assert_eq!(walk(store, &project, Some(alice)).await, alices, "one principal's runs only");
+    // Cursors the store never handed out: refused, never passed on.
+    for crafted in ["%%%", "eyJwayI6IlgifQ", "eyJwayI6IlJVTiN4Iiwic2siOiJNRVRBIn0"] {
+        let q = ListQuery { status: None, owner: None, limit: 2, cursor: Some(crafted.into()) };
+        let bad = store.list_runs(&q).await;
+        assert!(
+            matches!(bad, Err(StoreError::ConditionFailed(_))),
+            "cursor {crafted:?} is refused"
+        );
+    }
 }

@@ -1,6 +1,8 @@
 //! API keys (`X-API-Key`), held only as SHA-256 digests and compared in constant time. A key may
-//! carry a scope: `operator` (resume and fork runs: actions that restart work on a run) or
-//! `admin` (everything `operator` may, and `/v1/admin/*`).
+//! carry a scope: `operator` (resume and fork runs: actions that restart work on a run; see and
+//! act on every principal's runs) or `admin` (everything `operator` may, and `/v1/admin/*`). A
+//! key belongs to a principal (`…@alice`; the key's own fingerprint when not named): runs belong
+//! to the principal that started them, and a plain key sees only its principal's runs.
 
 use axum::http::{HeaderMap, StatusCode};
 use sha2::{Digest, Sha256};
@@ -34,6 +36,7 @@ impl Scope {
 struct Key {
     digest: [u8; 32],
     scope: Scope,
+    principal: Option<String>,
 }
 
 /// The accepted keys.
@@ -51,17 +54,37 @@ pub struct Caller {
     pub admin: bool,
     /// What the key may do.
     pub scope: Scope,
+    /// Whose runs it acts on: the principal named in the key's entry, or its fingerprint.
+    pub principal: String,
 }
 
-fn split_scope(entry: &str) -> (&str, Scope) {
-    match entry.rsplit_once(':') {
+/// An entry `key[:scope][@principal]` in its parts; a principal is 1 to 64 of `a-z0-9._-`.
+fn split_entry(entry: &str) -> Result<(&str, Scope, Option<String>), String> {
+    let (rest, principal) = match entry.rsplit_once('@') {
+        Some((rest, p)) => {
+            let ok = !p.is_empty()
+                && p.len() <= 64
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+            if !ok {
+                return Err(format!(
+                    "{p:?} is not a principal (1 to 64 of a-z, 0-9, '.', '_', '-')"
+                ));
+            }
+            (rest, Some(p.to_owned()))
+        }
+        None => (entry, None),
+    };
+    let (key, scope) = match rest.rsplit_once(':') {
         Some((k, "admin")) => (k, Scope::Admin),
         Some((k, "operator")) => (k, Scope::Operator),
-        _ => (entry, Scope::Runs),
-    }
+        _ => (rest, Scope::Runs),
+    };
+    Ok((key, scope, principal))
 }
 
-/// The config entry for a key: `<sha256 hex>`, `<sha256 hex>:operator` or `<sha256 hex>:admin`.
+/// The config entry for a key: `<sha256 hex>`, `<sha256 hex>:operator` or `<sha256 hex>:admin`
+/// (add `@principal` to name whose runs it acts on).
 pub fn hash_entry(key: &str, scope: Scope) -> String {
     let hex = hex::encode(Sha256::digest(key.as_bytes()));
     match scope {
@@ -70,18 +93,78 @@ pub fn hash_entry(key: &str, scope: Scope) -> String {
     }
 }
 
+impl Caller {
+    /// Whose runs this key sees: its principal's, or every one for operators and admins.
+    pub fn viewer(&self) -> myloware::domain::Viewer {
+        myloware::domain::Viewer {
+            principal: self.principal.clone(),
+            all: self.scope >= Scope::Operator,
+        }
+    }
+
+    /// Refuse (403) unless the key has `needed` (or more).
+    pub fn require(&self, needed: Scope) -> Result<(), ApiError> {
+        if self.scope < needed {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("this key lacks the {} scope", needed.name()),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The API's first layer: the key is checked before anything of the request — method, query,
+/// content type, body — is looked at, so a caller without a valid key learns nothing (401
+/// whatever it sent). The caller rides on the request for the handlers ([`Caller`] extractor).
+pub(crate) async fn layer(
+    axum::extract::State(st): axum::extract::State<crate::AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match st.api_keys.check(req.headers()) {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, ApiError> {
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "a route of the API was served without its key check",
+            )
+        })
+    }
+}
+
 impl ApiKeys {
-    /// Keys from plain values (`key` or `key:admin`; for development: production stores hashes).
+    /// Keys from plain values (`key[:scope][@principal]`; for development: production stores
+    /// hashes). An entry with a malformed principal is refused.
     pub fn new<I: IntoIterator<Item = S>, S: AsRef<str>>(plain: I) -> Self {
-        let keys = plain
-            .into_iter()
-            .filter(|k| !k.as_ref().is_empty())
-            .map(|k| {
-                let (key, scope) = split_scope(k.as_ref());
-                Key { digest: Sha256::digest(key.as_bytes()).into(), scope }
-            })
-            .collect();
-        Self { keys }
+        Self::parse_plain(plain).unwrap_or_else(|e| panic!("API key entry: {e}"))
+    }
+
+    /// Keys from plain values, or what is wrong with one.
+    pub fn parse_plain<I: IntoIterator<Item = S>, S: AsRef<str>>(plain: I) -> Result<Self, String> {
+        let mut keys = Vec::new();
+        for k in plain.into_iter().filter(|k| !k.as_ref().is_empty()) {
+            let (key, scope, principal) = split_entry(k.as_ref())?;
+            keys.push(Key { digest: Sha256::digest(key.as_bytes()).into(), scope, principal });
+        }
+        Ok(Self { keys })
     }
 
     /// Add keys given as digests (`<64 hex>` or `<64 hex>:admin`).
@@ -90,12 +173,12 @@ impl ApiKeys {
         hashes: I,
     ) -> Result<Self, String> {
         for h in hashes {
-            let (hex_digest, scope) = split_scope(h.as_ref());
+            let (hex_digest, scope, principal) = split_entry(h.as_ref())?;
             let bytes =
                 hex::decode(hex_digest).map_err(|_| format!("{hex_digest:?} is not hex"))?;
             let digest: [u8; 32] =
                 bytes.try_into().map_err(|_| "a SHA-256 digest is 64 hex characters".to_owned())?;
-            self.keys.push(Key { digest, scope });
+            self.keys.push(Key { digest, scope, principal });
         }
         Ok(self)
     }
@@ -120,11 +203,16 @@ impl ApiKeys {
         // Look at every key, whatever matched, so timing says nothing about which one did.
         let (mut found, mut operator, mut admin) =
             (Choice::from(0), Choice::from(0), Choice::from(0));
+        let mut principal = None;
         for k in &self.keys {
             let hit = k.digest.ct_eq(&d);
             found |= hit;
             operator |= hit & Choice::from((k.scope >= Scope::Operator) as u8);
             admin |= hit & Choice::from((k.scope == Scope::Admin) as u8);
+            // Not secret (a name from the configuration): taken from the key that matched.
+            if bool::from(hit) {
+                principal = k.principal.clone();
+            }
         }
         if !bool::from(found) {
             return Err(ApiError::new(
@@ -138,14 +226,17 @@ impl ApiKeys {
             (_, true) => Scope::Operator,
             _ => Scope::Runs,
         };
+        let fingerprint = format!("key:{}", hex::encode(&d[..4]));
         Ok(Caller {
-            fingerprint: format!("key:{}", hex::encode(&d[..4])),
+            principal: principal.unwrap_or_else(|| fingerprint.clone()),
+            fingerprint,
             admin: scope == Scope::Admin,
             scope,
         })
     }
 
-    /// Check the key and require the admin scope.
+    /// Check the key and require the admin scope (for routes outside the authenticated API,
+    /// such as the deep health check).
     pub fn check_admin(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
         self.check_scope(headers, Scope::Admin)
     }
@@ -157,13 +248,7 @@ impl ApiKeys {
 
     fn check_scope(&self, headers: &HeaderMap, needed: Scope) -> Result<Caller, ApiError> {
         let caller = self.check(headers)?;
-        if caller.scope < needed {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!("this key lacks the {} scope", needed.name()),
-            ));
-        }
+        caller.require(needed)?;
         Ok(caller)
     }
 }
@@ -199,5 +284,24 @@ mod tests {
         assert!(ApiKeys::default().with_hashes(["abc"]).is_err());
         assert!(ApiKeys::default().with_hashes(["zz"]).is_err());
         assert!(!keys.check(&headers("dev")).unwrap().fingerprint.contains("dev"));
+    }
+
+    #[test]
+    fn keys_name_their_principal() {
+        let keys = ApiKeys::parse_plain(["a1@alice", "a2:operator@alice", "b1"]).unwrap();
+        let (a1, a2, b1) = (
+            keys.check(&headers("a1")).unwrap(),
+            keys.check(&headers("a2")).unwrap(),
+            keys.check(&headers("b1")).unwrap(),
+        );
+        assert_eq!((a1.principal.as_str(), a2.principal.as_str()), ("alice", "alice"));
+        assert_eq!((a1.scope, a2.scope), (Scope::Runs, Scope::Operator));
+        assert_eq!(b1.principal, b1.fingerprint, "unnamed: the key's own fingerprint");
+        let hashed = ApiKeys::default()
+            .with_hashes([format!("{}@bob", hash_entry("k", Scope::Admin))])
+            .unwrap();
+        let bob = hashed.check(&headers("k")).unwrap();
+        assert_eq!((bob.principal.as_str(), bob.scope), ("bob", Scope::Admin));
+        assert!(ApiKeys::parse_plain(["k@Not Valid"]).unwrap_err().contains("not a principal"));
     }
 }

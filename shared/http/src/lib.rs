@@ -20,9 +20,15 @@ pub use state::{AppState, Setup, VerifierSource, WebhookSecrets};
 /// Largest webhook body we read (larger → 413).
 pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
 
+/// The runs API behind its key check (the first layer: nothing else of a request is read
+/// before it).
+fn authenticated_api(state: &AppState) -> Router<AppState> {
+    api::routes().layer(axum::middleware::from_fn_with_state(state.clone(), auth::layer))
+}
+
 /// The `api` function's router: runs API + health.
 pub fn api_router(state: AppState) -> Router {
-    api::routes()
+    authenticated_api(&state)
         .route("/health", get(health::health))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
@@ -38,7 +44,7 @@ pub fn webhook_router(state: AppState) -> Router {
 
 /// Both surfaces on one listener (local serve mode).
 pub fn local_router(state: AppState) -> Router {
-    api::routes()
+    authenticated_api(&state)
         .merge(webhooks::routes())
         .route("/health", get(health::health))
         .layer(axum::middleware::from_fn(request_id::layer))

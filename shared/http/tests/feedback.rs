@@ -10,7 +10,8 @@ use common::call_json as call;
 
 #[tokio::test]
 async fn one_rating_per_caller_per_run_updatable() {
-    let (app, _fakes, _backend) = common::app_with(&["ann-key", "bob-key"], Default::default());
+    let (app, _fakes, _backend) =
+        common::app_with(&["ann-key", "bob-key:operator", "eve-key"], Default::default());
     let (_, started) = call(&app, "ann-key", "POST", "/v1/runs", json!({ "brief": "b" })).await;
     let path = format!("/v1/runs/{}/feedback", started["run_id"].as_str().unwrap());
 
@@ -28,7 +29,10 @@ async fn one_rating_per_caller_per_run_updatable() {
     assert_eq!(again["created_at"], first["created_at"]);
     assert_eq!(again["comment"], "better on a second look");
     let (status, _) = call(&app, "bob-key", "POST", &path, json!({ "rating": 3 })).await;
-    assert_eq!(status, StatusCode::CREATED, "another caller adds its own");
+    assert_eq!(status, StatusCode::CREATED, "an operator (who sees every run) adds its own");
+    // Another plain key's principal does not see the run at all.
+    let (status, err) = call(&app, "eve-key", "POST", &path, json!({ "rating": 1 })).await;
+    assert_eq!((status, err["error"].as_str()), (StatusCode::NOT_FOUND, Some("run_not_found")));
 
     let (status, list) = call(&app, "bob-key", "GET", &path, Value::Null).await;
     assert_eq!(status, StatusCode::OK);

@@ -345,7 +345,8 @@ impl RuntimeConfig {
 
     /// The API keys (plain and hashed).
     pub fn api_keys(&self) -> Result<ApiKeys, ConfigError> {
-        ApiKeys::new(&self.api_keys)
+        ApiKeys::parse_plain(&self.api_keys)
+            .map_err(|why| ConfigError::Secret { var: ENV_API_KEYS, why })?
             .with_hashes(&self.api_key_hashes)
             .map_err(|why| ConfigError::Secret { var: ENV_API_KEY_HASHES, why })
     }

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use myloware::domain::{
-    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, JobId, Lease,
-    Provider, RunId, RunRecord, SafetyRecord,
+    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, IdempotencyKey,
+    JobId, Lease, Provider, RunId, RunRecord, SafetyRecord,
 };
 use myloware::ports::{
     Checkpoint, CreateOutcome, DuePage, DueRun, Intent, IntentKey, ListQuery, RecordArrival,
@@ -387,15 +387,17 @@ impl RunStore for SqliteStore {
             }
         };
         let status = q.status.map(|s| s.as_str().to_owned());
+        let owner = q.owner.clone();
         let limit = q.limit.clamp(1, 100) as i64;
         Ok(with(&self.conn, move |c| {
             let (t, id) = after.unwrap_or((i64::MAX, String::new()));
             let mut st = c.prepare(
                 "SELECT body, created_at, run_id FROM runs \
                  WHERE (?1 IS NULL OR status = ?1) AND (created_at, run_id) < (?2, ?3) \
+                 AND (?5 IS NULL OR json_extract(body, '$.owner') = ?5) \
                  ORDER BY created_at DESC, run_id DESC LIMIT ?4",
             )?;
-            let rows = st.query_map(params![status, t, id, limit + 1], |r| {
+            let rows = st.query_map(params![status, t, id, limit + 1, owner], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
             })?;
             let mut runs = Vec::new();
@@ -559,6 +561,26 @@ impl RunStore for SqliteStore {
                 params![r, h, b],
             )?;
             Ok(())
+        })
+        .await?)
+    }
+
+    async fn start_key_run(
+        &self,
+        key: &IdempotencyKey,
+        now: Timestamp,
+    ) -> Result<Option<RunId>, StoreError> {
+        let (k, now) = (key.as_str().to_owned(), now.millis());
+        Ok(with(&self.conn, move |c| {
+            let id: Option<String> = c
+                .query_row(
+                    "SELECT run_id FROM start_keys WHERE key = ?1 AND expires_at > ?2",
+                    params![k, now],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            id.map(|i| i.parse().map_err(|e| SqliteError(format!("corrupt start key: {e}"))))
+                .transpose()
         })
         .await?)
     }

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 
 use crate::domain::{
-    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, JobId, Lease,
-    Provider, RunId, RunRecord, SafetyRecord,
+    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, IdempotencyKey,
+    JobId, Lease, Provider, RunId, RunRecord, SafetyRecord,
 };
 use crate::ports::{
     Checkpoint, CreateOutcome, DuePage, DueRun, Intent, IntentKey, ListQuery, RecordArrival,
@@ -227,8 +227,13 @@ impl RunStore for MemoryStore {
 
     async fn list_runs(&self, q: &ListQuery) -> Result<RunPage, StoreError> {
         let g = self.inner.lock().unwrap();
-        let mut runs: Vec<RunRecord> =
-            g.runs.values().filter(|r| q.status.is_none_or(|s| r.status == s)).cloned().collect();
+        let mut runs: Vec<RunRecord> = g
+            .runs
+            .values()
+            .filter(|r| q.status.is_none_or(|s| r.status == s))
+            .filter(|r| q.owner.is_none() || r.owner == q.owner)
+            .cloned()
+            .collect();
         runs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.run_id.cmp(&a.run_id)));
         let start: usize = match q.cursor.as_deref() {
             None => 0,
@@ -336,6 +341,15 @@ impl RunStore for MemoryStore {
     ) -> Result<(), StoreError> {
         self.inner.lock().unwrap().safety.insert((*run, sha.to_owned()), verdict.clone());
         Ok(())
+    }
+
+    async fn start_key_run(
+        &self,
+        key: &IdempotencyKey,
+        now: Timestamp,
+    ) -> Result<Option<RunId>, StoreError> {
+        let g = self.inner.lock().unwrap();
+        Ok(g.start_keys.get(key.as_str()).filter(|(_, until)| *until > now).map(|(id, _)| *id))
     }
 
     async fn put_feedback(&self, feedback: &Feedback) -> Result<(), StoreError> {

@@ -12,6 +12,6 @@ pub use run::{
     ExpectedJob, Feedback, GateDecision, Ideas, IdeationGuide, Lease, MAX_CAPTION_CHARS,
     MAX_FEEDBACK_CHARS, MAX_OVERLAY_CHARS, MAX_PROMPT_CHARS, MAX_REASON_CHARS, MAX_TITLE_CHARS,
     MAX_URL_CHARS, OpenWait, OverlayStyle, PublishSpec, RunError, RunRecord, RunSpec, SafetyRecord,
-    VideoModel, WaitKind, WorkflowState, bounded,
+    VideoModel, Viewer, WaitKind, WorkflowState, bounded,
 };
 pub use status::{Decision, Gate, RunStatus, Step, StepKind};

@@ -32,6 +32,14 @@ pub struct RunRecord {
     pub error: Option<RunError>,
     /// The start request's idempotency key, if the client sent one.
     pub start_key: Option<IdempotencyKey>,
+    /// The principal that started it (`None` for runs from before owners, and runs started
+    /// without the API): a plain API key sees and acts only on its principal's runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// A digest of the start request (project, brief, clips), so a reused idempotency key
+    /// with another request is told apart from a retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_hash: Option<String>,
     /// When the run was created.
     pub created_at: Timestamp,
     /// When the run was last checkpointed.
@@ -77,6 +85,12 @@ impl RunRecord {
         RunRecord { lease: None, attempts: 0, timer_seq: 0, due_at: None, ..self.clone() }
     }
 
+    /// Whether `viewer` may see and act on this run: its owner, an operator or admin, or anyone
+    /// for a run without an owner.
+    pub fn visible_to(&self, viewer: &Viewer) -> bool {
+        viewer.all || self.owner.as_ref().is_none_or(|o| *o == viewer.principal)
+    }
+
     /// A new run at version 1, pending at ideation.
     pub fn new(
         project: ProjectName,
@@ -97,6 +111,8 @@ impl RunRecord {
             open_wait: None,
             error: None,
             start_key,
+            owner: None,
+            start_hash: None,
             created_at: now,
             updated_at: now,
             written_by: None,
@@ -110,6 +126,15 @@ impl RunRecord {
 
 fn is_zero_u64(n: &u64) -> bool {
     *n == 0
+}
+
+/// Who is looking at runs: a principal, and whether it may see every principal's runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    /// The principal.
+    pub principal: String,
+    /// Operators and admins see every run.
+    pub all: bool,
 }
 
 /// A step's exclusive right to do side effects at one version.

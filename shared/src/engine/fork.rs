@@ -67,6 +67,8 @@ impl Engine {
         let now = self.clock.now();
         let mut run = RunRecord::new(snap.project, snap.brief, snap.clip_count, None, now);
         run.state = snap.state;
+        // The fork belongs to whoever owned its source (an operator forks on their behalf).
+        run.owner = source.owner.clone();
         run.state.step_generation = Some(run.version);
         // Clips the source stored after this checkpoint are reused, not fetched again.
         for clip in run.state.clips.iter_mut().filter(|c| c.blob_key.is_none()) {

@@ -62,4 +62,18 @@ impl Engine {
     pub async fn get(&self, run_id: &RunId) -> Result<RunRecord, EngineError> {
         self.store.get_run(run_id).await?.ok_or_else(|| EngineError::NotFound(run_id.to_string()))
     }
+
+    /// The run, if `viewer` may see it; another principal's run is "not found", exactly as a
+    /// run that does not exist (ids cannot be probed).
+    pub async fn get_for(
+        &self,
+        run_id: &RunId,
+        viewer: &crate::domain::Viewer,
+    ) -> Result<RunRecord, EngineError> {
+        let run = self.get(run_id).await?;
+        if !run.visible_to(viewer) {
+            return Err(EngineError::NotFound(run_id.to_string()));
+        }
+        Ok(run)
+    }
 }

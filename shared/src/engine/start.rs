@@ -1,9 +1,12 @@
-//! Starting a run: validate, create at version 1 (claiming the idempotency key), enqueue.
+//! Starting a run: validate, answer a retry of an earlier start (its idempotency key, scoped to
+//! the principal, with the same request) before any guard, pass the guards, create at version 1
+//! (claiming the key), enqueue.
 
+use sha2::{Digest, Sha256};
 use tracing::info;
 
 use super::{Engine, EngineError};
-use crate::domain::{IdempotencyKey, ProjectName, RunRecord, RunStatus, StepMessage};
+use crate::domain::{IdempotencyKey, ProjectName, RunId, RunRecord, RunStatus, StepMessage};
 use crate::ports::CreateOutcome;
 
 /// Longest accepted brief, as in the original.
@@ -24,6 +27,26 @@ pub struct StartRequest {
     pub request_id: Option<String>,
     /// Who asked (an API key fingerprint), for the per-caller rate limit.
     pub caller: Option<String>,
+    /// The principal the run will belong to; idempotency keys are scoped to it.
+    pub owner: Option<String>,
+}
+
+/// `key` as stored: scoped to `owner` (one principal's key never finds another's run).
+fn scoped_key(owner: Option<&str>, key: IdempotencyKey) -> IdempotencyKey {
+    match owner {
+        None => key,
+        Some(o) => {
+            let digest = Sha256::digest(format!("{o}\n{}", key.as_str()).as_bytes());
+            IdempotencyKey::parse(&format!("p-{}", hex::encode(digest))).expect("hex is a key")
+        }
+    }
+}
+
+/// A digest of what a start asks for: a retry asks for the same, a reused key for another.
+fn request_hash(project: &ProjectName, brief: &str, clips: Option<u32>) -> String {
+    let canonical =
+        serde_json::json!({ "project": project.as_str(), "brief": brief, "clips": clips });
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
 /// The result of a start.
@@ -76,6 +99,16 @@ impl Engine {
                 format!("clips must be 1..={}", self.config.max_clip_count),
             ));
         }
+        // A retry (the same key, the same request) is answered before any guard: it costs no
+        // rate-limit slot, no safety check and no budget; the same key with another request is
+        // refused with nothing written.
+        let key = req.idempotency_key.clone().map(|k| scoped_key(req.owner.as_deref(), k));
+        let hash = request_hash(&req.project, brief, req.clips);
+        if let Some(k) = &key
+            && let Some(id) = self.store.start_key_run(k, self.clock.now()).await?
+        {
+            return self.replay_start(id, &hash, req.request_id).await;
+        }
         if let Some(caller) = &req.caller {
             self.rate_limit(caller).await?;
         }
@@ -90,13 +123,9 @@ impl Engine {
             }
         }
         self.reserve_run_start().await?;
-        let mut run = RunRecord::new(
-            req.project,
-            brief.to_owned(),
-            clips,
-            req.idempotency_key,
-            self.clock.now(),
-        );
+        let mut run = RunRecord::new(req.project, brief.to_owned(), clips, key, self.clock.now());
+        run.owner = req.owner;
+        run.start_hash = Some(hash.clone());
         run.state.spec = Some(spec);
         run.due_at = self.due_at(&run);
         let msg = StepMessage::at(run.run_id, 1).with_request_id(req.request_id.clone());
@@ -107,20 +136,36 @@ impl Engine {
                 info!(run_id = %run.run_id, request_id = req.request_id.as_deref(), clips, "run started");
                 Ok(StartOutcome { run, replayed: false })
             }
-            CreateOutcome::Existing(id) => {
-                let existing = self
-                    .store
-                    .get_run(&id)
-                    .await?
-                    .ok_or_else(|| EngineError::NotFound(id.to_string()))?;
-                // The first attempt may have died between the create and the send: re-send.
-                // A duplicate first message is harmless (version fencing).
-                if existing.version == 1 && existing.status == RunStatus::Pending {
-                    let msg = StepMessage::at(id, 1).with_request_id(req.request_id);
-                    self.queue.send(&msg, Default::default()).await?;
-                }
-                Ok(StartOutcome { run: existing, replayed: true })
-            }
+            // A concurrent first request with the same key won the create.
+            CreateOutcome::Existing(id) => self.replay_start(id, &hash, req.request_id).await,
         }
+    }
+
+    /// The run an idempotency key created, for a request whose digest is `hash`: the same
+    /// request is a replay; another is refused (422 `idempotency_key_reused`).
+    async fn replay_start(
+        &self,
+        id: RunId,
+        hash: &str,
+        request_id: Option<String>,
+    ) -> Result<StartOutcome, EngineError> {
+        let existing =
+            self.store.get_run(&id).await?.ok_or_else(|| EngineError::NotFound(id.to_string()))?;
+        if existing.start_hash.as_deref().is_some_and(|h| h != hash) {
+            return Err(EngineError::Unprocessable {
+                code: "idempotency_key_reused",
+                detail: format!(
+                    "this Idempotency-Key started run {id} with another request; use a new key \
+                     for a new run"
+                ),
+            });
+        }
+        // The first attempt may have died between the create and the send: re-send.
+        // A duplicate first message is harmless (version fencing).
+        if existing.version == 1 && existing.status == RunStatus::Pending {
+            let msg = StepMessage::at(id, 1).with_request_id(request_id);
+            self.queue.send(&msg, Default::default()).await?;
+        }
+        Ok(StartOutcome { run: existing, replayed: true })
     }
 }

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 
 use super::{Faults, around, around_about};
 use crate::domain::{
-    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, JobId,
-    Provider, RunId, RunRecord, SafetyRecord, StepMessage,
+    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, IdempotencyKey,
+    JobId, Provider, RunId, RunRecord, SafetyRecord, StepMessage,
 };
 use crate::ports::{
     Checkpoint, CreateOutcome, DuePage, Intent, IntentKey, ListQuery, QueueConsumer, QueueError,
@@ -179,6 +179,13 @@ impl RunStore for FaultyStore {
         v: &SafetyRecord,
     ) -> Result<(), StoreError> {
         fs!(self.faults, record_safety_verdict, self.inner.record_safety_verdict(run, sha, v))
+    }
+    async fn start_key_run(
+        &self,
+        key: &IdempotencyKey,
+        now: Timestamp,
+    ) -> Result<Option<RunId>, StoreError> {
+        self.inner.start_key_run(key, now).await
     }
     async fn put_feedback(&self, feedback: &Feedback) -> Result<(), StoreError> {
         self.inner.put_feedback(feedback).await

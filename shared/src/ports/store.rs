@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use crate::domain::{
-    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, JobId,
-    Provider, RunId, RunRecord, RunStatus, SafetyRecord,
+    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, IdempotencyKey,
+    JobId, Provider, RunId, RunRecord, RunStatus, SafetyRecord,
 };
 use crate::time::Timestamp;
 
@@ -56,6 +56,8 @@ pub enum CreateOutcome {
 pub struct ListQuery {
     /// Only runs with this status.
     pub status: Option<RunStatus>,
+    /// Only runs this principal started (`None`: every run).
+    pub owner: Option<String>,
     /// Page size (1..=100).
     pub limit: u32,
     /// Opaque cursor from the previous page.
@@ -302,6 +304,13 @@ pub trait RunStore: Send + Sync {
         sha: &str,
         verdict: &SafetyRecord,
     ) -> Result<(), StoreError>;
+
+    /// The run a start idempotency key created, while the key lives (`now` before its expiry).
+    async fn start_key_run(
+        &self,
+        key: &IdempotencyKey,
+        now: Timestamp,
+    ) -> Result<Option<RunId>, StoreError>;
 
     /// Store `feedback`, replacing the same caller's earlier feedback on the run.
     async fn put_feedback(&self, feedback: &Feedback) -> Result<(), StoreError>;

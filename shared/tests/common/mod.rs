@@ -124,6 +124,7 @@ impl Harness {
             idempotency_key: None,
             request_id: None,
             caller: None,
+            owner: None,
         };
         self.engine.start_run(req).await.unwrap().run.run_id
     }

@@ -11,8 +11,8 @@ use aws_sdk_dynamodb::types::{
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use myloware::domain::{
-    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, JobId, Lease,
-    Provider, RunId, RunRecord, SafetyRecord,
+    Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, IdempotencyKey,
+    JobId, Lease, Provider, RunId, RunRecord, SafetyRecord,
 };
 use myloware::ports::{
     Checkpoint, CreateOutcome, DuePage, DueRun, Intent, IntentKey, ListQuery, RecordArrival,
@@ -48,6 +48,9 @@ impl DynamoStore {
         item.insert("step".into(), s(run.step.as_str()));
         item.insert("updated_at".into(), n(run.updated_at.millis()));
         item.insert("body".into(), json(&run.body()));
+        if let Some(owner) = &run.owner {
+            item.insert("owner".into(), s(owner));
+        }
         item.insert(format!("{GSI_STATUS}_pk"), s(format!("STATUS#{}", run.status)));
         item.insert(format!("{GSI_STATUS}_sk"), s(list.clone()));
         item.insert(format!("{GSI_ALL}_pk"), s("RUNS"));
@@ -554,17 +557,36 @@ impl RunStore for DynamoStore {
                     B64.decode(c).map_err(|_| StoreError::ConditionFailed("bad cursor".into()))?;
                 let map: HashMap<String, String> = serde_json::from_slice(&raw)
                     .map_err(|_| StoreError::ConditionFailed("bad cursor".into()))?;
+                // Only a key this query could have handed out: the table's keys of a run's
+                // item and this index's keys for this partition (anything else would reach
+                // DynamoDB as a malformed ExclusiveStartKey).
+                let (ipk, isk) = (format!("{index}_pk"), format!("{index}_sk"));
+                let ours = map.len() == 4
+                    && map.get("pk").is_some_and(|v| v.starts_with("RUN#") && v.len() < 100)
+                    && map.get("sk").is_some_and(|v| v == META)
+                    && map.get(&ipk).is_some_and(|v| *v == pk)
+                    && map.get(&isk).is_some_and(|v| v.len() < 100);
+                if !ours {
+                    return Err(StoreError::ConditionFailed("bad cursor".into()));
+                }
                 Some(map.into_iter().map(|(k, v)| (k, s(v))).collect())
             }
         };
-        let resp = self
+        let mut query = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(index)
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", format!("{index}_pk"))
-            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":pk", s(pk));
+        if let Some(owner) = &q.owner {
+            query = query
+                .filter_expression("#owner = :owner")
+                .expression_attribute_names("#owner", "owner")
+                .expression_attribute_values(":owner", s(owner));
+        }
+        let resp = query
             .scan_index_forward(false)
             .limit(q.limit.clamp(1, 100) as i32)
             .set_exclusive_start_key(start)
@@ -747,6 +769,40 @@ impl RunStore for DynamoStore {
         let mut item = key(run_pk(run), format!("SAFETY#{sha}"));
         item.insert("body".into(), json(verdict));
         self.put_unconditional(item, "PutItem(safety)").await
+    }
+
+    async fn start_key_run(
+        &self,
+        k: &IdempotencyKey,
+        now: Timestamp,
+    ) -> Result<Option<RunId>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(start_pk(k.as_str()), "IDEM")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| map("GetItem(start key)", e))?;
+        let Some(item) = got.item else { return Ok(None) };
+        // DynamoDB deletes expired items lazily: an expired key is no key.
+        let live = item
+            .get(TTL_ATTR)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+            .is_none_or(|ttl| ttl > now.secs());
+        if !live {
+            return Ok(None);
+        }
+        get_s(&item, "run_id")
+            .map(|r| {
+                r.parse::<RunId>().map_err(|e| StoreError::Corrupt {
+                    key: k.as_str().to_owned(),
+                    why: e.to_string(),
+                })
+            })
+            .transpose()
     }
 
     async fn put_feedback(&self, feedback: &Feedback) -> Result<(), StoreError> {

@@ -5,21 +5,21 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use myloware::engine::{DeadLetterView, DlqAction};
 use myloware::ports::{DeadLetters, MoveTask};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::extract::OptionalJson;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, Caller, Scope};
 
-fn dlq(st: &AppState, headers: &HeaderMap) -> Result<(Arc<dyn DeadLetters>, String), ApiError> {
-    let caller = st.api_keys.check_admin(headers)?;
+fn dlq(st: &AppState, caller: &Caller) -> Result<(Arc<dyn DeadLetters>, String), ApiError> {
+    caller.require(Scope::Admin)?;
     let dlq = st.dlq.clone().ok_or_else(|| {
         ApiError::new(StatusCode::NOT_IMPLEMENTED, "dlq_not_configured", "this server has no DLQ")
     })?;
-    Ok((dlq, caller.fingerprint))
+    Ok((dlq, caller.fingerprint.clone()))
 }
 
 #[derive(Deserialize)]
@@ -30,10 +30,10 @@ pub struct ListParams {
 /// `GET /v1/admin/dlq?limit=`: oldest first.
 pub async fn list(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Query(p): Query<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let (dlq, _) = dlq(&st, &headers)?;
+    let (dlq, _) = dlq(&st, &caller)?;
     let limit = p.limit.unwrap_or(50);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::new(
@@ -49,20 +49,20 @@ pub async fn list(
 /// `GET /v1/admin/dlq/{message_id}`.
 pub async fn show(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<DeadLetterView>, ApiError> {
-    let (dlq, _) = dlq(&st, &headers)?;
+    let (dlq, _) = dlq(&st, &caller)?;
     Ok(Json(st.engine.dlq_show(dlq.as_ref(), &id).await?))
 }
 
 /// `POST /v1/admin/dlq/{message_id}/replay`: back to the step queue, then out of the DLQ.
 pub async fn replay(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<DlqAction>, ApiError> {
-    let (dlq, actor) = dlq(&st, &headers)?;
+    let (dlq, actor) = dlq(&st, &caller)?;
     Ok(Json(st.engine.dlq_replay(dlq.as_ref(), &id, &actor).await?))
 }
 
@@ -75,11 +75,11 @@ pub struct ResolveBody {
 /// `POST /v1/admin/dlq/{message_id}/resolve` `{"reason"?}`: delete it, audited.
 pub async fn resolve(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
     OptionalJson(body): OptionalJson<ResolveBody>,
 ) -> Result<Json<DlqAction>, ApiError> {
-    let (dlq, actor) = dlq(&st, &headers)?;
+    let (dlq, actor) = dlq(&st, &caller)?;
     let reason = body.reason;
     Ok(Json(st.engine.dlq_resolve(dlq.as_ref(), &id, &actor, reason).await?))
 }
@@ -87,9 +87,9 @@ pub async fn resolve(
 /// `POST /v1/admin/dlq/redrive`: start moving everything back (202 with the task).
 pub async fn redrive(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (dlq, actor) = dlq(&st, &headers)?;
+    let (dlq, actor) = dlq(&st, &caller)?;
     let t = st.engine.dlq_redrive(dlq.as_ref(), &actor).await?;
     Ok((StatusCode::ACCEPTED, Json(task(&t))))
 }
@@ -103,10 +103,10 @@ pub struct StatusParams {
 /// redrive started (`{"task": …}`, 404 when unknown).
 pub async fn redrive_status(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Query(p): Query<StatusParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let (dlq, _) = dlq(&st, &headers)?;
+    let (dlq, _) = dlq(&st, &caller)?;
     let tasks = dlq.redrive_tasks().await.map_err(myloware::engine::EngineError::from)?;
     match p.handle {
         None => Ok(Json(json!({ "tasks": tasks.iter().map(task).collect::<Vec<_>>() }))),

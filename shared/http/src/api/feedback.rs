@@ -4,14 +4,14 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use myloware::domain::Feedback;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::parse_run_id;
 use crate::extract::ApiJson;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, Caller};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,13 +34,15 @@ fn view(f: &Feedback) -> Value {
 /// `POST /v1/runs/{id}/feedback`.
 pub async fn give(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<FeedbackBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let caller = st.api_keys.check(&headers)?.fingerprint;
     let id = parse_run_id(&id)?;
-    let (f, first) = st.engine.give_feedback(&id, &caller, body.rating, body.comment).await?;
+    st.engine.get_for(&id, &caller.viewer()).await?;
+    // One rating per principal (its keys share it).
+    let (f, first) =
+        st.engine.give_feedback(&id, &caller.principal, body.rating, body.comment).await?;
     let status = if first { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(view(&f))))
 }
@@ -48,11 +50,11 @@ pub async fn give(
 /// `GET /v1/runs/{id}/feedback`.
 pub async fn list(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    st.api_keys.check(&headers)?;
     let id = parse_run_id(&id)?;
+    st.engine.get_for(&id, &caller.viewer()).await?;
     let all = st.engine.feedback(&id).await?;
     let average = (!all.is_empty())
         .then(|| all.iter().map(|f| f64::from(f.rating)).sum::<f64>() / all.len() as f64);

@@ -5,14 +5,13 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use myloware::domain::{Decision, Gate};
 use serde::Deserialize;
 
 use super::parse_run_id;
 use crate::extract::ApiJson;
 use crate::request_id::RequestId;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, Caller, Scope};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,14 +25,15 @@ pub struct GateBody {
 
 async fn decide(
     st: AppState,
-    headers: HeaderMap,
+    caller: Caller,
     id: String,
     rid: RequestId,
     body: GateBody,
     decision: Decision,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let actor = st.api_keys.check(&headers)?.fingerprint;
     let id = parse_run_id(&id)?;
+    st.engine.get_for(&id, &caller.viewer()).await?;
+    let actor = caller.fingerprint;
     if body.comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
         return Err(ApiError::new(
             axum::http::StatusCode::BAD_REQUEST,
@@ -68,33 +68,34 @@ async fn decide(
 
 pub async fn approve(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
     axum::Extension(rid): axum::Extension<RequestId>,
     ApiJson(body): ApiJson<GateBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    decide(st, headers, id, rid, body, Decision::Approve).await
+    decide(st, caller, id, rid, body, Decision::Approve).await
 }
 
 pub async fn reject(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
     axum::Extension(rid): axum::Extension<RequestId>,
     ApiJson(body): ApiJson<GateBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    decide(st, headers, id, rid, body, Decision::Reject).await
+    decide(st, caller, id, rid, body, Decision::Reject).await
 }
 
 /// `POST /v1/runs/{id}/resume` (operator scope): a failed or stalled run continues from its
 /// failed step.
 pub async fn resume(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
     axum::Extension(rid): axum::Extension<RequestId>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let actor = st.api_keys.check_operator(&headers)?.fingerprint;
+    caller.require(Scope::Operator)?;
+    let actor = caller.fingerprint;
     let id = parse_run_id(&id)?;
     let run = st.engine.resume(&id, &actor, Some(rid.0)).await?;
     Ok(Json(

@@ -3,14 +3,14 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::parse_run_id;
 use crate::extract::{ApiJson, OptionalJson};
 use crate::request_id::RequestId;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, Caller, Scope};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -22,13 +22,14 @@ pub struct CancelBody {
 /// ignored.
 pub async fn cancel(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
     axum::Extension(rid): axum::Extension<RequestId>,
     OptionalJson(body): OptionalJson<CancelBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let actor = st.api_keys.check(&headers)?.fingerprint;
     let id = parse_run_id(&id)?;
+    st.engine.get_for(&id, &caller.viewer()).await?;
+    let actor = caller.fingerprint;
     if body.reason.as_ref().is_some_and(|r| r.chars().count() > 2000) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -51,12 +52,13 @@ pub struct ForkBody {
 /// waits at the last gate its source had passed before that checkpoint.
 pub async fn fork(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
     axum::Extension(rid): axum::Extension<RequestId>,
     ApiJson(body): ApiJson<ForkBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let actor = st.api_keys.check_operator(&headers)?.fingerprint;
+    caller.require(Scope::Operator)?;
+    let actor = caller.fingerprint;
     let id = parse_run_id(&id)?;
     let run = st.engine.fork(&id, body.from_version, &actor, Some(&actor), Some(rid.0)).await?;
     Ok((
@@ -71,12 +73,11 @@ pub async fn fork(
 /// `GET /v1/runs/{id}/history`: every checkpoint (version, step, status, time, error).
 pub async fn history(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    st.api_keys.check(&headers)?;
     let id = parse_run_id(&id)?;
-    st.engine.get(&id).await?;
+    st.engine.get_for(&id, &caller.viewer()).await?;
     let entries =
         st.engine.store.history(&id).await.map_err(myloware::engine::EngineError::from)?;
     let checkpoints: Vec<Value> = entries

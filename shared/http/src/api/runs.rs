@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use myloware::domain::{IdempotencyKey, ProjectName, RunStatus};
 use myloware::engine::StartRequest;
@@ -13,7 +13,7 @@ use super::parse_run_id;
 use super::views::{RunSummary, RunView};
 use crate::extract::ApiJson;
 use crate::request_id::RequestId;
-use crate::{ApiError, AppState};
+use crate::{ApiError, AppState, Caller};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,13 +30,14 @@ fn bad(code: &str, detail: impl Into<String>) -> ApiError {
 
 pub async fn start(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
+    headers: axum::http::HeaderMap,
     axum::Extension(rid): axum::Extension<RequestId>,
     ApiJson(body): ApiJson<StartBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    // The API key first; the rate limit, safety and budget follow inside start_run, after the
-    // request was validated (bad input writes nothing, not even a rate-limit count).
-    let caller = st.api_keys.check(&headers)?;
+    // The key was checked first (the auth layer); the rate limit, safety and budget follow
+    // inside start_run, after the request was validated (bad input writes nothing, not even a
+    // rate-limit count).
     // The light project by default: a twelve-clip aismr run is asked for by name.
     let project = ProjectName::parse(body.project.as_deref().unwrap_or("demo"))
         .map_err(|e| bad("invalid_project", e.to_string()))?;
@@ -56,7 +57,8 @@ pub async fn start(
             clips: body.clips,
             idempotency_key,
             request_id: Some(rid.0),
-            caller: Some(caller.fingerprint),
+            caller: Some(caller.fingerprint.clone()),
+            owner: Some(caller.principal),
         })
         .await?;
     let mut resp = (
@@ -72,20 +74,11 @@ pub async fn start(
 
 pub async fn get(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RunView>, ApiError> {
-    st.api_keys.check(&headers)?;
     let id = parse_run_id(&id)?;
-    let run = st
-        .engine
-        .store
-        .get_run(&id)
-        .await
-        .map_err(myloware::engine::EngineError::from)?
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, "run_not_found", format!("run {id} not found"))
-        })?;
+    let run = st.engine.get_for(&id, &caller.viewer()).await?;
     Ok(Json(RunView::build(&st.engine, run).await?))
 }
 
@@ -98,28 +91,31 @@ pub struct ListParams {
 
 pub async fn list(
     State(st): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Query(p): Query<ListParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    st.api_keys.check(&headers)?;
     let status = p
         .status
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<RunStatus>().map_err(|e| bad("invalid_status", e)))
         .transpose()?;
+    let viewer = caller.viewer();
+    let owner = (!viewer.all).then_some(viewer.principal);
     let limit = p.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
         return Err(bad("invalid_limit", "limit must be 1..=100"));
     }
-    let page =
-        st.engine.store.list_runs(&ListQuery { status, limit, cursor: p.cursor }).await.map_err(
-            |e| match e {
-                myloware::ports::StoreError::ConditionFailed(_) => {
-                    bad("invalid_cursor", "cursor is not valid")
-                }
-                other => myloware::engine::EngineError::from(other).into(),
-            },
-        )?;
+    let page = st
+        .engine
+        .store
+        .list_runs(&ListQuery { status, owner, limit, cursor: p.cursor })
+        .await
+        .map_err(|e| match e {
+            myloware::ports::StoreError::ConditionFailed(_) => {
+                bad("invalid_cursor", "cursor is not valid")
+            }
+            other => myloware::engine::EngineError::from(other).into(),
+        })?;
     let runs: Vec<RunSummary> = page.runs.iter().map(RunSummary::from).collect();
     Ok(Json(serde_json::json!({ "runs": runs, "next_cursor": page.next_cursor })))
 }
