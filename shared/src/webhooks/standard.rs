@@ -70,6 +70,11 @@ pub fn sign_standard(secret: &WebhookSecret, id: &str, timestamp: i64, body: &[u
     format!("v1,{}", B64.encode(sig))
 }
 
+/// Longest `webhook-signature` header read (a few signatures during a key rotation fit).
+pub const MAX_SIGNATURE_HEADER: usize = 1024;
+/// Most signature candidates read from one header.
+pub const MAX_SIGNATURE_CANDIDATES: usize = 8;
+
 /// Verifies Standard Webhooks signatures against any of several secrets (rotation).
 #[derive(Debug, Clone)]
 pub struct StandardVerifier {
@@ -117,21 +122,33 @@ impl StandardVerifier {
                 tolerance_secs: self.tolerance_secs,
             });
         }
-        for candidate in sig_header.split(' ') {
-            let Some(b64) = candidate.strip_prefix("v1,") else {
-                continue;
-            };
-            let Ok(sig) = B64.decode(b64) else { continue };
-            if sig.len() != 32 {
-                continue; // an empty or truncated signature never matches
-            }
-            for secret in &self.secrets {
-                if secret.mac(id, ts_raw, body).verify_slice(&sig).is_ok() {
-                    return Ok(());
-                }
+        // A header of many candidates must not cost many passes over the body: its size and
+        // the number of candidates are capped, each secret's MAC is computed once, and every
+        // candidate is compared with every MAC in constant time.
+        if sig_header.len() > MAX_SIGNATURE_HEADER {
+            return Err(WebhookError::BadSignature);
+        }
+        let candidates: Vec<&str> = sig_header.split(' ').filter(|c| !c.is_empty()).collect();
+        if candidates.len() > MAX_SIGNATURE_CANDIDATES {
+            return Err(WebhookError::BadSignature);
+        }
+        let decoded: Vec<Vec<u8>> = candidates
+            .iter()
+            .filter_map(|c| c.strip_prefix("v1,"))
+            .filter_map(|b64| B64.decode(b64).ok())
+            .filter(|sig| sig.len() == 32) // an empty or truncated signature never matches
+            .collect();
+        if decoded.is_empty() {
+            return Err(WebhookError::BadSignature);
+        }
+        let mut matched = subtle::Choice::from(0);
+        for secret in &self.secrets {
+            let expected = secret.mac(id, ts_raw, body).finalize().into_bytes();
+            for sig in &decoded {
+                matched |= subtle::ConstantTimeEq::ct_eq(expected.as_slice(), sig.as_slice());
             }
         }
-        Err(WebhookError::BadSignature)
+        if bool::from(matched) { Ok(()) } else { Err(WebhookError::BadSignature) }
     }
 }
 
@@ -196,6 +213,30 @@ mod tests {
         assert_eq!(
             StandardVerifier::new(vec![], 300).verify(Some("a"), Some("1"), Some(&sig), body, 1),
             Err(WebhookError::NoSecret("standard webhooks"))
+        );
+    }
+
+    #[test]
+    fn many_candidates_are_refused_before_any_work() {
+        let s = secret();
+        let v = StandardVerifier::new(vec![s.clone()], 300);
+        let body = vec![b'x'; 250 * 1024];
+        let sig = sign_standard(&s, "id1", 1000, &body);
+        let fake = format!("v1,{}", B64.encode([0u8; 32]));
+        // Up to the cap, the good one anywhere among them passes.
+        let some = format!("{} {sig}", [fake.as_str(); MAX_SIGNATURE_CANDIDATES - 1].join(" "));
+        assert_eq!(v.verify(Some("id1"), Some("1000"), Some(&some), &body, 1000), Ok(()));
+        // Over it, or over the header's length, refused even with the good one in.
+        let many = format!("{} {sig}", [fake.as_str(); MAX_SIGNATURE_CANDIDATES].join(" "));
+        assert!(many.len() < MAX_SIGNATURE_HEADER);
+        assert_eq!(
+            v.verify(Some("id1"), Some("1000"), Some(&many), &body, 1000),
+            Err(WebhookError::BadSignature)
+        );
+        let long = format!("{sig} {}", "v1,x".repeat(MAX_SIGNATURE_HEADER / 4));
+        assert_eq!(
+            v.verify(Some("id1"), Some("1000"), Some(&long), &body, 1000),
+            Err(WebhookError::BadSignature)
         );
     }
 

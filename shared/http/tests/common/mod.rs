@@ -34,6 +34,21 @@ pub fn app_and_engine(
     (router, fakes, backend, engine)
 }
 
+/// The webhook router on the same kind of engine (secret `s3cret` for every provider).
+#[allow(dead_code)]
+pub fn webhook_app() -> (axum::Router, MemoryBackend) {
+    let secret = WebhookSecret::parse("s3cret").unwrap();
+    let fakes = FakeSet::silent(secret.clone());
+    let backend = MemoryBackend::default();
+    let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), Default::default());
+    let router = myloware_http::webhook_router(AppState::new(
+        engine,
+        ApiKeys::new(["k1"]),
+        Arc::new(WebhookSecrets::single(secret.clone(), secret, 300)),
+    ));
+    (router, backend)
+}
+
 /// Send a JSON request (`Value::Null`: no body) with `key`; the status and the JSON answer.
 #[allow(dead_code)]
 pub async fn call_json(
