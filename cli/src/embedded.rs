@@ -98,7 +98,17 @@ pub fn spawn_sweeper(engine: &Engine, every: Duration) {
 
 /// Consume the step queue in the background until the process ends.
 pub fn spawn_worker(engine: &Engine, backend: &Embedded, name: &str) {
+    spawn_worker_until(engine, backend, name, std::future::pending());
+}
+
+/// The step worker until `stop`: the batch in hand is finished first (its steps checkpoint).
+pub fn spawn_worker_until(
+    engine: &Engine,
+    backend: &Embedded,
+    name: &str,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
     let (engine, queue, name) = (engine.clone(), backend.queue.clone(), name.to_owned());
     let dlq = queue.clone();
-    tokio::spawn(myloware::engine::run_worker(engine, queue, dlq, name, std::future::pending()));
+    tokio::spawn(myloware::engine::run_worker(engine, queue, dlq, name, stop))
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use myloware_aws::{AwsClients, Resources, SqsDriver};
+use myloware_http::serve::{ServeLimits, serve};
 use myloware_providers::clients::Mode;
 use myloware_providers::server::{FakeConfig, FakeServer};
 use myloware_runtime::wiring::{Fakes, providers};
@@ -55,8 +56,28 @@ async fn in_process_fakes(args: &ServeArgs, cfg: &RuntimeConfig) -> anyhow::Resu
     embedded::fake_server(cfg, dir, addr, config).await
 }
 
+/// Ctrl-C or SIGTERM (what a process manager sends).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}
+
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut cfg = RuntimeConfig::from_env()?;
+    let limits = ServeLimits::from_env().map_err(anyhow::Error::msg)?;
     if std::env::var("MYLOWARE_WEBHOOK_BASE_URL").is_err() {
         cfg.engine.webhook_base_url = format!("http://{}", args.addr);
     }
@@ -83,11 +104,22 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     match args.backend {
         Backend::Embedded => {
             let (backend, engine) = embedded::engine(&args.data_dir, &mut cfg, providers)?;
-            embedded::spawn_worker(&engine, &backend, "serve");
+            let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+            let worker = embedded::spawn_worker_until(&engine, &backend, "serve", async move {
+                let _ = stop_rx.wait_for(|stop| *stop).await;
+            });
             embedded::spawn_sweeper(&engine, std::time::Duration::from_secs(60));
             tracing::info!(addr = %args.addr, data_dir = %args.data_dir.display(), "serving (embedded)");
             let state = app_state(engine, &cfg, None)?.with_dlq(backend.queue.clone());
-            axum::serve(listener, myloware_http::local_router(state)).await?;
+            serve(listener, myloware_http::local_router(state), limits, shutdown_signal()).await;
+            // The worker finishes the steps it holds (each checkpoints) before the process ends.
+            let _ = stop_tx.send(true);
+            match tokio::time::timeout(limits.shutdown_grace, worker).await {
+                Ok(_) => tracing::info!("the step worker finished its steps in flight"),
+                Err(_) => tracing::warn!(
+                    "steps still running at the end of the grace period: their messages will be delivered again"
+                ),
+            }
         }
         Backend::Aws => {
             let resources = Resources::from_env().map_err(anyhow::Error::msg)?;
@@ -105,7 +137,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             };
             tracing::info!(addr = %args.addr, "serving (aws)");
             tokio::select! {
-                r = axum::serve(listener, router) => r.context("http server")?,
+                _ = serve(listener, router, limits, shutdown_signal()) => {}
                 _ = driver.run(handler, std::future::pending()) => {}
             }
         }

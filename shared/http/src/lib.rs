@@ -7,6 +7,7 @@ mod error;
 mod extract;
 mod health;
 mod request_id;
+pub mod serve;
 mod state;
 pub mod webhooks;
 
