@@ -194,6 +194,10 @@ async fn deep_health_reports_the_modes_to_an_admin() {
         (body["video_adapter"].as_str(), body["stage"].as_str()),
         (Some("openai"), Some("dev"))
     );
-    assert_eq!(body["checks"]["store"]["ok"], true, "{body}");
+    for dependency in ["store", "queue", "blobs"] {
+        assert_eq!(body["checks"][dependency]["ok"], true, "{dependency}: {body}");
+        assert!(body["checks"][dependency]["ms"].is_u64(), "{body}");
+    }
+    assert!(body["checks"]["queue"]["depth"].is_u64(), "the embedded queue says its depth: {body}");
     let _ = std::fs::remove_dir_all(&dir);
 }

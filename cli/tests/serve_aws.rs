@@ -27,7 +27,7 @@ async fn serve_runs_a_video_run_on_localstack() {
         bin()
             .args(["serve", "--backend", "aws", "--addr", &addr])
             .envs(exports)
-            .env("MYLOWARE_API_KEYS", "serve-key")
+            .env("MYLOWARE_API_KEYS", "serve-key,serve-admin:admin")
             .env("MYLOWARE_OPENAI_WEBHOOK_SECRETS", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
             .env("MYLOWARE_REMOTION_WEBHOOK_SECRETS", "serve-remotion")
             .env("MYLOWARE_FAKE_CALLBACK_DELAY_MS", "200")
@@ -44,4 +44,19 @@ async fn serve_runs_a_video_run_on_localstack() {
     let id = api.start("served run", 2).await;
     let view = api.drive_to_end(&id).await;
     assert_eq!(view["status"], "completed", "{view}");
+    // Deep health reads each AWS dependency: the table, the queue's depth, the bucket.
+    let deep: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/health?deep=1"))
+        .header("x-api-key", "serve-admin")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(deep["status"], "ok", "{deep}");
+    for dependency in ["store", "queue", "blobs"] {
+        assert_eq!(deep["checks"][dependency]["ok"], true, "{dependency}: {deep}");
+    }
+    assert!(deep["checks"]["queue"]["depth"].is_u64(), "SQS says its depth: {deep}");
 }

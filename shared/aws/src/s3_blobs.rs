@@ -159,6 +159,13 @@ impl S3Blobs {
 
 #[async_trait]
 impl BlobStore for S3Blobs {
+    async fn check(&self) -> Result<(), BlobError> {
+        self.client.head_bucket().bucket(&self.bucket).send().await.map_err(|e| {
+            BlobError::Unavailable(aws_sdk_s3::error::DisplayErrorContext(e).to_string())
+        })?;
+        Ok(())
+    }
+
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), BlobError> {
         self.client
             .put_object()

@@ -65,6 +65,24 @@ fn send_error(e: impl std::error::Error + 'static) -> QueueError {
 
 #[async_trait]
 impl StepQueue for SqsQueue {
+    async fn depth(&self) -> Result<Option<u64>, QueueError> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let got = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(A::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .map_err(|e| {
+                QueueError::Consume(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+            })?;
+        let attrs = got.attributes.unwrap_or_default();
+        Ok(Some(attrs.values().filter_map(|v| v.parse::<u64>().ok()).sum()))
+    }
+
     async fn send(&self, msg: &StepMessage, delay: Duration) -> Result<(), QueueError> {
         self.client
             .send_message()

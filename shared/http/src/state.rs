@@ -66,6 +66,8 @@ pub struct Setup {
     pub video_adapter: String,
     /// The deployment's stage.
     pub stage: String,
+    /// Each real provider's base URL, by kind (`video` → `https://api.replicate.com`).
+    pub endpoints: BTreeMap<String, String>,
 }
 
 /// Everything a handler needs.

@@ -287,7 +287,23 @@ impl ProviderConfig {
                 .collect(),
             video_adapter: self.video_adapter.as_str().to_owned(),
             stage: self.stage.clone(),
+            endpoints: self.endpoints(),
         }
+    }
+
+    /// The base URL of each real provider (deep health checks they can be reached).
+    fn endpoints(&self) -> std::collections::BTreeMap<String, String> {
+        let r = &self.real;
+        [
+            ("llm", r.llm.as_ref().map(|s| s.base.clone())),
+            ("moderation", r.moderation.as_ref().map(|s| s.base.clone())),
+            ("video", r.video.as_ref().map(|s| s.base().to_owned())),
+            ("render", r.render.as_ref().map(|s| s.base.clone())),
+            ("publish", r.publish.as_ref().map(|s| s.base.clone())),
+        ]
+        .into_iter()
+        .filter_map(|(k, b)| b.map(|b| (k.to_owned(), b)))
+        .collect()
     }
 
     /// The webhook secrets a provider kind needs, by the variable that holds them: a `real`

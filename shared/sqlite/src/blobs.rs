@@ -42,6 +42,19 @@ fn io(e: std::io::Error) -> BlobError {
 
 #[async_trait]
 impl BlobStore for DiskBlobs {
+    async fn check(&self) -> Result<(), BlobError> {
+        let root = self.root.clone();
+        let meta = tokio::task::spawn_blocking(move || std::fs::metadata(root))
+            .await
+            .map_err(|e| BlobError::Unavailable(e.to_string()))?
+            .map_err(io)?;
+        if meta.is_dir() {
+            Ok(())
+        } else {
+            Err(BlobError::Unavailable("the blob root is not a directory".into()))
+        }
+    }
+
     async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), BlobError> {
         let path = self.path_of(key)?;
         tokio::task::spawn_blocking(move || {

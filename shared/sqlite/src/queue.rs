@@ -126,6 +126,10 @@ impl StepQueue for SqliteQueue {
             msgs.iter().map(|m| serde_json::to_string(m).expect("messages serialise")).collect();
         self.insert(bodies, delay).await
     }
+
+    async fn depth(&self) -> Result<Option<u64>, QueueError> {
+        Ok(Some(SqliteQueue::depth(self).await?.0))
+    }
 }
 
 #[async_trait]

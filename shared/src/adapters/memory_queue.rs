@@ -57,6 +57,10 @@ impl MemoryQueue {
 
 #[async_trait]
 impl StepQueue for MemoryQueue {
+    async fn depth(&self) -> Result<Option<u64>, QueueError> {
+        Ok(Some(self.len() as u64))
+    }
+
     async fn send(&self, msg: &StepMessage, delay: Duration) -> Result<(), QueueError> {
         let failing = self
             .fail_sends

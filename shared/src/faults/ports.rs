@@ -240,6 +240,9 @@ impl StepQueue for FaultyQueue {
             Ok(())
         })
     }
+    async fn depth(&self) -> Result<Option<u64>, QueueError> {
+        self.inner.depth().await
+    }
 }
 
 /// A consumer whose acks (delete) and retries (visibility change) pass fault points.

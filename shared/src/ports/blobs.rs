@@ -52,6 +52,10 @@ pub trait BlobStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError>;
     /// A URL that lets the holder GET the blob for `ttl`.
     async fn presign_get(&self, key: &str, ttl: Duration) -> Result<String, BlobError>;
+    /// Whether the store answers (deep health): a read that changes nothing.
+    async fn check(&self) -> Result<(), BlobError> {
+        Ok(())
+    }
 }
 
 /// The next chunk of `media` for a store writing it, `seen` counting the bytes so far: a source

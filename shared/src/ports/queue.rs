@@ -155,4 +155,10 @@ pub trait StepQueue: Send + Sync {
         }
         Ok(())
     }
+
+    /// Messages waiting (visible, in flight and delayed; approximate where the backend is):
+    /// a read that also says the queue answers (deep health). `None` when it cannot say.
+    async fn depth(&self) -> Result<Option<u64>, QueueError> {
+        Ok(None)
+    }
 }

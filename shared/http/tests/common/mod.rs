@@ -34,6 +34,23 @@ pub fn app_and_engine(
     (router, fakes, backend, engine)
 }
 
+/// The API router whose deep health reports `setup`.
+#[allow(dead_code)]
+pub fn app_with_setup(keys: &[&str], setup: myloware_http::Setup) -> axum::Router {
+    let secret = WebhookSecret::parse("s3cret").unwrap();
+    let fakes = FakeSet::silent(secret.clone());
+    let backend = MemoryBackend::default();
+    let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), Default::default());
+    api_router(
+        AppState::new(
+            engine,
+            ApiKeys::new(keys),
+            Arc::new(WebhookSecrets::single(secret.clone(), secret, 300)),
+        )
+        .with_setup(setup),
+    )
+}
+
 /// The webhook router on the same kind of engine (secret `s3cret` for every provider).
 #[allow(dead_code)]
 pub fn webhook_app() -> (axum::Router, MemoryBackend) {

@@ -60,6 +60,15 @@ impl VideoSettings {
         }
     }
 
+    /// The API's base URL.
+    pub fn base(&self) -> &str {
+        match self {
+            VideoSettings::OpenAi(s) => &s.base,
+            VideoSettings::Replicate(s) => &s.base,
+            VideoSettings::Gemini(s) => &s.base,
+        }
+    }
+
     /// The adapter.
     pub fn client(&self, http: reqwest::Client) -> Arc<dyn VideoProvider> {
         match self.clone() {
