@@ -12,6 +12,7 @@ mod projects;
 mod runs;
 mod serve;
 mod sweep;
+mod watch;
 
 use clap::{Parser, Subcommand};
 

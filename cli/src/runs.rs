@@ -38,7 +38,8 @@ enum RunsCommand {
     },
     /// List runs, newest first.
     List {
-        /// Only this status.
+        /// Only these statuses: one (`stalled`), several (`stalled,failed`) or a pattern
+        /// (`awaiting_*`).
         #[arg(long)]
         status: Option<String>,
         /// Page size.
@@ -85,6 +86,12 @@ enum RunsCommand {
         #[arg(long)]
         comment: Option<String>,
     },
+    /// Follow a run as it happens until it ends (its event stream; progress bars on a
+    /// terminal). Exits 0 when it completed.
+    Watch {
+        /// Run id.
+        id: String,
+    },
     /// Every checkpoint of a run: version, step, status, time, error.
     History {
         /// Run id.
@@ -108,6 +115,58 @@ struct Decide {
     ideas: Option<std::path::PathBuf>,
 }
 
+/// The statuses `pattern` names: `a,b` lists, `*` matches any run of characters.
+fn expand_statuses(pattern: &str) -> anyhow::Result<Vec<&'static str>> {
+    fn matches(pattern: &str, name: &str) -> bool {
+        match pattern.split_once('*') {
+            None => pattern == name,
+            Some((head, tail)) => {
+                name.len() >= head.len() + tail.len()
+                    && name.starts_with(head)
+                    && name.ends_with(tail)
+            }
+        }
+    }
+    let all = myloware::domain::RunStatus::ALL.map(|s| s.as_str());
+    let mut out = Vec::new();
+    for part in pattern.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let found: Vec<&str> = all.iter().copied().filter(|s| matches(part, s)).collect();
+        if found.is_empty() {
+            anyhow::bail!("{part:?} names no status (one of: {})", all.join(", "));
+        }
+        out.extend(found.into_iter().filter(|s| !out.contains(s)).collect::<Vec<_>>());
+    }
+    Ok(out)
+}
+
+/// The newest `limit` runs over several statuses (one page each, merged newest first).
+async fn list_several(api: &ApiArgs, statuses: &[&str], limit: u32) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let quiet = ApiArgs { json: false, ..api.clone() };
+    let mut runs = Vec::new();
+    for status in statuses {
+        let q = [("limit", limit.to_string()), ("status", (*status).to_owned())];
+        let page = quiet.call(http.get(api.url("/v1/runs")).query(&q)).await?;
+        runs.extend(page["runs"].as_array().cloned().unwrap_or_default());
+    }
+    runs.sort_by(|a, b| s(b, "created_at").cmp(s(a, "created_at")));
+    runs.truncate(limit as usize);
+    if api.json {
+        println!("{}", serde_json::to_string_pretty(&json!({ "runs": runs }))?);
+        return Ok(());
+    }
+    for r in &runs {
+        println!(
+            "{}  {:<28} {:<18} {}",
+            s(r, "run_id"),
+            s(r, "status"),
+            s(r, "current_step"),
+            s(r, "created_at")
+        );
+    }
+    Ok(())
+}
+
 /// The edited ideas in `path` (`-`: stdin).
 fn read_ideas(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
     use anyhow::Context as _;
@@ -122,6 +181,15 @@ fn read_ideas(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
 pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let api = &args.api;
+    if let RunsCommand::Watch { id } = &args.command {
+        return crate::watch::watch(api, id).await;
+    }
+    if let RunsCommand::List { status: Some(pattern), limit, .. } = &args.command {
+        let statuses = expand_statuses(pattern)?;
+        if statuses.len() > 1 {
+            return list_several(api, &statuses, *limit).await;
+        }
+    }
     let req = match &args.command {
         RunsCommand::Start { brief, clips, project, idempotency_key } => {
             let mut r = http
@@ -141,6 +209,7 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
             .post(api.url(&format!("/v1/runs/{id}/fork")))
             .json(&json!({ "from_version": from_version })),
         RunsCommand::History { id } => http.get(api.url(&format!("/v1/runs/{id}/history"))),
+        RunsCommand::Watch { .. } => unreachable!("watched above"),
         RunsCommand::Feedback { id, rating, comment } => http
             .post(api.url(&format!("/v1/runs/{id}/feedback")))
             .json(&json!({ "rating": rating, "comment": comment })),
@@ -202,4 +271,20 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand_statuses;
+
+    #[test]
+    fn status_patterns_expand() {
+        assert_eq!(expand_statuses("stalled").unwrap(), ["stalled"]);
+        assert_eq!(expand_statuses("stalled, failed").unwrap(), ["stalled", "failed"]);
+        let awaiting = expand_statuses("awaiting_*").unwrap();
+        assert_eq!(awaiting.len(), 5, "{awaiting:?}");
+        assert!(awaiting.iter().all(|s| s.starts_with("awaiting_")));
+        assert_eq!(expand_statuses("*_approval").unwrap().len(), 2);
+        assert!(expand_statuses("bogus").unwrap_err().to_string().contains("names no status"));
+    }
 }

@@ -34,11 +34,12 @@ fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
 }
 
-#[test]
-fn runs_commands_talk_to_the_api() {
+/// `myloware serve` (embedded, every provider fake) on a free port: the process, the API's
+/// base URL and the data directory.
+fn serve_embedded() -> (Proc, String, std::path::PathBuf) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = std::env::temp_dir().join(format!("myloware-cli-{}", uuid::Uuid::new_v4().simple()));
-    let _serve = Proc(
+    let serve = Proc(
         Command::new(env!("CARGO_BIN_EXE_myloware"))
             .args(["serve", "--backend", "embedded", "--addr", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
@@ -54,13 +55,68 @@ fn runs_commands_talk_to_the_api() {
             .spawn()
             .expect("serve"),
     );
-    let api = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "serve did not come up");
         std::thread::sleep(Duration::from_millis(50));
     }
+    (serve, format!("http://127.0.0.1:{port}"), dir)
+}
 
+/// Wait until run `id` has `status`.
+fn wait_for(api: &str, id: &str, status: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let view = json(&myloware(api, &["get", id, "--json"]));
+        if view["status"] == status {
+            return;
+        }
+        assert!(Instant::now() < deadline, "waiting for {status}: {view}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn watch_follows_a_run_to_its_end() {
+    let (_serve, api, _dir) = serve_embedded();
+    let started = json(&myloware(&api, &["start", "--brief", "watched", "--clips", "2", "--json"]));
+    let id = started["run_id"].as_str().unwrap().to_owned();
+    let watcher = Command::new(env!("CARGO_BIN_EXE_myloware"))
+        .args(["runs", "--api-url", &api, "--api-key", "cli-key", "watch", &id])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("watch");
+    for (status, gate) in
+        [("awaiting_ideation_approval", "ideation"), ("awaiting_publish_approval", "publish")]
+    {
+        wait_for(&api, &id, status);
+        let waiting = myloware(&api, &["list", "--status", "awaiting_*,stalled"]);
+        assert!(String::from_utf8_lossy(&waiting.stdout).contains(&id), "listed while waiting");
+        let ok = myloware(&api, &["approve", &id, "--gate", gate]);
+        assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    }
+    let out = watcher.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    for line in [
+        "v1 ",
+        "waiting at the ideation gate",
+        "clips 2/2",
+        "waiting at the publish gate",
+        "final: completed",
+    ] {
+        assert!(stdout.contains(line), "{line:?} not in\n{stdout}");
+    }
+    // A run that is not there: a clear error, non-zero.
+    let missing = myloware(&api, &["watch", "3f0e8a53-5b0e-4c47-9d7e-2f1f7c0f7a11"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("run_not_found"));
+}
+
+#[test]
+fn runs_commands_talk_to_the_api() {
+    let (_serve, api, dir) = serve_embedded();
     let started =
         json(&myloware(&api, &["start", "--brief", "from the cli", "--clips", "1", "--json"]));
     let id = started["run_id"].as_str().unwrap().to_owned();

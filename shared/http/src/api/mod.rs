@@ -3,6 +3,7 @@
 
 mod admin;
 mod dlq;
+mod events;
 mod feedback;
 mod gates;
 mod operations;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/runs/{id}/fork", post(operations::fork))
         .route("/v1/runs/{id}/history", get(operations::history))
         .route("/v1/runs/{id}/feedback", post(feedback::give).get(feedback::list))
+        .route("/v1/runs/{id}/events", get(events::events))
         .route("/v1/admin/runs/{id}/audit", get(admin::audit))
         .route("/v1/admin/dlq", get(dlq::list))
         .route("/v1/admin/dlq/redrive", post(dlq::redrive).get(dlq::redrive_status))
