@@ -155,16 +155,19 @@ async fn list_several(api: &ApiArgs, statuses: &[&str], limit: u32) -> anyhow::R
         println!("{}", serde_json::to_string_pretty(&json!({ "runs": runs }))?);
         return Ok(());
     }
-    for r in &runs {
-        println!(
-            "{}  {:<28} {:<18} {}",
-            s(r, "run_id"),
-            s(r, "status"),
-            s(r, "current_step"),
-            s(r, "created_at")
-        );
-    }
+    runs.iter().for_each(print_row);
     Ok(())
+}
+
+/// One run of a list, on one line.
+fn print_row(r: &serde_json::Value) {
+    println!(
+        "{}  {:<28} {:<18} {}",
+        s(r, "run_id"),
+        s(r, "status"),
+        s(r, "current_step"),
+        s(r, "created_at")
+    );
 }
 
 /// The edited ideas in `path` (`-`: stdin).
@@ -235,15 +238,7 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
     }
     match &args.command {
         RunsCommand::List { .. } => {
-            for r in body["runs"].as_array().into_iter().flatten() {
-                println!(
-                    "{}  {:<28} {:<18} {}",
-                    s(r, "run_id"),
-                    s(r, "status"),
-                    s(r, "current_step"),
-                    s(r, "created_at")
-                );
-            }
+            body["runs"].as_array().into_iter().flatten().for_each(print_row);
             if let Some(c) = body["next_cursor"].as_str() {
                 println!("next page: --cursor {c}");
             }

@@ -23,6 +23,7 @@ mod stall;
 mod start;
 mod sweep;
 mod timers;
+mod watch;
 mod worker;
 
 use std::sync::Arc;
@@ -46,6 +47,7 @@ pub use runner::Disposition;
 pub use safety::SafetyOutcome;
 pub use start::{StartOutcome, StartRequest};
 pub use sweep::{SweepError, SweepReport};
+pub use watch::{RunEvent, RunWatch};
 pub use worker::{run_worker, settle};
 
 /// The providers a run calls.

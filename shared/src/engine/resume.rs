@@ -63,6 +63,37 @@ impl Engine {
         self.store.get_run(run_id).await?.ok_or_else(|| EngineError::NotFound(run_id.to_string()))
     }
 
+    /// Runs as `q` asks (`invalid_cursor` for a cursor the store did not hand out).
+    pub async fn list_runs(
+        &self,
+        q: &crate::ports::ListQuery,
+    ) -> Result<crate::ports::RunPage, EngineError> {
+        self.store.list_runs(q).await.map_err(|e| match e {
+            crate::ports::StoreError::ConditionFailed(_) => {
+                EngineError::invalid("invalid_cursor", "cursor is not valid")
+            }
+            other => other.into(),
+        })
+    }
+
+    /// Every checkpoint of a run `viewer` may see.
+    pub async fn history_for(
+        &self,
+        run_id: &RunId,
+        viewer: &crate::domain::Viewer,
+    ) -> Result<Vec<crate::domain::CheckpointEntry>, EngineError> {
+        self.get_for(run_id, viewer).await?;
+        Ok(self.store.history(run_id).await?)
+    }
+
+    /// Every audited action on a run, oldest first.
+    pub async fn audit_log(
+        &self,
+        run_id: &RunId,
+    ) -> Result<Vec<crate::domain::AuditEntry>, EngineError> {
+        Ok(self.store.audit_log(run_id).await?)
+    }
+
     /// The run, if `viewer` may see it; another principal's run is "not found", exactly as a
     /// run that does not exist (ids cannot be probed).
     pub async fn get_for(

@@ -3,13 +3,13 @@
 //! with its count and average.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use myloware::domain::Feedback;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::parse_run_id;
+use super::RunIdPath;
 use crate::extract::ApiJson;
 use crate::{ApiError, AppState, Caller};
 
@@ -35,10 +35,9 @@ fn view(f: &Feedback) -> Value {
 pub async fn give(
     State(st): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    RunIdPath(id): RunIdPath,
     ApiJson(body): ApiJson<FeedbackBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let id = parse_run_id(&id)?;
     st.engine.get_for(&id, &caller.viewer()).await?;
     // One rating per principal (its keys share it).
     let (f, first) =
@@ -51,9 +50,8 @@ pub async fn give(
 pub async fn list(
     State(st): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    RunIdPath(id): RunIdPath,
 ) -> Result<Json<Value>, ApiError> {
-    let id = parse_run_id(&id)?;
     st.engine.get_for(&id, &caller.viewer()).await?;
     let all = st.engine.feedback(&id).await?;
     let average = (!all.is_empty())

@@ -4,11 +4,11 @@
 //! project's schema, and then nothing is written or paid. Every decision is audited on the run.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use myloware::domain::{Decision, Gate};
 use serde::Deserialize;
 
-use super::parse_run_id;
+use super::RunIdPath;
 use crate::extract::ApiJson;
 use crate::request_id::RequestId;
 use crate::{ApiError, AppState, Caller, Scope};
@@ -26,12 +26,11 @@ pub struct GateBody {
 async fn decide(
     st: AppState,
     caller: Caller,
-    id: String,
+    id: myloware::RunId,
     rid: RequestId,
     body: GateBody,
     decision: Decision,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let id = parse_run_id(&id)?;
     st.engine.get_for(&id, &caller.viewer()).await?;
     let actor = caller.fingerprint;
     if body.comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
@@ -69,8 +68,8 @@ async fn decide(
 pub async fn approve(
     State(st): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
-    axum::Extension(rid): axum::Extension<RequestId>,
+    RunIdPath(id): RunIdPath,
+    rid: RequestId,
     ApiJson(body): ApiJson<GateBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     decide(st, caller, id, rid, body, Decision::Approve).await
@@ -79,8 +78,8 @@ pub async fn approve(
 pub async fn reject(
     State(st): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
-    axum::Extension(rid): axum::Extension<RequestId>,
+    RunIdPath(id): RunIdPath,
+    rid: RequestId,
     ApiJson(body): ApiJson<GateBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     decide(st, caller, id, rid, body, Decision::Reject).await
@@ -91,12 +90,11 @@ pub async fn reject(
 pub async fn resume(
     State(st): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
-    axum::Extension(rid): axum::Extension<RequestId>,
+    RunIdPath(id): RunIdPath,
+    rid: RequestId,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require(Scope::Operator)?;
     let actor = caller.fingerprint;
-    let id = parse_run_id(&id)?;
     let run = st.engine.resume(&id, &actor, Some(rid.0)).await?;
     Ok(Json(
         serde_json::json!({ "run_id": run.run_id, "status": run.status, "current_step": run.step }),

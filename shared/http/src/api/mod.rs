@@ -38,6 +38,28 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/admin/dlq/{message_id}/resolve", post(dlq::resolve))
 }
 
+/// The run id in the path (`/v1/runs/{id}/…`), parsed: 400 `invalid_run_id` otherwise.
+pub(crate) struct RunIdPath(pub myloware::RunId);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RunIdPath {
+    type Rejection = crate::ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, crate::ApiError> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|e| {
+                crate::ApiError::new(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    "invalid_run_id",
+                    e.body_text(),
+                )
+            })?;
+        parse_run_id(&raw).map(RunIdPath)
+    }
+}
+
 pub(crate) fn parse_run_id(raw: &str) -> Result<myloware::RunId, crate::ApiError> {
     raw.parse().map_err(|e: myloware::domain::IdError| {
         crate::ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_run_id", e.to_string())

@@ -2,12 +2,12 @@
 //! on the run with the caller's key fingerprint.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::parse_run_id;
+use super::RunIdPath;
 use crate::extract::{ApiJson, OptionalJson};
 use crate::request_id::RequestId;
 use crate::{ApiError, AppState, Caller, Scope};
@@ -23,11 +23,10 @@ pub struct CancelBody {
 pub async fn cancel(
     State(st): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
-    axum::Extension(rid): axum::Extension<RequestId>,
+    RunIdPath(id): RunIdPath,
+    rid: RequestId,
     OptionalJson(body): OptionalJson<CancelBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = parse_run_id(&id)?;
     st.engine.get_for(&id, &caller.viewer()).await?;
     let actor = caller.fingerprint;
     if body.reason.as_ref().is_some_and(|r| r.chars().count() > 2000) {
@@ -53,13 +52,12 @@ pub struct ForkBody {
 pub async fn fork(
     State(st): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
-    axum::Extension(rid): axum::Extension<RequestId>,
+    RunIdPath(id): RunIdPath,
+    rid: RequestId,
     ApiJson(body): ApiJson<ForkBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Scope::Operator)?;
     let actor = caller.fingerprint;
-    let id = parse_run_id(&id)?;
     let run = st.engine.fork(&id, body.from_version, &actor, Some(&actor), Some(rid.0)).await?;
     Ok((
         StatusCode::CREATED,
@@ -74,12 +72,9 @@ pub async fn fork(
 pub async fn history(
     State(st): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    RunIdPath(id): RunIdPath,
 ) -> Result<Json<Value>, ApiError> {
-    let id = parse_run_id(&id)?;
-    st.engine.get_for(&id, &caller.viewer()).await?;
-    let entries =
-        st.engine.store.history(&id).await.map_err(myloware::engine::EngineError::from)?;
+    let entries = st.engine.history_for(&id, &caller.viewer()).await?;
     let checkpoints: Vec<Value> = entries
         .iter()
         .map(|c| {

@@ -1,7 +1,7 @@
 //! Start, get and list runs.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use myloware::domain::{IdempotencyKey, ProjectName, RunStatus};
@@ -9,7 +9,7 @@ use myloware::engine::StartRequest;
 use myloware::ports::ListQuery;
 use serde::Deserialize;
 
-use super::parse_run_id;
+use super::RunIdPath;
 use super::views::{RunSummary, RunView};
 use crate::extract::ApiJson;
 use crate::request_id::RequestId;
@@ -32,7 +32,7 @@ pub async fn start(
     State(st): State<AppState>,
     caller: Caller,
     headers: axum::http::HeaderMap,
-    axum::Extension(rid): axum::Extension<RequestId>,
+    rid: RequestId,
     ApiJson(body): ApiJson<StartBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     // The key was checked first (the auth layer); the rate limit, safety and budget follow
@@ -75,9 +75,8 @@ pub async fn start(
 pub async fn get(
     State(st): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    RunIdPath(id): RunIdPath,
 ) -> Result<Json<RunView>, ApiError> {
-    let id = parse_run_id(&id)?;
     let run = st.engine.get_for(&id, &caller.viewer()).await?;
     Ok(Json(RunView::build(&st.engine, run).await?))
 }
@@ -105,17 +104,7 @@ pub async fn list(
     if !(1..=100).contains(&limit) {
         return Err(bad("invalid_limit", "limit must be 1..=100"));
     }
-    let page = st
-        .engine
-        .store
-        .list_runs(&ListQuery { status, owner, limit, cursor: p.cursor })
-        .await
-        .map_err(|e| match e {
-            myloware::ports::StoreError::ConditionFailed(_) => {
-                bad("invalid_cursor", "cursor is not valid")
-            }
-            other => myloware::engine::EngineError::from(other).into(),
-        })?;
+    let page = st.engine.list_runs(&ListQuery { status, owner, limit, cursor: p.cursor }).await?;
     let runs: Vec<RunSummary> = page.runs.iter().map(RunSummary::from).collect();
     Ok(Json(serde_json::json!({ "runs": runs, "next_cursor": page.next_cursor })))
 }
