@@ -7,6 +7,7 @@ pub mod adapter_run;
 pub mod backend;
 pub mod bench;
 pub mod chaos;
+pub mod contract;
 pub mod http;
 pub mod interop;
 pub mod listener;

@@ -383,6 +383,9 @@ impl RunStore for SqliteStore {
                     .ok_or_else(|| StoreError::ConditionFailed("bad cursor".into()))?;
                 let t: i64 =
                     t.parse().map_err(|_| StoreError::ConditionFailed("bad cursor".into()))?;
+                // Only a position this query could have handed out: a time and a run id.
+                id.parse::<RunId>()
+                    .map_err(|_| StoreError::ConditionFailed("bad cursor".into()))?;
                 Some((t, id.to_owned()))
             }
         };

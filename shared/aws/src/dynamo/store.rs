@@ -38,6 +38,11 @@ impl DynamoStore {
         Self { client, table: table.into() }
     }
 
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
     /// The run's item: the body plus the attributes conditions and indexes need, and the
     /// control attributes (lease, attempts, timer, due) as the record has them.
     fn meta_item(&self, run: &RunRecord) -> Item {
