@@ -21,6 +21,7 @@ use myloware_providers::clients::{Kind, OpenAiChat, OpenAiJudge, OpenAiModeratio
 use myloware_runtime::provider_config::chat;
 
 use crate::client::ApiArgs;
+use myloware_http::api::{FeedbackList, RunList, RunView};
 
 #[derive(Subcommand)]
 pub enum EvalCommand {
@@ -106,42 +107,42 @@ async fn export_feedback(args: ExportArgs) -> anyhow::Result<()> {
     'pages: loop {
         let mut q = vec![("limit", "100".to_owned())];
         q.extend(cursor.clone().map(|c| ("cursor", c)));
-        let page = api.call(http.get(api.url("/v1/runs")).query(&q)).await?;
-        for r in page["runs"].as_array().into_iter().flatten() {
+        let page: RunList =
+            serde_json::from_value(api.call(http.get(api.url("/v1/runs")).query(&q)).await?)?;
+        for r in &page.runs {
             if seen == args.limit {
                 break 'pages;
             }
             seen += 1;
-            if args.project.as_deref().is_some_and(|p| r["project"] != p) {
+            if args.project.as_deref().is_some_and(|p| r.project != p) {
                 continue;
             }
-            let id = r["run_id"].as_str().unwrap_or_default();
-            let fb = api.call(http.get(api.url(&format!("/v1/runs/{id}/feedback")))).await?;
-            let Some(average) = fb["average"].as_f64() else { continue };
+            let id = &r.run_id;
+            let fb: FeedbackList = serde_json::from_value(
+                api.call(http.get(api.url(&format!("/v1/runs/{id}/feedback")))).await?,
+            )?;
+            let Some(average) = fb.average else { continue };
             if average < args.min_rating || average > args.max_rating {
                 continue;
             }
-            let run = api.call(http.get(api.url(&format!("/v1/runs/{id}")))).await?;
-            let comments: Vec<String> = fb["feedback"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|f| format!("{}: {}", f["rating"], f["comment"].as_str().unwrap_or("")))
+            let run: RunView = serde_json::from_value(
+                api.call(http.get(api.url(&format!("/v1/runs/{id}")))).await?,
+            )?;
+            let comments: Vec<String> = fb
+                .feedback
+                .iter()
+                .map(|f| format!("{}: {}", f.rating, f.comment.as_deref().unwrap_or("")))
                 .collect();
             lines.push(format!("// {id}: {}", comments.join(" | ").replace('\n', " ")));
             let case = EvalCase {
                 id: format!("run-{id}"),
-                brief: run["brief"].as_str().unwrap_or_default().to_owned(),
-                clips: run["clip_count"].as_u64().map(|c| c as u32),
-                tags: vec![
-                    "feedback".into(),
-                    format!("rating-{average:.1}"),
-                    run["project"].as_str().unwrap_or_default().to_owned(),
-                ],
+                brief: run.brief.clone(),
+                clips: Some(run.clip_count),
+                tags: vec!["feedback".into(), format!("rating-{average:.1}"), run.project.clone()],
             };
             lines.push(serde_json::to_string(&case)?);
         }
-        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        cursor = page.next_cursor;
         if cursor.is_none() {
             break;
         }

@@ -2,9 +2,12 @@
 //! API.
 
 use clap::{Args, Subcommand};
-use serde_json::json;
+use myloware_http::api::{
+    CancelBody, Decided, FeedbackBody, FeedbackView, ForkBody, Forked, GateBody, History, RunList,
+    RunState, RunSummary, RunView, StartBody, Started,
+};
 
-use crate::client::{ApiArgs, s};
+use crate::client::ApiArgs;
 
 #[derive(Args)]
 pub struct RunsArgs {
@@ -143,16 +146,18 @@ fn expand_statuses(pattern: &str) -> anyhow::Result<Vec<&'static str>> {
 async fn list_several(api: &ApiArgs, statuses: &[&str], limit: u32) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let quiet = ApiArgs { json: false, ..api.clone() };
-    let mut runs = Vec::new();
+    let mut runs: Vec<RunSummary> = Vec::new();
     for status in statuses {
         let q = [("limit", limit.to_string()), ("status", (*status).to_owned())];
-        let page = quiet.call(http.get(api.url("/v1/runs")).query(&q)).await?;
-        runs.extend(page["runs"].as_array().cloned().unwrap_or_default());
+        let page: RunList =
+            serde_json::from_value(quiet.call(http.get(api.url("/v1/runs")).query(&q)).await?)?;
+        runs.extend(page.runs);
     }
-    runs.sort_by(|a, b| s(b, "created_at").cmp(s(a, "created_at")));
+    runs.sort_by(|a, b| b.created_at.cmp(&a.created_at));
     runs.truncate(limit as usize);
     if api.json {
-        println!("{}", serde_json::to_string_pretty(&json!({ "runs": runs }))?);
+        let page = RunList { runs, next_cursor: None };
+        println!("{}", serde_json::to_string_pretty(&page)?);
         return Ok(());
     }
     runs.iter().for_each(print_row);
@@ -160,14 +165,8 @@ async fn list_several(api: &ApiArgs, statuses: &[&str], limit: u32) -> anyhow::R
 }
 
 /// One run of a list, on one line.
-fn print_row(r: &serde_json::Value) {
-    println!(
-        "{}  {:<28} {:<18} {}",
-        s(r, "run_id"),
-        s(r, "status"),
-        s(r, "current_step"),
-        s(r, "created_at")
-    );
+fn print_row(r: &RunSummary) {
+    println!("{}  {:<28} {:<18} {}", r.run_id, r.status, r.current_step, r.created_at);
 }
 
 /// The edited ideas in `path` (`-`: stdin).
@@ -195,9 +194,8 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
     }
     let req = match &args.command {
         RunsCommand::Start { brief, clips, project, idempotency_key } => {
-            let mut r = http
-                .post(api.url("/v1/runs"))
-                .json(&json!({ "brief": brief, "clips": clips, "project": project }));
+            let body = StartBody { brief: brief.clone(), clips: *clips, project: project.clone() };
+            let mut r = http.post(api.url("/v1/runs")).json(&body);
             if let Some(k) = idempotency_key {
                 r = r.header("Idempotency-Key", k);
             }
@@ -206,16 +204,17 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
         RunsCommand::Get { id } => http.get(api.url(&format!("/v1/runs/{id}"))),
         RunsCommand::Resume { id } => http.post(api.url(&format!("/v1/runs/{id}/resume"))),
         RunsCommand::Cancel { id, reason } => {
-            http.post(api.url(&format!("/v1/runs/{id}/cancel"))).json(&json!({ "reason": reason }))
+            let body = CancelBody { reason: reason.clone() };
+            http.post(api.url(&format!("/v1/runs/{id}/cancel"))).json(&body)
         }
         RunsCommand::Fork { id, from_version } => http
             .post(api.url(&format!("/v1/runs/{id}/fork")))
-            .json(&json!({ "from_version": from_version })),
+            .json(&ForkBody { from_version: *from_version }),
         RunsCommand::History { id } => http.get(api.url(&format!("/v1/runs/{id}/history"))),
         RunsCommand::Watch { .. } => unreachable!("watched above"),
         RunsCommand::Feedback { id, rating, comment } => http
             .post(api.url(&format!("/v1/runs/{id}/feedback")))
-            .json(&json!({ "rating": rating, "comment": comment })),
+            .json(&FeedbackBody { rating: *rating, comment: comment.clone() }),
         RunsCommand::List { status, limit, cursor } => {
             let mut q = vec![("limit", limit.to_string())];
             q.extend(status.clone().map(|s| ("status", s)));
@@ -225,10 +224,11 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
         RunsCommand::Approve(d) | RunsCommand::Reject(d) => {
             let verb =
                 if matches!(args.command, RunsCommand::Approve(_)) { "approve" } else { "reject" };
-            let mut body = json!({ "gate": d.gate, "comment": d.comment });
-            if let Some(path) = &d.ideas {
-                body["ideas"] = read_ideas(path)?;
-            }
+            let gate = serde_json::from_value(serde_json::Value::String(d.gate.clone())).map_err(
+                |_| anyhow::anyhow!("--gate: say ideation or publish, not {:?}", d.gate),
+            )?;
+            let ideas = d.ideas.as_deref().map(read_ideas).transpose()?;
+            let body = GateBody { gate, comment: d.comment.clone(), ideas };
             http.post(api.url(&format!("/v1/runs/{}/{verb}", d.id))).json(&body)
         }
     };
@@ -238,32 +238,52 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
     }
     match &args.command {
         RunsCommand::List { .. } => {
-            body["runs"].as_array().into_iter().flatten().for_each(print_row);
-            if let Some(c) = body["next_cursor"].as_str() {
+            let page: RunList = serde_json::from_value(body)?;
+            page.runs.iter().for_each(print_row);
+            if let Some(c) = page.next_cursor {
                 println!("next page: --cursor {c}");
             }
         }
         RunsCommand::History { .. } => {
+            let history: History = serde_json::from_value(body)?;
             println!("{:>7}  {:<18} {:<28} {:<24} error", "version", "step", "status", "at");
-            for c in body["checkpoints"].as_array().into_iter().flatten() {
-                let err = &c["error"];
-                let err = if err.is_null() {
-                    String::new()
-                } else {
-                    format!("{}: {}", s(err, "code"), s(err, "message"))
-                };
-                println!(
-                    "{:>7}  {:<18} {:<28} {:<24} {err}",
-                    c["version"],
-                    s(c, "step"),
-                    s(c, "status"),
-                    s(c, "at")
-                );
+            for c in &history.checkpoints {
+                let err = c
+                    .error
+                    .as_ref()
+                    .map(|e| format!("{}: {}", e.code, e.message))
+                    .unwrap_or_default();
+                println!("{:>7}  {:<18} {:<28} {:<24} {err}", c.version, c.step, c.status, c.at);
             }
         }
-        _ => {
-            println!("{}  {}  {}", s(&body, "run_id"), s(&body, "status"), s(&body, "current_step"))
+        RunsCommand::Start { .. } => {
+            let started: Started = serde_json::from_value(body)?;
+            println!("{}  {}", started.run_id, started.status);
         }
+        RunsCommand::Get { .. } => {
+            let run: RunView = serde_json::from_value(body)?;
+            println!("{}  {}  {}", run.run_id, run.status, run.current_step);
+        }
+        RunsCommand::Approve(_) | RunsCommand::Reject(_) => {
+            let d: Decided = serde_json::from_value(body)?;
+            println!("{}  {}  {}", d.run_id, d.status, d.current_step);
+        }
+        RunsCommand::Fork { .. } => {
+            let f: Forked = serde_json::from_value(body)?;
+            println!(
+                "{}  {}  {}  (from {} v{})",
+                f.run_id, f.status, f.current_step, f.forked_from.run_id, f.forked_from.version
+            );
+        }
+        RunsCommand::Feedback { .. } => {
+            let f: FeedbackView = serde_json::from_value(body)?;
+            println!("{}  rated {} by {}", f.run_id, f.rating, f.caller);
+        }
+        RunsCommand::Resume { .. } | RunsCommand::Cancel { .. } => {
+            let r: RunState = serde_json::from_value(body)?;
+            println!("{}  {}  {}", r.run_id, r.status, r.current_step);
+        }
+        RunsCommand::Watch { .. } => {}
     }
     Ok(())
 }

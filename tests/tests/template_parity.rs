@@ -133,3 +133,55 @@ fn every_kind_of_drift_is_caught() {
     }
     assert!(!check("not: [valid", &env).is_empty(), "unparseable templates are drift");
 }
+
+/// The API Gateway routes of the template (`HttpApi` events' paths).
+fn gateway_paths(template: &str) -> Vec<String> {
+    let doc: serde_yaml::Value = serde_yaml::from_str(template).expect("the template is YAML");
+    let mut out = Vec::new();
+    for (_, resource) in doc["Resources"].as_mapping().expect("Resources") {
+        for (_, event) in resource["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            if event["Type"].as_str() == Some("HttpApi")
+                && let Some(path) = event["Properties"]["Path"].as_str()
+            {
+                out.push(path.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Whether the gateway route `route` serves the API path `path` (`{x}` one segment,
+/// `{proxy+}` the rest).
+fn serves(route: &str, path: &str) -> bool {
+    let (r, p): (Vec<&str>, Vec<&str>) = (route.split('/').collect(), path.split('/').collect());
+    for (i, seg) in r.iter().enumerate() {
+        if *seg == "{proxy+}" {
+            return p.len() > i;
+        }
+        match p.get(i) {
+            Some(ps) if seg.starts_with('{') || seg == ps => {}
+            _ => return false,
+        }
+    }
+    r.len() == p.len()
+}
+
+#[test]
+fn every_documented_route_reaches_a_function_through_the_gateway() {
+    let doc: serde_json::Value =
+        serde_json::from_str(&myloware_http::api::ApiDoc::json()).expect("the OpenAPI document");
+    let routes = gateway_paths(&template());
+    assert!(routes.len() >= 5, "{routes:?}");
+    let unrouted: Vec<&String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|p| !routes.iter().any(|r| serves(r, p)))
+        .collect();
+    assert!(unrouted.is_empty(), "documented but not routed by infra/template.yaml: {unrouted:?}");
+    // The matcher matches what it should, and only that.
+    assert!(serves("/v1/runs/{proxy+}", "/v1/runs/{id}/events"));
+    assert!(serves("/v1/webhooks/{provider}", "/v1/webhooks/openai"));
+    assert!(!serves("/v1/runs", "/v1/runs/{id}"));
+    assert!(!serves("/health", "/openapi.json"));
+}

@@ -55,6 +55,11 @@ async fn reachable(base: &str) -> Result<Value, String> {
     Ok(json!({ "host": target }))
 }
 
+/// `GET /health`: the process answers; `?deep=1` (admin key) checks every dependency.
+#[utoipa::path(get, path = "/health", tag = "health",
+    params(("deep" = Option<String>, Query, description = "1: check every dependency (admin key)")),
+    responses((status = 200, body = Object), (status = 401, body = crate::api::ErrorBody),
+        (status = 403, body = crate::api::ErrorBody), (status = 503, body = Object, description = "degraded")))]
 pub(crate) async fn health(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -105,4 +110,12 @@ pub(crate) async fn health(
         "checks": checks,
     });
     (status, Json(body)).into_response()
+}
+
+/// `GET /openapi.json`: this API's OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/openapi.json", tag = "health",
+    responses((status = 200, body = Object, description = "the OpenAPI document")))]
+pub(crate) async fn openapi_json() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], crate::api::ApiDoc::json())
+        .into_response()
 }

@@ -31,6 +31,7 @@ fn authenticated_api(state: &AppState) -> Router<AppState> {
 pub fn api_router(state: AppState) -> Router {
     authenticated_api(&state)
         .route("/health", get(health::health))
+        .route("/openapi.json", get(health::openapi_json))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
@@ -39,6 +40,7 @@ pub fn api_router(state: AppState) -> Router {
 pub fn webhook_router(state: AppState) -> Router {
     webhooks::routes()
         .route("/health", get(health::health))
+        .route("/openapi.json", get(health::openapi_json))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }
@@ -48,6 +50,7 @@ pub fn local_router(state: AppState) -> Router {
     authenticated_api(&state)
         .merge(webhooks::routes())
         .route("/health", get(health::health))
+        .route("/openapi.json", get(health::openapi_json))
         .layer(axum::middleware::from_fn(request_id::layer))
         .with_state(state)
 }

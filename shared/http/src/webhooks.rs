@@ -18,9 +18,9 @@ use crate::{ApiError, AppState, MAX_WEBHOOK_BODY};
 /// The webhook routes (without state): one per provider that calls back.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/v1/webhooks/openai", post(|s, h, r, b| video(Provider::OpenAi, s, h, r, b)))
-        .route("/v1/webhooks/replicate", post(|s, h, r, b| video(Provider::Replicate, s, h, r, b)))
-        .route("/v1/webhooks/gemini", post(|s, h, r, b| video(Provider::Gemini, s, h, r, b)))
+        .route("/v1/webhooks/openai", post(openai))
+        .route("/v1/webhooks/replicate", post(replicate))
+        .route("/v1/webhooks/gemini", post(gemini))
         .route("/v1/webhooks/remotion", post(remotion))
         .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
 }
@@ -82,18 +82,68 @@ fn log_payload(provider: &str, raw: &[u8]) {
     }
 }
 
-fn body(ack: IntakeAck) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "status": ack.status, "run_id": ack.run_id, "job_id": ack.job_id }))
+/// A webhook's answer: `accepted`, `duplicate` (changes nothing) or `ignored`.
+#[derive(Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct WebhookAck {
+    /// `accepted`, `duplicate` or `ignored`.
+    pub status: String,
+    /// The run it belongs to, when known.
+    pub run_id: Option<String>,
+    /// The provider's job, when known.
+    pub job_id: Option<String>,
 }
+
+fn body(ack: IntakeAck) -> Json<WebhookAck> {
+    Json(WebhookAck {
+        status: ack.status.to_owned(),
+        run_id: ack.run_id.map(|r| r.to_string()),
+        job_id: ack.job_id.map(|j| j.to_string()),
+    })
+}
+
+macro_rules! video_route {
+    ($name:ident, $provider:expr, $path:literal, $what:literal) => {
+        #[doc = concat!("`POST ", $path, "`: ", $what, " (Standard Webhooks signature).")]
+        #[utoipa::path(post, path = $path, tag = "webhooks",
+            params(("webhook-id" = String, Header), ("webhook-timestamp" = String, Header),
+                ("webhook-signature" = String, Header, description = "v1,<base64> candidates, at most 8")),
+            request_body(content = Object, content_type = "application/json"),
+            responses((status = 200, body = WebhookAck), (status = 400, body = crate::api::ErrorBody),
+                (status = 401, body = crate::api::ErrorBody), (status = 413, body = crate::api::ErrorBody),
+                (status = 415, body = crate::api::ErrorBody), (status = 500, body = crate::api::ErrorBody)))]
+        pub(crate) async fn $name(
+            st: State<AppState>,
+            headers: HeaderMap,
+            rid: RequestId,
+            raw: Result<Bytes, BytesRejection>,
+        ) -> Result<Json<WebhookAck>, ApiError> {
+            video($provider, st, headers, rid, raw).await
+        }
+    };
+}
+
+video_route!(
+    openai,
+    Provider::OpenAi,
+    "/v1/webhooks/openai",
+    "an OpenAI-compatible video API's callback"
+);
+video_route!(
+    replicate,
+    Provider::Replicate,
+    "/v1/webhooks/replicate",
+    "Replicate's prediction callback"
+);
+video_route!(gemini, Provider::Gemini, "/v1/webhooks/gemini", "a Gemini API webhook");
 
 /// A video provider's callback (Standard Webhooks).
 async fn video(
     provider: Provider,
     State(st): State<AppState>,
     headers: HeaderMap,
-    axum::Extension(rid): axum::Extension<RequestId>,
+    rid: RequestId,
     raw: Result<Bytes, BytesRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<WebhookAck>, ApiError> {
     let raw = admit(&headers, raw)?;
     let h = StandardHeaders {
         id: header(&headers, "webhook-id"),
@@ -112,13 +162,20 @@ fn run_id_param(query: Option<&str>) -> Option<&str> {
     query?.split('&').find_map(|kv| kv.strip_prefix("run_id="))
 }
 
-async fn remotion(
+/// `POST /v1/webhooks/remotion?run_id=`: the render service's callback.
+#[utoipa::path(post, path = "/v1/webhooks/remotion", tag = "webhooks",
+    params(("run_id" = Option<String>, Query), ("x-remotion-signature" = String, Header, description = "sha512=<hex>")),
+    request_body(content = Object, content_type = "application/json"),
+    responses((status = 200, body = WebhookAck), (status = 400, body = crate::api::ErrorBody),
+        (status = 401, body = crate::api::ErrorBody), (status = 413, body = crate::api::ErrorBody),
+        (status = 415, body = crate::api::ErrorBody), (status = 500, body = crate::api::ErrorBody)))]
+pub(crate) async fn remotion(
     State(st): State<AppState>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    axum::Extension(rid): axum::Extension<RequestId>,
+    rid: RequestId,
     raw: Result<Bytes, BytesRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<WebhookAck>, ApiError> {
     let raw = admit(&headers, raw)?;
     let sig = ["x-remotion-signature", "webhook-signature"]
         .iter()

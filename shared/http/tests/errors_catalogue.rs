@@ -56,6 +56,7 @@ fn codes_in_code(root: &Path) -> BTreeSet<String> {
         let text = text.split("#[cfg(test)]").next().unwrap();
         for (marker, skip) in [
             ("ApiError::new(", true),
+            ("bad(", false),
             ("EngineError::invalid(", false),
             ("code: ", false),
             ("fail(", true),

@@ -253,6 +253,16 @@ pub enum Decision {
     Reject,
 }
 
+impl Decision {
+    /// `approve` or `reject`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Reject => "reject",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

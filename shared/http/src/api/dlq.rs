@@ -8,9 +8,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use myloware::engine::{DeadLetterView, DlqAction};
 use myloware::ports::{DeadLetters, MoveTask};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use super::views::ErrorBody;
 use crate::extract::OptionalJson;
 use crate::{ApiError, AppState, Caller, Scope};
 
@@ -28,6 +29,8 @@ pub struct ListParams {
 }
 
 /// `GET /v1/admin/dlq?limit=`: oldest first.
+#[utoipa::path(get, path = "/v1/admin/dlq", tag = "admin", security(("api_key" = [])), params(("limit" = Option<u32>, Query, description = "1 to 1000 (50)")),
+    responses((status = 200, body = Object, description = "messages: message_id, run_id, step, status, error, attempts, age_secs, body"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 501, body = ErrorBody)))]
 pub async fn list(
     State(st): State<AppState>,
     caller: Caller,
@@ -47,6 +50,8 @@ pub async fn list(
 }
 
 /// `GET /v1/admin/dlq/{message_id}`.
+#[utoipa::path(get, path = "/v1/admin/dlq/{message_id}", tag = "admin", security(("api_key" = [])), params(("message_id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 501, body = ErrorBody)))]
 pub async fn show(
     State(st): State<AppState>,
     caller: Caller,
@@ -57,6 +62,8 @@ pub async fn show(
 }
 
 /// `POST /v1/admin/dlq/{message_id}/replay`: back to the step queue, then out of the DLQ.
+#[utoipa::path(post, path = "/v1/admin/dlq/{message_id}/replay", tag = "admin", security(("api_key" = [])), params(("message_id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 501, body = ErrorBody)))]
 pub async fn replay(
     State(st): State<AppState>,
     caller: Caller,
@@ -66,13 +73,17 @@ pub async fn replay(
     Ok(Json(st.engine.dlq_replay(dlq.as_ref(), &id, &actor).await?))
 }
 
-#[derive(Deserialize, Default)]
+/// Why a dead letter is resolved.
+#[derive(Debug, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveBody {
-    reason: Option<String>,
+    /// Kept in the run's audit log.
+    pub reason: Option<String>,
 }
 
 /// `POST /v1/admin/dlq/{message_id}/resolve` `{"reason"?}`: delete it, audited.
+#[utoipa::path(post, path = "/v1/admin/dlq/{message_id}/resolve", tag = "admin", security(("api_key" = [])), params(("message_id" = String, Path)), request_body(content = Option<ResolveBody>),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 501, body = ErrorBody)))]
 pub async fn resolve(
     State(st): State<AppState>,
     caller: Caller,
@@ -85,6 +96,8 @@ pub async fn resolve(
 }
 
 /// `POST /v1/admin/dlq/redrive`: start moving everything back (202 with the task).
+#[utoipa::path(post, path = "/v1/admin/dlq/redrive", tag = "admin", security(("api_key" = [])), 
+    responses((status = 202, body = Object, description = "the move task"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 501, body = ErrorBody)))]
 pub async fn redrive(
     State(st): State<AppState>,
     caller: Caller,
@@ -101,6 +114,8 @@ pub struct StatusParams {
 
 /// `GET /v1/admin/dlq/redrive[?handle=]`: the latest move tasks, newest first, or the one a
 /// redrive started (`{"task": …}`, 404 when unknown).
+#[utoipa::path(get, path = "/v1/admin/dlq/redrive", tag = "admin", security(("api_key" = [])), params(("handle" = Option<String>, Query)),
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 501, body = ErrorBody)))]
 pub async fn redrive_status(
     State(st): State<AppState>,
     caller: Caller,

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::RunIdPath;
+use super::views::ErrorBody;
 use crate::{ApiError, AppState, Caller};
 
 #[derive(Deserialize)]
@@ -34,6 +35,12 @@ fn sse(e: &RunEvent) -> Event {
 }
 
 /// `GET /v1/runs/{id}/events?poll_ms=`.
+#[utoipa::path(get, path = "/v1/runs/{id}/events", tag = "runs", security(("api_key" = [])),
+    params(("id" = String, Path, description = "run id"),
+        ("poll_ms" = Option<u64>, Query, description = "how often the run is read, 100 to 5000 (500)")),
+    responses((status = 200, content_type = "text/event-stream", body = String,
+            description = "events checkpoint, clips, gate, end (then the stream closes)"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn events(
     State(st): State<AppState>,
     caller: Caller,

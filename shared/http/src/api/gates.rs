@@ -6,21 +6,29 @@
 use axum::Json;
 use axum::extract::State;
 use myloware::domain::{Decision, Gate};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::RunIdPath;
+use super::views::{Decided, ErrorBody, RunState};
 use crate::extract::ApiJson;
 use crate::request_id::RequestId;
 use crate::{ApiError, AppState, Caller, Scope};
 
-#[derive(Deserialize)]
+/// A decision at a gate.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GateBody {
-    gate: Gate,
-    comment: Option<String>,
-    /// The reviewer's edit of the ideas (ideation approvals only).
+    /// `ideation` or `publish`.
+    #[schema(value_type = String, example = "ideation")]
+    pub gate: Gate,
+    /// Why (at most 2,000 characters).
+    pub comment: Option<String>,
+    /// The reviewer's edit of the ideas (`{title, prompts, overlays?, caption}`; ideation
+    /// approvals only).
     #[serde(default)]
-    ideas: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub ideas: Option<serde_json::Value>,
 }
 
 async fn decide(
@@ -30,7 +38,7 @@ async fn decide(
     rid: RequestId,
     body: GateBody,
     decision: Decision,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Decided>, ApiError> {
     st.engine.get_for(&id, &caller.viewer()).await?;
     let actor = caller.fingerprint;
     if body.comment.as_ref().is_some_and(|c| c.chars().count() > 2000) {
@@ -55,48 +63,62 @@ async fn decide(
             ));
         }
     };
-    Ok(Json(serde_json::json!({
-        "run_id": out.run.run_id,
-        "status": out.run.status,
-        "current_step": out.run.step,
-        "gate": body.gate,
-        "decision": decision,
-        "replayed": out.replayed,
-    })))
+    Ok(Json(Decided {
+        run_id: out.run.run_id.to_string(),
+        status: out.run.status.to_string(),
+        current_step: out.run.step.to_string(),
+        gate: body.gate.as_str().to_owned(),
+        decision: decision.as_str().to_owned(),
+        replayed: out.replayed,
+    }))
 }
 
+/// Approve a gate (at the ideation gate, optionally with edited ideas).
+#[utoipa::path(post, path = "/v1/runs/{id}/approve", tag = "gates", security(("api_key" = [])),
+    params(("id" = String, Path, description = "run id")), request_body = GateBody,
+    responses((status = 200, body = Decided), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn approve(
     State(st): State<AppState>,
     caller: Caller,
     RunIdPath(id): RunIdPath,
     rid: RequestId,
     ApiJson(body): ApiJson<GateBody>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Decided>, ApiError> {
     decide(st, caller, id, rid, body, Decision::Approve).await
 }
 
+/// Reject a gate: the run ends `rejected`.
+#[utoipa::path(post, path = "/v1/runs/{id}/reject", tag = "gates", security(("api_key" = [])),
+    params(("id" = String, Path, description = "run id")), request_body = GateBody,
+    responses((status = 200, body = Decided), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn reject(
     State(st): State<AppState>,
     caller: Caller,
     RunIdPath(id): RunIdPath,
     rid: RequestId,
     ApiJson(body): ApiJson<GateBody>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<Decided>, ApiError> {
     decide(st, caller, id, rid, body, Decision::Reject).await
 }
 
 /// `POST /v1/runs/{id}/resume` (operator scope): a failed or stalled run continues from its
 /// failed step.
+#[utoipa::path(post, path = "/v1/runs/{id}/resume", tag = "operations", security(("api_key" = [])),
+    params(("id" = String, Path, description = "run id")),
+    responses((status = 200, body = RunState), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn resume(
     State(st): State<AppState>,
     caller: Caller,
     RunIdPath(id): RunIdPath,
     rid: RequestId,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<RunState>, ApiError> {
     caller.require(Scope::Operator)?;
     let actor = caller.fingerprint;
     let run = st.engine.resume(&id, &actor, Some(rid.0)).await?;
-    Ok(Json(
-        serde_json::json!({ "run_id": run.run_id, "status": run.status, "current_step": run.step }),
-    ))
+    Ok(Json(RunState::of(&run)))
 }

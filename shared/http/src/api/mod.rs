@@ -15,7 +15,17 @@ use axum::routing::{get, post};
 
 use crate::AppState;
 
-pub use views::{ArtifactsView, RunSummary, RunView};
+pub use feedback::FeedbackBody;
+pub use gates::GateBody;
+pub use operations::{CancelBody, ForkBody};
+pub use runs::StartBody;
+pub use views::{
+    ArtifactsView, CheckpointView, Decided, ErrorBody, FeedbackList, FeedbackView, Forked,
+    ForkedFrom, History, RunList, RunState, RunSummary, RunView, Started,
+};
+
+mod openapi;
+pub use openapi::ApiDoc;
 
 /// The API routes (without state).
 pub fn routes() -> Router<AppState> {

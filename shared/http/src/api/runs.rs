@@ -7,27 +7,41 @@ use axum::response::IntoResponse;
 use myloware::domain::{IdempotencyKey, ProjectName, RunStatus};
 use myloware::engine::StartRequest;
 use myloware::ports::ListQuery;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::RunIdPath;
-use super::views::{RunSummary, RunView};
+use super::views::{ErrorBody, RunList, RunSummary, RunView, Started};
 use crate::extract::ApiJson;
 use crate::request_id::RequestId;
 use crate::{ApiError, AppState, Caller};
 
-#[derive(Deserialize)]
+/// What a run starts from.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartBody {
+    /// The project (`demo` when absent).
     #[serde(alias = "workflow")]
-    project: Option<String>,
-    brief: String,
-    clips: Option<u32>,
+    pub project: Option<String>,
+    /// The brief (1 to 10,000 characters).
+    pub brief: String,
+    /// Clips to make (the project's count when absent).
+    pub clips: Option<u32>,
 }
 
 fn bad(code: &str, detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, code, detail)
 }
 
+/// Start a run.
+#[utoipa::path(post, path = "/v1/runs", tag = "runs", security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key and request returns the same run")),
+    request_body = StartBody,
+    responses(
+        (status = 201, body = Started),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody),
+    ))]
 pub async fn start(
     State(st): State<AppState>,
     caller: Caller,
@@ -63,7 +77,7 @@ pub async fn start(
         .await?;
     let mut resp = (
         StatusCode::CREATED,
-        Json(serde_json::json!({ "run_id": out.run.run_id, "status": out.run.status })),
+        Json(Started { run_id: out.run.run_id.to_string(), status: out.run.status.to_string() }),
     )
         .into_response();
     if out.replayed {
@@ -72,6 +86,10 @@ pub async fn start(
     Ok(resp)
 }
 
+/// A run: status, step, open wait, artifacts (presigned URLs), decisions, error.
+#[utoipa::path(get, path = "/v1/runs/{id}", tag = "runs", security(("api_key" = [])),
+    params(("id" = String, Path, description = "run id")),
+    responses((status = 200, body = RunView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(st): State<AppState>,
     caller: Caller,
@@ -81,18 +99,26 @@ pub async fn get(
     Ok(Json(RunView::build(&st.engine, run).await?))
 }
 
-#[derive(Deserialize)]
+/// A page of runs.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Only runs with this status.
     status: Option<String>,
+    /// Page size, 1 to 100 (20).
     limit: Option<u32>,
+    /// The cursor of the previous page.
     cursor: Option<String>,
 }
 
+/// Runs the key may see, newest first.
+#[utoipa::path(get, path = "/v1/runs", tag = "runs", security(("api_key" = [])), params(ListParams),
+    responses((status = 200, body = RunList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     State(st): State<AppState>,
     caller: Caller,
     Query(p): Query<ListParams>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<RunList>, ApiError> {
     let status = p
         .status
         .filter(|s| !s.is_empty())
@@ -106,5 +132,5 @@ pub async fn list(
     }
     let page = st.engine.list_runs(&ListQuery { status, owner, limit, cursor: p.cursor }).await?;
     let runs: Vec<RunSummary> = page.runs.iter().map(RunSummary::from).collect();
-    Ok(Json(serde_json::json!({ "runs": runs, "next_cursor": page.next_cursor })))
+    Ok(Json(RunList { runs, next_cursor: page.next_cursor }))
 }

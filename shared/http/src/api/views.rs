@@ -3,12 +3,13 @@
 
 use myloware::Engine;
 use myloware::domain::{GateDecision, Ideas, OpenWait, RunError, RunRecord};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::ApiError;
 
 /// A clip artifact.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ClipView {
     /// Position.
     pub index: u32,
@@ -21,7 +22,7 @@ pub struct ClipView {
 }
 
 /// A stored file.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FileView {
     /// Blob key.
     pub key: String,
@@ -30,9 +31,10 @@ pub struct FileView {
 }
 
 /// The run's artifacts.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ArtifactsView {
     /// Ideation output.
+    #[schema(value_type = Option<Object>)]
     pub ideas: Option<Ideas>,
     /// Clips.
     pub clips: Vec<ClipView>,
@@ -45,7 +47,7 @@ pub struct ArtifactsView {
 }
 
 /// A run as `GET /v1/runs/{id}` shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RunView {
     /// Id.
     pub run_id: String,
@@ -62,12 +64,15 @@ pub struct RunView {
     /// Clips requested.
     pub clip_count: u32,
     /// The open wait.
+    #[schema(value_type = Option<Object>)]
     pub open_wait: Option<OpenWait>,
     /// Artifacts.
     pub artifacts: ArtifactsView,
     /// Gate decisions.
+    #[schema(value_type = Vec<Object>)]
     pub decisions: Vec<GateDecision>,
     /// Failure.
+    #[schema(value_type = Option<Object>)]
     pub error: Option<RunError>,
     /// Checkpoints written.
     pub history_length: usize,
@@ -139,7 +144,7 @@ impl RunView {
 }
 
 /// A run in a listing.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RunSummary {
     /// Id.
     pub run_id: String,
@@ -166,4 +171,147 @@ impl From<&RunRecord> for RunSummary {
             updated_at: r.updated_at.rfc3339(),
         }
     }
+}
+
+/// A page of runs.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RunList {
+    /// The runs, newest first.
+    pub runs: Vec<RunSummary>,
+    /// The next page's cursor, if there is one.
+    pub next_cursor: Option<String>,
+}
+
+/// A started run (`201`; the header `idempotent-replayed: true` on a retry's answer).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Started {
+    /// Its id.
+    pub run_id: String,
+    /// Its status.
+    pub status: String,
+}
+
+/// A run after an action on it (resume, cancel).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RunState {
+    /// Id.
+    pub run_id: String,
+    /// Status.
+    pub status: String,
+    /// Current step.
+    pub current_step: String,
+}
+
+impl RunState {
+    /// The state of `run`.
+    pub fn of(run: &RunRecord) -> Self {
+        Self {
+            run_id: run.run_id.to_string(),
+            status: run.status.to_string(),
+            current_step: run.step.to_string(),
+        }
+    }
+}
+
+/// A gate decision's answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Decided {
+    /// Id.
+    pub run_id: String,
+    /// Status after the decision.
+    pub status: String,
+    /// Step after the decision.
+    pub current_step: String,
+    /// The gate.
+    pub gate: String,
+    /// `approve` or `reject`.
+    pub decision: String,
+    /// True when this decision had been taken already (nothing changed).
+    pub replayed: bool,
+}
+
+/// Where a fork came from.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ForkedFrom {
+    /// The source run.
+    pub run_id: String,
+    /// The checkpoint.
+    pub version: u64,
+}
+
+/// A fork (`201`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Forked {
+    /// The new run.
+    pub run_id: String,
+    /// Its status.
+    pub status: String,
+    /// Its step.
+    pub current_step: String,
+    /// Its source.
+    pub forked_from: ForkedFrom,
+}
+
+/// One checkpoint.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CheckpointView {
+    /// Version.
+    pub version: u64,
+    /// Step.
+    pub step: String,
+    /// Status.
+    pub status: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// The failure, if any.
+    #[schema(value_type = Option<Object>)]
+    pub error: Option<RunError>,
+}
+
+/// A run's history.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct History {
+    /// The run.
+    pub run_id: String,
+    /// Every checkpoint, oldest first.
+    pub checkpoints: Vec<CheckpointView>,
+}
+
+/// One principal's rating of a run.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FeedbackView {
+    /// The run.
+    pub run_id: String,
+    /// The principal.
+    pub caller: String,
+    /// 1 to 5.
+    pub rating: u8,
+    /// Why.
+    pub comment: Option<String>,
+    /// First given (RFC 3339).
+    pub created_at: String,
+    /// Last changed (RFC 3339).
+    pub updated_at: String,
+}
+
+/// A run's feedback.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FeedbackList {
+    /// The run.
+    pub run_id: String,
+    /// Each principal's, oldest first.
+    pub feedback: Vec<FeedbackView>,
+    /// How many.
+    pub count: usize,
+    /// Their average, when there are any.
+    pub average: Option<f64>,
+}
+
+/// An error: a stable code and a reason for people (`docs/errors.md`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// The code.
+    pub error: String,
+    /// What is wrong.
+    pub detail: String,
 }

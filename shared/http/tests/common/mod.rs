@@ -51,6 +51,20 @@ pub fn app_with_setup(keys: &[&str], setup: myloware_http::Setup) -> axum::Route
     )
 }
 
+/// Both surfaces on one router (as `serve` has them), on the same kind of engine.
+#[allow(dead_code)]
+pub fn local_app(keys: &[&str]) -> axum::Router {
+    let secret = WebhookSecret::parse("s3cret").unwrap();
+    let fakes = FakeSet::silent(secret.clone());
+    let backend = MemoryBackend::default();
+    let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), Default::default());
+    myloware_http::local_router(AppState::new(
+        engine,
+        ApiKeys::new(keys),
+        Arc::new(WebhookSecrets::single(secret.clone(), secret, 300)),
+    ))
+}
+
 /// The webhook router on the same kind of engine (secret `s3cret` for every provider).
 #[allow(dead_code)]
 pub fn webhook_app() -> (axum::Router, MemoryBackend) {
