@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use myloware::engine::{DeadLetterView, DlqAction};
+use myloware_http::api::{DlqList, ResolveBody, TaskFound, TaskView};
 
-use crate::client::{ApiArgs, s};
+use crate::client::ApiArgs;
 
 #[derive(Args)]
 pub struct DlqArgs {
@@ -51,20 +52,15 @@ enum DlqCommand {
     },
 }
 
-fn line(m: &Value) {
-    let err = &m["error"];
+fn line(m: &DeadLetterView) {
     println!(
         "{}  run {}  {:<16} attempts {:<3} age {:>6}s  {}",
-        s(m, "message_id"),
-        m["run_id"].as_str().unwrap_or("(unparseable)"),
-        s(m, "step"),
-        m["attempts"].as_u64().map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
-        m["age_secs"].as_u64().unwrap_or(0),
-        if err.is_null() {
-            String::new()
-        } else {
-            format!("{}: {}", s(err, "code"), s(err, "message"))
-        }
+        m.message_id,
+        m.run_id.map_or_else(|| "(unparseable)".to_owned(), |r| r.to_string()),
+        m.step.map(|s| s.to_string()).unwrap_or_default(),
+        m.attempts.map_or_else(|| "-".to_owned(), |a| a.to_string()),
+        m.age_secs.unwrap_or(0),
+        m.error.as_ref().map(|e| format!("{}: {}", e.code, e.message)).unwrap_or_default()
     );
 }
 
@@ -76,37 +72,39 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
             let body =
                 api.call(http.get(api.url("/v1/admin/dlq")).query(&[("limit", limit)])).await?;
             if !api.json {
-                let msgs = body["messages"].as_array().cloned().unwrap_or_default();
-                msgs.iter().for_each(line);
-                println!("{} message(s)", msgs.len());
+                let list: DlqList = serde_json::from_value(body)?;
+                list.messages.iter().for_each(line);
+                println!("{} message(s)", list.messages.len());
             }
         }
         DlqCommand::Show { message_id } => {
             let body = api.call(http.get(api.url(&format!("/v1/admin/dlq/{message_id}")))).await?;
             if !api.json {
-                line(&body);
-                println!("body: {}", s(&body, "body"));
+                let m: DeadLetterView = serde_json::from_value(body)?;
+                line(&m);
+                println!("body: {}", m.body);
             }
         }
         DlqCommand::Replay { message_id } | DlqCommand::Resolve { message_id, .. } => {
             let (verb, payload) = match &args.command {
-                DlqCommand::Resolve { reason, .. } => ("resolve", json!({ "reason": reason })),
-                _ => ("replay", json!({})),
+                DlqCommand::Resolve { reason, .. } => {
+                    ("resolve", ResolveBody { reason: reason.clone() })
+                }
+                _ => ("replay", ResolveBody::default()),
             };
             let url = api.url(&format!("/v1/admin/dlq/{message_id}/{verb}"));
             let body = api.call(http.post(url).json(&payload)).await?;
             if !api.json {
-                println!(
-                    "{} {} (run {})",
-                    s(&body, "message_id"),
-                    s(&body, "action"),
-                    s(&body, "run_id")
-                );
+                let done: DlqAction = serde_json::from_value(body)?;
+                let run = done.run_id.map(|r| r.to_string()).unwrap_or_default();
+                println!("{} {} (run {run})", done.message_id, done.action);
             }
         }
         DlqCommand::Redrive { no_wait } => {
-            let task = api.call(http.post(api.url("/v1/admin/dlq/redrive"))).await?;
-            let handle = s(&task, "handle").to_owned();
+            let task: TaskView = serde_json::from_value(
+                api.call(http.post(api.url("/v1/admin/dlq/redrive"))).await?,
+            )?;
+            let handle = task.handle;
             if *no_wait {
                 println!("redrive started: {handle}");
                 return Ok(());
@@ -115,10 +113,12 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
             bar.enable_steady_tick(Duration::from_millis(120));
             for _ in 0..1200 {
                 let url = api.url("/v1/admin/dlq/redrive");
-                let found = api.call(http.get(url).query(&[("handle", &handle)])).await?;
-                let t = found["task"].clone();
-                let (status, moved) = (s(&t, "status"), t["moved"].as_u64().unwrap_or(0));
-                match t["total"].as_u64() {
+                let found: TaskFound = serde_json::from_value(
+                    api.call(http.get(url).query(&[("handle", &handle)])).await?,
+                )?;
+                let t = found.task;
+                let (status, moved) = (t.status.as_str(), t.moved);
+                match t.total {
                     Some(total) => bar.set_message(format!("{status}: {moved}/{total} moved")),
                     None => bar.set_message(format!("{status}: {moved} moved")),
                 }
@@ -130,7 +130,7 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
                     }
                     "FAILED" | "CANCELLED" => {
                         bar.abandon();
-                        bail!("redrive {status}: {}", s(&t, "failure"));
+                        bail!("redrive {status}: {}", t.failure.as_deref().unwrap_or(""));
                     }
                     _ => tokio::time::sleep(Duration::from_millis(250)).await,
                 }

@@ -2,7 +2,7 @@
 //! with its run's step, error and attempt count; every operator action is audited on the run the
 //! message names.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use super::{Engine, EngineError};
@@ -11,7 +11,7 @@ use crate::ports::{DeadLetter, DeadLetters, MoveTask};
 use crate::time::Timestamp;
 
 /// A DLQ message with what its run says about it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeadLetterView {
     /// The DLQ's message id (what replay / resolve take).
     pub message_id: String,
@@ -32,14 +32,14 @@ pub struct DeadLetterView {
 }
 
 /// What an operator did with a DLQ message.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DlqAction {
     /// The message.
     pub message_id: String,
     /// Its run.
     pub run_id: Option<RunId>,
     /// `replayed` or `resolved`.
-    pub action: &'static str,
+    pub action: String,
 }
 
 fn missing(id: &str) -> EngineError {
@@ -110,7 +110,7 @@ impl Engine {
         Ok(DlqAction {
             message_id: message_id.into(),
             run_id: Some(msg.run_id),
-            action: "replayed",
+            action: "replayed".into(),
         })
     }
 
@@ -127,7 +127,7 @@ impl Engine {
         dlq.delete(&held.receipt).await?;
         self.audit_dlq(run_id, "dlq_resolved", actor, message_id, reason).await?;
         info!(message_id, "DLQ message resolved");
-        Ok(DlqAction { message_id: message_id.into(), run_id, action: "resolved" })
+        Ok(DlqAction { message_id: message_id.into(), run_id, action: "resolved".into() })
     }
 
     /// Start moving every DLQ message back to the step queue (audited on each run named by the

@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use myloware::engine::{DeadLetterView, DlqAction};
 use myloware::ports::{DeadLetters, MoveTask};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::views::ErrorBody;
+use super::views::{DlqList, ErrorBody, TaskFound, TaskList, TaskView};
 use crate::extract::OptionalJson;
 use crate::{ApiError, AppState, Caller, Scope};
 
@@ -30,12 +30,12 @@ pub struct ListParams {
 
 /// `GET /v1/admin/dlq?limit=`: oldest first.
 #[utoipa::path(get, path = "/v1/admin/dlq", tag = "admin", security(("api_key" = [])), params(("limit" = Option<u32>, Query, description = "1 to 1000 (50)")),
-    responses((status = 200, body = Object, description = "messages: message_id, run_id, step, status, error, attempts, age_secs, body"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 501, body = ErrorBody)))]
+    responses((status = 200, body = DlqList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 501, body = ErrorBody)))]
 pub async fn list(
     State(st): State<AppState>,
     caller: Caller,
     Query(p): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DlqList>, ApiError> {
     let (dlq, _) = dlq(&st, &caller)?;
     let limit = p.limit.unwrap_or(50);
     if !(1..=1000).contains(&limit) {
@@ -46,7 +46,7 @@ pub async fn list(
         ));
     }
     let messages = st.engine.dlq_list(dlq.as_ref(), limit).await?;
-    Ok(Json(json!({ "messages": messages })))
+    Ok(Json(DlqList { messages }))
 }
 
 /// `GET /v1/admin/dlq/{message_id}`.
@@ -97,14 +97,14 @@ pub async fn resolve(
 
 /// `POST /v1/admin/dlq/redrive`: start moving everything back (202 with the task).
 #[utoipa::path(post, path = "/v1/admin/dlq/redrive", tag = "admin", security(("api_key" = [])), 
-    responses((status = 202, body = Object, description = "the move task"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 501, body = ErrorBody)))]
+    responses((status = 202, body = TaskView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 501, body = ErrorBody)))]
 pub async fn redrive(
     State(st): State<AppState>,
     caller: Caller,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<TaskView>), ApiError> {
     let (dlq, actor) = dlq(&st, &caller)?;
     let t = st.engine.dlq_redrive(dlq.as_ref(), &actor).await?;
-    Ok((StatusCode::ACCEPTED, Json(task(&t))))
+    Ok((StatusCode::ACCEPTED, Json(TaskView::from(&t))))
 }
 
 #[derive(Deserialize)]
@@ -115,7 +115,7 @@ pub struct StatusParams {
 /// `GET /v1/admin/dlq/redrive[?handle=]`: the latest move tasks, newest first, or the one a
 /// redrive started (`{"task": …}`, 404 when unknown).
 #[utoipa::path(get, path = "/v1/admin/dlq/redrive", tag = "admin", security(("api_key" = [])), params(("handle" = Option<String>, Query)),
-    responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 501, body = ErrorBody)))]
+    responses((status = 200, body = TaskList, description = "the tasks; with handle: {task: TaskView}"), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 501, body = ErrorBody)))]
 pub async fn redrive_status(
     State(st): State<AppState>,
     caller: Caller,
@@ -123,20 +123,18 @@ pub async fn redrive_status(
 ) -> Result<Json<Value>, ApiError> {
     let (dlq, _) = dlq(&st, &caller)?;
     let tasks = dlq.redrive_tasks().await.map_err(myloware::engine::EngineError::from)?;
+    // Two shapes by the query: a list, or the one task asked for.
+    let value = |v: serde_json::Result<Value>| v.unwrap_or_default();
     match p.handle {
-        None => Ok(Json(json!({ "tasks": tasks.iter().map(task).collect::<Vec<_>>() }))),
+        None => {
+            let list = TaskList { tasks: tasks.iter().map(TaskView::from).collect() };
+            Ok(Json(value(serde_json::to_value(list))))
+        }
         Some(h) => match MoveTask::find(&tasks, &h) {
-            Some(t) => Ok(Json(json!({ "task": task(t) }))),
+            Some(t) => Ok(Json(value(serde_json::to_value(TaskFound { task: t.into() })))),
             None => {
                 Err(ApiError::new(StatusCode::NOT_FOUND, "task_not_found", "no such move task"))
             }
         },
     }
-}
-
-fn task(t: &MoveTask) -> Value {
-    json!({
-        "handle": t.handle, "status": t.status, "moved": t.moved, "total": t.total,
-        "failure": t.failure,
-    })
 }

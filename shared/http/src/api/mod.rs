@@ -15,13 +15,15 @@ use axum::routing::{get, post};
 
 use crate::AppState;
 
+pub use dlq::ResolveBody;
 pub use feedback::FeedbackBody;
 pub use gates::GateBody;
 pub use operations::{CancelBody, ForkBody};
 pub use runs::StartBody;
 pub use views::{
-    ArtifactsView, CheckpointView, Decided, ErrorBody, FeedbackList, FeedbackView, Forked,
-    ForkedFrom, History, RunList, RunState, RunSummary, RunView, Started,
+    ArtifactsView, CheckpointView, Decided, DlqList, ErrorBody, FeedbackList, FeedbackView, Forked,
+    ForkedFrom, History, RunList, RunState, RunSummary, RunView, Started, TaskFound, TaskList,
+    TaskView,
 };
 
 mod openapi;

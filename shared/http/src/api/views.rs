@@ -315,3 +315,52 @@ pub struct ErrorBody {
     /// What is wrong.
     pub detail: String,
 }
+
+/// The dead letters, oldest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DlqList {
+    /// Each: message_id, run_id, step, status, error, attempts, age_secs, body.
+    #[schema(value_type = Vec<Object>)]
+    pub messages: Vec<myloware::engine::DeadLetterView>,
+}
+
+/// A move of the dead letters back to the step queue.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TaskView {
+    /// Its handle.
+    pub handle: String,
+    /// `RUNNING`, `COMPLETED`, `FAILED`, `CANCELLED`, …
+    pub status: String,
+    /// Messages moved so far.
+    pub moved: u64,
+    /// Messages to move, when known.
+    pub total: Option<u64>,
+    /// Why it failed.
+    pub failure: Option<String>,
+}
+
+impl From<&myloware::ports::MoveTask> for TaskView {
+    fn from(t: &myloware::ports::MoveTask) -> Self {
+        Self {
+            handle: t.handle.clone(),
+            status: t.status.clone(),
+            moved: t.moved,
+            total: t.total,
+            failure: t.failure.clone(),
+        }
+    }
+}
+
+/// One move task (`?handle=`).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TaskFound {
+    /// The task.
+    pub task: TaskView,
+}
+
+/// The latest move tasks, newest first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TaskList {
+    /// The tasks.
+    pub tasks: Vec<TaskView>,
+}
