@@ -55,29 +55,7 @@ pub async fn fingerprint(b: &Backend) -> String {
     }
     let (clients, _) = b.aws.as_ref().expect("a LocalStack backend");
     let table = b.dynamo.as_ref().expect("dynamo").table().to_owned();
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let page = clients
-            .dynamodb
-            .scan()
-            .table_name(&table)
-            .consistent_read(true)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("scan");
-        for item in page.items.unwrap_or_default() {
-            let mut kv: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
-            kv.sort();
-            items.push(kv.join(","));
-        }
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            break;
-        }
-    }
-    items.sort();
+    let items = crate::table_items(clients, &table).await;
     format!("{}\nqueue depth {:?}", items.join("\n"), b.queue.depth().await.expect("depth"))
 }
 

@@ -105,6 +105,34 @@ pub struct App {
     stop: watch::Sender<bool>,
 }
 
+/// Every item of `table`, rendered and sorted (a fingerprint any write changes).
+pub async fn table_items(clients: &AwsClients, table: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = clients
+            .dynamodb
+            .scan()
+            .table_name(table)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        for item in page.items.unwrap_or_default() {
+            let mut kv: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+            kv.sort();
+            out.push(kv.join(","));
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            break;
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Initialise test logging (only when `RUST_LOG` asks for it).
 pub fn init_logs() {
     if std::env::var("RUST_LOG").is_ok() {
@@ -417,31 +445,7 @@ impl App {
 
     /// Every item of the test's table, rendered and sorted (to prove a request wrote nothing).
     pub async fn table_snapshot(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .clients
-                .dynamodb
-                .scan()
-                .table_name(&self.resources.names.table)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .expect("scan");
-            for item in page.items.unwrap_or_default() {
-                let mut kv: Vec<String> = item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
-                kv.sort();
-                out.push(kv.join(","));
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        out.sort();
-        out
+        table_items(&self.clients, &self.resources.names.table).await
     }
 
     /// Messages in the step queue (visible, in flight and delayed).

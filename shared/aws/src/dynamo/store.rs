@@ -38,6 +38,20 @@ impl DynamoStore {
         Self { client, table: table.into() }
     }
 
+    /// A start idempotency key's item, read consistently.
+    async fn start_key_item(&self, k: &IdempotencyKey) -> Result<Option<Item>, StoreError> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(start_pk(k.as_str()), "IDEM")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| map("GetItem(start key)", e))?;
+        Ok(got.item)
+    }
+
     /// The table's name.
     pub fn table(&self) -> &str {
         &self.table
@@ -271,17 +285,9 @@ impl RunStore for DynamoStore {
                 let Some(k) = &run.start_key else {
                     return Err(StoreError::ConditionFailed(why));
                 };
-                let got = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(start_pk(k.as_str()), "IDEM")))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| map("GetItem(start key)", e))?;
-                let id = got
-                    .item
+                let id = self
+                    .start_key_item(k)
+                    .await?
                     .as_ref()
                     .and_then(|i| get_s(i, "run_id"))
                     .and_then(|r| r.parse::<RunId>().ok())
@@ -781,16 +787,7 @@ impl RunStore for DynamoStore {
         k: &IdempotencyKey,
         now: Timestamp,
     ) -> Result<Option<RunId>, StoreError> {
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(start_pk(k.as_str()), "IDEM")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| map("GetItem(start key)", e))?;
-        let Some(item) = got.item else { return Ok(None) };
+        let Some(item) = self.start_key_item(k).await? else { return Ok(None) };
         // DynamoDB deletes expired items lazily: an expired key is no key.
         let live = item
             .get(TTL_ATTR)
