@@ -34,16 +34,9 @@ impl Engine {
             Err(why) => return Ok(Err(IdeasProblem::Invalid(why))),
         };
         let texts = texts_of(&ideas);
-        if let Some(g) = guide {
-            for text in &texts {
-                let lower = text.to_lowercase();
-                if let Some(term) = g.blocked_terms.iter().find(|t| contains_term(&lower, t)) {
-                    return Ok(Err(IdeasProblem::Blocked(format!(
-                        "the project blocks {term:?} (found in {:?})",
-                        crate::domain::bounded(text.as_str(), 80)
-                    ))));
-                }
-            }
+        let terms = guide.map(|g| g.blocked_terms.as_slice()).unwrap_or_default();
+        if let Some(why) = blocked_term(&texts, terms) {
+            return Ok(Err(IdeasProblem::Blocked(why)));
         }
         for text in &texts {
             match self.check_safety(Some(&run.run_id), text).await? {
@@ -66,6 +59,19 @@ pub(crate) fn texts_of(ideas: &Ideas) -> Vec<String> {
         texts.push(ideas.overlays.join("\n"));
     }
     texts
+}
+
+/// The first of the project's blocked `terms` found in `texts`, said as a reason.
+pub(crate) fn blocked_term(texts: &[String], terms: &[String]) -> Option<String> {
+    texts.iter().find_map(|text| {
+        let lower = text.to_lowercase();
+        terms.iter().find(|t| contains_term(&lower, t)).map(|term| {
+            format!(
+                "the project blocks {term:?} (found in {:?})",
+                crate::domain::bounded(text.as_str(), 80)
+            )
+        })
+    })
 }
 
 /// Whether `text` (lower case) holds `term` as whole words.

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::domain::{Ideas, MAX_OVERLAY_CHARS};
-use crate::engine::ideas::{contains_term, texts_of};
+use crate::engine::ideas::{blocked_term, texts_of};
 use crate::ports::{IdeationAsk, SafetyProvider, SafetyVerdict};
 use crate::projects::ideas_schema::validate_ideas;
 
@@ -92,11 +92,8 @@ async fn safe(
     safety: &dyn SafetyProvider,
 ) -> Result<(), String> {
     let texts = texts_of(ideas);
-    for text in &texts {
-        let lower = text.to_lowercase();
-        if let Some(term) = blocked.iter().find(|t| contains_term(&lower, t)) {
-            return Err(format!("the project blocks {term:?}"));
-        }
+    if let Some(why) = blocked_term(&texts, blocked) {
+        return Err(why);
     }
     for text in &texts {
         match safety.check(text).await {

@@ -38,6 +38,14 @@ pub fn default_ideas_schema() -> Value {
     })
 }
 
+/// `schema`, or the default ideas schema when the project gives none.
+pub fn schema_or_default(schema: Option<&Value>) -> std::borrow::Cow<'_, Value> {
+    match schema {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(default_ideas_schema()),
+    }
+}
+
 /// Check that `schema` is a JSON Schema of the ideas shape: it compiles, describes an object
 /// with only the ideas' properties, requires the three that every run needs and admits no
 /// others. The message says what is wrong.
@@ -168,15 +176,7 @@ fn reduce(schema: &Value) -> Value {
 /// The ideas in `answer` if it keeps `schema` (the default one when `None`) for `clips` clips
 /// and every bound a run keeps; otherwise what is wrong, naming the place (`/prompts/2: …`).
 pub fn validate_ideas(schema: Option<&Value>, answer: &Value, clips: u32) -> Result<Ideas, String> {
-    let base;
-    let schema = match schema {
-        Some(s) => s,
-        None => {
-            base = default_ideas_schema();
-            &base
-        }
-    };
-    let validator = jsonschema::validator_for(&for_clips(schema, clips))
+    let validator = jsonschema::validator_for(&for_clips(&schema_or_default(schema), clips))
         .map_err(|e| format!("the project's ideas schema is not valid: {e}"))?;
     let errors: Vec<String> = validator
         .iter_errors(answer)

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use myloware::domain::{Ideas, IdeationGuide};
 use myloware::ports::{IdeationAsk, LlmProvider, ProviderError, SafetyProvider, SafetyVerdict};
 use myloware::projects::ideas_schema::{
-    default_ideas_schema, for_clips, strict_subset, validate_ideas,
+    for_clips, schema_or_default, strict_subset, validate_ideas,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -61,15 +61,8 @@ pub fn system_prompt(guide: Option<&IdeationGuide>) -> String {
 /// The JSON Schema sent for an ask: the project's (or the default) with the run's clip count,
 /// reduced to what strict mode accepts; the full schema checks the answer.
 pub fn request_schema(ask: &IdeationAsk) -> Value {
-    let default;
-    let schema = match ask.guide.as_ref().and_then(|g| g.schema.as_ref()) {
-        Some(s) => s,
-        None => {
-            default = default_ideas_schema();
-            &default
-        }
-    };
-    strict_subset(&for_clips(schema, ask.clips))
+    let schema = schema_or_default(ask.guide.as_ref().and_then(|g| g.schema.as_ref()));
+    strict_subset(&for_clips(&schema, ask.clips))
 }
 
 /// Ideation through `POST /v1/chat/completions`.
