@@ -186,28 +186,32 @@ async fn ideation(args: IdeationArgs) -> anyhow::Result<()> {
     }
 
     let http = plain_client();
-    let (llm, llm_name, safety): (Box<dyn LlmProvider>, String, Box<dyn SafetyProvider>) =
-        match (&args.answers, args.llm) {
-            (Some(path), _) => (
-                Box::new(Recorded::read(path, &cases)?),
-                format!("recorded ({})", path.display()),
-                Box::new(FakeSafety::default()),
-            ),
-            (None, Who::Fake) => {
-                (Box::new(FakeLlm::default()), "fake".into(), Box::new(FakeSafety::default()))
-            }
-            (None, Who::Real) => {
-                let s = chat(Kind::Llm, "gpt-4o-mini")?;
-                let model = entry.project.ideation.model.as_ref().map_or(&s.model, |m| &m.0);
-                let name = format!("{model} at {}", s.base);
-                let moderation = chat(Kind::Moderation, "omni-moderation-latest")?;
-                (
-                    Box::new(OpenAiChat::new(http.clone(), s)),
-                    name,
-                    Box::new(OpenAiModeration::new(http.clone(), moderation)),
-                )
-            }
-        };
+    // Every provider the eval uses is named in its output and its report: with recorded
+    // answers or the fake ideator, the safety check is the fake keyword checker too.
+    let fake_safety = || -> (Box<dyn SafetyProvider>, String) {
+        (Box::new(FakeSafety::default()), "fake (keyword checker)".into())
+    };
+    type Ideator = (Box<dyn LlmProvider>, String, (Box<dyn SafetyProvider>, String));
+    let (llm, llm_name, (safety, safety_name)): Ideator = match (&args.answers, args.llm) {
+        (Some(path), _) => (
+            Box::new(Recorded::read(path, &cases)?),
+            format!("recorded ({})", path.display()),
+            fake_safety(),
+        ),
+        (None, Who::Fake) => (Box::new(FakeLlm::default()), "fake".into(), fake_safety()),
+        (None, Who::Real) => {
+            let s = chat(Kind::Llm, "gpt-4o-mini")?;
+            let model = entry.project.ideation.model.as_ref().map_or(&s.model, |m| &m.0);
+            let name = format!("{model} at {}", s.base);
+            let moderation = chat(Kind::Moderation, "omni-moderation-latest")?;
+            let safety_name = format!("{} at {}", moderation.model, moderation.base);
+            (
+                Box::new(OpenAiChat::new(http.clone(), s)),
+                name,
+                (Box::new(OpenAiModeration::new(http.clone(), moderation)), safety_name),
+            )
+        }
+    };
     let real_judge = args.judge == Who::Real || args.judge_model.is_some();
     let (judge, judge_name): (Box<dyn Judge>, String) = if real_judge {
         let mut s = chat(Kind::Llm, "gpt-4o-mini")?;
@@ -222,7 +226,7 @@ async fn ideation(args: IdeationArgs) -> anyhow::Result<()> {
     };
 
     println!(
-        "eval ideation: project {} ({}), {} cases from {dataset}\n  ideator: {llm_name}\n  judge:   {judge_name}\n",
+        "eval ideation: project {} ({}), {} cases from {dataset}\n  ideator: {llm_name}\n  safety:  {safety_name}\n  judge:   {judge_name}\n",
         args.project,
         entry.version,
         cases.len()
@@ -238,6 +242,7 @@ async fn ideation(args: IdeationArgs) -> anyhow::Result<()> {
         llm: llm.as_ref(),
         llm_name,
         safety: safety.as_ref(),
+        safety_name,
         judge: judge.as_ref(),
         judge_name,
         threshold,

@@ -64,6 +64,10 @@ fn the_aismr_eval_runs_on_the_fakes_and_writes_its_report() {
     let cases = r["cases"].as_array().unwrap();
     assert!(cases.len() >= 15, "{} cases", cases.len());
     assert_eq!((r["project"].as_str(), r["llm"].as_str()), (Some("aismr"), Some("fake")));
+    // Every fake in use is named: none is used without saying so.
+    assert!(r["safety"].as_str().unwrap().starts_with("fake"), "{r}");
+    assert!(r["judge"].as_str().unwrap().starts_with("fake"), "{r}");
+    assert!(stdout.contains("safety:  fake"), "{stdout}");
     assert_eq!(r["passed"], true);
     assert!(r["median"].as_f64().unwrap() >= 3.5);
     for c in cases {

@@ -55,6 +55,8 @@ pub struct Report {
     pub dataset: String,
     /// The ideator (`fake`, or the real model).
     pub llm: String,
+    /// The safety checker (`fake (keyword checker)`, or the real moderation model).
+    pub safety: String,
     /// The judge (`fake`, or the real model).
     pub judge: String,
     /// The pass mark for the median.
@@ -83,6 +85,8 @@ pub struct EvalRun<'a> {
     pub llm_name: String,
     /// The safety checker.
     pub safety: &'a dyn SafetyProvider,
+    /// Its name for the report.
+    pub safety_name: String,
     /// The judge.
     pub judge: &'a dyn Judge,
     /// Its name for the report.
@@ -165,6 +169,7 @@ impl EvalRun<'_> {
             project_version: self.project.version.clone(),
             dataset: self.dataset,
             llm: self.llm_name,
+            safety: self.safety_name,
             judge: self.judge_name,
             threshold: self.threshold,
             cases: results,

@@ -15,6 +15,7 @@ async fn eval_with(llm: &dyn LlmProvider, cases: Vec<EvalCase>) -> Report {
         llm,
         llm_name: "fake".into(),
         safety: &safety,
+        safety_name: "fake".into(),
         judge: &FakeJudge,
         judge_name: "fake".into(),
         threshold: 3.5,
