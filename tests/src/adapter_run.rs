@@ -101,6 +101,7 @@ pub async fn whole_run_with(
         clock: Arc::new(SystemClock),
         providers,
         config: cfg.engine.clone(),
+        step_commit: b.step_commit.clone(),
     };
     let router = myloware_http::webhook_router(AppState::new(
         engine.clone(),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use myloware::domain::RunRecord;
-use myloware::ports::{BlobStore, DeadLetters, QueueConsumer, RunStore, StepQueue};
+use myloware::ports::{BlobStore, DeadLetters, QueueConsumer, RunStore, StepCommit, StepQueue};
 use myloware::time::{SystemClock, Timestamp};
 use myloware_aws::resources::{QueueSettings as SqsSettings, ResourceNames, bootstrap_with};
 use myloware_aws::{AwsClients, DynamoStore, S3Blobs, SqsDeadLetters, SqsQueue};
@@ -33,6 +33,8 @@ pub struct Backend {
     pub dynamo: Option<Arc<DynamoStore>>,
     /// The AWS clients and the bucket, on LocalStack.
     pub aws: Option<(AwsClients, String)>,
+    /// The one-transaction step commit, where the backend has one (embedded).
+    pub step_commit: Option<Arc<dyn StepCommit>>,
 }
 
 impl Backend {
@@ -53,6 +55,7 @@ impl Backend {
             dir: Some(dir),
             dynamo: None,
             aws: None,
+            step_commit: Some(Arc::new(e.clone())),
         }
     }
 
@@ -79,6 +82,7 @@ impl Backend {
             dir: None,
             dynamo: Some(dynamo),
             aws: Some((clients.clone(), r.names.bucket.clone())),
+            step_commit: None,
         }
     }
 

@@ -216,6 +216,7 @@ pub async fn run_chaos(b: ChaosBackend, opts: ChaosOptions) -> ChaosReport {
         clock: Arc::new(SystemClock),
         providers,
         config: config(&b),
+        step_commit: None,
     };
     let router = webhook_router(AppState::new(
         engine.clone(),

@@ -70,6 +70,7 @@ pub async fn serve(b: &Backend) -> (String, tokio::sync::watch::Sender<bool>) {
         clock: Arc::new(SystemClock),
         providers: fakes.providers(),
         config: Default::default(),
+        step_commit: b.step_commit.clone(),
     };
     let state = AppState::new(
         engine,

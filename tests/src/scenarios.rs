@@ -78,6 +78,7 @@ impl Rig {
             clock: Arc::new(SystemClock),
             providers: faulty_providers(fakes.providers(), faults.clone()),
             config,
+            step_commit: None,
         };
         let _ = sink.router.set(webhook_router(AppState::new(
             engine.clone(),

@@ -198,6 +198,7 @@ pub fn aws_engine(
         clock: Arc::new(SystemClock),
         providers,
         config: cfg.engine.clone(),
+        step_commit: None,
     }
 }
 

@@ -1,9 +1,12 @@
-//! Opening the database: WAL, full fsync on commit, a busy timeout, and the schema.
+//! Opening the database: WAL, full fsync on commit, a busy timeout, and the schema; one writer
+//! thread that group-commits (`writer.rs`) and a pool of reading connections.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::writer::{WriteStats, Writer};
 
 /// A database error (mapped by the adapters into the engine's errors).
 #[derive(Debug, thiserror::Error)]
@@ -15,9 +18,6 @@ impl From<rusqlite::Error> for SqliteError {
         SqliteError(e.to_string())
     }
 }
-
-/// A shared connection. Calls run on the blocking pool.
-pub type Conn = Arc<Mutex<Connection>>;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS runs (
@@ -121,17 +121,31 @@ pub enum Durability {
     ProcessCrash,
 }
 
-/// Open a connection to `path` with the pragmas the adapters rely on, creating the schema.
-pub fn open(path: &Path) -> Result<Conn, SqliteError> {
+/// One database: every write goes through its writer thread (group commit), every read through
+/// a pool of read-only connections on the blocking pool (WAL lets them read beside the writer).
+#[derive(Clone)]
+pub struct Db {
+    writer: Writer,
+    readers: Arc<Readers>,
+}
+
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// Open (creating if needed) the database at `path` with commits synced to disk.
+pub fn open(path: &Path) -> Result<Db, SqliteError> {
     open_with(path, Durability::PowerLoss)
 }
 
 /// [`open`] with an explicit durability.
-pub fn open_with(path: &Path, durability: Durability) -> Result<Conn, SqliteError> {
+pub fn open_with(path: &Path, durability: Durability) -> Result<Db, SqliteError> {
     let c = Connection::open(path)?;
     c.busy_timeout(std::time::Duration::from_secs(10))?;
     // WAL with synchronous=FULL: a commit is on disk before it returns (a step is acknowledged
-    // only after its checkpoint is durable).
+    // only after its checkpoint is durable); the writer shares each commit among the writes
+    // waiting for it.
     c.pragma_update(None, "journal_mode", "WAL")?;
     let sync = match durability {
         Durability::PowerLoss => "FULL",
@@ -141,7 +155,50 @@ pub fn open_with(path: &Path, durability: Durability) -> Result<Conn, SqliteErro
     c.pragma_update(None, "foreign_keys", "ON")?;
     c.execute_batch(SCHEMA)?;
     migrate(&c)?;
-    Ok(Arc::new(Mutex::new(c)))
+    let readers = Readers { path: path.to_owned(), idle: Mutex::new(Vec::new()) };
+    Ok(Db { writer: Writer::spawn(c)?, readers: Arc::new(readers) })
+}
+
+impl Db {
+    /// Run `f` as one atomic write, durable before this returns; an error from `f` writes
+    /// nothing. `f` runs on the writer thread: keep it to SQL.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, SqliteError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, SqliteError> + Send + 'static,
+    {
+        self.writer.write(f).await
+    }
+
+    /// Run `f` on a read-only connection (it sees every write that has returned).
+    pub async fn read<T, F>(&self, f: F) -> Result<T, SqliteError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, SqliteError> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = match readers.idle.lock().expect("reader pool").pop() {
+                Some(c) => c,
+                None => {
+                    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                    let c = Connection::open_with_flags(&readers.path, flags)?;
+                    c.busy_timeout(std::time::Duration::from_secs(10))?;
+                    c
+                }
+            };
+            let out = f(&conn);
+            readers.idle.lock().expect("reader pool").push(conn);
+            out
+        })
+        .await
+        .map_err(|e| SqliteError(format!("blocking task: {e}")))?
+    }
+
+    /// What the writer has done: commits (fsyncs when synced) and the writes they carried.
+    pub fn write_stats(&self) -> &WriteStats {
+        self.writer.stats()
+    }
 }
 
 /// Columns added after the first release, for data directories created before them.
@@ -167,19 +224,4 @@ fn migrate(c: &Connection) -> Result<(), SqliteError> {
         "CREATE INDEX IF NOT EXISTS runs_due ON runs (due_at, run_id) WHERE due_at IS NOT NULL",
     )?;
     Ok(())
-}
-
-/// Run `f` with the connection on the blocking pool.
-pub async fn with<T, F>(conn: &Conn, f: F) -> Result<T, SqliteError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut Connection) -> Result<T, SqliteError> + Send + 'static,
-{
-    let conn = conn.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut guard = conn.lock().map_err(|_| SqliteError("connection poisoned".into()))?;
-        f(&mut guard)
-    })
-    .await
-    .map_err(|e| SqliteError(format!("blocking task: {e}")))?
 }

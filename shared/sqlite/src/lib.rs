@@ -1,5 +1,6 @@
 //! The embedded backend: the run store and the step queue on SQLite (bundled, WAL, fsync on
-//! commit), blobs as files. Store and queue use separate connections and separate transactions,
+//! commit), blobs as files. Store and queue share one database and its writer thread, which
+//! group-commits concurrent writes (`writer.rs`); each operation is still its own atomic write,
 //! so the engine gets no more atomicity here than from DynamoDB + SQS: nothing spans a checkpoint
 //! and an enqueue.
 
@@ -7,18 +8,22 @@ mod blobs;
 mod db;
 mod queue;
 mod store;
+mod writer;
 
 pub use blobs::DiskBlobs;
-pub use db::{Durability, SqliteError, open, open_with};
+pub use db::{Db, Durability, SqliteError, open, open_with};
 pub use queue::{QueueSettings, SqliteQueue};
-pub use store::SqliteStore;
+pub use store::{Checkpointed, SqliteStore};
+pub use writer::WriteStats;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use myloware::Engine;
 use myloware::config::EngineConfig;
+use myloware::domain::StepMessage;
 use myloware::engine::Providers;
+use myloware::ports::{Checkpoint, StepCommit, StoreError};
 use myloware::time::Clock;
 
 /// The three embedded adapters over one data directory.
@@ -30,6 +35,8 @@ pub struct Embedded {
     pub queue: Arc<SqliteQueue>,
     /// Artifacts under `<data dir>/blobs`.
     pub blobs: Arc<DiskBlobs>,
+    /// The database store and queue share (its writer's counts of commits and writes).
+    pub db: Db,
 }
 
 impl Embedded {
@@ -51,11 +58,12 @@ impl Embedded {
     ) -> Result<Self, SqliteError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| SqliteError(format!("create {}: {e}", dir.display())))?;
-        let db = dir.join("myloware.db");
+        let db = open_with(&dir.join("myloware.db"), durability)?;
         Ok(Self {
-            store: Arc::new(SqliteStore::new(open_with(&db, durability)?)),
-            queue: Arc::new(SqliteQueue::new(open_with(&db, durability)?, clock, settings)),
+            store: Arc::new(SqliteStore::new(db.clone())),
+            queue: Arc::new(SqliteQueue::new(db.clone(), clock, settings)),
             blobs: Arc::new(DiskBlobs::new(dir.join("blobs"))?),
+            db,
         })
     }
 
@@ -73,6 +81,46 @@ impl Embedded {
             clock,
             providers,
             config,
+            step_commit: Some(Arc::new(self.clone())),
         }
+    }
+}
+
+/// Store and queue share one database, so a step's checkpoint, its next message and the
+/// delivery's deletion are one write (one savepoint in the writer's group commit).
+#[async_trait::async_trait]
+impl StepCommit for Embedded {
+    async fn commit_step(
+        &self,
+        cp: Checkpoint<'_>,
+        next: Option<&StepMessage>,
+        delivered: &str,
+    ) -> Result<(), StoreError> {
+        let write = store::CheckpointWrite::of(cp)?;
+        let (told, expected) = (write.told(), cp.expected);
+        let bodies: Vec<String> =
+            next.iter().map(|m| serde_json::to_string(m).expect("messages serialise")).collect();
+        let (now, visible) = self.queue.send_times(std::time::Duration::ZERO);
+        let receipt = delivered.to_owned();
+        let applied = self
+            .db
+            .write(move |c| {
+                if !write.apply(c)? {
+                    return Ok(false);
+                }
+                queue::insert_messages(c, &bodies, now, visible)?;
+                queue::delete_delivery(c, &receipt)?;
+                Ok(true)
+            })
+            .await?;
+        if !applied {
+            return Err(store::moved(expected));
+        }
+        self.store.told(told);
+        self.queue.deleted(delivered.to_owned());
+        if next.is_some() {
+            self.queue.wake();
+        }
+        Ok(())
     }
 }

@@ -1,7 +1,8 @@
 //! The step queue on SQLite with SQS semantics: at-least-once delivery, a visibility timeout per
 //! receive, a receive count, per-message delays, a DLQ after the maximum receive count, redrive.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,7 +14,7 @@ use myloware::time::{Clock, Timestamp};
 use rusqlite::params;
 use tokio::sync::Notify;
 
-use crate::db::{Conn, SqliteError, with};
+use crate::db::{Db, SqliteError};
 
 /// Queue behaviour (the SQS queue attributes it mirrors).
 #[derive(Debug, Clone, Copy)]
@@ -32,43 +33,51 @@ impl Default for QueueSettings {
 
 /// The SQLite step queue.
 pub struct SqliteQueue {
-    conn: Conn,
+    db: Db,
     clock: Arc<dyn Clock>,
     settings: QueueSettings,
     sent: Notify,
+    /// Receipts a step commit already deleted, until their settle comes.
+    deleted: Mutex<HashSet<String>>,
 }
 
 impl SqliteQueue {
     /// A queue on `conn`.
-    pub fn new(conn: Conn, clock: Arc<dyn Clock>, settings: QueueSettings) -> Self {
-        Self { conn, clock, settings, sent: Notify::new() }
+    pub fn new(db: Db, clock: Arc<dyn Clock>, settings: QueueSettings) -> Self {
+        Self { db, clock, settings, sent: Notify::new(), deleted: Mutex::default() }
     }
 
     async fn insert(&self, bodies: Vec<String>, delay: Duration) -> Result<(), QueueError> {
-        let now = self.clock.now();
-        let visible = now.plus(delay.min(Duration::from_secs(900)));
-        with(&self.conn, move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            for body in bodies {
-                tx.execute(
-                    "INSERT INTO queue (message_id, body, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4)",
-                    params![uuid::Uuid::new_v4().to_string(), body, now.millis(), visible.millis()],
-                )?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| QueueError::Send(e.0))?;
+        let (now, visible) = self.send_times(delay);
+        self.db
+            .write(move |c| insert_messages(c, &bodies, now, visible))
+            .await
+            .map_err(|e| QueueError::Send(e.0))?;
         self.sent.notify_waiters();
         Ok(())
+    }
+
+    /// When a message sent now with `delay` is sent and becomes visible.
+    pub(crate) fn send_times(&self, delay: Duration) -> (Timestamp, Timestamp) {
+        let now = self.clock.now();
+        (now, now.plus(delay.min(Duration::from_secs(900))))
+    }
+
+    /// Wake the consumers waiting for a message.
+    pub(crate) fn wake(&self) {
+        self.sent.notify_waiters();
+    }
+
+    /// A delivery deleted by a step commit: its settle needs no write of its own.
+    pub(crate) fn deleted(&self, receipt: String) {
+        self.deleted.lock().expect("deleted receipts").insert(receipt);
     }
 
     async fn receive_now(&self, max: u32) -> Result<Vec<Received>, SqliteError> {
         let now = self.clock.now();
         let settings = self.settings;
-        with(&self.conn, move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        self.db.write(move |c| {
+            let tx = c;
             let candidates: Vec<(i64, String, String, u32)> = {
                 let mut st = tx.prepare(
                     "SELECT id, message_id, body, receive_count FROM queue \
@@ -97,7 +106,6 @@ impl SqliteQueue {
                 )?;
                 out.push(Received { message_id, receipt, body, receive_count: count + 1 });
             }
-            tx.commit()?;
             Ok(out)
         })
         .await
@@ -105,14 +113,42 @@ impl SqliteQueue {
 
     /// Messages in the queue (visible, in flight and delayed) and in the DLQ.
     pub async fn depth(&self) -> Result<(u64, u64), QueueError> {
-        with(&self.conn, |c| {
-            let q: i64 = c.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get(0))?;
-            let d: i64 = c.query_row("SELECT COUNT(*) FROM dlq", [], |r| r.get(0))?;
-            Ok((q as u64, d as u64))
-        })
-        .await
-        .map_err(|e| QueueError::Consume(e.0))
+        self.db
+            .read(|c| {
+                let q: i64 = c.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get(0))?;
+                let d: i64 = c.query_row("SELECT COUNT(*) FROM dlq", [], |r| r.get(0))?;
+                Ok((q as u64, d as u64))
+            })
+            .await
+            .map_err(|e| QueueError::Consume(e.0))
     }
+}
+
+/// Insert messages (one row each) to become visible at `visible`.
+pub(crate) fn insert_messages(
+    c: &rusqlite::Connection,
+    bodies: &[String],
+    now: Timestamp,
+    visible: Timestamp,
+) -> Result<(), SqliteError> {
+    let mut st = c.prepare_cached(
+        "INSERT INTO queue (message_id, body, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for body in bodies {
+        st.execute(params![
+            uuid::Uuid::new_v4().to_string(),
+            body,
+            now.millis(),
+            visible.millis()
+        ])?;
+    }
+    Ok(())
+}
+
+/// Delete the delivery with this receipt (nothing if it is gone).
+pub(crate) fn delete_delivery(c: &rusqlite::Connection, receipt: &str) -> Result<(), SqliteError> {
+    c.prepare_cached("DELETE FROM queue WHERE receipt = ?1")?.execute(params![receipt])?;
+    Ok(())
 }
 
 #[async_trait]
@@ -152,26 +188,29 @@ impl QueueConsumer for SqliteQueue {
     }
 
     async fn delete(&self, receipt: &str) -> Result<(), QueueError> {
+        if self.deleted.lock().expect("deleted receipts").remove(receipt) {
+            // Already deleted in the transaction that checkpointed its step.
+            return Ok(());
+        }
         let r = receipt.to_owned();
-        with(&self.conn, move |c| {
-            c.execute("DELETE FROM queue WHERE receipt = ?1", params![r])?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| QueueError::Consume(e.0))
+        self.db.write(move |c| delete_delivery(c, &r)).await.map_err(|e| QueueError::Consume(e.0))
     }
 
     async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), QueueError> {
+        if self.deleted.lock().expect("deleted receipts").remove(receipt) {
+            return Ok(());
+        }
         let (r, at) = (receipt.to_owned(), self.clock.now().plus(timeout));
-        with(&self.conn, move |c| {
-            c.execute(
-                "UPDATE queue SET visible_at = ?1 WHERE receipt = ?2",
-                params![at.millis(), r],
-            )?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| QueueError::Consume(e.0))?;
+        self.db
+            .write(move |c| {
+                c.execute(
+                    "UPDATE queue SET visible_at = ?1 WHERE receipt = ?2",
+                    params![at.millis(), r],
+                )?;
+                Ok(())
+            })
+            .await
+            .map_err(|e| QueueError::Consume(e.0))?;
         if timeout.is_zero() {
             self.sent.notify_waiters();
         }
@@ -183,33 +222,35 @@ impl QueueConsumer for SqliteQueue {
 impl DeadLetters for SqliteQueue {
     async fn bury(&self, body: &str) -> Result<(), QueueError> {
         let (body, now) = (body.to_owned(), self.clock.now());
-        with(&self.conn, move |c| {
-            c.execute(
-                "INSERT INTO dlq (message_id, body, sent_at, receive_count, moved_at) \
+        self.db
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO dlq (message_id, body, sent_at, receive_count, moved_at) \
                  VALUES (?1, ?2, ?3, 0, ?3)",
-                params![uuid::Uuid::new_v4().to_string(), body, now.millis()],
-            )?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| QueueError::Send(e.0))
+                    params![uuid::Uuid::new_v4().to_string(), body, now.millis()],
+                )?;
+                Ok(())
+            })
+            .await
+            .map_err(|e| QueueError::Send(e.0))
     }
 
     async fn list(&self, max: u32) -> Result<Vec<DeadLetter>, QueueError> {
-        with(&self.conn, move |c| {
-            let mut st = c.prepare(
-                "SELECT message_id, body, receive_count, sent_at FROM dlq ORDER BY id LIMIT ?1",
-            )?;
-            let rows = st.query_map(params![max as i64], letter)?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
-        .map_err(|e| QueueError::Consume(e.0))
+        self.db
+            .read(move |c| {
+                let mut st = c.prepare(
+                    "SELECT message_id, body, receive_count, sent_at FROM dlq ORDER BY id LIMIT ?1",
+                )?;
+                let rows = st.query_map(params![max as i64], letter)?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+            .map_err(|e| QueueError::Consume(e.0))
     }
 
     async fn hold(&self, message_id: &str) -> Result<Option<HeldLetter>, QueueError> {
         let id = message_id.to_owned();
-        with(&self.conn, move |c| {
+        self.db.read(move |c| {
             let mut st = c.prepare(
                 "SELECT message_id, body, receive_count, sent_at, id FROM dlq WHERE message_id = ?1",
             )?;
@@ -227,20 +268,21 @@ impl DeadLetters for SqliteQueue {
             .strip_prefix("dlq:")
             .and_then(|n| n.parse().ok())
             .ok_or_else(|| QueueError::Consume(format!("not a DLQ receipt: {receipt}")))?;
-        with(&self.conn, move |c| {
-            c.execute("DELETE FROM dlq WHERE id = ?1", params![id])?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| QueueError::Consume(e.0))
+        self.db
+            .write(move |c| {
+                c.execute("DELETE FROM dlq WHERE id = ?1", params![id])?;
+                Ok(())
+            })
+            .await
+            .map_err(|e| QueueError::Consume(e.0))
     }
 
     async fn start_redrive(&self) -> Result<MoveTask, QueueError> {
         let now = self.clock.now();
         let handle = uuid::Uuid::new_v4().to_string();
         let h = handle.clone();
-        let moved = with(&self.conn, move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let moved = self.db.write(move |c| {
+            let tx = c;
             // Back to the source queue with a fresh receive count, as a move task does; the
             // move is one transaction here, so the task is complete when it is reported.
             let n = tx.execute(
@@ -253,7 +295,6 @@ impl DeadLetters for SqliteQueue {
                 "INSERT INTO move_tasks (handle, status, moved, started_at) VALUES (?1, 'COMPLETED', ?2, ?3)",
                 params![h, n as i64, now.millis()],
             )?;
-            tx.commit()?;
             Ok(n as u64)
         })
         .await
@@ -269,24 +310,25 @@ impl DeadLetters for SqliteQueue {
     }
 
     async fn redrive_tasks(&self) -> Result<Vec<MoveTask>, QueueError> {
-        with(&self.conn, |c| {
-            let mut st = c.prepare(
+        self.db
+            .read(|c| {
+                let mut st = c.prepare(
                 "SELECT handle, status, moved FROM move_tasks ORDER BY started_at DESC LIMIT 10",
             )?;
-            let rows = st.query_map([], |r| {
-                let moved = r.get::<_, i64>(2)? as u64;
-                Ok(MoveTask {
-                    handle: r.get(0)?,
-                    status: r.get(1)?,
-                    moved,
-                    total: Some(moved),
-                    failure: None,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
-        .map_err(|e| QueueError::Consume(e.0))
+                let rows = st.query_map([], |r| {
+                    let moved = r.get::<_, i64>(2)? as u64;
+                    Ok(MoveTask {
+                        handle: r.get(0)?,
+                        status: r.get(1)?,
+                        moved,
+                        total: Some(moved),
+                        failure: None,
+                    })
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+            .map_err(|e| QueueError::Consume(e.0))
     }
 }
 

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use myloware::domain::{
     Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, IdempotencyKey,
-    JobId, Lease, Provider, RunId, RunRecord, SafetyRecord,
+    JobId, Lease, Provider, RunId, RunRecord, RunStatus, SafetyRecord,
 };
 use myloware::ports::{
     Checkpoint, CreateOutcome, DuePage, DueRun, Intent, IntentKey, ListQuery, RecordArrival,
@@ -12,18 +12,44 @@ use myloware::ports::{
 };
 use myloware::time::Timestamp;
 use rusqlite::{OptionalExtension, params};
+use tokio::sync::broadcast;
 
-use crate::db::{Conn, SqliteError, with};
+use crate::db::{Db, SqliteError};
 
 /// The SQLite run store.
 pub struct SqliteStore {
-    conn: Conn,
+    db: Db,
+    checkpoints: broadcast::Sender<Checkpointed>,
+}
+
+/// A checkpoint this process wrote, told to in-process listeners once it is durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpointed {
+    /// The run.
+    pub run_id: RunId,
+    /// Its new version.
+    pub version: u64,
+    /// Its status at that version.
+    pub status: RunStatus,
 }
 
 impl SqliteStore {
-    /// A store on `conn`.
-    pub fn new(conn: Conn) -> Self {
-        Self { conn }
+    /// A store on `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db, checkpoints: broadcast::channel(4096).0 }
+    }
+
+    /// Every checkpoint this store writes from now on, as it becomes durable, so a process
+    /// waiting for a run to move (the bench, a one-process watcher) need not poll. A listener
+    /// that falls more than 4096 behind is told it lagged.
+    pub fn checkpoints(&self) -> broadcast::Receiver<Checkpointed> {
+        self.checkpoints.subscribe()
+    }
+
+    /// Tell listeners of a durable checkpoint (nobody listening, the usual case, costs a
+    /// counter read).
+    pub(crate) fn told(&self, c: Checkpointed) {
+        let _ = self.checkpoints.send(c);
     }
 }
 
@@ -81,6 +107,80 @@ fn read_run(c: &rusqlite::Connection, id: &RunId) -> Result<Option<RunRecord>, S
     row.map(decode_run).transpose()
 }
 
+/// A checkpoint as one conditional write (also used by the step commit in `lib.rs`).
+pub(crate) struct CheckpointWrite {
+    next: RunRecord,
+    expected: u64,
+    audit: Option<AuditEntry>,
+    tick: bool,
+}
+
+/// The error of a checkpoint whose run is no longer at `expected`.
+pub(crate) fn moved(expected: u64) -> StoreError {
+    StoreError::ConditionFailed(format!("run is no longer at version {expected}"))
+}
+
+impl CheckpointWrite {
+    pub(crate) fn of(cp: Checkpoint<'_>) -> Result<Self, StoreError> {
+        if cp.next.version != cp.expected + 1 {
+            return Err(StoreError::ConditionFailed("next version must be expected + 1".into()));
+        }
+        Ok(Self {
+            next: cp.next.clone(),
+            expected: cp.expected,
+            audit: cp.audit.cloned(),
+            tick: cp.tick,
+        })
+    }
+
+    /// What listeners are told once it is durable.
+    pub(crate) fn told(&self) -> Checkpointed {
+        Checkpointed {
+            run_id: self.next.run_id,
+            version: self.next.version,
+            status: self.next.status,
+        }
+    }
+
+    /// Write it if the run is still at the expected version; false (nothing written) if not.
+    pub(crate) fn apply(&self, c: &rusqlite::Connection) -> Result<bool, SqliteError> {
+        let next = &self.next;
+        let lease = next.lease.as_ref();
+        let n = c.execute(
+            "UPDATE runs SET version = ?1, status = ?2, updated_at = ?3, body = ?4, \
+             lease_owner = ?5, lease_until = ?6, attempts = ?7, timer_seq = ?8, due_at = ?9 \
+             WHERE run_id = ?10 AND version = ?11",
+            params![
+                next.version as i64,
+                next.status.as_str(),
+                next.updated_at.millis(),
+                run_body(next),
+                lease.map(|l| l.owner.clone()),
+                lease.map(|l| l.until.millis()),
+                next.attempts,
+                next.timer_seq as i64,
+                next.due_at.map(Timestamp::millis),
+                next.run_id.to_string(),
+                self.expected as i64
+            ],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        c.execute(
+            "INSERT INTO checkpoints (run_id, version, body) VALUES (?1, ?2, ?3)",
+            params![next.run_id.to_string(), next.version as i64, checkpoint_body(next, self.tick)],
+        )?;
+        if let Some(a) = &self.audit {
+            c.execute(
+                "INSERT INTO audit (run_id, body) VALUES (?1, ?2)",
+                params![a.run_id.to_string(), to_json(a)],
+            )?;
+        }
+        Ok(true)
+    }
+}
+
 #[async_trait]
 impl RunStore for SqliteStore {
     async fn create_run(
@@ -89,8 +189,8 @@ impl RunStore for SqliteStore {
         key_expires_at: Timestamp,
     ) -> Result<CreateOutcome, StoreError> {
         let run = run.clone();
-        Ok(with(&self.conn, move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        Ok(self.db.write(move |c| {
+            let tx = c;
             if let Some(k) = &run.start_key {
                 let existing: Option<(String, i64)> = tx
                     .query_row("SELECT run_id, expires_at FROM start_keys WHERE key = ?1", params![k.as_str()], |r| {
@@ -124,7 +224,6 @@ impl RunStore for SqliteStore {
                 "INSERT INTO checkpoints (run_id, version, body) VALUES (?1, ?2, ?3)",
                 params![run.run_id.to_string(), run.version as i64, checkpoint_body(&run, false)],
             )?;
-            tx.commit()?;
             Ok(CreateOutcome::Created)
         })
         .await?)
@@ -132,7 +231,7 @@ impl RunStore for SqliteStore {
 
     async fn get_run(&self, id: &RunId) -> Result<Option<RunRecord>, StoreError> {
         let id = *id;
-        Ok(with(&self.conn, move |c| read_run(c, &id)).await?)
+        Ok(self.db.read(move |c| read_run(c, &id)).await?)
     }
 
     async fn acquire_lease(
@@ -144,15 +243,17 @@ impl RunStore for SqliteStore {
         now: Timestamp,
     ) -> Result<RunRecord, StoreError> {
         let (id, owner) = (*id, owner.to_owned());
-        let got = with(&self.conn, move |c| {
-            let n = c.execute(
-                "UPDATE runs SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1 \
+        let got = self
+            .db
+            .write(move |c| {
+                let n = c.execute(
+                    "UPDATE runs SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1 \
                  WHERE run_id = ?3 AND version = ?4 AND (lease_until IS NULL OR lease_until <= ?5)",
-                params![owner, until.millis(), id.to_string(), version as i64, now.millis()],
-            )?;
-            if n == 0 { Ok(None) } else { read_run(c, &id) }
-        })
-        .await?;
+                    params![owner, until.millis(), id.to_string(), version as i64, now.millis()],
+                )?;
+                if n == 0 { Ok(None) } else { read_run(c, &id) }
+            })
+            .await?;
         got.ok_or_else(|| StoreError::ConditionFailed("version moved or lease held".into()))
     }
 
@@ -164,7 +265,7 @@ impl RunStore for SqliteStore {
         until: Timestamp,
     ) -> Result<(), StoreError> {
         let (id, owner) = (id.to_string(), owner.to_owned());
-        let n = with(&self.conn, move |c| {
+        let n = self.db.write(move |c| {
             Ok(c.execute(
                 "UPDATE runs SET lease_until = ?1 WHERE run_id = ?2 AND version = ?3 AND lease_owner = ?4",
                 params![until.millis(), id, version as i64, owner],
@@ -184,69 +285,28 @@ impl RunStore for SqliteStore {
         due_at: Option<Timestamp>,
     ) -> Result<(), StoreError> {
         let (id, owner) = (id.to_string(), owner.to_owned());
-        with(&self.conn, move |c| {
-            c.execute(
-                "UPDATE runs SET lease_owner = NULL, lease_until = NULL, \
+        self.db
+            .write(move |c| {
+                c.execute(
+                    "UPDATE runs SET lease_owner = NULL, lease_until = NULL, \
                  due_at = CASE WHEN ?3 IS NULL OR due_at IS NULL THEN due_at ELSE ?3 END \
                  WHERE run_id = ?1 AND lease_owner = ?2",
-                params![id, owner, due_at.map(Timestamp::millis)],
-            )?;
-            Ok(())
-        })
-        .await?;
+                    params![id, owner, due_at.map(Timestamp::millis)],
+                )?;
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 
     async fn checkpoint(&self, cp: Checkpoint<'_>) -> Result<(), StoreError> {
-        let expected_version = cp.expected;
-        if cp.next.version != expected_version + 1 {
-            return Err(StoreError::ConditionFailed("next version must be expected + 1".into()));
-        }
-        let (next, audit, tick) = (cp.next.clone(), cp.audit.cloned(), cp.tick);
-        let applied = with(&self.conn, move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let lease = next.lease.as_ref();
-            let n = tx.execute(
-                "UPDATE runs SET version = ?1, status = ?2, updated_at = ?3, body = ?4, \
-                 lease_owner = ?5, lease_until = ?6, attempts = ?7, timer_seq = ?8, due_at = ?9 \
-                 WHERE run_id = ?10 AND version = ?11",
-                params![
-                    next.version as i64,
-                    next.status.as_str(),
-                    next.updated_at.millis(),
-                    run_body(&next),
-                    lease.map(|l| l.owner.clone()),
-                    lease.map(|l| l.until.millis()),
-                    next.attempts,
-                    next.timer_seq as i64,
-                    next.due_at.map(Timestamp::millis),
-                    next.run_id.to_string(),
-                    expected_version as i64
-                ],
-            )?;
-            if n == 0 {
-                return Ok(false);
-            }
-            tx.execute(
-                "INSERT INTO checkpoints (run_id, version, body) VALUES (?1, ?2, ?3)",
-                params![next.run_id.to_string(), next.version as i64, checkpoint_body(&next, tick)],
-            )?;
-            if let Some(a) = audit {
-                tx.execute(
-                    "INSERT INTO audit (run_id, body) VALUES (?1, ?2)",
-                    params![a.run_id.to_string(), to_json(&a)],
-                )?;
-            }
-            tx.commit()?;
-            Ok(true)
-        })
-        .await?;
-        if applied {
+        let write = CheckpointWrite::of(cp)?;
+        let (told, expected) = (write.told(), cp.expected);
+        if self.db.write(move |c| write.apply(c)).await? {
+            self.told(told);
             Ok(())
         } else {
-            Err(StoreError::ConditionFailed(format!(
-                "run is no longer at version {expected_version}"
-            )))
+            Err(moved(expected))
         }
     }
 
@@ -258,14 +318,16 @@ impl RunStore for SqliteStore {
         due_at: Timestamp,
     ) -> Result<(), StoreError> {
         let id = id.to_string();
-        let n = with(&self.conn, move |c| {
-            Ok(c.execute(
-                "UPDATE runs SET timer_seq = ?1, due_at = ?2 \
+        let n = self
+            .db
+            .write(move |c| {
+                Ok(c.execute(
+                    "UPDATE runs SET timer_seq = ?1, due_at = ?2 \
                  WHERE run_id = ?3 AND version = ?4 AND timer_seq = ?5",
-                params![(seq + 1) as i64, due_at.millis(), id, version as i64, seq as i64],
-            )?)
-        })
-        .await?;
+                    params![(seq + 1) as i64, due_at.millis(), id, version as i64, seq as i64],
+                )?)
+            })
+            .await?;
         if n == 0 {
             return Err(StoreError::ConditionFailed("the timer moved".into()));
         }
@@ -288,37 +350,42 @@ impl RunStore for SqliteStore {
             }
         };
         let limit = limit.clamp(1, 1000) as i64;
-        Ok(with(&self.conn, move |c| {
-            let sql = format!(
-                "SELECT run_id, {RUN_COLUMNS} FROM runs INDEXED BY runs_due \
+        Ok(self
+            .db
+            .read(move |c| {
+                let sql = format!(
+                    "SELECT run_id, {RUN_COLUMNS} FROM runs INDEXED BY runs_due \
                  WHERE due_at IS NOT NULL AND due_at <= ?1 AND (due_at, run_id) > (?2, ?3) \
                  ORDER BY due_at, run_id LIMIT ?4"
-            );
-            let mut st = c.prepare(&sql)?;
-            let rows = st.query_map(params![now.millis(), after.0, after.1, limit + 1], |r| {
-                let id: String = r.get(0)?;
-                let rest = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?);
-                Ok((id, rest))
-            })?;
-            let mut page = DuePage::default();
-            for row in rows {
-                let (id, rest): (String, RunRow) = row?;
-                let due = rest.5.unwrap_or_default();
-                if page.runs.len() as i64 == limit {
-                    let last = page.runs.last().expect("limit ≥ 1");
-                    page.next_cursor = Some(format!("{}:{}", last.due_at.millis(), last.run_id));
-                    break;
+                );
+                let mut st = c.prepare(&sql)?;
+                let rows =
+                    st.query_map(params![now.millis(), after.0, after.1, limit + 1], |r| {
+                        let id: String = r.get(0)?;
+                        let rest =
+                            (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?);
+                        Ok((id, rest))
+                    })?;
+                let mut page = DuePage::default();
+                for row in rows {
+                    let (id, rest): (String, RunRow) = row?;
+                    let due = rest.5.unwrap_or_default();
+                    if page.runs.len() as i64 == limit {
+                        let last = page.runs.last().expect("limit ≥ 1");
+                        page.next_cursor =
+                            Some(format!("{}:{}", last.due_at.millis(), last.run_id));
+                        break;
+                    }
+                    let Ok(run_id) = id.parse::<RunId>() else { continue };
+                    page.runs.push(DueRun {
+                        run_id,
+                        due_at: Timestamp(due),
+                        record: decode_run(rest).map_err(|e| e.0),
+                    });
                 }
-                let Ok(run_id) = id.parse::<RunId>() else { continue };
-                page.runs.push(DueRun {
-                    run_id,
-                    due_at: Timestamp(due),
-                    record: decode_run(rest).map_err(|e| e.0),
-                });
-            }
-            Ok(page)
-        })
-        .await?)
+                Ok(page)
+            })
+            .await?)
     }
 
     async fn defer_due(
@@ -328,14 +395,16 @@ impl RunStore for SqliteStore {
         until: Timestamp,
     ) -> Result<(), StoreError> {
         let id = id.to_string();
-        let n = with(&self.conn, move |c| {
-            Ok(c.execute(
-                "UPDATE runs SET due_at = ?1 WHERE run_id = ?2 AND due_at IS NOT NULL \
+        let n = self
+            .db
+            .write(move |c| {
+                Ok(c.execute(
+                    "UPDATE runs SET due_at = ?1 WHERE run_id = ?2 AND due_at IS NOT NULL \
                  AND (?3 IS NULL OR version = ?3)",
-                params![until.millis(), id, version.map(|v| v as i64)],
-            )?)
-        })
-        .await?;
+                    params![until.millis(), id, version.map(|v| v as i64)],
+                )?)
+            })
+            .await?;
         if n == 0 && version.is_some() {
             return Err(StoreError::ConditionFailed("the run moved".into()));
         }
@@ -344,33 +413,38 @@ impl RunStore for SqliteStore {
 
     async fn history(&self, id: &RunId) -> Result<Vec<CheckpointEntry>, StoreError> {
         let id = id.to_string();
-        Ok(with(&self.conn, move |c| {
-            let mut st =
-                c.prepare("SELECT body FROM checkpoints WHERE run_id = ?1 ORDER BY version")?;
-            let rows = st.query_map(params![id], |r| r.get::<_, String>(0))?;
-            rows.map(|b| from_json("checkpoint", &b?)).collect()
-        })
-        .await?)
+        Ok(self
+            .db
+            .read(move |c| {
+                let mut st =
+                    c.prepare("SELECT body FROM checkpoints WHERE run_id = ?1 ORDER BY version")?;
+                let rows = st.query_map(params![id], |r| r.get::<_, String>(0))?;
+                rows.map(|b| from_json("checkpoint", &b?)).collect()
+            })
+            .await?)
     }
 
     async fn append_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         let (id, body) = (entry.run_id.to_string(), to_json(entry));
-        with(&self.conn, move |c| {
-            c.execute("INSERT INTO audit (run_id, body) VALUES (?1, ?2)", params![id, body])?;
-            Ok(())
-        })
-        .await?;
+        self.db
+            .write(move |c| {
+                c.execute("INSERT INTO audit (run_id, body) VALUES (?1, ?2)", params![id, body])?;
+                Ok(())
+            })
+            .await?;
         Ok(())
     }
 
     async fn audit_log(&self, id: &RunId) -> Result<Vec<AuditEntry>, StoreError> {
         let id = id.to_string();
-        Ok(with(&self.conn, move |c| {
-            let mut st = c.prepare("SELECT body FROM audit WHERE run_id = ?1 ORDER BY seq")?;
-            let rows = st.query_map(params![id], |r| r.get::<_, String>(0))?;
-            rows.map(|b| from_json("audit", &b?)).collect()
-        })
-        .await?)
+        Ok(self
+            .db
+            .read(move |c| {
+                let mut st = c.prepare("SELECT body FROM audit WHERE run_id = ?1 ORDER BY seq")?;
+                let rows = st.query_map(params![id], |r| r.get::<_, String>(0))?;
+                rows.map(|b| from_json("audit", &b?)).collect()
+            })
+            .await?)
     }
 
     async fn list_runs(&self, q: &ListQuery) -> Result<RunPage, StoreError> {
@@ -392,62 +466,68 @@ impl RunStore for SqliteStore {
         let status = q.status.map(|s| s.as_str().to_owned());
         let owner = q.owner.clone();
         let limit = q.limit.clamp(1, 100) as i64;
-        Ok(with(&self.conn, move |c| {
-            let (t, id) = after.unwrap_or((i64::MAX, String::new()));
-            let mut st = c.prepare(
-                "SELECT body, created_at, run_id FROM runs \
+        Ok(self
+            .db
+            .read(move |c| {
+                let (t, id) = after.unwrap_or((i64::MAX, String::new()));
+                let mut st = c.prepare(
+                    "SELECT body, created_at, run_id FROM runs \
                  WHERE (?1 IS NULL OR status = ?1) AND (created_at, run_id) < (?2, ?3) \
                  AND (?5 IS NULL OR json_extract(body, '$.owner') = ?5) \
                  ORDER BY created_at DESC, run_id DESC LIMIT ?4",
-            )?;
-            let rows = st.query_map(params![status, t, id, limit + 1, owner], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
-            })?;
-            let mut runs = Vec::new();
-            let mut last = None;
-            for row in rows {
-                let (body, created, rid) = row?;
-                if runs.len() as i64 == limit {
-                    return Ok(RunPage { runs, next_cursor: last });
+                )?;
+                let rows = st.query_map(params![status, t, id, limit + 1, owner], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+                })?;
+                let mut runs = Vec::new();
+                let mut last = None;
+                for row in rows {
+                    let (body, created, rid) = row?;
+                    if runs.len() as i64 == limit {
+                        return Ok(RunPage { runs, next_cursor: last });
+                    }
+                    runs.push(from_json::<RunRecord>("run", &body)?);
+                    last = Some(format!("{created}:{rid}"));
                 }
-                runs.push(from_json::<RunRecord>("run", &body)?);
-                last = Some(format!("{created}:{rid}"));
-            }
-            Ok(RunPage { runs, next_cursor: None })
-        })
-        .await?)
+                Ok(RunPage { runs, next_cursor: None })
+            })
+            .await?)
     }
 
     async fn claim_intent(&self, key: &IntentKey, now: Timestamp) -> Result<Intent, StoreError> {
         let k = key.clone();
-        Ok(with(&self.conn, move |c| {
-            let n = c.execute(
-                "INSERT OR IGNORE INTO intents (key, created_at) VALUES (?1, ?2)",
-                params![k.0, now.millis()],
-            )?;
-            if n == 1 {
-                return Ok(Intent { key: k, job_id: None, fresh: true });
-            }
-            let job: Option<String> =
-                c.query_row("SELECT job_id FROM intents WHERE key = ?1", params![k.0], |r| {
-                    r.get(0)
-                })?;
-            let job_id = job
-                .map(|j| JobId::parse(&j))
-                .transpose()
-                .map_err(|e| SqliteError(e.to_string()))?;
-            Ok(Intent { key: k, job_id, fresh: false })
-        })
-        .await?)
+        Ok(self
+            .db
+            .write(move |c| {
+                let n = c.execute(
+                    "INSERT OR IGNORE INTO intents (key, created_at) VALUES (?1, ?2)",
+                    params![k.0, now.millis()],
+                )?;
+                if n == 1 {
+                    return Ok(Intent { key: k, job_id: None, fresh: true });
+                }
+                let job: Option<String> =
+                    c.query_row("SELECT job_id FROM intents WHERE key = ?1", params![k.0], |r| {
+                        r.get(0)
+                    })?;
+                let job_id = job
+                    .map(|j| JobId::parse(&j))
+                    .transpose()
+                    .map_err(|e| SqliteError(e.to_string()))?;
+                Ok(Intent { key: k, job_id, fresh: false })
+            })
+            .await?)
     }
 
     async fn complete_intent(&self, key: &IntentKey, job: &JobId) -> Result<(), StoreError> {
         let (k, j) = (key.0.clone(), job.to_string());
-        Ok(with(&self.conn, move |c| {
-            c.execute("UPDATE intents SET job_id = ?1 WHERE key = ?2", params![j, k])?;
-            Ok(())
-        })
-        .await?)
+        Ok(self
+            .db
+            .write(move |c| {
+                c.execute("UPDATE intents SET job_id = ?1 WHERE key = ?2", params![j, k])?;
+                Ok(())
+            })
+            .await?)
     }
 
     async fn correlate(
@@ -457,15 +537,17 @@ impl RunStore for SqliteStore {
         correlation: &Correlation,
     ) -> Result<(), StoreError> {
         let (j, corr) = (job.to_string(), to_json(correlation));
-        Ok(with(&self.conn, move |c| {
-            c.execute(
-                "INSERT INTO rendezvous (provider, job_id, corr) VALUES (?1, ?2, ?3) \
+        Ok(self
+            .db
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO rendezvous (provider, job_id, corr) VALUES (?1, ?2, ?3) \
                  ON CONFLICT (provider, job_id) DO UPDATE SET corr = excluded.corr",
-                params![provider.as_str(), j, corr],
-            )?;
-            Ok(())
-        })
-        .await?)
+                    params![provider.as_str(), j, corr],
+                )?;
+                Ok(())
+            })
+            .await?)
     }
 
     async fn record_arrival(
@@ -475,7 +557,7 @@ impl RunStore for SqliteStore {
         arrival: &Arrival,
     ) -> Result<RecordArrival, StoreError> {
         let (j, a) = (job.to_string(), to_json(arrival));
-        Ok(with(&self.conn, move |c| {
+        Ok(self.db.write(move |c| {
             // One statement: only a correlated, open job without an arrival takes it.
             let n = c.execute(
                 "UPDATE rendezvous SET arrival = ?3 WHERE provider = ?1 AND job_id = ?2 \
@@ -502,14 +584,16 @@ impl RunStore for SqliteStore {
 
     async fn mark_woken(&self, provider: Provider, job: &JobId) -> Result<(), StoreError> {
         let j = job.to_string();
-        Ok(with(&self.conn, move |c| {
-            c.execute(
-                "UPDATE rendezvous SET woken = 1 WHERE provider = ?1 AND job_id = ?2",
-                params![provider.as_str(), j],
-            )?;
-            Ok(())
-        })
-        .await?)
+        Ok(self
+            .db
+            .write(move |c| {
+                c.execute(
+                    "UPDATE rendezvous SET woken = 1 WHERE provider = ?1 AND job_id = ?2",
+                    params![provider.as_str(), j],
+                )?;
+                Ok(())
+            })
+            .await?)
     }
 
     async fn close_correlations(
@@ -518,18 +602,19 @@ impl RunStore for SqliteStore {
         jobs: &[JobId],
     ) -> Result<(), StoreError> {
         let jobs: Vec<String> = jobs.iter().map(|j| j.to_string()).collect();
-        Ok(with(&self.conn, move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            for j in jobs {
-                tx.execute(
-                    "UPDATE rendezvous SET closed = 1 WHERE provider = ?1 AND job_id = ?2",
-                    params![provider.as_str(), j],
-                )?;
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await?)
+        Ok(self
+            .db
+            .write(move |c| {
+                let tx = c;
+                for j in jobs {
+                    tx.execute(
+                        "UPDATE rendezvous SET closed = 1 WHERE provider = ?1 AND job_id = ?2",
+                        params![provider.as_str(), j],
+                    )?;
+                }
+                Ok(())
+            })
+            .await?)
     }
 
     async fn safety_verdict(
@@ -538,17 +623,19 @@ impl RunStore for SqliteStore {
         sha: &str,
     ) -> Result<Option<SafetyRecord>, StoreError> {
         let (r, h) = (run.to_string(), sha.to_owned());
-        Ok(with(&self.conn, move |c| {
-            let body: Option<String> = c
-                .query_row(
-                    "SELECT body FROM safety WHERE run_id = ?1 AND sha = ?2",
-                    params![r, h],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            body.map(|b| from_json("safety verdict", &b)).transpose()
-        })
-        .await?)
+        Ok(self
+            .db
+            .read(move |c| {
+                let body: Option<String> = c
+                    .query_row(
+                        "SELECT body FROM safety WHERE run_id = ?1 AND sha = ?2",
+                        params![r, h],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                body.map(|b| from_json("safety verdict", &b)).transpose()
+            })
+            .await?)
     }
 
     async fn record_safety_verdict(
@@ -558,14 +645,16 @@ impl RunStore for SqliteStore {
         verdict: &SafetyRecord,
     ) -> Result<(), StoreError> {
         let (r, h, b) = (run.to_string(), sha.to_owned(), to_json(verdict));
-        Ok(with(&self.conn, move |c| {
-            c.execute(
-                "INSERT OR REPLACE INTO safety (run_id, sha, body) VALUES (?1, ?2, ?3)",
-                params![r, h, b],
-            )?;
-            Ok(())
-        })
-        .await?)
+        Ok(self
+            .db
+            .write(move |c| {
+                c.execute(
+                    "INSERT OR REPLACE INTO safety (run_id, sha, body) VALUES (?1, ?2, ?3)",
+                    params![r, h, b],
+                )?;
+                Ok(())
+            })
+            .await?)
     }
 
     async fn start_key_run(
@@ -574,18 +663,20 @@ impl RunStore for SqliteStore {
         now: Timestamp,
     ) -> Result<Option<RunId>, StoreError> {
         let (k, now) = (key.as_str().to_owned(), now.millis());
-        Ok(with(&self.conn, move |c| {
-            let id: Option<String> = c
-                .query_row(
-                    "SELECT run_id FROM start_keys WHERE key = ?1 AND expires_at > ?2",
-                    params![k, now],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            id.map(|i| i.parse().map_err(|e| SqliteError(format!("corrupt start key: {e}"))))
-                .transpose()
-        })
-        .await?)
+        Ok(self
+            .db
+            .read(move |c| {
+                let id: Option<String> = c
+                    .query_row(
+                        "SELECT run_id FROM start_keys WHERE key = ?1 AND expires_at > ?2",
+                        params![k, now],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                id.map(|i| i.parse().map_err(|e| SqliteError(format!("corrupt start key: {e}"))))
+                    .transpose()
+            })
+            .await?)
     }
 
     async fn put_feedback(&self, feedback: &Feedback) -> Result<(), StoreError> {
@@ -595,28 +686,32 @@ impl RunStore for SqliteStore {
             feedback.created_at.millis(),
             to_json(feedback),
         );
-        Ok(with(&self.conn, move |c| {
-            c.execute(
-                "INSERT OR REPLACE INTO feedback (run_id, caller, created_at, body) \
+        Ok(self
+            .db
+            .write(move |c| {
+                c.execute(
+                    "INSERT OR REPLACE INTO feedback (run_id, caller, created_at, body) \
                  VALUES (?1, ?2, ?3, ?4)",
-                params![r, who, at, b],
-            )?;
-            Ok(())
-        })
-        .await?)
+                    params![r, who, at, b],
+                )?;
+                Ok(())
+            })
+            .await?)
     }
 
     async fn feedback(&self, run: &RunId) -> Result<Vec<Feedback>, StoreError> {
         let r = run.to_string();
-        Ok(with(&self.conn, move |c| {
-            let mut stmt = c.prepare(
-                "SELECT body FROM feedback WHERE run_id = ?1 ORDER BY created_at, caller",
-            )?;
-            let bodies: Vec<String> =
-                stmt.query_map(params![r], |row| row.get(0))?.collect::<Result<_, _>>()?;
-            bodies.iter().map(|b| from_json("feedback", b)).collect()
-        })
-        .await?)
+        Ok(self
+            .db
+            .read(move |c| {
+                let mut stmt = c.prepare(
+                    "SELECT body FROM feedback WHERE run_id = ?1 ORDER BY created_at, caller",
+                )?;
+                let bodies: Vec<String> =
+                    stmt.query_map(params![r], |row| row.get(0))?.collect::<Result<_, _>>()?;
+                bodies.iter().map(|b| from_json("feedback", b)).collect()
+            })
+            .await?)
     }
 
     async fn bump_counter(
@@ -627,48 +722,54 @@ impl RunStore for SqliteStore {
         now: Timestamp,
     ) -> Result<Option<u64>, StoreError> {
         let k = counter.to_owned();
-        Ok(with(&self.conn, move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let row: Option<(i64, i64)> = tx
-                .query_row("SELECT n, expires_at FROM counters WHERE key = ?1", params![k], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()?;
-            let current = match row {
-                Some((n, exp)) if exp > now.millis() => n as u64,
-                _ => 0,
-            };
-            if current >= limit {
-                return Ok(None);
-            }
-            let exp = match row {
-                Some((_, exp)) if exp > now.millis() => exp,
-                _ => expires_at.millis(),
-            };
-            tx.execute(
-                "INSERT OR REPLACE INTO counters (key, n, expires_at) VALUES (?1, ?2, ?3)",
-                params![k, (current + 1) as i64, exp],
-            )?;
-            tx.commit()?;
-            Ok(Some(current + 1))
-        })
-        .await?)
+        Ok(self
+            .db
+            .write(move |c| {
+                let tx = c;
+                let row: Option<(i64, i64)> = tx
+                    .query_row(
+                        "SELECT n, expires_at FROM counters WHERE key = ?1",
+                        params![k],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                let current = match row {
+                    Some((n, exp)) if exp > now.millis() => n as u64,
+                    _ => 0,
+                };
+                if current >= limit {
+                    return Ok(None);
+                }
+                let exp = match row {
+                    Some((_, exp)) if exp > now.millis() => exp,
+                    _ => expires_at.millis(),
+                };
+                tx.execute(
+                    "INSERT OR REPLACE INTO counters (key, n, expires_at) VALUES (?1, ?2, ?3)",
+                    params![k, (current + 1) as i64, exp],
+                )?;
+                Ok(Some(current + 1))
+            })
+            .await?)
     }
 
     async fn counters(&self, keys: &[String], now: Timestamp) -> Result<Vec<u64>, StoreError> {
         let keys = keys.to_vec();
-        Ok(with(&self.conn, move |c| {
-            let mut st = c.prepare("SELECT n FROM counters WHERE key = ?1 AND expires_at > ?2")?;
-            keys.iter()
-                .map(|k| {
-                    Ok(st
-                        .query_row(params![k, now.millis()], |r| r.get::<_, i64>(0))
-                        .optional()?
-                        .unwrap_or(0) as u64)
-                })
-                .collect()
-        })
-        .await?)
+        Ok(self
+            .db
+            .read(move |c| {
+                let mut st =
+                    c.prepare("SELECT n FROM counters WHERE key = ?1 AND expires_at > ?2")?;
+                keys.iter()
+                    .map(|k| {
+                        Ok(st
+                            .query_row(params![k, now.millis()], |r| r.get::<_, i64>(0))
+                            .optional()?
+                            .unwrap_or(0) as u64)
+                    })
+                    .collect()
+            })
+            .await?)
     }
 
     async fn correlations(
@@ -677,28 +778,30 @@ impl RunStore for SqliteStore {
         jobs: &[JobId],
     ) -> Result<Vec<CorrelationRecord>, StoreError> {
         let jobs: Vec<JobId> = jobs.to_vec();
-        Ok(with(&self.conn, move |c| {
-            let mut st = c.prepare(
-                "SELECT corr, arrival FROM rendezvous WHERE provider = ?1 AND job_id = ?2",
-            )?;
-            let mut out = Vec::new();
-            for job in jobs {
-                let row: Option<(Option<String>, Option<String>)> = st
-                    .query_row(params![provider.as_str(), job.as_str()], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
-                    })
-                    .optional()?;
-                if let Some((corr, arrival)) = row {
-                    out.push(CorrelationRecord {
-                        provider,
-                        job_id: job,
-                        correlation: corr.map(|s| from_json("correlation", &s)).transpose()?,
-                        arrival: arrival.map(|s| from_json("arrival", &s)).transpose()?,
-                    });
+        Ok(self
+            .db
+            .read(move |c| {
+                let mut st = c.prepare(
+                    "SELECT corr, arrival FROM rendezvous WHERE provider = ?1 AND job_id = ?2",
+                )?;
+                let mut out = Vec::new();
+                for job in jobs {
+                    let row: Option<(Option<String>, Option<String>)> = st
+                        .query_row(params![provider.as_str(), job.as_str()], |r| {
+                            Ok((r.get(0)?, r.get(1)?))
+                        })
+                        .optional()?;
+                    if let Some((corr, arrival)) = row {
+                        out.push(CorrelationRecord {
+                            provider,
+                            job_id: job,
+                            correlation: corr.map(|s| from_json("correlation", &s)).transpose()?,
+                            arrival: arrival.map(|s| from_json("arrival", &s)).transpose()?,
+                        });
+                    }
                 }
-            }
-            Ok(out)
-        })
-        .await?)
+                Ok(out)
+            })
+            .await?)
     }
 }

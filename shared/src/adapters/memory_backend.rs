@@ -34,6 +34,7 @@ impl MemoryBackend {
             clock,
             providers,
             config,
+            step_commit: None,
         }
     }
 }

@@ -35,6 +35,10 @@ pub struct StepMessage {
     /// Moving that copy back (replay, redrive) reopens the run; no other message does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redrive: Option<u64>,
+    /// The receipt of the delivery this copy came in (set by the consumer, never sent): with a
+    /// [`crate::ports::StepCommit`] the runner deletes the delivery with its checkpoint.
+    #[serde(skip)]
+    pub receipt: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -57,6 +61,7 @@ impl StepMessage {
             seq: 0,
             fire_at: None,
             redrive: None,
+            receipt: None,
         }
     }
     /// A wake-up hint after a callback arrived.

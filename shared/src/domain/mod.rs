@@ -11,7 +11,7 @@ pub use run::{
     Arrival, ArrivalOutcome, AuditEntry, CheckpointEntry, ClipRef, Correlation, CorrelationRecord,
     ExpectedJob, Feedback, GateDecision, Ideas, IdeationGuide, Lease, MAX_CAPTION_CHARS,
     MAX_FEEDBACK_CHARS, MAX_OVERLAY_CHARS, MAX_PROMPT_CHARS, MAX_REASON_CHARS, MAX_TITLE_CHARS,
-    MAX_URL_CHARS, OpenWait, OverlayStyle, PublishSpec, RunError, RunRecord, RunSpec, SafetyRecord,
-    VideoModel, Viewer, WaitKind, WorkflowState, bounded,
+    MAX_URL_CHARS, NoopProgress, OpenWait, OverlayStyle, PublishSpec, RunError, RunRecord, RunSpec,
+    SafetyRecord, VideoModel, Viewer, WaitKind, WorkflowState, bounded,
 };
 pub use status::{Decision, Gate, RunStatus, Step, StepKind};

@@ -466,6 +466,18 @@ pub struct WorkflowState {
     /// already paid for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step_generation: Option<u64>,
+    /// The no-op workflow's progress (runs of the video workflow have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noop: Option<NoopProgress>,
+}
+
+/// How far a run of the no-op workflow is: `done` of `steps` durable steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoopProgress {
+    /// Steps checkpointed so far.
+    pub done: u32,
+    /// Steps the run takes.
+    pub steps: u32,
 }
 
 /// What an open wait is waiting for.

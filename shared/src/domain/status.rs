@@ -132,6 +132,9 @@ pub enum Step {
     WaitForPublish,
     /// The run has ended.
     Done,
+    /// One step of the no-op workflow (`workflow/noop.rs`): computes nothing and pays nothing.
+    /// It exists so the engine's own cost is measured through its real runner.
+    Noop,
 }
 
 impl Step {
@@ -162,6 +165,7 @@ impl Step {
             Step::Publishing => "publishing",
             Step::WaitForPublish => "wait_for_publish",
             Step::Done => "done",
+            Step::Noop => "noop",
         }
     }
 
@@ -174,7 +178,7 @@ impl Step {
             Step::IdeationApproval => Gate::Ideation.waiting_status(),
             Step::PublishApproval => Gate::Publish.waiting_status(),
             Step::Done => RunStatus::Completed,
-            Step::Ideation | Step::Production | Step::Editing | Step::Publishing => {
+            Step::Ideation | Step::Production | Step::Editing | Step::Publishing | Step::Noop => {
                 RunStatus::Running
             }
         }
@@ -183,7 +187,7 @@ impl Step {
     /// How the runner treats this step.
     pub fn kind(self) -> StepKind {
         match self {
-            Step::Ideation | Step::Production | Step::Editing | Step::Publishing => {
+            Step::Ideation | Step::Production | Step::Editing | Step::Publishing | Step::Noop => {
                 StepKind::Active
             }
             Step::WaitForVideos | Step::WaitForRender | Step::WaitForPublish => {
@@ -193,6 +197,15 @@ impl Step {
             Step::PublishApproval => StepKind::Gate(Gate::Publish),
             Step::Done => StepKind::Done,
         }
+    }
+}
+
+impl Step {
+    /// Whether this active step makes a paid or public call (an LLM, a video or render job, a
+    /// publication). Those run under a lease, confirmed before every call, so one execution at
+    /// a time can pay; a step that pays nothing is fenced by the checkpoint's version alone.
+    pub fn pays(self) -> bool {
+        matches!(self, Step::Ideation | Step::Production | Step::Editing | Step::Publishing)
     }
 }
 

@@ -30,8 +30,8 @@ use std::sync::Arc;
 
 use crate::config::EngineConfig;
 use crate::ports::{
-    BlobStore, LlmProvider, PublishProvider, RenderProvider, RunStore, SafetyProvider, StepQueue,
-    VideoProvider,
+    BlobStore, LlmProvider, PublishProvider, RenderProvider, RunStore, SafetyProvider, StepCommit,
+    StepQueue, VideoProvider,
 };
 use crate::time::Clock;
 
@@ -80,4 +80,7 @@ pub struct Engine {
     pub providers: Providers,
     /// Knobs.
     pub config: EngineConfig,
+    /// Where the backend can: a step's checkpoint, next message and ack in one transaction
+    /// (`None`: written one after another, as on AWS).
+    pub step_commit: Option<Arc<dyn StepCommit>>,
 }

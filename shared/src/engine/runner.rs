@@ -160,6 +160,7 @@ impl Engine {
             StepKind::CallbackWait => self.check_wait(run, msg, attempt).await,
             // A wake-up (no version) never starts an active step: only its own message does.
             StepKind::Active if msg.version.is_none() => Ok(Disposition::Ack),
+            StepKind::Active if !run.step.pays() => self.run_unleased(run, msg, attempt).await,
             StepKind::Active => self.run_active(run, msg, owner).await,
         }
     }
@@ -178,6 +179,30 @@ impl Engine {
             self.send_next(run, msg.request_id.clone()).await?;
         }
         Ok(())
+    }
+
+    /// An active step that pays nothing runs without a lease: the checkpoint's version fences
+    /// copies running at once (the first lands, the others lose and ack), and the queue's
+    /// receive count stands for the attempts a lease would have counted.
+    async fn run_unleased(
+        &self,
+        run: RunRecord,
+        msg: &StepMessage,
+        attempt: u32,
+    ) -> Result<Disposition, EngineError> {
+        let limit = self.config.retries.for_step(run.step).max_attempts;
+        if attempt > limit {
+            let tried = attempt - 1;
+            let why = format!("the step was delivered {tried} times without finishing");
+            return self.stall(&run, why, tried).await;
+        }
+        let started = std::time::Instant::now();
+        let result = workflow::execute(self, &run).await;
+        let disposition = self.commit(&run, result, msg, attempt).await?;
+        if disposition == Disposition::Ack {
+            super::meter::step_run(run.step.as_str(), started.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok(disposition)
     }
 
     async fn run_active(
@@ -350,7 +375,7 @@ impl Engine {
         Ok(Disposition::Retry { after: Duration::ZERO })
     }
 
-    /// Settle the outcome of a wait's check (no lease): success and failure are checkpointed,
+    /// Settle the outcome of a wait's check or an unleased step: success and failure are checkpointed,
     /// a retryable error retries or stalls (attempt `attempt` of the message).
     pub(crate) async fn commit(
         &self,
@@ -396,7 +421,9 @@ impl Engine {
     }
 
     /// Checkpoint `next` at `prev.version + 1` as written by `msg`'s delivery, then send the
-    /// message that moves it on.
+    /// message that moves it on. Where the backend commits a step in one transaction and what
+    /// follows is a plain message (or nothing), the checkpoint, that message and the delivery's
+    /// deletion land together ([`crate::ports::StepCommit`]); the outcome is the same.
     pub(crate) async fn advance(
         &self,
         prev: &RunRecord,
@@ -406,14 +433,25 @@ impl Engine {
         self.stamp(&mut next, prev);
         next.written_by = msg.id.clone();
         let next = super::limits::fit(next, prev);
-        match self.store.checkpoint(Checkpoint::new(&next, prev.version)).await {
-            Ok(()) => {}
+        let cp = Checkpoint::new(&next, prev.version);
+        let follow = self.follow_up(&next, msg.request_id.clone());
+        let folded = match (&self.step_commit, msg.receipt.as_deref(), follow) {
+            (Some(commit), Some(receipt), FollowUp::Nothing) => {
+                commit.commit_step(cp, None, receipt).await.map(|()| true)
+            }
+            (Some(commit), Some(receipt), FollowUp::Send(m)) => {
+                commit.commit_step(cp, Some(&m), receipt).await.map(|()| true)
+            }
+            _ => self.store.checkpoint(cp).await.map(|()| false),
+        };
+        let folded = match folded {
+            Ok(folded) => folded,
             Err(StoreError::ConditionFailed(_)) => {
                 info!("lost the checkpoint race; another delivery won");
                 return Ok(Landed::Lost);
             }
             Err(e) => return Err(e.into()),
-        }
+        };
         info!(
             next_step = %next.step,
             status = %next.status,
@@ -423,7 +461,9 @@ impl Engine {
         if next.status.is_terminal() {
             self.close_wait(prev).await;
         }
-        self.send_next(&next, msg.request_id.clone()).await?;
+        if !folded {
+            self.send_next(&next, msg.request_id.clone()).await?;
+        }
         Ok(Landed::Won)
     }
 
@@ -439,26 +479,44 @@ impl Engine {
         }
     }
 
+    /// What follows a fresh checkpoint of `run` (caused by the request `request_id`).
+    fn follow_up(&self, run: &RunRecord, request_id: Option<String>) -> FollowUp {
+        if run.status.is_terminal() || run.status == RunStatus::Stalled || run.step == Step::Done {
+            return FollowUp::Nothing;
+        }
+        match run.step.kind() {
+            StepKind::Active | StepKind::CallbackWait => {
+                FollowUp::Send(StepMessage::at(run.run_id, run.version).with_request_id(request_id))
+            }
+            // A gate only needs its deadline timer.
+            StepKind::Gate(_) => FollowUp::Timer(request_id),
+            StepKind::Done => FollowUp::Nothing,
+        }
+    }
+
     /// Send the message that moves a freshly checkpointed run on, when it is runnable.
     pub(crate) async fn send_next(
         &self,
         run: &RunRecord,
         request_id: Option<String>,
     ) -> Result<(), EngineError> {
-        if run.status.is_terminal() || run.status == RunStatus::Stalled || run.step == Step::Done {
-            return Ok(());
-        }
-        match run.step.kind() {
-            StepKind::Active | StepKind::CallbackWait => {
-                let m = StepMessage::at(run.run_id, run.version).with_request_id(request_id);
-                self.queue.send(&m, Duration::ZERO).await?;
-            }
-            // A gate only needs its deadline timer.
-            StepKind::Gate(_) => self.start_timer(run, request_id).await?,
-            StepKind::Done => {}
+        match self.follow_up(run, request_id) {
+            FollowUp::Nothing => {}
+            FollowUp::Send(m) => self.queue.send(&m, Duration::ZERO).await?,
+            FollowUp::Timer(request_id) => self.start_timer(run, request_id).await?,
         }
         Ok(())
     }
+}
+
+/// What follows a checkpoint.
+enum FollowUp {
+    /// The run stopped moving (ended, stalled): nothing.
+    Nothing,
+    /// Its next step's message, at once.
+    Send(StepMessage),
+    /// A gate's deadline timer (for this request).
+    Timer(Option<String>),
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@ use sha2::{Digest, Sha256};
 use tracing::info;
 
 use super::{Engine, EngineError};
-use crate::domain::{IdempotencyKey, ProjectName, RunId, RunRecord, RunStatus, StepMessage};
+use crate::domain::{
+    IdempotencyKey, NoopProgress, ProjectName, RunId, RunRecord, RunStatus, Step, StepMessage,
+};
 use crate::ports::CreateOutcome;
 
 /// Longest accepted brief, as in the original.
@@ -139,6 +141,30 @@ impl Engine {
             // A concurrent first request with the same key won the create.
             CreateOutcome::Existing(id) => self.replay_start(id, &hash, req.request_id).await,
         }
+    }
+
+    /// Start a run of the no-op workflow (`workflow/noop.rs`): `steps` durable steps that
+    /// compute nothing, run by the same runner as any other. It has no project and passes no
+    /// guard, since nothing in it costs anything; it is how the engine's own cost is measured.
+    pub async fn start_noop(
+        &self,
+        steps: u32,
+        owner: Option<String>,
+    ) -> Result<RunRecord, EngineError> {
+        if steps == 0 {
+            return Err(EngineError::invalid("invalid_steps", "a no-op run takes at least 1 step"));
+        }
+        let now = self.clock.now();
+        let project = ProjectName::parse("noop").expect("a valid project name");
+        let mut run = RunRecord::new(project, format!("{steps} no-op steps"), 0, None, now);
+        run.step = Step::Noop;
+        run.status = RunStatus::Running;
+        run.owner = owner;
+        run.state.noop = Some(NoopProgress { done: 0, steps });
+        run.due_at = self.due_at(&run);
+        self.store.create_run(&run, now).await?;
+        self.queue.send(&StepMessage::at(run.run_id, 1), Default::default()).await?;
+        Ok(run)
     }
 
     /// The run an idempotency key created, for a request whose digest is `hash`: the same

@@ -22,7 +22,7 @@ impl Engine {
     /// copies of one message never take each other's lease for their own.
     pub async fn process(&self, m: &Received, owner: &str) -> Disposition {
         let msg: StepMessage = match serde_json::from_str(&m.body) {
-            Ok(msg) => msg,
+            Ok(msg) => StepMessage { receipt: Some(m.receipt.clone()), ..msg },
             Err(e) => {
                 error!(message_id = %m.message_id, error = %e, "unparseable step message");
                 return Disposition::POISON;

@@ -4,6 +4,7 @@ mod blobs;
 mod media;
 mod providers;
 mod queue;
+mod step_commit;
 mod store;
 
 pub use blobs::{BlobError, BlobStore, next_within};
@@ -17,6 +18,7 @@ pub use providers::{
 pub use queue::{
     DeadLetter, DeadLetters, HeldLetter, MoveTask, QueueConsumer, QueueError, Received, StepQueue,
 };
+pub use step_commit::StepCommit;
 pub use store::{
     Checkpoint, CreateOutcome, DuePage, DueRun, Intent, IntentKey, ListQuery, RecordArrival,
     RunPage, RunStore, StoreError,

@@ -8,6 +8,7 @@ mod editing;
 mod ideation;
 mod keys;
 mod media;
+mod noop;
 mod production;
 mod publishing;
 mod waits;
@@ -84,6 +85,7 @@ pub async fn execute(engine: &Engine, run: &RunRecord) -> Result<RunRecord, Step
         Step::Production => production::run(engine, run).await,
         Step::Editing => editing::run(engine, run).await,
         Step::Publishing => publishing::run(engine, run).await,
+        Step::Noop => noop::run(run),
         other => Err(fail(other, "not_an_active_step", format!("{other} is not an active step"))),
     }
 }

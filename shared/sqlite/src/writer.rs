@@ -1,0 +1,237 @@
+//! Group commit: one writer thread per database. Writes from every caller queue up; the writer
+//! takes all that are waiting, runs each in its own savepoint inside one transaction, commits
+//! once (one fsync with `synchronous=FULL`), and only then answers them. A write is therefore
+//! durable before its caller hears back, exactly as with a commit per write, but concurrent
+//! steps share the fsync. A write that fails rolls back its own savepoint only: the others in the
+//! batch are unaffected, so every write keeps the meaning it would have alone, in the order the
+//! writer took them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+
+use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::oneshot;
+
+use crate::db::SqliteError;
+
+/// Most writes one commit takes (a bound on how long the first waits for the last).
+const MAX_BATCH: usize = 256;
+
+/// What the writer has done so far.
+#[derive(Debug, Default)]
+pub struct WriteStats {
+    commits: AtomicU64,
+    writes: AtomicU64,
+}
+
+impl WriteStats {
+    /// Transactions committed (each one fsync of the WAL when commits are synced).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+    /// Writes carried by those commits.
+    pub fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+}
+
+/// One queued write: run inside the batch, answered after the commit.
+trait Job: Send {
+    /// Run against the open transaction; false if it failed (its savepoint is rolled back).
+    fn run(&mut self, c: &Connection) -> bool;
+    /// Answer the caller once the batch's fate is known.
+    fn answer(self: Box<Self>, commit: &Result<(), SqliteError>);
+}
+
+struct Op<T, F> {
+    f: Option<F>,
+    out: Option<Result<T, SqliteError>>,
+    reply: oneshot::Sender<Result<T, SqliteError>>,
+}
+
+impl<T, F> Job for Op<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T, SqliteError> + Send,
+{
+    fn run(&mut self, c: &Connection) -> bool {
+        let f = self.f.take().expect("a job runs once");
+        let out = f(c);
+        let ok = out.is_ok();
+        self.out = Some(out);
+        ok
+    }
+
+    fn answer(self: Box<Self>, commit: &Result<(), SqliteError>) {
+        let out = match (self.out, commit) {
+            // A failed write wrote nothing whatever the batch did: its own error says why.
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(v)), Ok(())) => Ok(v),
+            (Some(Ok(_)), Err(e)) | (None, Err(e)) => Err(SqliteError(e.0.clone())),
+            (None, Ok(())) => Err(SqliteError("the write was not run".into())),
+        };
+        let _ = self.reply.send(out);
+    }
+}
+
+/// The handle to a database's writer thread.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Box<dyn Job>>,
+    stats: Arc<WriteStats>,
+}
+
+impl Writer {
+    /// Start the writer thread owning `conn` (the database's only writing connection).
+    pub fn spawn(conn: Connection) -> Result<Self, SqliteError> {
+        let (jobs, rx) = mpsc::channel::<Box<dyn Job>>();
+        let stats = Arc::new(WriteStats::default());
+        let s = stats.clone();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx, &s))
+            .map_err(|e| SqliteError(format!("start the writer thread: {e}")))?;
+        Ok(Self { jobs, stats })
+    }
+
+    /// Run `f` as one atomic write, durable (as the connection's `synchronous` says) before this
+    /// returns. Return an error from `f` to write nothing.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, SqliteError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, SqliteError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Box<dyn Job> = Box::new(Op { f: Some(f), out: None, reply });
+        self.jobs.send(job).map_err(|_| SqliteError("the writer thread has stopped".into()))?;
+        answer.await.map_err(|_| SqliteError("the writer thread has stopped".into()))?
+    }
+
+    /// Commits and writes so far.
+    pub fn stats(&self) -> &WriteStats {
+        &self.stats
+    }
+}
+
+fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>, stats: &WriteStats) {
+    // Ends when every handle is dropped.
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let commit = run_batch(&mut conn, &mut batch);
+        if commit.is_ok() {
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        }
+        for job in batch {
+            job.answer(&commit);
+        }
+    }
+}
+
+fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(), SqliteError> {
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for job in batch.iter_mut() {
+        let sp = tx.savepoint()?;
+        if job.run(&sp) {
+            sp.commit()?;
+        }
+        // Dropped uncommitted: rolled back to where the job began.
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer() -> Writer {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)").unwrap();
+        Writer::spawn(c).unwrap()
+    }
+
+    async fn count(w: &Writer) -> i64 {
+        w.write(|c| Ok(c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))?)).await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_waiting_behind_a_commit_share_the_next_one() {
+        let w = writer();
+        // The first write holds the writer long enough for 200 others to queue behind it.
+        let slow = {
+            let w = w.clone();
+            tokio::spawn(async move {
+                w.write(|c| {
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    Ok(c.execute("INSERT INTO t (k, v) VALUES ('slow', -1)", [])?)
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..200 {
+            let w = w.clone();
+            tasks.spawn(async move {
+                w.write(move |c| {
+                    Ok(c.execute("INSERT INTO t (k, v) VALUES (?1, ?2)", (format!("k{i}"), i))?)
+                })
+                .await
+            });
+        }
+        while let Some(r) = tasks.join_next().await {
+            assert_eq!(r.unwrap().unwrap(), 1);
+        }
+        assert_eq!(slow.await.unwrap().unwrap(), 1);
+        let (commits, writes) = (w.stats().commits(), w.stats().writes());
+        assert_eq!((count(&w).await, writes), (201, 201));
+        assert!(
+            commits <= 3,
+            "{commits} commits for {writes} writes: the waiting ones were not grouped"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_write_rolls_back_itself_only() {
+        let w = writer();
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..50 {
+            let w = w.clone();
+            tasks.spawn(async move {
+                w.write(move |c| {
+                    c.execute("INSERT INTO t (k, v) VALUES (?1, ?2)", (format!("k{i}"), i))?;
+                    if i % 2 == 1 {
+                        // Wrote, then refused: nothing of it may remain.
+                        return Err(SqliteError(format!("refused {i}")));
+                    }
+                    Ok(i)
+                })
+                .await
+            });
+        }
+        let mut refused = 0;
+        while let Some(r) = tasks.join_next().await {
+            match r.unwrap() {
+                Ok(i) => assert_eq!(i % 2, 0),
+                Err(e) => {
+                    assert!(e.0.starts_with("refused"), "{e}");
+                    refused += 1;
+                }
+            }
+        }
+        assert_eq!(refused, 25);
+        let odd: i64 = w
+            .write(|c| Ok(c.query_row("SELECT COUNT(*) FROM t WHERE v % 2 = 1", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!((count(&w).await, odd), (25, 0));
+    }
+}
