@@ -14,6 +14,24 @@ async fn main() {
         println!("{}", bench::media::probe(store, bytes).await);
         return;
     }
+    if args.iter().any(|a| a == "--w1-once") {
+        // One synced W1 rep with no warm-up, for counting fsync calls under strace
+        // (scripts/bench-peers.sh); its timing is not a figure.
+        let runs = args.iter().position(|a| a == "--runs").and_then(|i| args.get(i + 1));
+        let t = bench::embedded::Throughput {
+            runs: runs.and_then(|r| r.parse().ok()).unwrap_or(200),
+            steps: 10,
+            in_flight: 50,
+            workers: 8,
+            warmup: 0,
+            reps: 1,
+        };
+        println!(
+            "{}",
+            bench::embedded::throughput(t, myloware_sqlite::Durability::PowerLoss).await
+        );
+        return;
+    }
     let json = args.iter().any(|a| a == "--json");
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     let want = |name: &str| only.as_deref().is_none_or(|o| o == name);
@@ -29,11 +47,15 @@ async fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let mut results = Vec::new();
     if want("embedded") {
+        // The peer bench's W1 and W2 (../shared/peer-bench): R=200, K=10, 50 in flight, 100
+        // warm-up runs, median of 3; 100 sequential callbacks.
         let t = bench::embedded::Throughput {
             runs: if quick { 20 } else { 200 },
             steps: 10,
             in_flight: 50,
-            workers: 4,
+            workers: 8,
+            warmup: if quick { 5 } else { 100 },
+            reps: if quick { 1 } else { 3 },
         };
         results.push(bench::embedded::run(t, if quick { 10 } else { 100 }).await);
     }
