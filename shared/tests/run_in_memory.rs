@@ -320,3 +320,53 @@ async fn editing_killed_after_a_stored_clip_fetches_only_the_clips_not_stored_ye
     let segments = editing.iter().filter(|c| c.step == Step::Editing).count();
     assert_eq!(segments, 4, "entering editing, then one checkpoint per stored clip");
 }
+
+/// A repeat of a recorded callback writes nothing; it wakes the run again only while the run
+/// still waits for that job (its first delivery may have died before waking it), and sends
+/// nothing once the run moved on.
+#[tokio::test]
+async fn a_repeated_callback_wakes_the_run_only_while_it_still_waits() {
+    let h = Harness::new();
+    let id = h.full_run_until_videos(2).await;
+    let outbox = h.fakes.video.take_outbox();
+    assert_eq!(outbox.len(), 2);
+    assert_eq!(h.fakes.video.send(&outbox[0]).await, Ok(200));
+    assert_eq!(h.queue.len(), 1, "the accepted callback woke the run");
+    h.pump(1).await;
+    let version = h.run(&id).await.version;
+    assert_eq!(h.fakes.video.send(&outbox[0]).await, Ok(200), "a repeat");
+    assert_eq!(h.queue.len(), 1, "the run still waits: the repeat wakes it");
+    h.pump(1).await;
+    assert_eq!(h.run(&id).await.version, version, "the extra wake-up changed nothing");
+    assert_eq!(h.fakes.video.send(&outbox[1]).await, Ok(200));
+    h.pump(1).await;
+    assert_eq!(h.run(&id).await.status, RunStatus::AwaitingRender);
+    h.fakes.render.take_outbox();
+    assert_eq!(h.fakes.video.send(&outbox[0]).await, Ok(200), "a late repeat");
+    assert_eq!(h.queue.len(), 0, "the run moved on: nothing is sent");
+}
+
+/// A paid step's own message names its step, so the runner reads the run and takes the lease
+/// in one write; an older message without the hint costs one read more and ends the same.
+#[tokio::test]
+async fn a_paid_steps_message_leases_without_reading_first() {
+    let h = Harness::new();
+    let reads = |h: &Harness| h.store.run_reads();
+    let (a, b) = (h.start(1).await, h.start(1).await);
+    let first = h.queue.pop().unwrap();
+    let second = h.queue.pop().unwrap();
+    assert_eq!((first.run_id, second.run_id), (a, b));
+    assert_eq!(first.step, Some(Step::Ideation), "the first message names its step");
+    let before = reads(&h);
+    assert_eq!(h.deliver(&first, 1).await, Ok(Disposition::Ack));
+    let hinted = reads(&h) - before;
+    let before = reads(&h);
+    let old = myloware::domain::StepMessage { step: None, ..second };
+    assert_eq!(h.deliver(&old, 1).await, Ok(Disposition::Ack));
+    let unhinted = reads(&h) - before;
+    assert_eq!(unhinted, hinted + 1, "the hint saves exactly the first read");
+    for id in [a, b] {
+        let run = h.run(&id).await;
+        assert_eq!((run.status, run.version), (RunStatus::AwaitingIdeationApproval, 2));
+    }
+}

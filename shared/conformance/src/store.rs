@@ -427,8 +427,8 @@ async fn rendezvous(store: &Arc<dyn RunStore>) {
                 assert_eq!(c, corr, "New carries the correlation");
                 new += 1
             }
-            RecordArrival::Duplicate { correlation, woken } => {
-                assert_eq!((correlation, woken), (corr.clone(), false), "Duplicate, not woken yet")
+            RecordArrival::Duplicate { correlation } => {
+                assert_eq!(correlation, corr.clone(), "Duplicate carries the correlation")
             }
             other => panic!("a correlated job: {other:?}"),
         }
@@ -437,10 +437,9 @@ async fn rendezvous(store: &Arc<dyn RunStore>) {
     let recs = store.correlations(Provider::OpenAi, &[job.clone(), unknown]).await.unwrap();
     assert_eq!(recs.len(), 1, "unknown jobs are absent");
     assert!(recs[0].arrival.is_some() && recs[0].correlation.as_ref() == Some(&corr), "matched");
-    // Once the run was woken, a repeat says so (and the caller changes nothing).
-    store.mark_woken(Provider::OpenAi, &job).await.unwrap();
+    // A later repeat is a duplicate too, and records nothing new.
     let dup = store.record_arrival(Provider::OpenAi, &job, &arrival("evt_late")).await.unwrap();
-    assert_eq!(dup, RecordArrival::Duplicate { correlation: corr.clone(), woken: true }, "woken");
+    assert_eq!(dup, RecordArrival::Duplicate { correlation: corr.clone() }, "a later repeat");
     // A closed correlation (its run ended) takes no arrival; an arrived one stays a duplicate.
     let pending = fresh_job();
     store.correlate(Provider::OpenAi, &pending, &corr).await.unwrap();

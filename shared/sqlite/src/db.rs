@@ -62,7 +62,6 @@ CREATE TABLE IF NOT EXISTS rendezvous (
     job_id     TEXT NOT NULL,
     corr       TEXT,
     arrival    TEXT,
-    woken      INTEGER NOT NULL DEFAULT 0,
     closed     INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (provider, job_id)
 );

@@ -564,36 +564,22 @@ impl RunStore for SqliteStore {
                  AND corr IS NOT NULL AND arrival IS NULL AND closed = 0",
                 params![provider.as_str(), j, a],
             )?;
-            let row: Option<(Option<String>, bool, bool)> = c
+            let row: Option<(Option<String>, bool)> = c
                 .query_row(
-                    "SELECT corr, woken, arrival IS NOT NULL FROM rendezvous WHERE provider = ?1 AND job_id = ?2",
+                    "SELECT corr, arrival IS NOT NULL FROM rendezvous WHERE provider = ?1 AND job_id = ?2",
                     params![provider.as_str(), j],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
-            let Some((Some(corr), woken, arrived)) = row else { return Ok(RecordArrival::Unknown) };
+            let Some((Some(corr), arrived)) = row else { return Ok(RecordArrival::Unknown) };
             let correlation: Correlation = from_json("correlation", &corr)?;
             Ok(match (n, arrived) {
                 (1, _) => RecordArrival::New(correlation),
-                (_, true) => RecordArrival::Duplicate { correlation, woken },
+                (_, true) => RecordArrival::Duplicate { correlation },
                 (_, false) => RecordArrival::Closed,
             })
         })
         .await?)
-    }
-
-    async fn mark_woken(&self, provider: Provider, job: &JobId) -> Result<(), StoreError> {
-        let j = job.to_string();
-        Ok(self
-            .db
-            .write(move |c| {
-                c.execute(
-                    "UPDATE rendezvous SET woken = 1 WHERE provider = ?1 AND job_id = ?2",
-                    params![provider.as_str(), j],
-                )?;
-                Ok(())
-            })
-            .await?)
     }
 
     async fn close_correlations(

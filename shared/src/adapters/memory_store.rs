@@ -17,7 +17,6 @@ use crate::time::Timestamp;
 
 struct Rendezvous {
     rec: CorrelationRecord,
-    woken: bool,
     closed: bool,
 }
 
@@ -38,6 +37,14 @@ struct Inner {
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    reads: std::sync::atomic::AtomicU64,
+}
+
+impl MemoryStore {
+    /// Runs read so far (`get_run` calls), for tests that count what a path costs.
+    pub fn run_reads(&self) -> u64 {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 #[async_trait]
@@ -65,6 +72,7 @@ impl RunStore for MemoryStore {
     }
 
     async fn get_run(&self, id: &RunId) -> Result<Option<RunRecord>, StoreError> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(self.inner.lock().unwrap().runs.get(id).cloned())
     }
 
@@ -276,7 +284,6 @@ impl RunStore for MemoryStore {
                 correlation: None,
                 arrival: None,
             },
-            woken: false,
             closed: false,
         });
         r.rec.correlation = Some(correlation.clone());
@@ -295,20 +302,13 @@ impl RunStore for MemoryStore {
         };
         let Some(corr) = r.rec.correlation.clone() else { return Ok(RecordArrival::Unknown) };
         if r.rec.arrival.is_some() {
-            return Ok(RecordArrival::Duplicate { correlation: corr, woken: r.woken });
+            return Ok(RecordArrival::Duplicate { correlation: corr });
         }
         if r.closed {
             return Ok(RecordArrival::Closed);
         }
         r.rec.arrival = Some(arrival.clone());
         Ok(RecordArrival::New(corr))
-    }
-
-    async fn mark_woken(&self, provider: Provider, job: &JobId) -> Result<(), StoreError> {
-        if let Some(r) = self.inner.lock().unwrap().rendezvous.get_mut(&(provider, job.clone())) {
-            r.woken = true;
-        }
-        Ok(())
     }
 
     async fn close_correlations(

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::RunId;
+use super::{RunId, Step};
 use crate::time::Timestamp;
 
 /// A step message. The record decides: the runner never trusts this over the run record.
@@ -35,6 +35,11 @@ pub struct StepMessage {
     /// Moving that copy back (replay, redrive) reopens the run; no other message does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redrive: Option<u64>,
+    /// The step the run was at when this message was sent for its version (a hint, absent in
+    /// older messages): a paid step's own message takes its lease first, reading the run in
+    /// the same write, instead of reading it and then leasing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<Step>,
     /// The receipt of the delivery this copy came in (set by the consumer, never sent): with a
     /// [`crate::ports::StepCommit`] the runner deletes the delivery with its checkpoint.
     #[serde(skip)]
@@ -61,6 +66,7 @@ impl StepMessage {
             seq: 0,
             fire_at: None,
             redrive: None,
+            step: None,
             receipt: None,
         }
     }
@@ -75,6 +81,11 @@ impl StepMessage {
     /// Attach the causing request id.
     pub fn with_request_id(mut self, id: Option<String>) -> Self {
         self.request_id = id;
+        self
+    }
+    /// Name the step the run is at for this message's version.
+    pub fn for_step(mut self, step: Step) -> Self {
+        self.step = Some(step);
         self
     }
     /// True when this delivery is of the message `id` names.

@@ -1,5 +1,6 @@
 //! Provider callbacks meet waits at the rendezvous: record the arrival once under the provider's
-//! job id, then wake the run if the job is already correlated.
+//! job id, then wake the run if the job is already correlated. An accepted callback costs two
+//! writes (the arrival, the wake-up); a repeat reads the run to decide whether to wake it again.
 
 use tracing::info;
 
@@ -30,18 +31,21 @@ impl Engine {
         let outcome = self.store.record_arrival(provider, job, &arrival).await?;
         let (ack, wake) = match outcome {
             RecordArrival::New(c) => (CallbackAck::Accepted(c.run_id), Some(c.run_id)),
-            // The first delivery died before it woke the run (the provider retries because it
-            // got no answer): wake it now. Otherwise a repeat changes nothing.
-            RecordArrival::Duplicate { correlation, woken: false } => {
-                (CallbackAck::Duplicate, Some(correlation.run_id))
+            // The first delivery may have died before it woke the run (the provider retries
+            // because it got no answer): wake it while it still waits for this job's
+            // generation. Once the run moved on, a repeat changes nothing.
+            RecordArrival::Duplicate { correlation } => {
+                let waiting = self.store.get_run(&correlation.run_id).await?.is_some_and(|r| {
+                    !r.status.is_terminal()
+                        && r.open_wait.is_some_and(|w| w.generation == correlation.generation)
+                });
+                (CallbackAck::Duplicate, waiting.then_some(correlation.run_id))
             }
-            RecordArrival::Duplicate { woken: true, .. } => (CallbackAck::Duplicate, None),
             RecordArrival::Unknown | RecordArrival::Closed => (CallbackAck::Ignored, None),
         };
         if let Some(run_id) = wake {
             let msg = StepMessage::wake(run_id).with_request_id(request_id.clone());
             self.queue.send(&msg, Default::default()).await?;
-            self.store.mark_woken(provider, job).await?;
         }
         info!(
             provider = provider.as_str(),

@@ -111,6 +111,10 @@ impl Engine {
         attempt: u32,
         span: &tracing::Span,
     ) -> Result<Disposition, EngineError> {
+        if let Some(leased) = self.lease_first(msg, owner).await? {
+            span.record("step", leased.step.as_str());
+            return self.run_leased(leased, msg, owner).await;
+        }
         let Some(run) = self.store.get_run(&msg.run_id).await? else {
             warn!("message for an unknown run; dropping it");
             return Ok(Disposition::Ack);
@@ -205,6 +209,42 @@ impl Engine {
         Ok(disposition)
     }
 
+    /// A paid step's own message (it names the step and the version): read the run and take
+    /// the lease in one conditional write (`acquire_lease` returns the record). `None` when the
+    /// message is of another kind or the condition failed (the run moved, the lease is held):
+    /// the caller reads the run and decides as usual, so this only saves the read.
+    async fn lease_first(
+        &self,
+        msg: &StepMessage,
+        owner: &str,
+    ) -> Result<Option<RunRecord>, EngineError> {
+        let (Some(version), Some(step)) = (msg.version, msg.step) else { return Ok(None) };
+        if msg.timer || msg.redrive.is_some() || step.kind() != StepKind::Active || !step.pays() {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let until = now.plus(self.config.lease_ttl);
+        match self.store.acquire_lease(&msg.run_id, version, owner, until, now).await {
+            // A version is written once, so the run at it is where the message says (a fresh
+            // run is still `pending`); anything else is left to the usual path.
+            Ok(run)
+                if run.step.kind() == StepKind::Active
+                    && run.step.pays()
+                    && !run.status.is_terminal()
+                    && run.status != RunStatus::Stalled =>
+            {
+                Ok(Some(run))
+            }
+            Ok(run) => {
+                warn!(step = %run.step, status = %run.status, "leased a run at a step that takes no lease");
+                self.let_go(&run, owner, None).await;
+                Ok(None)
+            }
+            Err(StoreError::ConditionFailed(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn run_active(
         &self,
         run: RunRecord,
@@ -231,6 +271,16 @@ impl Engine {
                 }
                 Err(e) => return Err(e.into()),
             };
+        self.run_leased(leased, msg, owner).await
+    }
+
+    /// Run an active step whose lease this delivery holds.
+    async fn run_leased(
+        &self,
+        leased: RunRecord,
+        msg: &StepMessage,
+        owner: &str,
+    ) -> Result<Disposition, EngineError> {
         let limit = self.config.retries.for_step(leased.step).max_attempts;
         if leased.attempts > limit {
             // Earlier executions started and never settled: they crashed, timed out, or our
@@ -486,7 +536,8 @@ impl Engine {
         }
         match run.step.kind() {
             StepKind::Active | StepKind::CallbackWait => {
-                FollowUp::Send(StepMessage::at(run.run_id, run.version).with_request_id(request_id))
+                let m = StepMessage::at(run.run_id, run.version).for_step(run.step);
+                FollowUp::Send(m.with_request_id(request_id))
             }
             // A gate only needs its deadline timer.
             StepKind::Gate(_) => FollowUp::Timer(request_id),

@@ -130,7 +130,9 @@ impl Engine {
         run.start_hash = Some(hash.clone());
         run.state.spec = Some(spec);
         run.due_at = self.due_at(&run);
-        let msg = StepMessage::at(run.run_id, 1).with_request_id(req.request_id.clone());
+        let msg = StepMessage::at(run.run_id, 1)
+            .for_step(run.step)
+            .with_request_id(req.request_id.clone());
         let key_expires_at = run.created_at.plus(self.config.start_key_ttl);
         match self.store.create_run(&run, key_expires_at).await? {
             CreateOutcome::Created => {
@@ -163,7 +165,8 @@ impl Engine {
         run.state.noop = Some(NoopProgress { done: 0, steps });
         run.due_at = self.due_at(&run);
         self.store.create_run(&run, now).await?;
-        self.queue.send(&StepMessage::at(run.run_id, 1), Default::default()).await?;
+        let msg = StepMessage::at(run.run_id, 1).for_step(run.step);
+        self.queue.send(&msg, Default::default()).await?;
         Ok(run)
     }
 

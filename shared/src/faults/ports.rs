@@ -159,9 +159,6 @@ impl RunStore for FaultyStore {
     ) -> Result<RecordArrival, StoreError> {
         fs!(self.faults, record_arrival, self.inner.record_arrival(p, job, arrival))
     }
-    async fn mark_woken(&self, p: Provider, job: &JobId) -> Result<(), StoreError> {
-        fs!(self.faults, mark_woken, self.inner.mark_woken(p, job))
-    }
     async fn close_correlations(&self, p: Provider, jobs: &[JobId]) -> Result<(), StoreError> {
         fs!(self.faults, close_correlations, self.inner.close_correlations(p, jobs))
     }

@@ -150,13 +150,10 @@ pub struct DuePage {
 pub enum RecordArrival {
     /// First time this job reported; here is the run it belongs to.
     New(Correlation),
-    /// This job already reported; nothing changed. `woken` tells whether the first delivery got
-    /// as far as waking the run (if not, this one must).
+    /// This job already reported; nothing changed.
     Duplicate {
         /// The run it belongs to.
         correlation: Correlation,
-        /// Whether the run was woken for the first delivery.
-        woken: bool,
     },
     /// No run has correlated this job: nothing was written.
     Unknown,
@@ -279,9 +276,6 @@ pub trait RunStore: Send + Sync {
         job: &JobId,
         arrival: &Arrival,
     ) -> Result<RecordArrival, StoreError>;
-
-    /// Note that the run was woken for this job's arrival (so a repeat need not wake it again).
-    async fn mark_woken(&self, provider: Provider, job: &JobId) -> Result<(), StoreError>;
 
     /// Close these jobs' correlations (their run ended): later callbacks are `Closed`.
     async fn close_correlations(

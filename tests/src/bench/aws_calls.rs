@@ -25,6 +25,12 @@ pub const LAMBDA_PER_MILLION_REQUESTS: f64 = 0.20;
 pub const LAMBDA_ARM64_PER_GB_SECOND: f64 = 0.000_013_333_4;
 /// The step function's memory in the template (GB).
 pub const STEP_MEMORY_GB: f64 = 0.5;
+/// Step Functions Standard: per million state transitions.
+pub const SFN_STANDARD_PER_MILLION_TRANSITIONS: f64 = 25.0;
+/// Step Functions Express: per million executions.
+pub const SFN_EXPRESS_PER_MILLION_EXECUTIONS: f64 = 1.0;
+/// Step Functions Express: per GB-second of duration (first tier), billed at 64 MB at least.
+pub const SFN_EXPRESS_PER_GB_SECOND: f64 = 0.000_016_67;
 
 type Counts = BTreeMap<(String, String), u64>;
 
@@ -113,10 +119,19 @@ pub async fn run() -> Value {
     gates.push(counter.since(&s));
     settle(&reader, &id, "completed").await;
     let steps = step_counter.snapshot();
+    let deliveries = driver.messages_received().max(1) as f64;
+
+    // The no-op workflow: what the engine itself costs per active step (nothing to pay, so no
+    // lease, no intent, no provider), every request of the step handler counted.
+    const NOOP_STEPS: u32 = 10;
+    let received = driver.messages_received();
+    let noop = app.engine.start_noop(NOOP_STEPS, None).await.expect("start a no-op run");
+    settle(&reader, &noop.run_id.to_string(), "completed").await;
+    let noop_calls = step_counter.since(&steps);
+    let noop_deliveries = (driver.messages_received() - received) as f64;
     let mut whole = counter.since(&base);
     add(&mut whole, &steps);
 
-    let deliveries = driver.messages_received().max(1) as f64;
     let per = |c: &Counts, n: f64| sum(c) as f64 / n;
     let avg = |v: &[Counts]| v.iter().map(sum).sum::<u64>() as f64 / v.len().max(1) as f64;
     let step_ms = driver.handler_time().as_secs_f64() * 1000.0 / deliveries;
@@ -140,6 +155,9 @@ pub async fn run() -> Value {
     let cost_lambda = LAMBDA_PER_MILLION_REQUESTS
         + million * (step_ms / 1000.0) * STEP_MEMORY_GB * LAMBDA_ARM64_PER_GB_SECOND;
 
+    // Express bills executions and their duration, not transitions.
+    let sfn_express = SFN_EXPRESS_PER_MILLION_EXECUTIONS / NOOP_STEPS as f64
+        + million * (step_ms / 1000.0) * 0.064 * SFN_EXPRESS_PER_GB_SECOND;
     let rows = vec![
         row("run start (POST /v1/runs)", &start, 1.0),
         row("step (per delivery)", &steps, deliveries),
@@ -160,6 +178,11 @@ pub async fn run() -> Value {
             gates.len() as f64,
         ),
         row("whole run (3 clips)", &whole, 1.0),
+        row(
+            &format!("no-op step ({NOOP_STEPS}-step run, per step)"),
+            &noop_calls,
+            NOOP_STEPS as f64,
+        ),
     ];
     super::table(
         "AWS requests per operation (the functions' SDK calls, counted by an interceptor)",
@@ -171,8 +194,13 @@ pub async fn run() -> Value {
         &["figure", "measured", "target"],
         &[
             vec![
-                "AWS requests per step".into(),
+                "AWS requests per step of a video run (every delivery)".into(),
                 format!("{:.2}", per(&steps, deliveries)),
+                "<= 3".into(),
+            ],
+            vec![
+                "AWS requests per active step (no-op workflow)".into(),
+                format!("{:.2}", per(&noop_calls, NOOP_STEPS as f64)),
                 "<= 3".into(),
             ],
             vec![
@@ -200,11 +228,23 @@ pub async fn run() -> Value {
                 format!("{cost_lambda:.2}"),
             ],
             vec!["total".into(), format!("{:.2}", cost_sqs + cost_ddb + cost_lambda)],
+            vec![
+                "Step Functions Standard (one transition per step)".into(),
+                format!("{SFN_STANDARD_PER_MILLION_TRANSITIONS:.2}"),
+            ],
+            vec![
+                format!(
+                    "Step Functions Express ({NOOP_STEPS}-step executions, 64 MB, {step_ms:.1} ms a step)"
+                ),
+                format!("{sfn_express:.2}"),
+            ],
         ],
     );
     json!({
         "scenario": "aws_calls",
         "per_step": per(&steps, deliveries),
+        "per_noop_step": per(&noop_calls, NOOP_STEPS as f64),
+        "noop_deliveries": noop_deliveries,
         "per_accepted_webhook": avg(&webhooks),
         "per_gate_decision": avg(&gates),
         "run_start": sum(&start),
@@ -212,7 +252,11 @@ pub async fn run() -> Value {
         "step_deliveries": deliveries,
         "mean_step_handler_ms": step_ms,
         "whole_run": whole.iter().map(|((s, o), n)| (format!("{s}.{o}"), *n)).collect::<BTreeMap<_, _>>(),
-        "cost_per_million_steps_usd": { "sqs": cost_sqs, "dynamodb": cost_ddb, "lambda": cost_lambda },
+        "cost_per_million_steps_usd": {
+            "sqs": cost_sqs, "dynamodb": cost_ddb, "lambda": cost_lambda,
+            "step_functions_standard": SFN_STANDARD_PER_MILLION_TRANSITIONS,
+            "step_functions_express": sfn_express,
+        },
     })
 }
 

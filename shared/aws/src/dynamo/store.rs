@@ -726,18 +726,13 @@ impl RunStore for DynamoStore {
                 let Some(item) = old else { return Err(map("UpdateItem(arrival)", e)) };
                 Ok(match decode::<Correlation>(&item, "corr")? {
                     None => RecordArrival::Unknown,
-                    Some(c) if item.contains_key("arrival") => RecordArrival::Duplicate {
-                        correlation: c,
-                        woken: item.contains_key("woken"),
-                    },
+                    Some(c) if item.contains_key("arrival") => {
+                        RecordArrival::Duplicate { correlation: c }
+                    }
                     Some(_) => RecordArrival::Closed,
                 })
             }
         }
-    }
-
-    async fn mark_woken(&self, provider: Provider, job: &JobId) -> Result<(), StoreError> {
-        self.set_flag(provider, job, "woken").await
     }
 
     async fn close_correlations(
