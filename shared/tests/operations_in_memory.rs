@@ -27,7 +27,8 @@ async fn cancelling_a_waiting_run_ignores_its_messages_and_late_callbacks() {
         event_id: "evt_late".into(),
         received_at: h.clock.now(),
     };
-    let ack = h.engine.accept_callback(Provider::OpenAi, &jobs[0], arrival, None).await.unwrap();
+    let ack =
+        h.engine.accept_callback(Provider::OpenAi, &jobs[0], arrival, None, None).await.unwrap();
     assert_eq!(ack, CallbackAck::Ignored);
     assert!(h.queue.is_empty());
     // Messages still in flight (the wait's timer) are acked without effect.

@@ -396,7 +396,8 @@ async fn rendezvous(store: &Arc<dyn RunStore>) {
     };
     // A callback for a job nobody correlated writes nothing.
     let unknown = fresh_job();
-    let got = store.record_arrival(Provider::OpenAi, &unknown, &arrival("evt_u")).await.unwrap();
+    let got =
+        store.record_arrival(Provider::OpenAi, &unknown, &arrival("evt_u"), None).await.unwrap();
     assert_eq!(got, RecordArrival::Unknown, "unknown job");
     assert!(
         store
@@ -413,11 +414,17 @@ async fn rendezvous(store: &Arc<dyn RunStore>) {
     store.correlate(Provider::OpenAi, &job, &corr).await.unwrap();
     let recs = store.correlations(Provider::OpenAi, std::slice::from_ref(&job)).await.unwrap();
     assert!(recs[0].arrival.is_none(), "correlated, not arrived");
+    // A callback naming another run is refused in the same write, and writes nothing.
+    let other = Some(RunId::new());
+    let wrong = store.record_arrival(Provider::OpenAi, &job, &arrival("evt_w"), other).await;
+    assert_eq!(wrong.unwrap(), RecordArrival::WrongRun(corr.clone()), "another run's job");
+    let recs = store.correlations(Provider::OpenAi, std::slice::from_ref(&job)).await.unwrap();
+    assert!(recs[0].arrival.is_none(), "a wrong-run callback records nothing");
     let mut tasks = Vec::new();
     for i in 0..6 {
         let (store, job, a) = (store.clone(), job.clone(), arrival(&format!("evt_{i}")));
         tasks.push(tokio::spawn(async move {
-            store.record_arrival(Provider::OpenAi, &job, &a).await.unwrap()
+            store.record_arrival(Provider::OpenAi, &job, &a, None).await.unwrap()
         }));
     }
     let mut new = 0;
@@ -437,19 +444,26 @@ async fn rendezvous(store: &Arc<dyn RunStore>) {
     let recs = store.correlations(Provider::OpenAi, &[job.clone(), unknown]).await.unwrap();
     assert_eq!(recs.len(), 1, "unknown jobs are absent");
     assert!(recs[0].arrival.is_some() && recs[0].correlation.as_ref() == Some(&corr), "matched");
-    // A later repeat is a duplicate too, and records nothing new.
-    let dup = store.record_arrival(Provider::OpenAi, &job, &arrival("evt_late")).await.unwrap();
+    // A later repeat is a duplicate too (naming its run or not), and records nothing new.
+    let dup =
+        store.record_arrival(Provider::OpenAi, &job, &arrival("evt_late"), None).await.unwrap();
     assert_eq!(dup, RecordArrival::Duplicate { correlation: corr.clone() }, "a later repeat");
+    let named = Some(corr.run_id);
+    let dup = store.record_arrival(Provider::OpenAi, &job, &arrival("evt_named"), named).await;
+    assert_eq!(dup.unwrap(), RecordArrival::Duplicate { correlation: corr.clone() }, "named");
     // A closed correlation (its run ended) takes no arrival; an arrived one stays a duplicate.
     let pending = fresh_job();
     store.correlate(Provider::OpenAi, &pending, &corr).await.unwrap();
     store.close_correlations(Provider::OpenAi, &[pending.clone(), job.clone()]).await.unwrap();
-    let late =
-        store.record_arrival(Provider::OpenAi, &pending, &arrival("evt_closed")).await.unwrap();
+    let late = store
+        .record_arrival(Provider::OpenAi, &pending, &arrival("evt_closed"), None)
+        .await
+        .unwrap();
     assert_eq!(late, RecordArrival::Closed, "closed");
     let recs = store.correlations(Provider::OpenAi, std::slice::from_ref(&pending)).await.unwrap();
     assert!(recs[0].arrival.is_none(), "a closed job records nothing");
-    let dup = store.record_arrival(Provider::OpenAi, &job, &arrival("evt_later")).await.unwrap();
+    let dup =
+        store.record_arrival(Provider::OpenAi, &job, &arrival("evt_later"), None).await.unwrap();
     assert!(matches!(dup, RecordArrival::Duplicate { .. }), "arrived then closed: {dup:?}");
     let ghost = fresh_job();
     store.close_correlations(Provider::OpenAi, std::slice::from_ref(&ghost)).await.unwrap();

@@ -555,14 +555,18 @@ impl RunStore for SqliteStore {
         provider: Provider,
         job: &JobId,
         arrival: &Arrival,
+        claimed: Option<RunId>,
     ) -> Result<RecordArrival, StoreError> {
         let (j, a) = (job.to_string(), to_json(arrival));
+        let claimed = claimed.map(|r| r.to_string());
         Ok(self.db.write(move |c| {
-            // One statement: only a correlated, open job without an arrival takes it.
+            // One statement: only a correlated, open job without an arrival (of the claimed
+            // run, if one is claimed) takes it.
             let n = c.execute(
                 "UPDATE rendezvous SET arrival = ?3 WHERE provider = ?1 AND job_id = ?2 \
-                 AND corr IS NOT NULL AND arrival IS NULL AND closed = 0",
-                params![provider.as_str(), j, a],
+                 AND corr IS NOT NULL AND arrival IS NULL AND closed = 0 \
+                 AND (?4 IS NULL OR json_extract(corr, '$.run_id') = ?4)",
+                params![provider.as_str(), j, a, claimed],
             )?;
             let row: Option<(Option<String>, bool)> = c
                 .query_row(
@@ -573,6 +577,9 @@ impl RunStore for SqliteStore {
                 .optional()?;
             let Some((Some(corr), arrived)) = row else { return Ok(RecordArrival::Unknown) };
             let correlation: Correlation = from_json("correlation", &corr)?;
+            if claimed.as_ref().is_some_and(|c| *c != correlation.run_id.to_string()) {
+                return Ok(RecordArrival::WrongRun(correlation));
+            }
             Ok(match (n, arrived) {
                 (1, _) => RecordArrival::New(correlation),
                 (_, true) => RecordArrival::Duplicate { correlation },

@@ -295,12 +295,16 @@ impl RunStore for MemoryStore {
         provider: Provider,
         job: &JobId,
         arrival: &Arrival,
+        claimed: Option<RunId>,
     ) -> Result<RecordArrival, StoreError> {
         let mut g = self.inner.lock().unwrap();
         let Some(r) = g.rendezvous.get_mut(&(provider, job.clone())) else {
             return Ok(RecordArrival::Unknown);
         };
         let Some(corr) = r.rec.correlation.clone() else { return Ok(RecordArrival::Unknown) };
+        if claimed.is_some_and(|c| c != corr.run_id) {
+            return Ok(RecordArrival::WrongRun(corr));
+        }
         if r.rec.arrival.is_some() {
             return Ok(RecordArrival::Duplicate { correlation: corr });
         }

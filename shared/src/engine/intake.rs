@@ -41,8 +41,8 @@ pub enum IntakeError {
     Engine(#[from] EngineError),
 }
 
-fn ack(status: CallbackAck, job: JobId) -> IntakeAck {
-    match status {
+fn ack(status: CallbackAck, job: JobId) -> Result<IntakeAck, IntakeError> {
+    Ok(match status {
         CallbackAck::Accepted(run) => {
             IntakeAck { status: "accepted", run_id: Some(run), job_id: Some(job) }
         }
@@ -50,7 +50,13 @@ fn ack(status: CallbackAck, job: JobId) -> IntakeAck {
             IntakeAck { status: "duplicate", run_id: None, job_id: Some(job) }
         }
         CallbackAck::Ignored => IntakeAck { status: "ignored", run_id: None, job_id: Some(job) },
-    }
+        CallbackAck::WrongRun(_) => {
+            return Err(WebhookError::WrongRun(format!(
+                "job {job} does not belong to the run the callback names"
+            ))
+            .into());
+        }
+    })
 }
 
 impl Engine {
@@ -92,8 +98,8 @@ impl Engine {
                     video.check_media_url(url).await.map_err(WebhookError::UnsafeUrl)?;
                 }
                 let arrival = Arrival { outcome, event_id, received_at: now };
-                let a = self.accept_callback(provider, &job_id, arrival, request_id).await?;
-                Ok(ack(a, job_id))
+                let a = self.accept_callback(provider, &job_id, arrival, None, request_id).await?;
+                ack(a, job_id)
             }
         }
     }
@@ -127,22 +133,6 @@ impl Engine {
             return Ok(IntakeAck { status: "ignored", run_id: None, job_id: Some(event.job_id) });
         };
         // The renderer names the run: a job of another run is refused before any write.
-        if let Some(claimed) = query_run.or(event.run_id) {
-            let recs = self
-                .store
-                .correlations(Provider::Remotion, std::slice::from_ref(&event.job_id))
-                .await
-                .map_err(EngineError::from)?;
-            if let Some(c) = recs.first().and_then(|r| r.correlation.as_ref())
-                && c.run_id != claimed
-            {
-                return Err(WebhookError::WrongRun(format!(
-                    "job {} does not belong to run {claimed}",
-                    event.job_id
-                ))
-                .into());
-            }
-        }
         if let ArrivalOutcome::Completed { output_url: Some(url) } = &outcome {
             self.providers.render.check_media_url(url).await.map_err(WebhookError::UnsafeUrl)?;
         }
@@ -151,8 +141,11 @@ impl Engine {
             event_id: format!("remotion:{}", event.job_id),
             received_at: self.clock.now(),
         };
-        let a =
-            self.accept_callback(Provider::Remotion, &event.job_id, arrival, request_id).await?;
-        Ok(ack(a, event.job_id))
+        // The run it names, if any, must be the job's: checked in the arrival's write.
+        let claimed = query_run.or(event.run_id);
+        let a = self
+            .accept_callback(Provider::Remotion, &event.job_id, arrival, claimed, request_id)
+            .await?;
+        ack(a, event.job_id)
     }
 }

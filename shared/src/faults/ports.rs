@@ -156,8 +156,9 @@ impl RunStore for FaultyStore {
         p: Provider,
         job: &JobId,
         arrival: &Arrival,
+        claimed: Option<RunId>,
     ) -> Result<RecordArrival, StoreError> {
-        fs!(self.faults, record_arrival, self.inner.record_arrival(p, job, arrival))
+        fs!(self.faults, record_arrival, self.inner.record_arrival(p, job, arrival, claimed))
     }
     async fn close_correlations(&self, p: Provider, jobs: &[JobId]) -> Result<(), StoreError> {
         fs!(self.faults, close_correlations, self.inner.close_correlations(p, jobs))

@@ -159,6 +159,8 @@ pub enum RecordArrival {
     Unknown,
     /// The run it belonged to has ended: nothing was written.
     Closed,
+    /// The callback claimed a run the job does not belong to: nothing was written.
+    WrongRun(Correlation),
 }
 
 /// The run store.
@@ -269,12 +271,14 @@ pub trait RunStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Record a callback for a correlated job, once (one conditional write). A job nobody has
-    /// correlated is `Unknown` and nothing is written.
+    /// correlated is `Unknown` and nothing is written. With `claimed` (the run the callback
+    /// names), a job of another run is `WrongRun`, checked in the same write.
     async fn record_arrival(
         &self,
         provider: Provider,
         job: &JobId,
         arrival: &Arrival,
+        claimed: Option<RunId>,
     ) -> Result<RecordArrival, StoreError>;
 
     /// Close these jobs' correlations (their run ended): later callbacks are `Closed`.

@@ -86,7 +86,7 @@ pub(super) async fn run(engine: &Engine, run: &RunRecord) -> Result<RunRecord, S
             event_id: format!("post:{request}"),
             received_at: engine.clock.now(),
         };
-        engine.store.record_arrival(Provider::UploadPost, &request, &arrival).await?;
+        engine.store.record_arrival(Provider::UploadPost, &request, &arrival, None).await?;
     }
     let mut next = run.clone();
     next.step = Step::WaitForPublish;

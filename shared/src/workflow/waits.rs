@@ -211,7 +211,7 @@ pub async fn poll(engine: &Engine, run: &RunRecord) -> Result<usize, EngineError
             event_id: format!("poll:{}", job.job_id),
             received_at: engine.clock.now(),
         };
-        engine.store.record_arrival(provider, &job.job_id, &arrival).await?;
+        engine.store.record_arrival(provider, &job.job_id, &arrival, None).await?;
         found += 1;
     }
     Ok(found)

@@ -690,19 +690,29 @@ impl RunStore for DynamoStore {
         provider: Provider,
         job: &JobId,
         arrival: &Arrival,
+        claimed: Option<RunId>,
     ) -> Result<RecordArrival, StoreError> {
-        // One conditional write: only a correlated, open job without an arrival takes it. A
-        // failed condition writes nothing (UpdateItem does not create the item then).
+        // One conditional write: only a correlated, open job without an arrival (of the claimed
+        // run, if one is claimed) takes it. A failed condition writes nothing (UpdateItem does
+        // not create the item then) and returns the item, which says why.
+        let mut condition = "attribute_exists(corr) AND attribute_not_exists(arrival) \
+                             AND attribute_not_exists(closed)"
+            .to_owned();
+        if claimed.is_some() {
+            condition.push_str(" AND run_id = :claimed");
+        }
         let res = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(corr_pk(provider, job), "CORR")))
             .update_expression("SET arrival = :a")
-            .condition_expression(
-                "attribute_exists(corr) AND attribute_not_exists(arrival) AND attribute_not_exists(closed)",
-            )
-            .expression_attribute_values(":a", json(arrival))
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(
+                std::iter::once((":a".to_owned(), json(arrival)))
+                    .chain(claimed.map(|r| (":claimed".to_owned(), s(r.to_string()))))
+                    .collect(),
+            ))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -726,6 +736,7 @@ impl RunStore for DynamoStore {
                 let Some(item) = old else { return Err(map("UpdateItem(arrival)", e)) };
                 Ok(match decode::<Correlation>(&item, "corr")? {
                     None => RecordArrival::Unknown,
+                    Some(c) if claimed.is_some_and(|r| r != c.run_id) => RecordArrival::WrongRun(c),
                     Some(c) if item.contains_key("arrival") => {
                         RecordArrival::Duplicate { correlation: c }
                     }
