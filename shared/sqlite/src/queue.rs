@@ -79,7 +79,7 @@ impl SqliteQueue {
         self.db.write(move |c| {
             let tx = c;
             let candidates: Vec<(i64, String, String, u32)> = {
-                let mut st = tx.prepare(
+                let mut st = tx.prepare_cached(
                     "SELECT id, message_id, body, receive_count FROM queue \
                      WHERE visible_at <= ?1 ORDER BY visible_at, id LIMIT ?2",
                 )?;
@@ -100,10 +100,10 @@ impl SqliteQueue {
                     continue;
                 }
                 let receipt = uuid::Uuid::new_v4().to_string();
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE queue SET receive_count = receive_count + 1, visible_at = ?1, receipt = ?2 WHERE id = ?3",
-                    params![now.plus(settings.visibility_timeout).millis(), receipt, id],
-                )?;
+                )?
+                .execute(params![now.plus(settings.visibility_timeout).millis(), receipt, id])?;
                 out.push(Received { message_id, receipt, body, receive_count: count + 1 });
             }
             Ok(out)

@@ -103,7 +103,8 @@ fn decode_run(
 
 fn read_run(c: &rusqlite::Connection, id: &RunId) -> Result<Option<RunRecord>, SqliteError> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_id = ?1");
-    let row: Option<RunRow> = c.query_row(&sql, params![id.to_string()], run_row).optional()?;
+    let row: Option<RunRow> =
+        c.prepare_cached(&sql)?.query_row(params![id.to_string()], run_row).optional()?;
     row.map(decode_run).transpose()
 }
 
@@ -146,11 +147,13 @@ impl CheckpointWrite {
     pub(crate) fn apply(&self, c: &rusqlite::Connection) -> Result<bool, SqliteError> {
         let next = &self.next;
         let lease = next.lease.as_ref();
-        let n = c.execute(
-            "UPDATE runs SET version = ?1, status = ?2, updated_at = ?3, body = ?4, \
+        let n = c
+            .prepare_cached(
+                "UPDATE runs SET version = ?1, status = ?2, updated_at = ?3, body = ?4, \
              lease_owner = ?5, lease_until = ?6, attempts = ?7, timer_seq = ?8, due_at = ?9 \
              WHERE run_id = ?10 AND version = ?11",
-            params![
+            )?
+            .execute(params![
                 next.version as i64,
                 next.status.as_str(),
                 next.updated_at.millis(),
@@ -162,15 +165,16 @@ impl CheckpointWrite {
                 next.due_at.map(Timestamp::millis),
                 next.run_id.to_string(),
                 self.expected as i64
-            ],
-        )?;
+            ])?;
         if n == 0 {
             return Ok(false);
         }
-        c.execute(
-            "INSERT INTO checkpoints (run_id, version, body) VALUES (?1, ?2, ?3)",
-            params![next.run_id.to_string(), next.version as i64, checkpoint_body(next, self.tick)],
-        )?;
+        c.prepare_cached("INSERT INTO checkpoints (run_id, version, body) VALUES (?1, ?2, ?3)")?
+            .execute(params![
+                next.run_id.to_string(),
+                next.version as i64,
+                checkpoint_body(next, self.tick)
+            ])?;
         if let Some(a) = &self.audit {
             c.execute(
                 "INSERT INTO audit (run_id, body) VALUES (?1, ?2)",
@@ -246,11 +250,13 @@ impl RunStore for SqliteStore {
         let got = self
             .db
             .write(move |c| {
-                let n = c.execute(
-                    "UPDATE runs SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1 \
-                 WHERE run_id = ?3 AND version = ?4 AND (lease_until IS NULL OR lease_until <= ?5)",
-                    params![owner, until.millis(), id.to_string(), version as i64, now.millis()],
-                )?;
+                let n = c
+                    .prepare_cached(
+                        "UPDATE runs SET lease_owner = ?1, lease_until = ?2, attempts = attempts + 1 \
+                         WHERE run_id = ?3 AND version = ?4 \
+                         AND (lease_until IS NULL OR lease_until <= ?5)",
+                    )?
+                    .execute(params![owner, until.millis(), id.to_string(), version as i64, now.millis()])?;
                 if n == 0 { Ok(None) } else { read_run(c, &id) }
             })
             .await?;
@@ -266,10 +272,10 @@ impl RunStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let (id, owner) = (id.to_string(), owner.to_owned());
         let n = self.db.write(move |c| {
-            Ok(c.execute(
+            Ok(c.prepare_cached(
                 "UPDATE runs SET lease_until = ?1 WHERE run_id = ?2 AND version = ?3 AND lease_owner = ?4",
-                params![until.millis(), id, version as i64, owner],
-            )?)
+            )?
+            .execute(params![until.millis(), id, version as i64, owner])?)
         })
         .await?;
         if n == 0 {
@@ -774,7 +780,7 @@ impl RunStore for SqliteStore {
         Ok(self
             .db
             .read(move |c| {
-                let mut st = c.prepare(
+                let mut st = c.prepare_cached(
                     "SELECT corr, arrival FROM rendezvous WHERE provider = ?1 AND job_id = ?2",
                 )?;
                 let mut out = Vec::new();
