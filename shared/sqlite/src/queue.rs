@@ -53,7 +53,7 @@ impl SqliteQueue {
             .write(move |c| insert_messages(c, &bodies, now, visible))
             .await
             .map_err(|e| QueueError::Send(e.0))?;
-        self.sent.notify_waiters();
+        self.wake();
         Ok(())
     }
 
@@ -77,9 +77,8 @@ impl SqliteQueue {
         let now = self.clock.now();
         let settings = self.settings;
         self.db.write(move |c| {
-            let tx = c;
             let candidates: Vec<(i64, String, String, u32)> = {
-                let mut st = tx.prepare_cached(
+                let mut st = c.prepare_cached(
                     "SELECT id, message_id, body, receive_count FROM queue \
                      WHERE visible_at <= ?1 ORDER BY visible_at, id LIMIT ?2",
                 )?;
@@ -91,16 +90,16 @@ impl SqliteQueue {
                 if count >= settings.max_receive_count {
                     // As SQS does: a message received maxReceiveCount times goes to the DLQ on
                     // the next receive instead of being delivered again.
-                    tx.execute(
+                    c.execute(
                         "INSERT INTO dlq (message_id, body, sent_at, receive_count, moved_at) \
                          SELECT message_id, body, sent_at, receive_count, ?2 FROM queue WHERE id = ?1",
                         params![id, now.millis()],
                     )?;
-                    tx.execute("DELETE FROM queue WHERE id = ?1", params![id])?;
+                    c.execute("DELETE FROM queue WHERE id = ?1", params![id])?;
                     continue;
                 }
                 let receipt = uuid::Uuid::new_v4().to_string();
-                tx.prepare_cached(
+                c.prepare_cached(
                     "UPDATE queue SET receive_count = receive_count + 1, visible_at = ?1, receipt = ?2 WHERE id = ?3",
                 )?
                 .execute(params![now.plus(settings.visibility_timeout).millis(), receipt, id])?;
@@ -212,7 +211,7 @@ impl QueueConsumer for SqliteQueue {
             .await
             .map_err(|e| QueueError::Consume(e.0))?;
         if timeout.is_zero() {
-            self.sent.notify_waiters();
+            self.wake();
         }
         Ok(())
     }
@@ -282,16 +281,15 @@ impl DeadLetters for SqliteQueue {
         let handle = uuid::Uuid::new_v4().to_string();
         let h = handle.clone();
         let moved = self.db.write(move |c| {
-            let tx = c;
             // Back to the source queue with a fresh receive count, as a move task does; the
             // move is one transaction here, so the task is complete when it is reported.
-            let n = tx.execute(
+            let n = c.execute(
                 "INSERT INTO queue (message_id, body, sent_at, visible_at) \
                  SELECT message_id, body, sent_at, ?1 FROM dlq ORDER BY id",
                 params![now.millis()],
             )?;
-            tx.execute("DELETE FROM dlq", [])?;
-            tx.execute(
+            c.execute("DELETE FROM dlq", [])?;
+            c.execute(
                 "INSERT INTO move_tasks (handle, status, moved, started_at) VALUES (?1, 'COMPLETED', ?2, ?3)",
                 params![h, n as i64, now.millis()],
             )?;
@@ -299,7 +297,7 @@ impl DeadLetters for SqliteQueue {
         })
         .await
         .map_err(|e| QueueError::Consume(e.0))?;
-        self.sent.notify_waiters();
+        self.wake();
         Ok(MoveTask {
             handle,
             status: "COMPLETED".into(),

@@ -194,9 +194,8 @@ impl RunStore for SqliteStore {
     ) -> Result<CreateOutcome, StoreError> {
         let run = run.clone();
         Ok(self.db.write(move |c| {
-            let tx = c;
             if let Some(k) = &run.start_key {
-                let existing: Option<(String, i64)> = tx
+                let existing: Option<(String, i64)> = c
                     .query_row("SELECT run_id, expires_at FROM start_keys WHERE key = ?1", params![k.as_str()], |r| {
                         Ok((r.get(0)?, r.get(1)?))
                     })
@@ -207,12 +206,12 @@ impl RunStore for SqliteStore {
                     let id = id.parse().map_err(|e| SqliteError(format!("corrupt start key: {e}")))?;
                     return Ok(CreateOutcome::Existing(id));
                 }
-                tx.execute(
+                c.execute(
                     "INSERT OR REPLACE INTO start_keys (key, run_id, expires_at) VALUES (?1, ?2, ?3)",
                     params![k.as_str(), run.run_id.to_string(), key_expires_at.millis()],
                 )?;
             }
-            tx.execute(
+            c.execute(
                 "INSERT INTO runs (run_id, version, status, created_at, updated_at, body, due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     run.run_id.to_string(),
@@ -224,7 +223,7 @@ impl RunStore for SqliteStore {
                     run.due_at.map(Timestamp::millis),
                 ],
             )?;
-            tx.execute(
+            c.execute(
                 "INSERT INTO checkpoints (run_id, version, body) VALUES (?1, ?2, ?3)",
                 params![run.run_id.to_string(), run.version as i64, checkpoint_body(&run, false)],
             )?;
@@ -604,9 +603,8 @@ impl RunStore for SqliteStore {
         Ok(self
             .db
             .write(move |c| {
-                let tx = c;
                 for j in jobs {
-                    tx.execute(
+                    c.execute(
                         "UPDATE rendezvous SET closed = 1 WHERE provider = ?1 AND job_id = ?2",
                         params![provider.as_str(), j],
                     )?;
@@ -724,8 +722,7 @@ impl RunStore for SqliteStore {
         Ok(self
             .db
             .write(move |c| {
-                let tx = c;
-                let row: Option<(i64, i64)> = tx
+                let row: Option<(i64, i64)> = c
                     .query_row(
                         "SELECT n, expires_at FROM counters WHERE key = ?1",
                         params![k],
@@ -743,7 +740,7 @@ impl RunStore for SqliteStore {
                     Some((_, exp)) if exp > now.millis() => exp,
                     _ => expires_at.millis(),
                 };
-                tx.execute(
+                c.execute(
                     "INSERT OR REPLACE INTO counters (key, n, expires_at) VALUES (?1, ?2, ?3)",
                     params![k, (current + 1) as i64, exp],
                 )?;

@@ -219,7 +219,7 @@ impl Engine {
         owner: &str,
     ) -> Result<Option<RunRecord>, EngineError> {
         let (Some(version), Some(step)) = (msg.version, msg.step) else { return Ok(None) };
-        if msg.timer || msg.redrive.is_some() || step.kind() != StepKind::Active || !step.pays() {
+        if msg.timer || msg.redrive.is_some() || !step.pays() {
             return Ok(None);
         }
         let now = self.clock.now();
@@ -228,8 +228,7 @@ impl Engine {
             // A version is written once, so the run at it is where the message says (a fresh
             // run is still `pending`); anything else is left to the usual path.
             Ok(run)
-                if run.step.kind() == StepKind::Active
-                    && run.step.pays()
+                if run.step.pays()
                     && !run.status.is_terminal()
                     && run.status != RunStatus::Stalled =>
             {
@@ -485,12 +484,16 @@ impl Engine {
         let next = super::limits::fit(next, prev);
         let cp = Checkpoint::new(&next, prev.version);
         let follow = self.follow_up(&next, msg.request_id.clone());
-        let folded = match (&self.step_commit, msg.receipt.as_deref(), follow) {
-            (Some(commit), Some(receipt), FollowUp::Nothing) => {
-                commit.commit_step(cp, None, receipt).await.map(|()| true)
-            }
-            (Some(commit), Some(receipt), FollowUp::Send(m)) => {
-                commit.commit_step(cp, Some(&m), receipt).await.map(|()| true)
+        // A gate's timer is sent after the checkpoint either way; a plain message or nothing
+        // can go with it.
+        let foldable = match &follow {
+            FollowUp::Nothing => Some(None),
+            FollowUp::Send(m) => Some(Some(m)),
+            FollowUp::Timer(_) => None,
+        };
+        let folded = match (&self.step_commit, msg.receipt.as_deref(), foldable) {
+            (Some(commit), Some(receipt), Some(m)) => {
+                commit.commit_step(cp, m, receipt).await.map(|()| true)
             }
             _ => self.store.checkpoint(cp).await.map(|()| false),
         };
@@ -512,7 +515,7 @@ impl Engine {
             self.close_wait(prev).await;
         }
         if !folded {
-            self.send_next(&next, msg.request_id.clone()).await?;
+            self.carry_out(&next, follow).await?;
         }
         Ok(Landed::Won)
     }
@@ -551,7 +554,12 @@ impl Engine {
         run: &RunRecord,
         request_id: Option<String>,
     ) -> Result<(), EngineError> {
-        match self.follow_up(run, request_id) {
+        self.carry_out(run, self.follow_up(run, request_id)).await
+    }
+
+    /// Send what follows a checkpoint of `run`.
+    async fn carry_out(&self, run: &RunRecord, follow: FollowUp) -> Result<(), EngineError> {
+        match follow {
             FollowUp::Nothing => {}
             FollowUp::Send(m) => self.queue.send(&m, Duration::ZERO).await?,
             FollowUp::Timer(request_id) => self.start_timer(run, request_id).await?,
