@@ -175,6 +175,16 @@ impl Db {
         self.writer.write(f).await
     }
 
+    /// [`Db::write`] without waiting for the disk (see [`Writer::write_unsynced`]): for writes
+    /// whose loss to a power cut only means a message is delivered again.
+    pub async fn write_unsynced<T, F>(&self, f: F) -> Result<T, SqliteError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, SqliteError> + Send + 'static,
+    {
+        self.writer.write_unsynced(f).await
+    }
+
     /// Run `f` on a read-only connection (it sees every write that has returned).
     pub async fn read<T, F>(&self, f: F) -> Result<T, SqliteError>
     where
@@ -201,7 +211,7 @@ impl Db {
         .map_err(|e| SqliteError(format!("blocking task: {e}")))?
     }
 
-    /// What the writer has done: commits (fsyncs when synced) and the writes they carried.
+    /// What the writer has done: commits, those synced (one fsync each), the writes they carried.
     pub fn write_stats(&self) -> &WriteStats {
         self.writer.stats()
     }

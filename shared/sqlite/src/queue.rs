@@ -76,7 +76,9 @@ impl SqliteQueue {
     async fn receive_now(&self, max: u32) -> Result<Vec<Received>, SqliteError> {
         let now = self.clock.now();
         let settings = self.settings;
-        self.db.write(move |c| {
+        // Unsynced: a receive lost to a power cut only means the message is delivered again
+        // (with the receive count it had), as SQS may do anyway.
+        self.db.write_unsynced(move |c| {
             let candidates: Vec<(i64, String, String, u32)> = {
                 let mut st = c.prepare_cached(
                     "SELECT id, message_id, body, receive_count FROM queue \
@@ -192,7 +194,12 @@ impl QueueConsumer for SqliteQueue {
             return Ok(());
         }
         let r = receipt.to_owned();
-        self.db.write(move |c| delete_delivery(c, &r)).await.map_err(|e| QueueError::Consume(e.0))
+        // Unsynced: the step it carried is checkpointed already; a deletion lost to a power cut
+        // is a redelivery the engine ignores.
+        self.db
+            .write_unsynced(move |c| delete_delivery(c, &r))
+            .await
+            .map_err(|e| QueueError::Consume(e.0))
     }
 
     async fn change_visibility(&self, receipt: &str, timeout: Duration) -> Result<(), QueueError> {
@@ -200,8 +207,10 @@ impl QueueConsumer for SqliteQueue {
             return Ok(());
         }
         let (r, at) = (receipt.to_owned(), self.clock.now().plus(timeout));
+        // Unsynced: losing it to a power cut brings the message back when its last visibility
+        // timeout ends, which is what happens when a worker dies.
         self.db
-            .write(move |c| {
+            .write_unsynced(move |c| {
                 c.execute(
                     "UPDATE queue SET visible_at = ?1 WHERE receipt = ?2",
                     params![at.millis(), r],

@@ -5,6 +5,13 @@
 //! steps share the fsync. A write that fails rolls back its own savepoint only: the others in the
 //! batch are unaffected, so every write keeps the meaning it would have alone, in the order the
 //! writer took them.
+//!
+//! Some writes need not wait for the disk: a receive's visibility and count, a settled
+//! delivery's deletion. Losing one of them to a power cut only means a message is delivered
+//! again, which the engine already tolerates. A batch holding only such writes commits with
+//! `synchronous=NORMAL` (no fsync; the WAL frames are in the OS's cache, so they survive the
+//! process being killed); the next synced commit makes them durable with it, since the WAL is
+//! replayed in order and a power cut can only lose a suffix of it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +29,7 @@ const MAX_BATCH: usize = 256;
 #[derive(Debug, Default)]
 pub struct WriteStats {
     commits: AtomicU64,
+    synced: AtomicU64,
     writes: AtomicU64,
 }
 
@@ -29,6 +37,10 @@ impl WriteStats {
     /// Transactions committed (each one fsync of the WAL when commits are synced).
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
+    }
+    /// Commits that waited for the disk (one fsync of the WAL each).
+    pub fn synced(&self) -> u64 {
+        self.synced.load(Ordering::Relaxed)
     }
     /// Writes carried by those commits.
     pub fn writes(&self) -> u64 {
@@ -38,6 +50,8 @@ impl WriteStats {
 
 /// One queued write: run inside the batch, answered after the commit.
 trait Job: Send {
+    /// Whether the caller may hear back only once the write is on disk.
+    fn needs_sync(&self) -> bool;
     /// Run against the open transaction; false if it failed (its savepoint is rolled back).
     fn run(&mut self, c: &Connection) -> bool;
     /// Answer the caller once the batch's fate is known.
@@ -45,6 +59,7 @@ trait Job: Send {
 }
 
 struct Op<T, F> {
+    sync: bool,
     f: Option<F>,
     out: Option<Result<T, SqliteError>>,
     reply: oneshot::Sender<Result<T, SqliteError>>,
@@ -55,6 +70,10 @@ where
     T: Send,
     F: FnOnce(&Connection) -> Result<T, SqliteError> + Send,
 {
+    fn needs_sync(&self) -> bool {
+        self.sync
+    }
+
     fn run(&mut self, c: &Connection) -> bool {
         let f = self.f.take().expect("a job runs once");
         let out = f(c);
@@ -83,14 +102,17 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Start the writer thread owning `conn` (the database's only writing connection).
+    /// Start the writer thread owning `conn` (the database's only writing connection). Its
+    /// `synchronous` setting is what synced writes get; unsynced ones never get more than
+    /// `NORMAL`.
     pub fn spawn(conn: Connection) -> Result<Self, SqliteError> {
+        let full: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
         let (jobs, rx) = mpsc::channel::<Box<dyn Job>>();
         let stats = Arc::new(WriteStats::default());
         let s = stats.clone();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx, &s))
+            .spawn(move || writer_loop(conn, full >= SYNC_FULL, rx, &s))
             .map_err(|e| SqliteError(format!("start the writer thread: {e}")))?;
         Ok(Self { jobs, stats })
     }
@@ -102,8 +124,27 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, SqliteError> + Send + 'static,
     {
+        self.submit(true, f).await
+    }
+
+    /// [`Writer::write`] without waiting for the disk: committed (seen by every reader, kept if
+    /// the process is killed) before this returns, durable at the next synced commit. Only for
+    /// writes whose loss to a power cut is harmless.
+    pub async fn write_unsynced<T, F>(&self, f: F) -> Result<T, SqliteError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, SqliteError> + Send + 'static,
+    {
+        self.submit(false, f).await
+    }
+
+    async fn submit<T, F>(&self, sync: bool, f: F) -> Result<T, SqliteError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, SqliteError> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
-        let job: Box<dyn Job> = Box::new(Op { f: Some(f), out: None, reply });
+        let job: Box<dyn Job> = Box::new(Op { sync, f: Some(f), out: None, reply });
         self.jobs.send(job).map_err(|_| SqliteError("the writer thread has stopped".into()))?;
         answer.await.map_err(|_| SqliteError("the writer thread has stopped".into()))?
     }
@@ -114,7 +155,17 @@ impl Writer {
     }
 }
 
-fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>, stats: &WriteStats) {
+/// `PRAGMA synchronous` values.
+const SYNC_NORMAL: i64 = 1;
+const SYNC_FULL: i64 = 2;
+
+fn writer_loop(
+    mut conn: Connection,
+    full: bool,
+    rx: mpsc::Receiver<Box<dyn Job>>,
+    stats: &WriteStats,
+) {
+    let mut synced = full;
     // Ends when every handle is dropped.
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -124,15 +175,30 @@ fn writer_loop(mut conn: Connection, rx: mpsc::Receiver<Box<dyn Job>>, stats: &W
                 Err(_) => break,
             }
         }
-        let commit = run_batch(&mut conn, &mut batch);
+        // The setting can only change between transactions.
+        let sync = full && batch.iter().any(|j| j.needs_sync());
+        let commit = match set_synced(&conn, &mut synced, sync) {
+            Ok(()) => run_batch(&mut conn, &mut batch),
+            Err(e) => Err(e),
+        };
         if commit.is_ok() {
             stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats.synced.fetch_add(u64::from(synced), Ordering::Relaxed);
             stats.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
         }
         for job in batch {
             job.answer(&commit);
         }
     }
+}
+
+fn set_synced(conn: &Connection, now: &mut bool, want: bool) -> Result<(), SqliteError> {
+    if *now != want {
+        let level = if want { SYNC_FULL } else { SYNC_NORMAL };
+        conn.pragma_update(None, "synchronous", level)?;
+        *now = want;
+    }
+    Ok(())
 }
 
 fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(), SqliteError> {
@@ -233,5 +299,52 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((count(&w).await, odd), (25, 0));
+    }
+
+    /// The `synchronous` level the write ran under.
+    fn level(c: &Connection) -> Result<i64, SqliteError> {
+        Ok(c.query_row("PRAGMA synchronous", [], |r| r.get(0))?)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_batches_of_unsynced_writes_skip_the_fsync() {
+        let path = std::env::temp_dir().join(format!("writer-{}.db", uuid::Uuid::new_v4()));
+        let c = Connection::open(&path).unwrap();
+        c.pragma_update(None, "journal_mode", "WAL").unwrap();
+        c.pragma_update(None, "synchronous", "FULL").unwrap();
+        c.execute_batch("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)").unwrap();
+        let w = Writer::spawn(c).unwrap();
+        assert_eq!(w.write_unsynced(level).await.unwrap(), SYNC_NORMAL);
+        assert_eq!(
+            w.write(level).await.unwrap(),
+            SYNC_FULL,
+            "a synced write after an unsynced one"
+        );
+        assert_eq!((w.stats().commits(), w.stats().synced()), (2, 1));
+        // An unsynced write is committed when it returns: a new connection sees it.
+        w.write_unsynced(|c| Ok(c.execute("INSERT INTO t (k, v) VALUES ('lazy', 1)", [])?))
+            .await
+            .unwrap();
+        let seen: i64 = Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT v FROM t WHERE k = 'lazy'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(seen, 1);
+        // A batch holding one synced write among unsynced ones is synced for all of them.
+        let slow = {
+            let w = w.clone();
+            tokio::spawn(async move {
+                w.write(|c| {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    level(c)
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let (lazy, synced) = tokio::join!(w.write_unsynced(level), w.write(level));
+        assert_eq!(slow.await.unwrap().unwrap(), SYNC_FULL);
+        assert_eq!((lazy.unwrap(), synced.unwrap()), (SYNC_FULL, SYNC_FULL));
+        let _ = std::fs::remove_file(&path);
     }
 }
