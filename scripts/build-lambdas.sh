@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build the Lambda functions (api, webhook, step, sweeper, render) as `bootstrap` zips with
 # cargo-lambda, for arm64 by default (`--x86_64` for the other architecture), and print each
-# binary's size. cargo-lambda and zig come from PyPI into a virtualenv outside the repo.
+# binary's size. They use the `lambda-release` profile (built for size: opt-level "s", fat LTO,
+# one codegen unit; see Cargo.toml). cargo-lambda and zig come from PyPI into a virtualenv
+# outside the repo.
 # Output: target/lambda/<function>/bootstrap.zip (what `sam deploy` / `sam build` upload), or
 # under $MYLOWARE_LAMBDA_DIR.
 set -euo pipefail
@@ -24,7 +26,7 @@ bins=()
 for f in "${functions[@]}"; do bins+=(--bin "$f"); done
 started=$(date +%s)
 lambda_dir="${MYLOWARE_LAMBDA_DIR:-target/lambda}"
-cargo lambda build --release "$arch_flag" --output-format zip --lambda-dir "$lambda_dir" "${bins[@]}" >&2
+cargo lambda build --profile lambda-release "$arch_flag" --output-format zip --lambda-dir "$lambda_dir" "${bins[@]}" >&2
 echo "built ${#functions[@]} functions for $target in $(( $(date +%s) - started )) s"
 printf '%-8s %12s %12s\n' function bootstrap zip
 for f in "${functions[@]}"; do
