@@ -72,12 +72,22 @@ async fn main() {
             res.env().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
         env.push(("MYLOWARE_API_KEYS".into(), "bench-key".into()));
         env.push(("MYLOWARE_PROVIDERS".into(), "all=fake".into()));
+        // Nothing in these first events calls back; the render function needs the address.
+        env.push(("MYLOWARE_WEBHOOK_BASE_URL".into(), "http://127.0.0.1:9".into()));
         env.push(("MYLOWARE_OPENAI_WEBHOOK_SECRETS".into(), myloware_tests::OPENAI_SECRET.into()));
         env.push((
             "MYLOWARE_REMOTION_WEBHOOK_SECRETS".into(),
             myloware_tests::REMOTION_SECRET.into(),
         ));
-        results.push(bench::cold_start::run(&root, env).await);
+        let (step_run, step_event) = bench::cold_start::one_step_event(&clients, &res).await;
+        results.push(bench::cold_start::run(&root, env, step_event).await);
+        let store = myloware_aws::DynamoStore::new(clients.dynamodb.clone(), &res.names.table);
+        let run =
+            myloware::ports::RunStore::get_run(&store, &step_run).await.expect("read the run");
+        println!(
+            "  the step function's one-step run is now: {}",
+            run.map(|r| r.status.as_str().to_owned()).unwrap_or_else(|| "missing".into())
+        );
     }
     if want("media") {
         results.push(bench::media::run(200_000_000).await);
