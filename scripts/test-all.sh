@@ -32,10 +32,15 @@ scripts/check-infra.sh
 echo "== cargo test --workspace" >&2
 cargo test --workspace -- --skip survive_crashes
 echo "== chaos tests (their per-fault-point tables are printed)" >&2
-cargo test -p myloware-tests --test chaos_embedded --test aws_chaos -- --nocapture
+# --workspace, not -p: the same feature set as the run above, so nothing is compiled again.
+cargo test --workspace --test chaos_embedded --test aws_chaos -- --nocapture
 echo "== deployed-topology smoke test (the template in ministack)" >&2
 scripts/smoke-ministack.sh
 echo "== bench, quick mode (figures not checked: it must only run)" >&2
-cargo run -q -p myloware-tests --bin bench -- --quick
+# The cold-start scenario starts the five functions' binaries (the smoke test built four).
+cargo build -q --bin api --bin webhook --bin step --bin sweeper --bin render
+# Built by `cargo test --workspace` above (a package's binaries are built for its integration
+# tests), with the same features: running it directly compiles nothing again.
+"${CARGO_TARGET_DIR:-target}/debug/bench" --quick
 echo "== Lambda builds (arm64 zips)" >&2
 scripts/build-lambdas.sh
