@@ -9,6 +9,7 @@ mod eval;
 mod fake_providers;
 mod infra;
 mod projects;
+mod run_report;
 mod runs;
 mod serve;
 mod sweep;

@@ -34,7 +34,8 @@ enum RunsCommand {
         #[arg(long)]
         idempotency_key: Option<String>,
     },
-    /// Show a run.
+    /// Show a run for a reviewer: status, what it waits for, the ideas, clips, final video,
+    /// decisions, the last error and how to decide (`--json` for the API's body).
     Get {
         /// Run id.
         id: String,
@@ -262,7 +263,7 @@ pub async fn run(args: RunsArgs) -> anyhow::Result<()> {
         }
         RunsCommand::Get { .. } => {
             let run: RunView = serde_json::from_value(body)?;
-            println!("{}  {}  {}", run.run_id, run.status, run.current_step);
+            print!("{}", crate::run_report::render(&run));
         }
         RunsCommand::Approve(_) | RunsCommand::Reject(_) => {
             let d: Decided = serde_json::from_value(body)?;

@@ -91,6 +91,20 @@ fn watch_follows_a_run_to_its_end() {
         [("awaiting_ideation_approval", "ideation"), ("awaiting_publish_approval", "publish")]
     {
         wait_for(&api, &id, status);
+        // What a reviewer reads before deciding, without --json.
+        let shown = myloware(&api, &["get", &id]);
+        assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        let decide = format!("myloware runs approve {id} --gate {gate}");
+        let at_gate = format!("waiting for a person's decision at the {gate} gate");
+        let mut want = vec![at_gate.as_str(), "brief: watched", "title: ", "  clip 1 prompt: "];
+        want.extend(["  clip 2 prompt: ", "caption: ", decide.as_str()]);
+        if gate == "publish" {
+            want.extend(["clips: 2 of 2 stored", "final video: file://", "ideation approved at"]);
+        }
+        for w in want {
+            assert!(shown.contains(w), "{w:?} not in\n{shown}");
+        }
         let waiting = myloware(&api, &["list", "--status", "awaiting_*,stalled"]);
         assert!(String::from_utf8_lossy(&waiting.stdout).contains(&id), "listed while waiting");
         let ok = myloware(&api, &["approve", &id, "--gate", gate]);

@@ -21,9 +21,9 @@ pub use gates::GateBody;
 pub use operations::{CancelBody, ForkBody};
 pub use runs::StartBody;
 pub use views::{
-    ArtifactsView, CheckpointView, Decided, DlqList, ErrorBody, FeedbackList, FeedbackView, Forked,
-    ForkedFrom, History, RunList, RunState, RunSummary, RunView, Started, TaskFound, TaskList,
-    TaskView,
+    ArtifactsView, CheckpointView, ClipView, Decided, DlqList, ErrorBody, FeedbackList,
+    FeedbackView, FileView, Forked, ForkedFrom, History, RunList, RunState, RunSummary, RunView,
+    Started, TaskFound, TaskList, TaskView,
 };
 
 mod openapi;
