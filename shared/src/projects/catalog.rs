@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -31,10 +32,11 @@ pub struct Entry {
     pub version: String,
 }
 
-/// The known projects, by name.
+/// The known projects, by name. Shared, not copied, when cloned: every engine clone (one per
+/// request or message) carries the catalog.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Catalog {
-    entries: BTreeMap<String, Entry>,
+    entries: Arc<BTreeMap<String, Entry>>,
 }
 
 fn version_of(text: &str) -> String {
@@ -61,7 +63,7 @@ impl Catalog {
         let project = Project::parse(file, text)?;
         let name = project.name.as_str().to_owned();
         let entry = Entry { project, file: file.to_owned(), version: version_of(text) };
-        self.entries.insert(name.clone(), entry);
+        Arc::make_mut(&mut self.entries).insert(name.clone(), entry);
         Ok(&self.entries[&name])
     }
 
