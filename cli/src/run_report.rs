@@ -27,7 +27,8 @@ pub fn shown(text: &str) -> String {
 /// Multi-line text indented under a label.
 fn block(out: &mut String, label: &str, text: &str) {
     let pad = " ".repeat(label.chars().count() + 2);
-    let mut lines = shown(text).lines().map(str::to_owned).collect::<Vec<_>>().into_iter();
+    let text = shown(text);
+    let mut lines = text.lines();
     let _ = writeln!(out, "{label}: {}", lines.next().unwrap_or_default());
     for l in lines {
         let _ = writeln!(out, "{pad}{l}");

@@ -177,10 +177,8 @@ fn writer_loop(
         }
         // The setting can only change between transactions.
         let sync = full && batch.iter().any(|j| j.needs_sync());
-        let commit = match set_synced(&conn, &mut synced, sync) {
-            Ok(()) => run_batch(&mut conn, &mut batch),
-            Err(e) => Err(e),
-        };
+        let commit =
+            set_synced(&conn, &mut synced, sync).and_then(|()| run_batch(&mut conn, &mut batch));
         if commit.is_ok() {
             stats.commits.fetch_add(1, Ordering::Relaxed);
             stats.synced.fetch_add(u64::from(synced), Ordering::Relaxed);

@@ -64,6 +64,14 @@ fn add(into: &mut Counts, c: &Counts) {
     }
 }
 
+/// The counts of several operations added up.
+fn total(of: &[Counts]) -> Counts {
+    of.iter().fold(Counts::new(), |mut a, c| {
+        add(&mut a, c);
+        a
+    })
+}
+
 /// Let in-flight work finish: the run has reached `status` (read with an uncounted client, so
 /// the polling is not in the figures) and nothing moved for a moment.
 async fn settle(reader: &DynamoStore, id: &str, status: &str) {
@@ -177,29 +185,12 @@ pub async fn run() -> Value {
     let rows = vec![
         row("run start (POST /v1/runs)", &start, 1.0),
         row("step (per delivery)", &steps, deliveries),
-        row(
-            "accepted webhook (avg)",
-            &webhooks.iter().fold(Counts::new(), |mut a, c| {
-                add(&mut a, c);
-                a
-            }),
-            webhooks.len() as f64,
-        ),
-        row(
-            "gate decision (avg)",
-            &gates.iter().fold(Counts::new(), |mut a, c| {
-                add(&mut a, c);
-                a
-            }),
-            gates.len() as f64,
-        ),
+        row("accepted webhook (avg)", &total(&webhooks), webhooks.len() as f64),
+        row("gate decision (avg)", &total(&gates), gates.len() as f64),
         row("whole run (3 clips)", &whole, 1.0),
         row(
             "callback-wait step (a callback's wake-up, run still waiting; avg)",
-            &wait_steps.iter().fold(Counts::new(), |mut a, c| {
-                add(&mut a, c);
-                a
-            }),
+            &total(&wait_steps),
             wait_steps.len() as f64,
         ),
         row(
