@@ -12,6 +12,7 @@ use myloware::domain::Provider;
 use myloware::engine::Providers;
 use myloware::time::SystemClock;
 use myloware::webhooks::WebhookSecret;
+use myloware_providers::clients::HttpNoticeSender;
 use myloware_providers::server::{FakeConfig, FakeSecrets, FakeServer};
 use myloware_runtime::RuntimeConfig;
 use myloware_sqlite::{Embedded, QueueSettings};
@@ -35,7 +36,8 @@ pub fn engine(
     let clock = Arc::new(SystemClock);
     let backend = Embedded::open(dir, clock.clone(), settings)
         .with_context(|| format!("opening the data directory {}", dir.display()))?;
-    let engine = backend.engine(providers, clock, cfg.engine.clone());
+    let mut engine = backend.engine(providers, clock, cfg.engine.clone());
+    engine.notifications = cfg.notify.build(Arc::new(HttpNoticeSender::default()))?;
     Ok((backend, engine))
 }
 

@@ -124,7 +124,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Backend::Aws => {
             let resources = Resources::from_env().map_err(anyhow::Error::msg)?;
             let clients = AwsClients::from_env().await;
-            let engine = aws_engine(&clients, &resources, &cfg, providers);
+            cfg.notify.resolve_secret(&clients).await?;
+            let engine = aws_engine(&clients, &resources, &cfg, providers)?;
             let driver = SqsDriver::new(clients.sqs.clone(), &resources.queue_url);
             let (consumer, dlq) = myloware_runtime::step_consumers(&clients, &resources);
             let state = app_state(engine.clone(), &cfg, Some(&clients))?.with_dlq(dlq.clone());

@@ -32,7 +32,7 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<()> {
         Backend::Embedded => embedded::engine(&args.data_dir, &mut cfg, providers)?.1,
         Backend::Aws => {
             let resources = Resources::from_env().map_err(anyhow::Error::msg)?;
-            aws_engine(&AwsClients::from_env().await, &resources, &cfg, providers)
+            aws_engine(&AwsClients::from_env().await, &resources, &cfg, providers)?
         }
     };
     let report = engine.sweep(args.budget).await?;

@@ -102,6 +102,7 @@ pub async fn whole_run_with(
         providers,
         config: cfg.engine.clone(),
         step_commit: b.step_commit.clone(),
+        notifications: None,
     };
     let router = myloware_http::webhook_router(AppState::new(
         engine.clone(),

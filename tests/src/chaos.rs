@@ -217,6 +217,7 @@ pub async fn run_chaos(b: ChaosBackend, opts: ChaosOptions) -> ChaosReport {
         providers,
         config: config(&b),
         step_commit: None,
+        notifications: None,
     };
     let router = webhook_router(AppState::new(
         engine.clone(),

@@ -71,6 +71,7 @@ pub async fn serve(b: &Backend) -> (String, tokio::sync::watch::Sender<bool>) {
         providers: fakes.providers(),
         config: Default::default(),
         step_commit: b.step_commit.clone(),
+        notifications: None,
     };
     let state = AppState::new(
         engine,

@@ -11,6 +11,7 @@ pub mod contract;
 pub mod http;
 pub mod interop;
 pub mod listener;
+pub mod notify_scenarios;
 pub mod parity;
 pub mod scenarios;
 
@@ -207,7 +208,7 @@ impl App {
             }
             p
         };
-        let engine = aws_engine(&clients, &resources, &cfg, providers(&fakes));
+        let engine = aws_engine(&clients, &resources, &cfg, providers(&fakes)).expect("engine");
         let router = myloware_http::local_router(
             app_state(engine.clone(), &cfg, Some(&clients))
                 .expect("state")
@@ -221,7 +222,7 @@ impl App {
             d.duplicate = opts.duplicate_messages;
             d.batch_size = opts.batch_size.unwrap_or(d.batch_size);
             driver = Some(d.clone());
-            let e = aws_engine(&step_clients, &resources, &cfg, providers(&fakes));
+            let e = aws_engine(&step_clients, &resources, &cfg, providers(&fakes)).expect("engine");
             let (consumer, dlq) = myloware_runtime::step_consumers(&step_clients, &resources);
             let queues = myloware_step::StepQueues { consumer, dlq };
             tokio::spawn(async move {
@@ -258,7 +259,8 @@ impl App {
         if let Some(r) = &self.render {
             providers.render = r.clone();
         }
-        let engine = aws_engine(&self.clients, &self.resources, &self.cfg, providers);
+        let engine =
+            aws_engine(&self.clients, &self.resources, &self.cfg, providers).expect("engine");
         let (_, dlq) = myloware_runtime::step_consumers(&self.clients, &self.resources);
         let state = app_state(engine, &self.cfg, Some(&self.clients)).expect("state").with_dlq(dlq);
         tokio::spawn(

@@ -47,15 +47,19 @@ impl CallbackSink for RouterSink {
 
 /// An engine on `b` with fakes that call back on demand (manual mode), fault points around
 /// the paid providers, and `queue` in front of the backend's queue.
-struct Rig {
-    engine: Engine,
-    fakes: FakeSet,
-    faults: Arc<Faults>,
+pub(crate) struct Rig {
+    pub(crate) engine: Engine,
+    pub(crate) fakes: FakeSet,
+    pub(crate) faults: Arc<Faults>,
     stop: watch::Sender<bool>,
 }
 
 impl Rig {
-    fn new(b: &Backend, queue: Arc<dyn StepQueue>, tune: impl FnOnce(&mut EngineConfig)) -> Self {
+    pub(crate) fn new(
+        b: &Backend,
+        queue: Arc<dyn StepQueue>,
+        tune: impl FnOnce(&mut EngineConfig),
+    ) -> Self {
         myloware::faults::quiet_injected_panics();
         let video_secret = WebhookSecret::parse(OPENAI_SECRET).unwrap();
         let remotion = WebhookSecret::parse(REMOTION_SECRET).unwrap();
@@ -79,6 +83,7 @@ impl Rig {
             providers: faulty_providers(fakes.providers(), faults.clone()),
             config,
             step_commit: None,
+            notifications: None,
         };
         let _ = sink.router.set(webhook_router(AppState::new(
             engine.clone(),
@@ -90,7 +95,7 @@ impl Rig {
     }
 
     /// Consume the step queue with `n` workers (as several pollers would) until dropped.
-    fn workers(&self, b: &Backend, n: usize) {
+    pub(crate) fn workers(&self, b: &Backend, n: usize) {
         for w in 0..n {
             let mut stopped = self.stop.subscribe();
             tokio::spawn(myloware::engine::run_worker(
@@ -105,7 +110,7 @@ impl Rig {
         }
     }
 
-    async fn start(&self, clips: u32) -> RunId {
+    pub(crate) async fn start(&self, clips: u32) -> RunId {
         let req = StartRequest {
             project: ProjectName::parse("aismr").unwrap(),
             brief: "exactly once".into(),
@@ -118,12 +123,17 @@ impl Rig {
         self.engine.start_run(req).await.expect("start").run.run_id
     }
 
-    async fn run(&self, id: &RunId) -> RunRecord {
+    pub(crate) async fn run(&self, id: &RunId) -> RunRecord {
         self.engine.get(id).await.expect("read the run")
     }
 
     /// Wait until `done` holds for the run, or panic after `within`.
-    async fn wait(&self, id: &RunId, within: Duration, done: impl Fn(&RunRecord) -> bool) {
+    pub(crate) async fn wait(
+        &self,
+        id: &RunId,
+        within: Duration,
+        done: impl Fn(&RunRecord) -> bool,
+    ) {
         let until = Instant::now() + within;
         loop {
             let run = self.run(id).await;
@@ -135,7 +145,7 @@ impl Rig {
         }
     }
 
-    async fn approve(&self, id: &RunId, gate: Gate) {
+    pub(crate) async fn approve(&self, id: &RunId, gate: Gate) {
         self.engine.decide(id, gate, Decision::Approve, None, "test", None).await.expect("decide");
     }
 }

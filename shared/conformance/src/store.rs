@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use myloware::domain::{
-    Arrival, ArrivalOutcome, AuditEntry, Correlation, Feedback, IdempotencyKey, JobId, ProjectName,
-    Provider, RunId, RunRecord, RunStatus, SafetyRecord, Step,
+    Arrival, ArrivalOutcome, AuditEntry, Correlation, DeliveryState, Feedback, IdempotencyKey,
+    JobId, NoticeDelivery, NoticeKind, NoticeWrite, ProjectName, Provider, RunId, RunRecord,
+    RunStatus, SafetyRecord, Step,
 };
 use myloware::ports::{
     Checkpoint, CreateOutcome, IntentKey, ListQuery, RecordArrival, RunStore, StoreError,
@@ -35,6 +36,49 @@ pub async fn store_suite(store: Arc<dyn RunStore>) {
     listing(&store).await;
     counters_and_verdicts(&store).await;
     feedback(&store).await;
+    notice_deliveries(&store).await;
+}
+
+/// The delivery log's conditional writes: a claim takes a free, earlier or lapsed attempt only;
+/// a settle never goes back to an earlier attempt.
+async fn notice_deliveries(store: &Arc<dyn RunStore>) {
+    let (run, other) = (RunId::new(), RunId::new());
+    let at = |ms: i64| Timestamp(1_800_000_000_000 + ms);
+    let row =
+        |event: &str, attempts: u32, state: DeliveryState, until: Option<i64>| NoticeDelivery {
+            run_id: run,
+            event_id: format!("evt_{run}_{event}"),
+            kind: NoticeKind::Completed,
+            endpoint: "ops".into(),
+            state,
+            attempts,
+            last_status: None,
+            last_error: None,
+            next_attempt_at: None,
+            claimed_until: until.map(at),
+            first_at: at(event.len() as i64),
+            updated_at: at(0),
+        };
+    let claim = |now: i64| NoticeWrite::Claim { now: at(now) };
+    let sending = |n: u32, until: i64| row("7", n, DeliveryState::Sending, Some(until));
+    assert!(store.put_notice_delivery(&sending(1, 100), claim(0)).await.unwrap(), "free");
+    assert!(!store.put_notice_delivery(&sending(1, 200), claim(50)).await.unwrap(), "held");
+    assert!(store.put_notice_delivery(&sending(1, 300), claim(150)).await.unwrap(), "lapsed");
+    let failed = row("7", 1, DeliveryState::Retrying, None);
+    assert!(store.put_notice_delivery(&failed, NoticeWrite::Settle).await.unwrap());
+    assert!(!store.put_notice_delivery(&sending(1, 900), claim(400)).await.unwrap(), "settled");
+    assert!(store.put_notice_delivery(&sending(2, 900), claim(400)).await.unwrap(), "next");
+    let stale = row("7", 1, DeliveryState::GaveUp, None);
+    assert!(
+        !store.put_notice_delivery(&stale, NoticeWrite::Settle).await.unwrap(),
+        "no going back"
+    );
+    let done = row("7", 2, DeliveryState::Delivered, None);
+    assert!(store.put_notice_delivery(&done, NoticeWrite::Settle).await.unwrap());
+    let second = row("12", 1, DeliveryState::Delivered, None);
+    assert!(store.put_notice_delivery(&second, NoticeWrite::Settle).await.unwrap());
+    assert_eq!(store.notice_deliveries(&run).await.unwrap(), [done, second], "oldest first");
+    assert!(store.notice_deliveries(&other).await.unwrap().is_empty(), "per run");
 }
 
 async fn feedback(store: &Arc<dyn RunStore>) {

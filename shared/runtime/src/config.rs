@@ -13,6 +13,7 @@ use myloware_aws::secret_store::SecretRef;
 use myloware_http::{ApiKeys, VerifierSource, WebhookSecrets};
 use myloware_providers::clients::{Kind, Mode, VideoSettings, default_webhook_secret};
 
+use crate::notify_config::NotifyConfig;
 use crate::provider_config::{ProviderConfig, video_secret_var};
 use crate::secrets::{StoredVerifiers, parse_secret_list};
 
@@ -78,7 +79,7 @@ pub struct SecretSetting {
 }
 
 impl SecretSetting {
-    fn from_env(var: &'static str) -> Result<Self, ConfigError> {
+    pub(crate) fn from_env(var: &'static str) -> Result<Self, ConfigError> {
         let raw = std::env::var(var).unwrap_or_default();
         match SecretRef::parse(raw.trim()) {
             SecretRef::Literal(v) => {
@@ -135,6 +136,8 @@ pub struct RuntimeConfig {
     pub webhook_tolerance_secs: i64,
     /// Fake provider callback delay.
     pub fake_callback_delay: Duration,
+    /// Where notifications about runs go.
+    pub notify: NotifyConfig,
 }
 
 impl RuntimeConfig {
@@ -158,6 +161,7 @@ impl RuntimeConfig {
             api_key_hashes: env_list(ENV_API_KEY_HASHES),
             webhook_tolerance_secs: env_num(ENV_WEBHOOK_TOLERANCE, 300)?,
             fake_callback_delay: Duration::from_millis(env_num(ENV_FAKE_CALLBACK_DELAY, 2000)?),
+            notify: NotifyConfig::from_env()?,
         };
         cfg.check_secrets()?;
         Ok(cfg)
@@ -184,6 +188,7 @@ impl RuntimeConfig {
             api_key_hashes: vec![],
             webhook_tolerance_secs: 300,
             fake_callback_delay: Duration::from_millis(2000),
+            notify: NotifyConfig::default(),
         }
     }
 
@@ -364,6 +369,7 @@ impl std::fmt::Debug for RuntimeConfig {
             .field("api_keys", &(self.api_keys.len() + self.api_key_hashes.len()))
             .field("webhook_tolerance_secs", &self.webhook_tolerance_secs)
             .field("fake_callback_delay", &self.fake_callback_delay)
+            .field("notify_endpoints", &self.notify.endpoints.len())
             .finish()
     }
 }

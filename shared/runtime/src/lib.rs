@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod lambda;
+pub mod notify_config;
 pub mod provider_config;
 pub mod secrets;
 pub mod sink;

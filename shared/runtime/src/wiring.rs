@@ -17,8 +17,8 @@ use myloware_aws::{
 };
 use myloware_http::AppState;
 use myloware_providers::clients::{
-    FfmpegRender, Kind, Mode, Off, OpenAiChat, OpenAiModeration, UploadPost, fake_server_settings,
-    plain_client,
+    FfmpegRender, HttpNoticeSender, Kind, Mode, Off, OpenAiChat, OpenAiModeration, UploadPost,
+    fake_server_settings, plain_client,
 };
 
 use crate::{ConfigError, HttpCallbackSink, RuntimeConfig};
@@ -190,8 +190,8 @@ pub fn aws_engine(
     resources: &Resources,
     cfg: &RuntimeConfig,
     providers: Providers,
-) -> Engine {
-    Engine {
+) -> Result<Engine, ConfigError> {
+    Ok(Engine {
         store: Arc::new(DynamoStore::new(clients.dynamodb.clone(), &resources.names.table)),
         queue: Arc::new(SqsQueue::new(clients.sqs.clone(), &resources.queue_url)),
         blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &resources.names.bucket)),
@@ -199,7 +199,8 @@ pub fn aws_engine(
         providers,
         config: cfg.engine.clone(),
         step_commit: None,
-    }
+        notifications: cfg.notify.build(Arc::new(HttpNoticeSender::default()))?,
+    })
 }
 
 /// The consuming side of the step queue and its DLQ (step and sweeper functions, local drivers,
@@ -236,11 +237,12 @@ pub async fn aws_engine_from_env() -> Result<(RuntimeConfig, Engine, AwsClients)
     cfg.resolve_stored_api_key_hashes(&clients).await?;
     cfg.resolve_fake_signing_secrets(&clients).await?;
     cfg.resolve_replicate_secret().await?;
+    cfg.notify.resolve_secret(&clients).await?;
     let queued = cfg.providers.real.render_queue.as_ref().map(|q| -> Arc<dyn RenderProvider> {
         let blobs = S3Blobs::new(clients.s3.clone(), &resources.names.bucket);
         Arc::new(QueuedRender::new(clients.sqs.clone(), q, blobs))
     });
     let providers = providers_with(&cfg, Fakes::InProcess, queued)?;
-    let engine = aws_engine(&clients, &resources, &cfg, providers);
+    let engine = aws_engine(&clients, &resources, &cfg, providers)?;
     Ok((cfg, engine, clients))
 }

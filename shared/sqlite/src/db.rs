@@ -78,6 +78,17 @@ CREATE TABLE IF NOT EXISTS feedback (
     body       TEXT NOT NULL,
     PRIMARY KEY (run_id, caller)
 );
+CREATE TABLE IF NOT EXISTS notices (
+    run_id   TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    attempts      INTEGER NOT NULL,
+    state         TEXT NOT NULL,
+    claimed_until INTEGER,
+    first_at      INTEGER NOT NULL,
+    body          TEXT NOT NULL,
+    PRIMARY KEY (run_id, event_id, endpoint)
+);
 CREATE TABLE IF NOT EXISTS counters (
     key        TEXT PRIMARY KEY,
     n          INTEGER NOT NULL,

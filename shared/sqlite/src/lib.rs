@@ -82,6 +82,7 @@ impl Embedded {
             providers,
             config,
             step_commit: Some(Arc::new(self.clone())),
+            notifications: None,
         }
     }
 }

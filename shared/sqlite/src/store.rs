@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use myloware::domain::{
     Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, IdempotencyKey,
-    JobId, Lease, Provider, RunId, RunRecord, RunStatus, SafetyRecord,
+    JobId, Lease, NoticeDelivery, NoticeWrite, Provider, RunId, RunRecord, RunStatus, SafetyRecord,
 };
 use myloware::ports::{
     Checkpoint, CreateOutcome, DuePage, DueRun, Intent, IntentKey, ListQuery, RecordArrival,
@@ -707,6 +707,51 @@ impl RunStore for SqliteStore {
                 let bodies: Vec<String> =
                     stmt.query_map(params![r], |row| row.get(0))?.collect::<Result<_, _>>()?;
                 bodies.iter().map(|b| from_json("feedback", b)).collect()
+            })
+            .await?)
+    }
+
+    async fn put_notice_delivery(
+        &self,
+        d: &NoticeDelivery,
+        how: NoticeWrite,
+    ) -> Result<bool, StoreError> {
+        let (r, e, to) = (d.run_id.to_string(), d.event_id.clone(), d.endpoint.clone());
+        let (n, st, until) = (d.attempts, d.state.as_str(), d.claimed_until.map(|t| t.millis()));
+        let (at, b) = (d.first_at.millis(), to_json(d));
+        // The rule of `NoticeWrite::allows`, in the upsert's condition.
+        let (cond, now) = match how {
+            NoticeWrite::Claim { now } => (
+                "excluded.attempts > notices.attempts OR (excluded.attempts = notices.attempts \
+                 AND notices.state = 'sending' AND COALESCE(notices.claimed_until, 0) < ?8)",
+                now.millis(),
+            ),
+            NoticeWrite::Settle => ("excluded.attempts >= notices.attempts AND ?8 = ?8", 0),
+        };
+        let sql = format!(
+            "INSERT INTO notices (run_id, event_id, endpoint, attempts, state, claimed_until, \
+             first_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9) \
+             ON CONFLICT (run_id, event_id, endpoint) DO UPDATE SET attempts = excluded.attempts, \
+             state = excluded.state, claimed_until = excluded.claimed_until, body = excluded.body \
+             WHERE {cond}"
+        );
+        Ok(self
+            .db
+            .write(move |c| Ok(c.execute(&sql, params![r, e, to, n, st, until, at, now, b])? == 1))
+            .await?)
+    }
+
+    async fn notice_deliveries(&self, run: &RunId) -> Result<Vec<NoticeDelivery>, StoreError> {
+        let r = run.to_string();
+        Ok(self
+            .db
+            .read(move |c| {
+                let mut stmt = c.prepare(
+                    "SELECT body FROM notices WHERE run_id = ?1 ORDER BY first_at, event_id, endpoint",
+                )?;
+                let bodies: Vec<String> =
+                    stmt.query_map(params![r], |row| row.get(0))?.collect::<Result<_, _>>()?;
+                bodies.iter().map(|b| from_json("notice delivery", b)).collect()
             })
             .await?)
     }

@@ -35,6 +35,7 @@ impl MemoryBackend {
             providers,
             config,
             step_commit: None,
+            notifications: None,
         }
     }
 }

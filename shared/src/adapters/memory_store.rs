@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::domain::{
     Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, IdempotencyKey,
-    JobId, Lease, Provider, RunId, RunRecord, SafetyRecord,
+    JobId, Lease, NoticeDelivery, NoticeWrite, Provider, RunId, RunRecord, SafetyRecord,
 };
 use crate::ports::{
     Checkpoint, CreateOutcome, DuePage, DueRun, Intent, IntentKey, ListQuery, RecordArrival,
@@ -30,6 +30,7 @@ struct Inner {
     rendezvous: BTreeMap<(Provider, JobId), Rendezvous>,
     safety: HashMap<(RunId, String), SafetyRecord>,
     feedback: BTreeMap<(RunId, String), Feedback>,
+    notices: BTreeMap<(RunId, String, String), NoticeDelivery>,
     counters: HashMap<String, (u64, Timestamp)>,
 }
 
@@ -367,6 +368,28 @@ impl RunStore for MemoryStore {
         let mut all: Vec<Feedback> =
             g.feedback.iter().filter(|((r, _), _)| r == run).map(|(_, f)| f.clone()).collect();
         all.sort_by_key(|f| f.created_at);
+        Ok(all)
+    }
+
+    async fn put_notice_delivery(
+        &self,
+        d: &NoticeDelivery,
+        how: NoticeWrite,
+    ) -> Result<bool, StoreError> {
+        let key = (d.run_id, d.event_id.clone(), d.endpoint.clone());
+        let mut g = self.inner.lock().unwrap();
+        let write = how.allows(g.notices.get(&key), d);
+        if write {
+            g.notices.insert(key, d.clone());
+        }
+        Ok(write)
+    }
+
+    async fn notice_deliveries(&self, run: &RunId) -> Result<Vec<NoticeDelivery>, StoreError> {
+        let g = self.inner.lock().unwrap();
+        let mut all: Vec<NoticeDelivery> =
+            g.notices.iter().filter(|((r, ..), _)| r == run).map(|(_, d)| d.clone()).collect();
+        all.sort_by_key(|d| d.first_at);
         Ok(all)
     }
 

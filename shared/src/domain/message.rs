@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{RunId, Step};
+use super::{Notice, RunId, Step};
 use crate::time::Timestamp;
 
 /// A step message. The record decides: the runner never trusts this over the run record.
@@ -40,6 +40,10 @@ pub struct StepMessage {
     /// the same write, instead of reading it and then leasing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<Step>,
+    /// A notification to deliver instead of a step to run: such a message never touches the
+    /// run record (`engine/notify.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Box<Notice>>,
     /// The receipt of the delivery this copy came in (set by the consumer, never sent): with a
     /// [`crate::ports::StepCommit`] the runner deletes the delivery with its checkpoint.
     #[serde(skip)]
@@ -67,8 +71,13 @@ impl StepMessage {
             fire_at: None,
             redrive: None,
             step: None,
+            notice: None,
             receipt: None,
         }
+    }
+    /// A notification about the run's checkpoint at `version`.
+    pub fn notice(run_id: RunId, version: u64, notice: Notice) -> Self {
+        Self { notice: Some(Box::new(notice)), ..Self::at(run_id, version) }
     }
     /// A wake-up hint after a callback arrived.
     pub fn wake(run_id: RunId) -> Self {

@@ -2,11 +2,13 @@
 
 mod ids;
 mod message;
+mod notice;
 mod run;
 mod status;
 
 pub use ids::{IdError, IdempotencyKey, JobId, ProjectName, Provider, RunId};
 pub use message::StepMessage;
+pub use notice::{DeliveryState, Notice, NoticeDelivery, NoticeKind, NoticeWrite};
 pub use run::{
     Arrival, ArrivalOutcome, AuditEntry, CheckpointEntry, ClipRef, Correlation, CorrelationRecord,
     ExpectedJob, Feedback, GateDecision, Ideas, IdeationGuide, Lease, MAX_CAPTION_CHARS,

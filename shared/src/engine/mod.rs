@@ -15,6 +15,7 @@ pub(crate) mod ideas;
 mod intake;
 mod limits;
 pub mod meter;
+mod notify;
 mod resume;
 mod retry;
 mod runner;
@@ -42,6 +43,7 @@ pub use gates::GateOutcome;
 pub use ideas::IdeasProblem;
 pub use intake::{IntakeAck, IntakeError, StandardHeaders};
 pub use limits::MAX_RECORD_BYTES;
+pub use notify::{Endpoint, MAX_NOTICE_DELAY, Notifications};
 pub use retry::{RetryPolicies, RetryPolicy};
 pub use runner::Disposition;
 pub use safety::SafetyOutcome;
@@ -83,4 +85,6 @@ pub struct Engine {
     /// Where the backend can: a step's checkpoint, next message and ack in one transaction
     /// (`None`: written one after another, as on AWS).
     pub step_commit: Option<Arc<dyn StepCommit>>,
+    /// Where notifications about runs go (`None`: nowhere).
+    pub notifications: Option<Arc<Notifications>>,
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use tracing::{Instrument, info, info_span, warn};
 
 use super::{Engine, EngineError};
-use crate::domain::{RunRecord, RunStatus, Step, StepKind, StepMessage};
+use crate::domain::{NoticeKind, RunRecord, RunStatus, Step, StepKind, StepMessage};
 use crate::ports::{Checkpoint, StoreError};
 use crate::time::Timestamp;
 use crate::workflow::{self, StepError};
@@ -111,6 +111,9 @@ impl Engine {
         attempt: u32,
         span: &tracing::Span,
     ) -> Result<Disposition, EngineError> {
+        if let Some(notice) = msg.notice.as_deref() {
+            return self.deliver_notice(msg, notice).await;
+        }
         if let Some(leased) = self.lease_first(msg, owner).await? {
             span.record("step", leased.step.as_str());
             return self.run_leased(leased, msg, owner).await;
@@ -121,6 +124,7 @@ impl Engine {
         };
         span.record("step", run.step.as_str());
         if run.status.is_terminal() {
+            self.repair_notices(&run, msg).await?;
             return Ok(Disposition::Ack);
         }
         if run.status == RunStatus::Stalled {
@@ -153,7 +157,7 @@ impl Engine {
                     "the {} check was delivered {attempt} times without finishing",
                     run.step
                 );
-                return self.stall(&run, why, attempt - 1).await;
+                return self.stall(&run, why, attempt - 1, msg).await;
             }
         }
         match kind {
@@ -181,6 +185,7 @@ impl Engine {
                 "redelivery of the message that wrote this version; re-sending what follows"
             );
             self.send_next(run, msg.request_id.clone()).await?;
+            self.repair_notices(run, msg).await?;
         }
         Ok(())
     }
@@ -198,7 +203,7 @@ impl Engine {
         if attempt > limit {
             let tried = attempt - 1;
             let why = format!("the step was delivered {tried} times without finishing");
-            return self.stall(&run, why, tried).await;
+            return self.stall(&run, why, tried, msg).await;
         }
         let started = std::time::Instant::now();
         let result = workflow::execute(self, &run).await;
@@ -288,7 +293,7 @@ impl Engine {
             let why = format!(
                 "the step started {tried} times without finishing (crashed, timed out or failed on our infrastructure)"
             );
-            return self.stall(&leased, why, tried).await;
+            return self.stall(&leased, why, tried, msg).await;
         }
         info!(step = %leased.step, attempt = leased.attempts, "step started");
         let started = std::time::Instant::now();
@@ -300,7 +305,7 @@ impl Engine {
                 return Ok(Disposition::Ack);
             }
             Err(StepError::Retryable(why)) => {
-                let d = self.retry_or_stall(&leased, why, leased.attempts).await?;
+                let d = self.retry_or_stall(&leased, why, leased.attempts, msg).await?;
                 if let Disposition::Retry { after } = d {
                     // The retry (maybe in another invocation) must not wait for this lease to lapse,
                     // and the sweeper must not take the backoff for a stuck run.
@@ -435,7 +440,9 @@ impl Engine {
     ) -> Result<Disposition, EngineError> {
         let next = match result {
             Ok(next) => next,
-            Err(StepError::Retryable(why)) => return self.retry_or_stall(prev, why, attempt).await,
+            Err(StepError::Retryable(why)) => {
+                return self.retry_or_stall(prev, why, attempt, msg).await;
+            }
             Err(StepError::Failed(err)) => {
                 warn!(code = %err.code, error = %err.message, "the wait failed the run");
                 workflow::failed(prev, err)
@@ -484,9 +491,11 @@ impl Engine {
         let next = super::limits::fit(next, prev);
         let cp = Checkpoint::new(&next, prev.version);
         let follow = self.follow_up(&next, msg.request_id.clone());
-        // A gate's timer is sent after the checkpoint either way; a plain message or nothing
-        // can go with it.
+        let notices = self.notices(&next, NoticeKind::entered(prev.status, &next));
+        // A gate's timer and notices are sent after the checkpoint either way; a plain message
+        // or nothing can go with it.
         let foldable = match &follow {
+            _ if !notices.is_empty() => None,
             FollowUp::Nothing => Some(None),
             FollowUp::Send(m) => Some(Some(m)),
             FollowUp::Timer(_) => None,
@@ -516,6 +525,7 @@ impl Engine {
         }
         if !folded {
             self.carry_out(&next, follow).await?;
+            self.send_notices(&notices).await?;
         }
         Ok(Landed::Won)
     }

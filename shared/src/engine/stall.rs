@@ -11,7 +11,7 @@ use tracing::{info, warn};
 
 use super::runner::Disposition;
 use super::{Engine, EngineError, meter};
-use crate::domain::{AuditEntry, RunError, RunRecord, RunStatus, StepMessage};
+use crate::domain::{AuditEntry, NoticeKind, RunError, RunRecord, RunStatus, StepMessage};
 use crate::ports::{Checkpoint, StoreError};
 
 impl Engine {
@@ -21,6 +21,7 @@ impl Engine {
         prev: &RunRecord,
         why: String,
         attempt: u32,
+        msg: &StepMessage,
     ) -> Result<Disposition, EngineError> {
         let policy = self.config.retries.for_step(prev.step);
         meter::step_retry(prev.step.as_str());
@@ -29,17 +30,19 @@ impl Engine {
             warn!(error = %why, attempt, retry_in_ms = after.as_millis() as u64, "step failed; will retry");
             return Ok(Disposition::Retry { after });
         }
-        self.stall(prev, why, attempt).await
+        self.stall(prev, why, attempt, msg).await
     }
 
-    /// Mark the run `stalled` after `attempts` attempts (error kept, open wait untouched) and
-    /// send the message to the DLQ, marked with the stall's version: moving that copy back is
-    /// the one message that reopens the run.
+    /// Mark the run `stalled` after `attempts` attempts (error kept, open wait untouched) as
+    /// written by `msg`'s delivery, tell the notification endpoints, and send the message to the
+    /// DLQ, marked with the stall's version: moving that copy back is the one message that
+    /// reopens the run.
     pub(crate) async fn stall(
         &self,
         prev: &RunRecord,
         why: String,
         attempts: u32,
+        msg: &StepMessage,
     ) -> Result<Disposition, EngineError> {
         let mut next = prev.clone();
         next.status = RunStatus::Stalled;
@@ -48,6 +51,7 @@ impl Engine {
             ..RunError::new(prev.step, "retries_exhausted", why.clone())
         });
         self.stamp(&mut next, prev);
+        next.written_by = msg.id.clone();
         let audit = self.audit(
             prev,
             "run_stalled",
@@ -60,6 +64,7 @@ impl Engine {
             Ok(()) => {
                 meter::stalled(prev.step.as_str());
                 warn!(error = %why, attempts, "retries exhausted; run stalled, message to the DLQ");
+                self.send_notices(&self.notices(&next, Some(NoticeKind::Stalled))).await?;
                 Ok(Disposition::DeadLetter { redrive: Some(next.version) })
             }
             // Another delivery moved the run on: this message has nothing left to do.
@@ -77,6 +82,8 @@ impl Engine {
         msg: &StepMessage,
     ) -> Result<Disposition, EngineError> {
         if msg.redrive != Some(run.version) {
+            // The delivery that stalled the run, again: its notices may not have gone out.
+            self.repair_notices(&run, msg).await?;
             return Ok(Disposition::Ack);
         }
         match self.reopen(&run, "run_redriven", "dlq", msg.request_id.clone()).await {

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use super::{Faults, around, around_about};
 use crate::domain::{
     Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, IdempotencyKey,
-    JobId, Provider, RunId, RunRecord, SafetyRecord, StepMessage,
+    JobId, NoticeDelivery, NoticeWrite, Provider, RunId, RunRecord, SafetyRecord, StepMessage,
 };
 use crate::ports::{
     Checkpoint, CreateOutcome, DuePage, Intent, IntentKey, ListQuery, QueueConsumer, QueueError,
@@ -190,6 +190,16 @@ impl RunStore for FaultyStore {
     }
     async fn feedback(&self, run: &RunId) -> Result<Vec<Feedback>, StoreError> {
         self.inner.feedback(run).await
+    }
+    async fn put_notice_delivery(
+        &self,
+        d: &NoticeDelivery,
+        how: NoticeWrite,
+    ) -> Result<bool, StoreError> {
+        self.inner.put_notice_delivery(d, how).await
+    }
+    async fn notice_deliveries(&self, run: &RunId) -> Result<Vec<NoticeDelivery>, StoreError> {
+        self.inner.notice_deliveries(run).await
     }
     async fn bump_counter(
         &self,

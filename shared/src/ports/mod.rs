@@ -2,6 +2,7 @@
 
 mod blobs;
 mod media;
+mod notify;
 mod providers;
 mod queue;
 mod step_commit;
@@ -9,6 +10,7 @@ mod store;
 
 pub use blobs::{BlobError, BlobStore, next_within};
 pub use media::{ByteSource, FileSource, InMemory, Media, collect, read_all};
+pub use notify::{NoticeSender, PostOutcome};
 pub use providers::{
     BUILTIN_RENDER_OUTPUT, CallbackSink, Delivery, IdeationAsk, JobStatus, LlmProvider,
     ProviderError, PublishProvider, PublishRequest, RenderProvider, RenderRequest, SafetyProvider,

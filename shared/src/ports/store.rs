@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use crate::domain::{
     Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, IdempotencyKey,
-    JobId, Provider, RunId, RunRecord, RunStatus, SafetyRecord,
+    JobId, NoticeDelivery, NoticeWrite, Provider, RunId, RunRecord, RunStatus, SafetyRecord,
 };
 use crate::time::Timestamp;
 
@@ -329,6 +329,17 @@ pub trait RunStore: Send + Sync {
 
     /// Current values of these counters (0 for missing or expired ones).
     async fn counters(&self, keys: &[String], now: Timestamp) -> Result<Vec<u64>, StoreError>;
+
+    /// Write a notification's delivery row (one per run, event and endpoint) if `how` allows
+    /// it over the stored row ([`NoticeWrite::allows`], checked in the write): true if written.
+    async fn put_notice_delivery(
+        &self,
+        delivery: &NoticeDelivery,
+        how: NoticeWrite,
+    ) -> Result<bool, StoreError>;
+
+    /// A run's notification delivery log, oldest first.
+    async fn notice_deliveries(&self, run: &RunId) -> Result<Vec<NoticeDelivery>, StoreError>;
 
     /// The rendezvous records of these jobs (missing ones are absent from the result).
     async fn correlations(

@@ -7,6 +7,7 @@
 //! | `RUN#<id>`                | `AUDIT#<ms:015>#<u>`| gate decisions and operator actions    |
 //! | `RUN#<id>`                | `SAFETY#<sha256>`   | a remembered safety verdict            |
 //! | `RUN#<id>`                | `FEEDBACK#<caller>` | one caller's rating of the run         |
+//! | `RUN#<id>`                | `NOTICE#<event>#<endpoint>` | a notification's delivery row  |
 //! | `IDEM#start#<key>`        | `IDEM`              | run start idempotency key → run id     |
 //! | `IDEM#intent#<key>`       | `IDEM`              | paid-call intent → provider job id     |
 //! | `CORR#<provider>#<job>`   | `CORR`              | rendezvous: correlation + arrival      |

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use myloware::domain::{
     Arrival, AuditEntry, CheckpointEntry, Correlation, CorrelationRecord, Feedback, IdempotencyKey,
-    JobId, Lease, Provider, RunId, RunRecord, SafetyRecord,
+    JobId, Lease, NoticeDelivery, NoticeWrite, Provider, RunId, RunRecord, SafetyRecord,
 };
 use myloware::ports::{
     Checkpoint, CreateOutcome, DuePage, DueRun, Intent, IntentKey, ListQuery, RecordArrival,
@@ -824,6 +824,51 @@ impl RunStore for DynamoStore {
         let mut all: Vec<Feedback> =
             items.iter().filter_map(|i| decode(i, "body").transpose()).collect::<Result<_, _>>()?;
         all.sort_by_key(|f| f.created_at);
+        Ok(all)
+    }
+
+    async fn put_notice_delivery(
+        &self,
+        d: &NoticeDelivery,
+        how: NoticeWrite,
+    ) -> Result<bool, StoreError> {
+        let mut item = key(run_pk(&d.run_id), format!("NOTICE#{}#{}", d.event_id, d.endpoint));
+        item.insert("body".into(), json(d));
+        item.insert("attempts".into(), n(d.attempts));
+        item.insert("delivery_state".into(), s(d.state.as_str()));
+        item.insert("claimed_until".into(), n(d.claimed_until.map_or(0, |t| t.millis())));
+        // The rule of `NoticeWrite::allows`, as the put's condition.
+        let mut values = HashMap::from([(":a".to_owned(), n(d.attempts))]);
+        let cond = match how {
+            NoticeWrite::Claim { now } => {
+                values.insert(":sending".into(), s("sending"));
+                values.insert(":now".into(), n(now.millis()));
+                "attribute_not_exists(pk) OR attempts < :a \
+                 OR (attempts = :a AND delivery_state = :sending AND claimed_until < :now)"
+            }
+            NoticeWrite::Settle => "attribute_not_exists(pk) OR attempts <= :a",
+        };
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(cond)
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match put.map_err(|e| map("PutItem(notice)", e)) {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn notice_deliveries(&self, run: &RunId) -> Result<Vec<NoticeDelivery>, StoreError> {
+        let items = self.query_prefix(run_pk(run), "NOTICE#").await?;
+        let mut all: Vec<NoticeDelivery> =
+            items.iter().filter_map(|i| decode(i, "body").transpose()).collect::<Result<_, _>>()?;
+        all.sort_by_key(|d| d.first_at);
         Ok(all)
     }
 

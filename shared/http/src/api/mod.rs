@@ -1,11 +1,12 @@
 //! The runs API: start, get, list, approve / reject a gate, resume, cancel, fork, history,
-//! feedback; the admin API: audit log and DLQ operations.
+//! feedback, notification log; the admin API: audit log and DLQ operations.
 
 mod admin;
 mod dlq;
 mod events;
 mod feedback;
 mod gates;
+mod notices;
 mod operations;
 mod runs;
 mod views;
@@ -22,8 +23,8 @@ pub use operations::{CancelBody, ForkBody};
 pub use runs::StartBody;
 pub use views::{
     ArtifactsView, CheckpointView, ClipView, Decided, DlqList, ErrorBody, FeedbackList,
-    FeedbackView, FileView, Forked, ForkedFrom, History, RunList, RunState, RunSummary, RunView,
-    Started, TaskFound, TaskList, TaskView,
+    FeedbackView, FileView, Forked, ForkedFrom, History, NoticeList, NoticeView, RunList, RunState,
+    RunSummary, RunView, Started, TaskFound, TaskList, TaskView,
 };
 
 mod openapi;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/runs/{id}/history", get(operations::history))
         .route("/v1/runs/{id}/feedback", post(feedback::give).get(feedback::list))
         .route("/v1/runs/{id}/events", get(events::events))
+        .route("/v1/runs/{id}/notifications", get(notices::list))
         .route("/v1/admin/runs/{id}/audit", get(admin::audit))
         .route("/v1/admin/dlq", get(dlq::list))
         .route("/v1/admin/dlq/redrive", post(dlq::redrive).get(dlq::redrive_status))

@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi};
         super::feedback::give,
         super::feedback::list,
         super::events::events,
+        super::notices::list,
         super::admin::audit,
         super::dlq::list,
         super::dlq::show,

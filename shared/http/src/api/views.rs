@@ -307,6 +307,41 @@ pub struct FeedbackList {
     pub average: Option<f64>,
 }
 
+/// One event's delivery to one endpoint.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NoticeView {
+    /// The event id (the `webhook-id` header).
+    pub event_id: String,
+    /// `run.awaiting_approval`, `run.stalled`, `run.failed` or `run.completed`.
+    pub event_type: String,
+    /// The endpoint's configured name.
+    pub endpoint: String,
+    /// `sending`, `retrying`, `delivered`, `gave_up` or `dropped` (the endpoint is no longer
+    /// configured).
+    pub state: String,
+    /// Attempts made.
+    pub attempts: u32,
+    /// The last answer's HTTP status.
+    pub last_status: Option<u16>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    /// When the next attempt is due (RFC 3339).
+    pub next_attempt_at: Option<String>,
+    /// First attempt (RFC 3339).
+    pub first_at: String,
+    /// Last change (RFC 3339).
+    pub updated_at: String,
+}
+
+/// A run's notification delivery log.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NoticeList {
+    /// The run.
+    pub run_id: String,
+    /// Oldest first.
+    pub deliveries: Vec<NoticeView>,
+}
+
 /// An error: a stable code and a reason for people (`docs/errors.md`).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
