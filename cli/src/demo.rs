@@ -3,14 +3,14 @@
 //! It starts, in this process: the embedded backend in the data directory (SQLite + files), the
 //! API and webhook routes on a free local port, the step runner, and the fake provider server on
 //! another free port. The workflow calls the fake providers through the real HTTP clients, and
-//! they call back over HTTP with real signatures. Gates are approved with `--auto-approve`,
-//! otherwise asked on the terminal.
+//! they call back over HTTP with real signatures. Gates are approved with `--auto-approve`;
+//! otherwise the demo prints the review console's page of the run and waits for the person's
+//! decision there.
 //!
 //! With ffmpeg on this machine the video is real: the fake video APIs hand out distinct
 //! test-pattern clips and the built-in renderer cuts them into the final video, whose summary
 //! and contact sheet end the demo. Without it the run is the same with placeholder files.
 
-use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,7 @@ use myloware_media::{Ffmpeg, HOW_TO_GET};
 use myloware_providers::clients::{FfmpegRenderSettings, Kind, Mode};
 use myloware_providers::server::{FakeConfig, FakeServer};
 use myloware_runtime::wiring::{Fakes, providers};
-use myloware_runtime::{RuntimeConfig, app_state};
+use myloware_runtime::{RuntimeConfig, app_state, with_console};
 use myloware_sqlite::Embedded;
 
 use crate::embedded;
@@ -40,7 +40,7 @@ pub struct DemoArgs {
     /// The project (`myloware projects list`).
     #[arg(long, default_value = "demo")]
     project: String,
-    /// Approve both gates without asking.
+    /// Approve both gates without asking (otherwise decide them in the review console).
     #[arg(long)]
     auto_approve: bool,
     /// The brief.
@@ -93,7 +93,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     cfg.set_secret(Provider::OpenAi, WebhookSecret::parse(OPENAI_SECRET)?);
     cfg.set_secret(Provider::Replicate, WebhookSecret::parse(REPLICATE_SECRET)?);
     cfg.set_secret(Provider::Remotion, WebhookSecret::parse(REMOTION_SECRET)?);
-    cfg.api_keys = vec!["demo-key".into()];
+    // A key of this demo's own, printed with the console's address: nobody else on this
+    // machine can act on the run.
+    let key = format!("demo-{}", uuid::Uuid::new_v4().simple());
+    cfg.api_keys = vec![format!("{key}:admin@demo")];
     cfg.engine.webhook_base_url = base.clone();
     // The fake upload is done in under a second, and Veo is polled: ask soon.
     cfg.engine.waits.publish_poll.after = Duration::from_millis(500);
@@ -123,7 +126,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let providers = providers(&cfg, Fakes::Server(fake.base_url()))?;
     let (backend, engine) = embedded::engine(&args.data_dir, &mut cfg, providers)?;
     embedded::spawn_worker(&engine, &backend, "demo");
-    let router = myloware_http::local_router(app_state(engine.clone(), &cfg, None)?);
+    let state = app_state(engine.clone(), &cfg, None)?.with_dlq(backend.queue.clone());
+    let router = with_console(myloware_http::local_router(state.clone()), state, None).await?;
     tokio::spawn(async move { axum::serve(listener, router).await });
     eprintln!("MyloWare demo");
     eprintln!("  API + webhooks   {base}");
@@ -140,6 +144,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ),
     }
     eprintln!("  data directory   {}", args.data_dir.display());
+    eprintln!("  review console   {base}/console (sign in with the API key {key})");
 
     let out = engine
         .start_run(StartRequest {
@@ -152,16 +157,24 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             owner: None,
         })
         .await?;
-    let run = follow(&engine, out.run.run_id, args.auto_approve).await?;
+    let console = format!("{base}/console/runs/{}", out.run.run_id);
+    let run = follow(&engine, out.run.run_id, args.auto_approve, &console).await?;
     summary(&engine, &backend, &run, &fake, ffmpeg.as_ref(), args.json).await
 }
 
-/// Show live progress until the run ends; decide the gates on the way.
-async fn follow(engine: &Engine, id: myloware::RunId, auto: bool) -> anyhow::Result<RunRecord> {
+/// Show live progress until the run ends. With `auto`, approve the gates on the way;
+/// otherwise point at the run's console page and wait there for the person's decision.
+async fn follow(
+    engine: &Engine,
+    id: myloware::RunId,
+    auto: bool,
+    console: &str,
+) -> anyhow::Result<RunRecord> {
     let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template("{spinner} {elapsed:>3} {msg}")?);
     bar.enable_steady_tick(Duration::from_millis(100));
-    let started = Instant::now();
+    let mut working_since = Instant::now();
+    let mut told = None;
     loop {
         let run = engine.store.get_run(&id).await?.context("the run vanished")?;
         let mut msg = format!("run {} · step {} · {}", &id.to_string()[..8], run.step, run.status);
@@ -169,7 +182,6 @@ async fn follow(engine: &Engine, id: myloware::RunId, auto: bool) -> anyhow::Res
         {
             msg.push_str(&format!(" · callbacks {arrived}/{expected}"));
         }
-        bar.set_message(msg);
         let gate = match run.status {
             RunStatus::AwaitingIdeationApproval => Some(Gate::Ideation),
             RunStatus::AwaitingPublishApproval => Some(Gate::Publish),
@@ -179,33 +191,35 @@ async fn follow(engine: &Engine, id: myloware::RunId, auto: bool) -> anyhow::Res
             }
             _ => None,
         };
-        if let Some(gate) = gate {
-            let approve = auto || bar.suspend(|| ask(&run, gate)).unwrap_or(false);
-            let decision = if approve { Decision::Approve } else { Decision::Reject };
-            engine.decide(&id, gate, decision, None, "demo", None).await?;
+        match gate {
+            Some(gate) if auto => {
+                engine.decide(&id, gate, Decision::Approve, None, "demo", None).await?;
+            }
+            Some(gate) => {
+                msg.push_str(" · waiting for your decision in the console");
+                if told != Some(gate) {
+                    told = Some(gate);
+                    bar.suspend(|| {
+                        eprintln!(
+                            "\nThe run waits at the {} gate. Look and decide at",
+                            gate.as_str()
+                        );
+                        eprintln!("  {console}");
+                    });
+                }
+            }
+            None => {}
         }
-        if started.elapsed() > Duration::from_secs(180) {
+        bar.set_message(msg);
+        // A person may take their time at a gate; the machine may not between gates.
+        if gate.is_some() {
+            working_since = Instant::now();
+        } else if working_since.elapsed() > Duration::from_secs(180) {
             bar.finish_and_clear();
-            bail!("the run did not finish within 3 minutes (status {})", run.status);
+            bail!("the run did not move on within 3 minutes (status {})", run.status);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-fn ask(run: &RunRecord, gate: Gate) -> std::io::Result<bool> {
-    if gate == Gate::Ideation
-        && let Some(ideas) = &run.state.ideas
-    {
-        eprintln!("\nideas: {}", ideas.title);
-        for p in &ideas.prompts {
-            eprintln!("  - {p}");
-        }
-    }
-    eprint!("approve the {} gate? [y/N] ", gate.as_str());
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line.trim().eq_ignore_ascii_case("y"))
 }
 
 async fn summary(

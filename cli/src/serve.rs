@@ -12,7 +12,7 @@ use myloware_http::serve::{ServeLimits, serve};
 use myloware_providers::clients::Mode;
 use myloware_providers::server::{FakeConfig, FakeServer};
 use myloware_runtime::wiring::{Fakes, providers};
-use myloware_runtime::{RuntimeConfig, app_state, aws_engine};
+use myloware_runtime::{RuntimeConfig, app_state, aws_engine, with_console};
 
 use crate::embedded;
 
@@ -111,7 +111,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             embedded::spawn_sweeper(&engine, std::time::Duration::from_secs(60));
             tracing::info!(addr = %args.addr, data_dir = %args.data_dir.display(), "serving (embedded)");
             let state = app_state(engine, &cfg, None)?.with_dlq(backend.queue.clone());
-            serve(listener, myloware_http::local_router(state), limits, shutdown_signal()).await;
+            let router =
+                with_console(myloware_http::local_router(state.clone()), state, None).await?;
+            serve(listener, router, limits, shutdown_signal()).await;
             // The worker finishes the steps it holds (each checkpoints) before the process ends.
             let _ = stop_tx.send(true);
             match tokio::time::timeout(limits.shutdown_grace, worker).await {
@@ -129,7 +131,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let driver = SqsDriver::new(clients.sqs.clone(), &resources.queue_url);
             let (consumer, dlq) = myloware_runtime::step_consumers(&clients, &resources);
             let state = app_state(engine.clone(), &cfg, Some(&clients))?.with_dlq(dlq.clone());
-            let router = myloware_http::local_router(state);
+            let router =
+                with_console(myloware_http::local_router(state.clone()), state, Some(&clients))
+                    .await?;
             embedded::spawn_sweeper(&engine, std::time::Duration::from_secs(60));
             let queues = myloware_step::StepQueues { consumer, dlq };
             let handler = |ev| {

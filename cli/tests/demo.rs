@@ -1,9 +1,10 @@
 //! The README's first command: `myloware demo --auto-approve` completes a 3-clip run, ends with a
 //! real video, and exits 0.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use myloware_media::Ffmpeg;
+use myloware_tests::http::{ApiClient, Demo};
 
 fn data_dir() -> String {
     std::env::temp_dir()
@@ -121,21 +122,19 @@ fn without_ffmpeg_the_demo_completes_and_says_how_to_get_a_real_video() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("MYLOWARE_FFMPEG"));
 }
 
-#[test]
-fn rejecting_a_gate_exits_non_zero() {
-    use std::io::Write;
+/// Without `--auto-approve` the demo waits at each gate for a decision in the review console
+/// (or the API, as here); a rejection ends the run, and the demo exits non-zero.
+#[tokio::test]
+async fn rejecting_a_gate_exits_non_zero() {
     let dir = data_dir();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_myloware"))
-        .args(["demo", "--clips", "1", "--data-dir", &dir])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child.stdin.take().unwrap().write_all(b"n\n").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("rejected"));
+    let mut demo =
+        Demo::start(env!("CARGO_BIN_EXE_myloware"), &["--clips", "1", "--data-dir", &dir]);
+    let api = ApiClient::new(&demo.base, &demo.key);
+    api.wait_status(demo.run_id(), "awaiting_ideation_approval").await;
+    assert_eq!(api.decide(demo.run_id(), "reject", "ideation").await, 200);
+    assert_eq!(api.wait_status(demo.run_id(), "rejected").await["status"], "rejected");
+    let status = demo.wait();
+    assert!(!status.success(), "the demo says the run did not complete");
 }
 
 #[test]

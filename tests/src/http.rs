@@ -124,6 +124,16 @@ impl ApiClient {
         r.send().await.expect("get").json().await.expect("json")
     }
 
+    /// `approve` or `reject` `gate`; returns the HTTP status.
+    pub async fn decide(&self, id: &str, action: &str, gate: &str) -> u16 {
+        let r = self
+            .http
+            .post(format!("{}/v1/runs/{id}/{action}", self.base))
+            .header("x-api-key", &self.key)
+            .json(&json!({ "gate": gate }));
+        r.send().await.expect("decide").status().as_u16()
+    }
+
     /// Approve `gate`; returns the HTTP status.
     pub async fn approve(&self, id: &str, gate: &str) -> u16 {
         let r = self
@@ -166,5 +176,75 @@ impl ApiClient {
             assert!(Instant::now() < deadline, "run {id} did not end: {v}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+}
+
+/// `myloware demo` without `--auto-approve`, as started by a test: what it printed — the API's
+/// base URL, its review console's page of the run, and the key to sign in with.
+pub struct Demo {
+    child: ChildGuard,
+    /// The API and console's base URL.
+    pub base: String,
+    /// The run's console page.
+    pub run_page: String,
+    /// The demo's API key.
+    pub key: String,
+}
+
+impl Demo {
+    /// Start the demo binary `bin` with `args` after `demo`, and read its address and key.
+    pub fn start(bin: &str, args: &[&str]) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(bin)
+            .arg("demo")
+            .args(args)
+            .env("MYLOWARE_LOG_FORMAT", "text")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the demo");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let (mut base, mut key, mut run_page) = (None, None, None);
+        let until = Instant::now() + Duration::from_secs(60);
+        while base.is_none() || key.is_none() || run_page.is_none() {
+            let left = until.saturating_duration_since(Instant::now());
+            let line = rx.recv_timeout(left).unwrap_or_else(|_| {
+                panic!("the demo did not print its console ({base:?}, {key:?}, {run_page:?})")
+            });
+            if let Some((_, b)) = line.split_once("API + webhooks") {
+                base = Some(b.trim().to_owned());
+            }
+            if let Some((_, k)) = line.split_once("sign in with the API key ") {
+                key = Some(k.trim_end_matches(')').to_owned());
+            }
+            if line.trim().starts_with("http://") && line.contains("/console/runs/") {
+                run_page = Some(line.trim().to_owned());
+            }
+        }
+        // Keep reading what it prints, or it blocks on a full pipe.
+        std::thread::spawn(move || while rx.recv().is_ok() {});
+        Demo {
+            child: ChildGuard(child),
+            base: base.unwrap(),
+            run_page: run_page.unwrap(),
+            key: key.unwrap(),
+        }
+    }
+
+    /// Wait for the demo to exit.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.child.0.wait().expect("wait for the demo")
+    }
+
+    /// The run's id.
+    pub fn run_id(&self) -> &str {
+        self.run_page.rsplit('/').next().unwrap()
     }
 }

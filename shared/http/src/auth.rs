@@ -23,7 +23,8 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn name(self) -> &'static str {
+    /// Stable name (`runs`, `operator`, `admin`).
+    pub fn name(self) -> &'static str {
         match self {
             Scope::Runs => "runs",
             Scope::Operator => "operator",
@@ -94,6 +95,17 @@ pub fn hash_entry(key: &str, scope: Scope) -> String {
 }
 
 impl Caller {
+    /// The caller of the key whose digest is `digest`.
+    fn of(digest: &[u8; 32], scope: Scope, principal: Option<String>) -> Self {
+        let fingerprint = format!("key:{}", hex::encode(&digest[..4]));
+        Caller {
+            principal: principal.unwrap_or_else(|| fingerprint.clone()),
+            fingerprint,
+            admin: scope == Scope::Admin,
+            scope,
+        }
+    }
+
     /// Whose runs this key sees: its principal's, or every one for operators and admins.
     pub fn viewer(&self) -> myloware::domain::Viewer {
         myloware::domain::Viewer {
@@ -226,13 +238,25 @@ impl ApiKeys {
             (_, true) => Scope::Operator,
             _ => Scope::Runs,
         };
-        let fingerprint = format!("key:{}", hex::encode(&d[..4]));
-        Ok(Caller {
-            principal: principal.unwrap_or_else(|| fingerprint.clone()),
-            fingerprint,
-            admin: scope == Scope::Admin,
-            scope,
-        })
+        Ok(Caller::of(&d, scope, principal))
+    }
+
+    /// Check a key given in a form (the console's sign-in) as a request's header is checked.
+    pub fn check_key(&self, key: &str) -> Result<Caller, ApiError> {
+        let mut headers = HeaderMap::new();
+        if let Ok(v) = axum::http::HeaderValue::from_str(key.trim()) {
+            headers.insert("x-api-key", v);
+        }
+        self.check(&headers)
+    }
+
+    /// The caller of the configured key with this fingerprint (a console session names its
+    /// key so): `None` once the key is no longer configured, which ends its sessions.
+    pub fn caller_by_fingerprint(&self, fingerprint: &str) -> Option<Caller> {
+        self.keys
+            .iter()
+            .map(|k| Caller::of(&k.digest, k.scope, k.principal.clone()))
+            .find(|c| c.fingerprint == fingerprint)
     }
 
     /// Check the key and require the admin scope (for routes outside the authenticated API,

@@ -2,6 +2,7 @@
 //! adapters and providers, set up JSON logs. Function `main`s stay a few lines of wiring.
 
 pub mod config;
+pub mod console_config;
 pub mod lambda;
 pub mod notify_config;
 pub mod provider_config;
@@ -12,4 +13,4 @@ pub mod wiring;
 
 pub use config::{ConfigError, RuntimeConfig};
 pub use sink::HttpCallbackSink;
-pub use wiring::{app_state, aws_engine, aws_engine_from_env, step_consumers};
+pub use wiring::{app_state, aws_engine, aws_engine_from_env, step_consumers, with_console};

@@ -228,6 +228,17 @@ pub fn app_state(
         .with_setup(cfg.providers.setup()))
 }
 
+/// `router` with the review console beside it (`/console`), its sessions signed as configured
+/// (`console_config.rs`).
+pub async fn with_console(
+    router: axum::Router,
+    state: AppState,
+    clients: Option<&AwsClients>,
+) -> Result<axum::Router, ConfigError> {
+    let sessions = crate::console_config::console_sessions(clients).await?;
+    Ok(router.merge(myloware_console::router(state, sessions)))
+}
+
 /// Everything a Lambda function needs, from the environment: config and the engine on AWS with
 /// its providers.
 pub async fn aws_engine_from_env() -> Result<(RuntimeConfig, Engine, AwsClients), ConfigError> {

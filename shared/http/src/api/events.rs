@@ -56,8 +56,17 @@ pub async fn events(
         ));
     }
     st.engine.get_for(&id, &caller.viewer()).await?;
-    let state =
-        (st.engine.clone(), RunWatch::new(id), VecDeque::new(), Duration::from_millis(poll));
+    Ok(run_events(st.engine.clone(), id, Duration::from_millis(poll)))
+}
+
+/// The SSE stream of run `id`'s events, read every `poll` (the caller checked the viewer may see
+/// the run). Shared with the review console's live updates.
+pub fn run_events(
+    engine: Engine,
+    id: myloware::RunId,
+    poll: Duration,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let state = (engine, RunWatch::new(id), VecDeque::new(), poll);
     let stream = futures_util::stream::unfold(
         state,
         move |(engine, mut w, mut queued, poll): (Engine, RunWatch, VecDeque<Event>, Duration)| async move {
@@ -82,5 +91,5 @@ pub async fn events(
             }
         },
     );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+    Sse::new(stream).keep_alive(KeepAlive::default())
 }

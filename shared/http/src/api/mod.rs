@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 use crate::AppState;
 
 pub use dlq::ResolveBody;
+pub use events::run_events;
 pub use feedback::FeedbackBody;
 pub use gates::GateBody;
 pub use operations::{CancelBody, ForkBody};
