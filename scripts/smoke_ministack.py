@@ -34,7 +34,11 @@ def http(method, url, key=None, body=None):
         req.add_header("x-api-key", key)
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, json.loads(r.read() or b"null")
+            raw = r.read()
+            try:
+                return r.status, json.loads(raw or b"null")
+            except ValueError:  # a page, not JSON (the console)
+                return r.status, raw.decode(errors="replace")
     except urllib.error.HTTPError as e:
         raw = e.read()
         try:
@@ -234,6 +238,11 @@ def main():
         raise SystemExit(f"run did not complete; statuses seen: {seen}")
     published = view.get("artifacts", {}).get("published_url")
     log(f"completed in {time.time() - started:.1f} s; published at {published}")
+    # The review console is routed to the api function through the gateway: its sign-in form.
+    status, page = http("GET", f"{base}/console/login")
+    if status != 200 or "api_key" not in str(page):
+        raise SystemExit(f"console: {status} {str(page)[:300]}")
+    log("the review console answers through the gateway")
     print(json.dumps({"run_id": run_id, "statuses": seen, "published_url": published}))
 
 

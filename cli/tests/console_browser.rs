@@ -59,8 +59,19 @@ async fn browser(profile: &std::path::Path) -> (ChildGuard, Client) {
     }
 }
 
-async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("{css}: {e}")).text().await.unwrap()
+/// The text of the first element matching `css`, read in one script (the page reloads itself
+/// when the run moves on, so an element found in one call may be gone by the next).
+async fn text(c: &Client, css: &str) -> Option<String> {
+    let script = "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;";
+    for _ in 0..50 {
+        match c.execute(script, vec![Value::from(css)]).await {
+            Ok(Value::String(t)) => return Some(t),
+            Ok(_) => return None,
+            // The page was being replaced: read the new one.
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("{css}: the page never settled");
 }
 
 /// Reload the run page until its status is `want` (the page also reloads itself on the run's
@@ -69,11 +80,10 @@ async fn wait_for_status(c: &Client, page: &str, want: &str, within: Duration) {
     let until = Instant::now() + within;
     loop {
         c.goto(page).await.unwrap();
-        let Ok(found) = c.find(Locator::Css("#status")).await else {
+        let Some(status) = text(c, "#status").await else {
             let url = c.current_url().await.unwrap();
             panic!("not a run page: {url}: {}", c.source().await.unwrap_or_default());
         };
-        let status = found.text().await.unwrap();
         if status == want {
             return;
         }
@@ -143,7 +153,7 @@ async fn a_reviewer_signs_in_edits_an_idea_and_approves_both_gates_in_chromium()
     submit(&c, "sign-in").await;
     wait_for_status(&c, &demo.run_page, "awaiting_ideation_approval", Duration::from_secs(60))
         .await;
-    assert!(text(&c, "#decide h2").await.contains("Ideation gate"));
+    assert!(text(&c, "#decide h2").await.unwrap_or_default().contains("Ideation gate"));
     screenshot(&c, "1-ideation-gate.png").await;
 
     // Edit the second clip's prompt, then approve.
@@ -154,7 +164,7 @@ async fn a_reviewer_signs_in_edits_an_idea_and_approves_both_gates_in_chromium()
     submit(&c, "approve").await;
     wait_for_status(&c, &demo.run_page, "awaiting_publish_approval", Duration::from_secs(120))
         .await;
-    let ideas = text(&c, "ol.ideas").await;
+    let ideas = text(&c, "ol.ideas").await.unwrap_or_default();
     assert!(ideas.contains(edited), "the edit is what was produced: {ideas}");
     assert_eq!(c.find_all(Locator::Css("video.clip")).await.unwrap().len(), 3, "three clips");
     let videos = playable_videos(&c).await;
@@ -167,7 +177,7 @@ async fn a_reviewer_signs_in_edits_an_idea_and_approves_both_gates_in_chromium()
 
     submit(&c, "approve").await;
     wait_for_status(&c, &demo.run_page, "completed", Duration::from_secs(60)).await;
-    let decisions = text(&c, "main").await;
+    let decisions = text(&c, "main").await.unwrap_or_default();
     assert!(decisions.contains("ideation approve (ideas edited)"), "{decisions}");
     screenshot(&c, "3-completed.png").await;
     c.close().await.unwrap();

@@ -97,7 +97,7 @@ fn harness(names: &[&str]) -> (Harness, Arc<Endpoints>) {
         .collect();
     h.engine.notifications = Some(Arc::new(Notifications {
         endpoints: endpoints_list,
-        secret,
+        secret: Some(secret),
         sender: endpoints.clone(),
         retry: RETRY,
         console_url: Some("https://console.example.com".into()),

@@ -150,7 +150,7 @@ pub async fn each_event_reaches_each_endpoint_once_verified_by_the_library(
     });
     rig.engine.notifications = Some(Arc::new(Notifications {
         endpoints: vec![receiver.endpoint("ok"), receiver.endpoint("down")],
-        secret: WebhookSecret::parse(NOTIFY_SECRET).unwrap(),
+        secret: Some(WebhookSecret::parse(NOTIFY_SECRET).unwrap()),
         sender: Arc::new(HttpNoticeSender::default()),
         retry: RETRY,
         console_url: Some("http://127.0.0.1:8080".into()),
@@ -227,4 +227,93 @@ pub async fn each_event_reaches_each_endpoint_once_verified_by_the_library(
 
 fn unix_now() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+const TELEGRAM_TOKEN: &str = "123456:fake-bot-token_for-tests";
+const TELEGRAM_CHAT: i64 = -100_200_300;
+const TELEGRAM_SECRET: &str = "telegram-secret-token-for-tests";
+
+/// Telegram, end to end over HTTP: the gate's notice reaches the fake Bot API as a message with
+/// Approve / Reject buttons (one `sendMessage`), and a press comes back to our webhook as
+/// Telegram sends it. A press with a wrong secret token (401) or from another chat changes
+/// nothing; Approve decides the gate (audited as the Telegram user); a second press is told it
+/// was already decided.
+pub async fn telegram_buttons_decide_a_gate(b: &Backend) {
+    use myloware::domain::Decision;
+    use myloware_http::{ApiKeys, AppState, TelegramInbound, WebhookSecrets, api_router};
+    use myloware_providers::server::{FakeConfig, FakeSecrets, FakeServer, Press};
+
+    let mut rig = Rig::new(b, b.queue.clone(), |c| c.waits.stuck_after = Duration::from_secs(3600));
+    // The api function's router (Telegram's updates go there on AWS), on a port of its own,
+    // taking presses from the one configured chat.
+    let secret = WebhookSecret::parse(crate::OPENAI_SECRET).unwrap();
+    let verifiers = Arc::new(WebhookSecrets::single(secret.clone(), secret.clone(), 300));
+    let inbound = TelegramInbound::new(TELEGRAM_SECRET, &TELEGRAM_CHAT.to_string());
+    let state =
+        AppState::new(rig.engine.clone(), ApiKeys::default(), verifiers).with_telegram(inbound);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ours = format!("http://{}/v1/webhooks/telegram", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, api_router(state)).await });
+    let secrets =
+        FakeSecrets { openai: secret.clone(), replicate: secret.clone(), remotion: secret };
+    let config = FakeConfig {
+        telegram_token: Some(TELEGRAM_TOKEN.into()),
+        telegram_webhook_url: Some(ours),
+        telegram_secret_token: Some(TELEGRAM_SECRET.into()),
+        ..FakeConfig::default()
+    };
+    let telegram =
+        FakeServer::spawn("127.0.0.1:0".parse().unwrap(), secrets, config).await.unwrap();
+    let chat = TELEGRAM_CHAT.to_string();
+    let endpoint = Endpoint::telegram(&telegram.base_url(), TELEGRAM_TOKEN, &chat).unwrap();
+    rig.engine.notifications = Some(Arc::new(Notifications {
+        endpoints: vec![endpoint],
+        secret: None,
+        sender: Arc::new(HttpNoticeSender::default()),
+        retry: RETRY,
+        console_url: Some("https://console.example.com".into()),
+    }));
+    rig.workers(b, 2);
+    let id = rig.start(1).await;
+    let within = Duration::from_secs(30);
+    rig.wait(&id, within, |r| r.status == RunStatus::AwaitingIdeationApproval).await;
+    let until = Instant::now() + within;
+    while telegram.telegram_messages().is_empty() {
+        assert!(Instant::now() < until, "no Telegram message");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let msg = &telegram.telegram_messages()[0];
+    assert_eq!(msg.chat_id, serde_json::json!(TELEGRAM_CHAT));
+    assert!(
+        msg.text.contains(&id.to_string()[..8]) && msg.text.contains("ideation gate"),
+        "{msg:?}"
+    );
+    let rows = &msg.reply_markup.as_ref().unwrap()["inline_keyboard"];
+    assert_eq!(rows[1][0]["url"], format!("https://console.example.com/console/runs/{id}"));
+
+    let press = |button: &str| Press { button: button.into(), user_id: 4242, ..Press::default() };
+    let forged =
+        Press { secret_token: Some("guessed-secret-token-000".into()), ..press("Approve") };
+    assert_eq!(telegram.telegram_press(&forged).await.unwrap().status, 401);
+    let elsewhere = Press { chat_id: Some(999), ..press("Approve") };
+    let answer = telegram.telegram_press(&elsewhere).await.unwrap();
+    assert_eq!(
+        (answer.status, answer.answer["text"].as_str()),
+        (200, Some("Not allowed from this chat."))
+    );
+    assert_eq!(rig.run(&id).await.status, RunStatus::AwaitingIdeationApproval, "nothing changed");
+
+    let approved = telegram.telegram_press(&press("Approve")).await.unwrap();
+    assert_eq!(approved.answer["method"], "answerCallbackQuery");
+    assert_eq!(approved.answer["text"], "Approved.");
+    rig.wait(&id, within, |r| r.status != RunStatus::AwaitingIdeationApproval).await;
+    let run = rig.run(&id).await;
+    let decision = &run.state.decisions[0];
+    assert_eq!(decision.decision, Decision::Approve);
+    let again = telegram.telegram_press(&press("Approve")).await.unwrap();
+    assert_eq!(again.answer["text"], "Already decided so.");
+    let audit = rig.engine.store.audit_log(&id).await.unwrap();
+    assert!(audit.iter().any(|a| a.actor == "telegram:4242"), "{audit:?}");
+    assert_eq!(telegram.telegram_answers().len(), 3, "Telegram performed each answer");
+    assert_eq!(telegram.stats().telegram_requests, 1, "one message for the one event so far");
 }

@@ -1,5 +1,6 @@
 //! Outbound notifications (Standard Webhooks) end to end on SQLite and on LocalStack, verified by
-//! the official library at a local endpoint (`myloware_tests::notify_scenarios`).
+//! the official library at a local endpoint, and Telegram's buttons through the fake Bot API
+//! (`myloware_tests::notify_scenarios`).
 
 use std::path::Path;
 use std::time::Duration;
@@ -26,5 +27,19 @@ async fn aws_each_event_reaches_each_endpoint_once() {
     let b = Backend::localstack(2, 8).await;
     notify_scenarios::each_event_reaches_each_endpoint_once_verified_by_the_library(&b, &python())
         .await;
+    b.cleanup();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_telegram_buttons_decide_a_gate() {
+    let b = Backend::embedded(Duration::from_secs(2), 8, Durability::PowerLoss);
+    notify_scenarios::telegram_buttons_decide_a_gate(&b).await;
+    b.cleanup();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn aws_telegram_buttons_decide_a_gate() {
+    let b = Backend::localstack(2, 8).await;
+    notify_scenarios::telegram_buttons_decide_a_gate(&b).await;
     b.cleanup();
 }

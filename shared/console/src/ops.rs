@@ -6,10 +6,12 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use std::sync::Arc;
+
 use myloware::domain::RunStatus;
-use myloware::ports::ListQuery;
+use myloware::ports::{DeadLetters, ListQuery};
 use myloware::time::Timestamp;
-use myloware_http::Scope;
+use myloware_http::{ApiError, Scope};
 use serde::Deserialize;
 
 use crate::Console;
@@ -113,9 +115,7 @@ pub(crate) async fn replay(
     Path(message_id): Path<String>,
     form: Fields,
 ) -> Result<Response, ConsoleError> {
-    form.check_csrf(&st, &session)?;
-    require(&session, Scope::Admin)?;
-    let dlq = dlq_of(&st)?;
+    let dlq = admin_dlq(&st, &session, &form)?;
     st.app.engine.dlq_replay(dlq.as_ref(), &message_id, &actor(&session)).await?;
     Ok(see_other("/console/ops?done=replayed"))
 }
@@ -127,21 +127,22 @@ pub(crate) async fn resolve(
     Path(message_id): Path<String>,
     form: Fields,
 ) -> Result<Response, ConsoleError> {
-    form.check_csrf(&st, &session)?;
-    require(&session, Scope::Admin)?;
-    let dlq = dlq_of(&st)?;
+    let dlq = admin_dlq(&st, &session, &form)?;
     let reason = form.get("reason").map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
     st.app.engine.dlq_resolve(dlq.as_ref(), &message_id, &actor(&session), reason).await?;
     Ok(see_other("/console/ops?done=resolved"))
 }
 
-fn dlq_of(st: &Console) -> Result<std::sync::Arc<dyn myloware::ports::DeadLetters>, ConsoleError> {
+/// A DLQ form's checks, in order: its CSRF token, the admin scope, a DLQ to act on.
+fn admin_dlq(
+    st: &Console,
+    session: &Session,
+    form: &Fields,
+) -> Result<Arc<dyn DeadLetters>, ConsoleError> {
+    form.check_csrf(st, session)?;
+    require(session, Scope::Admin)?;
     st.app.dlq.clone().ok_or_else(|| {
-        let e = myloware_http::ApiError::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "dlq_not_configured",
-            "this server has no DLQ",
-        );
-        e.into()
+        let why = "this server has no DLQ";
+        ApiError::new(StatusCode::NOT_IMPLEMENTED, "dlq_not_configured", why).into()
     })
 }

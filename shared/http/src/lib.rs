@@ -16,7 +16,7 @@ use axum::routing::get;
 
 pub use auth::{ApiKeys, Caller, Scope, hash_entry};
 pub use error::ApiError;
-pub use state::{AppState, Setup, VerifierSource, WebhookSecrets};
+pub use state::{AppState, Setup, TelegramInbound, VerifierSource, WebhookSecrets};
 
 /// Largest webhook body we read (larger → 413).
 pub const MAX_WEBHOOK_BODY: usize = 256 * 1024;
@@ -27,9 +27,10 @@ fn authenticated_api(state: &AppState) -> Router<AppState> {
     api::routes().layer(axum::middleware::from_fn_with_state(state.clone(), auth::layer))
 }
 
-/// The `api` function's router: runs API + health.
+/// The `api` function's router: runs API, Telegram's updates (gate decisions) + health.
 pub fn api_router(state: AppState) -> Router {
     authenticated_api(&state)
+        .merge(webhooks::telegram_routes())
         .route("/health", get(health::health))
         .route("/openapi.json", get(health::openapi_json))
         .layer(axum::middleware::from_fn(request_id::layer))
@@ -49,6 +50,7 @@ pub fn webhook_router(state: AppState) -> Router {
 pub fn local_router(state: AppState) -> Router {
     authenticated_api(&state)
         .merge(webhooks::routes())
+        .merge(webhooks::telegram_routes())
         .route("/health", get(health::health))
         .route("/openapi.json", get(health::openapi_json))
         .layer(axum::middleware::from_fn(request_id::layer))

@@ -83,13 +83,42 @@ pub struct AppState {
     pub dlq: Option<Arc<dyn myloware::ports::DeadLetters>>,
     /// How the process is set up (deep health).
     pub setup: Arc<Setup>,
+    /// Telegram button presses: what they are checked against (absent: refused).
+    pub telegram: Option<Arc<TelegramInbound>>,
+}
+
+/// What a Telegram update must carry: the `secret_token` given to `setWebhook` (Telegram sends
+/// it in `X-Telegram-Bot-Api-Secret-Token`), and the one chat whose presses decide.
+pub struct TelegramInbound {
+    secret_token: String,
+    /// The chat.
+    pub chat_id: String,
+}
+
+impl TelegramInbound {
+    /// Presses from `chat_id`, carrying `secret_token`.
+    pub fn new(secret_token: &str, chat_id: &str) -> Self {
+        Self { secret_token: secret_token.to_owned(), chat_id: chat_id.to_owned() }
+    }
+
+    /// True when `given` is the secret token (constant time).
+    pub fn token_ok(&self, given: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        bool::from(self.secret_token.as_bytes().ct_eq(given.as_bytes()))
+    }
 }
 
 impl AppState {
     /// The state for `engine`, its keys and webhook verifiers (no DLQ operations, an empty
     /// setup report).
     pub fn new(engine: Engine, api_keys: ApiKeys, webhooks: Arc<dyn VerifierSource>) -> Self {
-        Self { engine, api_keys, webhooks, dlq: None, setup: Arc::default() }
+        Self { engine, api_keys, webhooks, dlq: None, setup: Arc::default(), telegram: None }
+    }
+
+    /// The same state taking Telegram button presses checked against `inbound`.
+    pub fn with_telegram(mut self, inbound: TelegramInbound) -> Self {
+        self.telegram = Some(Arc::new(inbound));
+        self
     }
 
     /// The same state reporting `setup` on deep health checks.

@@ -25,6 +25,14 @@ pub fn routes() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
 }
 
+/// Telegram's updates: served by the api function (a decision writes what the webhook
+/// function may not), and locally beside the other webhooks.
+pub fn telegram_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/webhooks/telegram", post(telegram))
+        .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY))
+}
+
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
@@ -190,4 +198,48 @@ pub(crate) async fn remotion(
             .await,
     )?;
     Ok(body(ack))
+}
+
+/// `POST /v1/webhooks/telegram`: a Telegram update (a button press on a gate's message). The
+/// `X-Telegram-Bot-Api-Secret-Token` header is checked before the body is read; the answer to a
+/// press is an `answerCallbackQuery` in the response (Telegram performs it).
+#[utoipa::path(post, path = "/v1/webhooks/telegram", tag = "webhooks",
+    params(("x-telegram-bot-api-secret-token" = String, Header, description = "the secret_token given to setWebhook")),
+    request_body(content = Object, content_type = "application/json"),
+    responses((status = 200, body = Object, description = "an answerCallbackQuery for a press, {} otherwise"),
+        (status = 400, body = crate::api::ErrorBody), (status = 401, body = crate::api::ErrorBody),
+        (status = 413, body = crate::api::ErrorBody), (status = 415, body = crate::api::ErrorBody),
+        (status = 500, body = crate::api::ErrorBody)))]
+pub(crate) async fn telegram(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Some(inbound) = st.telegram.as_deref() else {
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "telegram_not_configured",
+            "no Telegram chat is configured here: updates are refused",
+        ));
+    };
+    let given = header(&headers, "x-telegram-bot-api-secret-token").unwrap_or_default();
+    if !inbound.token_ok(given) {
+        myloware::engine::meter::webhook("telegram", "rejected");
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_signature",
+            "missing or wrong X-Telegram-Bot-Api-Secret-Token",
+        ));
+    }
+    let raw = admit(&headers, raw)?;
+    log_payload("telegram", &raw);
+    let update: myloware::engine::telegram::Update = serde_json::from_slice(&raw).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_payload", format!("not an update: {e}"))
+    })?;
+    let answer = st.engine.telegram_update(&update, &inbound.chat_id).await?;
+    myloware::engine::meter::webhook(
+        "telegram",
+        if answer.is_some() { "accepted" } else { "ignored" },
+    );
+    Ok(Json(answer.unwrap_or_else(|| serde_json::json!({}))))
 }

@@ -8,6 +8,7 @@ use myloware::config::{env_list, env_num};
 use myloware::engine::{Endpoint, MAX_NOTICE_DELAY, Notifications};
 use myloware::ports::NoticeSender;
 use myloware_aws::AwsClients;
+use myloware_aws::secret_store::SecretRef;
 
 use crate::config::{ConfigError, SecretSetting};
 use crate::secrets::parse_secret_list;
@@ -23,6 +24,77 @@ pub const ENV_NOTIFY_MAX_ATTEMPTS: &str = "MYLOWARE_NOTIFY_MAX_ATTEMPTS";
 pub const ENV_NOTIFY_RETRY_BASE_MS: &str = "MYLOWARE_NOTIFY_RETRY_BASE_MS";
 /// Public base URL of the review console (links in events and in the demo).
 pub const ENV_CONSOLE_URL: &str = "MYLOWARE_CONSOLE_URL";
+/// A Telegram bot's token (from @BotFather; or `secretsmanager:<id>` / `ssm:<name>`): the chat
+/// below is messaged too, with decision buttons at a gate.
+pub const ENV_TELEGRAM_BOT_TOKEN: &str = "MYLOWARE_TELEGRAM_BOT_TOKEN";
+/// The chat the bot messages and the only one whose button presses decide (a number or
+/// `@channel`).
+pub const ENV_TELEGRAM_CHAT_ID: &str = "MYLOWARE_TELEGRAM_CHAT_ID";
+/// The `secret_token` given to `setWebhook`: Telegram sends it with every update, and presses
+/// without it are refused (required with a bot token).
+pub const ENV_TELEGRAM_SECRET_TOKEN: &str = "MYLOWARE_TELEGRAM_SECRET_TOKEN";
+/// The Bot API's base URL (`https://api.telegram.org`; a fake's, in tests).
+pub const ENV_TELEGRAM_API_URL: &str = "MYLOWARE_TELEGRAM_API_URL";
+
+/// Telegram settings.
+#[derive(Clone)]
+pub struct TelegramConfig {
+    /// The bot token, or where it is kept (read at start-up).
+    pub token: SecretRef,
+    /// The chat.
+    pub chat_id: String,
+    /// The webhook's `secret_token`, or where it is kept (read at start-up).
+    pub secret_token: SecretRef,
+    /// The Bot API's base URL.
+    pub api_url: String,
+}
+
+impl TelegramConfig {
+    fn from_env() -> Result<Option<Self>, ConfigError> {
+        let raw = std::env::var(ENV_TELEGRAM_BOT_TOKEN).unwrap_or_default();
+        if raw.trim().is_empty() {
+            return Ok(None);
+        }
+        let need = |var: &'static str, why: &str| -> Result<String, ConfigError> {
+            let v = std::env::var(var).unwrap_or_default().trim().to_owned();
+            if v.is_empty() {
+                return Err(ConfigError::Missing { var, why: why.into() });
+            }
+            Ok(v)
+        };
+        let chat_id = need(ENV_TELEGRAM_CHAT_ID, "the bot messages that chat")?;
+        let secret_token = SecretRef::parse(&need(
+            ENV_TELEGRAM_SECRET_TOKEN,
+            "button presses are refused without it (give it to setWebhook as secret_token)",
+        )?);
+        if let SecretRef::Literal(v) = &secret_token {
+            check_secret_token(v)?;
+        }
+        let api_url = std::env::var(ENV_TELEGRAM_API_URL)
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "https://api.telegram.org".into());
+        Ok(Some(Self { token: SecretRef::parse(raw.trim()), chat_id, secret_token, api_url }))
+    }
+
+    /// What the webhook checks a button press against (`None` until a stored token was read).
+    pub fn inbound(&self) -> Option<myloware_http::TelegramInbound> {
+        let SecretRef::Literal(token) = &self.secret_token else { return None };
+        Some(myloware_http::TelegramInbound::new(token, &self.chat_id))
+    }
+}
+
+/// Telegram's rule for a webhook `secret_token`, and 16 characters at least so it cannot be
+/// guessed.
+fn check_secret_token(v: &str) -> Result<(), ConfigError> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-');
+    if v.len() < 16 || v.len() > 256 || !v.chars().all(ok) {
+        let why =
+            "16 to 256 of A-Z, a-z, 0-9, _ and - (Telegram's rule; 16 so it cannot be guessed)";
+        return Err(ConfigError::Invalid { var: ENV_TELEGRAM_SECRET_TOKEN, why: why.into() });
+    }
+    Ok(())
+}
 
 /// Notification settings.
 #[derive(Clone, Default)]
@@ -37,6 +109,8 @@ pub struct NotifyConfig {
     pub retry_base: Duration,
     /// The console's public base URL.
     pub console_url: Option<String>,
+    /// A Telegram chat to message, when configured.
+    pub telegram: Option<TelegramConfig>,
 }
 
 impl NotifyConfig {
@@ -72,17 +146,28 @@ impl NotifyConfig {
             return Err(ConfigError::Invalid { var: ENV_NOTIFY_MAX_ATTEMPTS, why });
         }
         let console_url = std::env::var(ENV_CONSOLE_URL).ok().filter(|s| !s.trim().is_empty());
+        let telegram = TelegramConfig::from_env()?;
+        if let Some(t) = &telegram {
+            // Check what can be checked before start-up ends (a stored token is read later).
+            let token = match &t.token {
+                SecretRef::Literal(v) => v.as_str(),
+                _ => "1:checked-when-read",
+            };
+            Endpoint::telegram(&t.api_url, token, &t.chat_id)
+                .map_err(|why| ConfigError::Invalid { var: ENV_TELEGRAM_BOT_TOKEN, why })?;
+        }
         Ok(Self {
             endpoints,
             secret,
             max_attempts,
             retry_base: Duration::from_millis(env_num(ENV_NOTIFY_RETRY_BASE_MS, 5000)?),
             console_url,
+            telegram,
         })
     }
 
-    /// A secret kept in a store is read once, at start-up (like the API key digests), and only
-    /// when there are endpoints to sign for.
+    /// Secrets kept in a store (the signing secret, the bot token) are read once, at start-up
+    /// (like the API key digests), and only when they are used.
     pub async fn resolve_secret(&mut self, clients: &AwsClients) -> Result<(), ConfigError> {
         let var = ENV_NOTIFY_SECRET;
         let unread = self.secret.literal.is_empty() && !self.endpoints.is_empty();
@@ -90,6 +175,21 @@ impl NotifyConfig {
             let raw = r.fetch(clients).await.map_err(|why| ConfigError::Secret { var, why })?;
             self.secret.literal =
                 parse_secret_list(&raw).map_err(|why| ConfigError::Secret { var, why })?;
+        }
+        if let Some(t) = self.telegram.as_mut() {
+            for (r, var) in [
+                (&mut t.token, ENV_TELEGRAM_BOT_TOKEN),
+                (&mut t.secret_token, ENV_TELEGRAM_SECRET_TOKEN),
+            ] {
+                if !matches!(r, SecretRef::Literal(_)) {
+                    let raw =
+                        r.fetch(clients).await.map_err(|why| ConfigError::Secret { var, why })?;
+                    *r = SecretRef::Literal(raw.trim().to_owned());
+                }
+            }
+            if let SecretRef::Literal(v) = &t.secret_token {
+                check_secret_token(v)?;
+            }
         }
         Ok(())
     }
@@ -99,26 +199,34 @@ impl NotifyConfig {
         &self,
         sender: Arc<dyn NoticeSender>,
     ) -> Result<Option<Arc<Notifications>>, ConfigError> {
-        if self.endpoints.is_empty() {
+        let mut endpoints = self.endpoints.clone();
+        if let Some(t) = &self.telegram {
+            let var = ENV_TELEGRAM_BOT_TOKEN;
+            let SecretRef::Literal(token) = &t.token else {
+                let why = "a secretsmanager:/ssm: reference needs the AWS backend".into();
+                return Err(ConfigError::Secret { var, why });
+            };
+            let endpoint = Endpoint::telegram(&t.api_url, token, &t.chat_id)
+                .map_err(|why| ConfigError::Invalid { var, why })?;
+            endpoints.push(endpoint);
+        }
+        if endpoints.is_empty() {
             return Ok(None);
         }
-        let secret = self.secret.literal.first().cloned().ok_or(ConfigError::Secret {
-            var: ENV_NOTIFY_SECRET,
-            why: "a secretsmanager:/ssm: reference needs the AWS backend".into(),
-        })?;
+        let secret = self.secret.literal.first().cloned();
+        if secret.is_none() && !self.endpoints.is_empty() {
+            return Err(ConfigError::Secret {
+                var: ENV_NOTIFY_SECRET,
+                why: "a secretsmanager:/ssm: reference needs the AWS backend".into(),
+            });
+        }
         let retry = myloware::engine::RetryPolicy {
             max_attempts: self.max_attempts,
             base: self.retry_base,
             cap: MAX_NOTICE_DELAY,
         };
         let console_url = self.console_url.clone();
-        Ok(Some(Arc::new(Notifications {
-            endpoints: self.endpoints.clone(),
-            secret,
-            sender,
-            retry,
-            console_url,
-        })))
+        Ok(Some(Arc::new(Notifications { endpoints, secret, sender, retry, console_url })))
     }
 }
 
@@ -145,5 +253,25 @@ mod tests {
             assert!(Endpoint::parse(None, bad).is_err(), "{bad}");
         }
         assert!(Endpoint::parse(Some("has space"), "https://e.com/").is_err());
+    }
+
+    #[test]
+    fn a_telegram_endpoint_needs_a_bot_token_a_chat_and_a_safe_api() {
+        let ok = Endpoint::telegram("https://api.telegram.org", "123:AbC-d_e", "-100200").unwrap();
+        assert_eq!(ok.name(), "telegram");
+        assert!(!format!("{ok:?}").contains("AbC-d_e"), "the token stays out of logs: {ok:?}");
+        assert!(Endpoint::telegram("http://127.0.0.1:9", "1:x", "@ops").is_ok(), "a local fake");
+        for (api, token, chat) in [
+            ("http://api.telegram.org", "1:x", "1"),
+            ("https://api.telegram.org", "no-colon", "1"),
+            ("https://api.telegram.org", "x1:abc", "1"),
+            ("https://api.telegram.org", "1:a/b", "1"),
+            ("https://api.telegram.org", "1:x", "not a chat"),
+        ] {
+            assert!(Endpoint::telegram(api, token, chat).is_err(), "{api} {token} {chat}");
+        }
+        assert!(check_secret_token("short").is_err());
+        assert!(check_secret_token("has space in it, long enough").is_err());
+        assert!(check_secret_token("A-valid_secret-token-0123").is_ok());
     }
 }

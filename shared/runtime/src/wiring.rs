@@ -224,8 +224,12 @@ pub fn app_state(
     cfg: &RuntimeConfig,
     clients: Option<&AwsClients>,
 ) -> Result<AppState, ConfigError> {
-    Ok(AppState::new(engine, cfg.api_keys()?, cfg.verifier_source(clients)?)
-        .with_setup(cfg.providers.setup()))
+    let state = AppState::new(engine, cfg.api_keys()?, cfg.verifier_source(clients)?)
+        .with_setup(cfg.providers.setup());
+    Ok(match cfg.notify.telegram.as_ref().and_then(|t| t.inbound()) {
+        Some(inbound) => state.with_telegram(inbound),
+        None => state,
+    })
 }
 
 /// `router` with the review console beside it (`/console`), its sessions signed as configured

@@ -37,37 +37,69 @@ pub const NOTICE_CLAIM: Duration = Duration::from_secs(30);
 /// The longest delay a queue message can carry (SQS: 15 minutes).
 pub const MAX_NOTICE_DELAY: Duration = Duration::from_secs(900);
 
-/// A configured endpoint: a name (shown in the delivery log) and where to POST.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What an endpoint is.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A Standard Webhooks receiver: the event, signed with our secret.
+    Webhook,
+    /// A Telegram chat: the event as a message, with decision buttons at a gate (`telegram.rs`).
+    Telegram {
+        /// The chat's id (or `@channel`).
+        chat_id: String,
+    },
+}
+
+/// A configured endpoint: a name (shown in the delivery log), where to POST, and what it is.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
     name: String,
     url: String,
+    target: Target,
+}
+
+/// Only the scheme and host: a Telegram endpoint's URL holds the bot token, and a webhook's
+/// query string may hold one too.
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let origin = url::Url::parse(&self.url).map(|u| u.origin().ascii_serialization());
+        let kind = match self.target {
+            Target::Webhook => "webhook",
+            Target::Telegram { .. } => "telegram",
+        };
+        f.debug_struct("Endpoint")
+            .field("name", &self.name)
+            .field("kind", &kind)
+            .field("origin", &origin.unwrap_or_default())
+            .finish()
+    }
+}
+
+/// `url`, if it is `https`, or `http` to a loopback host (local development); no credentials.
+fn outbound_url(url: &str) -> Result<url::Url, String> {
+    let parsed = url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err(format!("{url:?} has no host")),
+    };
+    match parsed.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err(format!("{url:?}: notifications go over https (http only to loopback)")),
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("put no credentials in the URL; requests are signed".into());
+    }
+    Ok(parsed)
 }
 
 impl Endpoint {
-    /// An endpoint at `url`: `https`, or `http` to a loopback host (local development); no
-    /// credentials in the URL. `name` (letters, digits, `-`, `_`, `.`) defaults to the host.
+    /// A webhook endpoint at `url` ([`outbound_url`]'s rules). `name` (letters, digits, `-`,
+    /// `_`, `.`) defaults to the host.
     pub fn parse(name: Option<&str>, url: &str) -> Result<Self, String> {
-        let parsed = url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
-        let host = parsed.host_str().ok_or_else(|| format!("{url:?} has no host"))?;
-        let loopback = match parsed.host() {
-            Some(url::Host::Domain(d)) => d == "localhost",
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => false,
-        };
-        match parsed.scheme() {
-            "https" => {}
-            "http" if loopback => {}
-            _ => {
-                return Err(format!(
-                    "{url:?}: notifications go over https (http only to loopback)"
-                ));
-            }
-        }
-        if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(format!("{host}: put no credentials in the URL; requests are signed"));
-        }
+        let parsed = outbound_url(url)?;
+        let host = parsed.host_str().unwrap_or_default();
         let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
         let name = match name {
             Some(n) => n.to_owned(),
@@ -80,12 +112,40 @@ impl Endpoint {
         if name.is_empty() || name.len() > 64 || !name.chars().all(ok) {
             return Err(format!("{name:?}: an endpoint name is 1-64 of [A-Za-z0-9._-]"));
         }
-        Ok(Self { name, url: parsed.into() })
+        Ok(Self { name, url: parsed.into(), target: Target::Webhook })
+    }
+
+    /// The Telegram chat `chat_id`, messaged by the bot `token` through the Bot API at
+    /// `api_base` (`https://api.telegram.org`); named `telegram`. The token goes only there.
+    pub fn telegram(api_base: &str, token: &str, chat_id: &str) -> Result<Self, String> {
+        let base = outbound_url(api_base)?;
+        let (id, secret) = token.split_once(':').unwrap_or_default();
+        let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_');
+        if id.is_empty()
+            || !id.bytes().all(|b| b.is_ascii_digit())
+            || secret.is_empty()
+            || !secret.chars().all(ok)
+        {
+            return Err("a bot token looks like 123456:ABC-DEF... (from @BotFather)".into());
+        }
+        let chat_ok = chat_id.parse::<i64>().is_ok()
+            || chat_id.strip_prefix('@').is_some_and(|c| !c.is_empty() && c.chars().all(ok));
+        if !chat_ok {
+            return Err(format!("{chat_id:?}: a chat id is a number or an @channel name"));
+        }
+        let url = format!("{}/bot{token}/sendMessage", base.as_str().trim_end_matches('/'));
+        let target = Target::Telegram { chat_id: chat_id.to_owned() };
+        Ok(Self { name: "telegram".into(), url, target })
     }
 
     /// The name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// What it is.
+    pub fn target(&self) -> &Target {
+        &self.target
     }
 }
 
@@ -94,8 +154,8 @@ impl Endpoint {
 pub struct Notifications {
     /// The endpoints; every event goes to each.
     pub endpoints: Vec<Endpoint>,
-    /// Our signing secret (`whsec_…`), shared with the endpoints.
-    pub secret: WebhookSecret,
+    /// Our signing secret (`whsec_…`), shared with the webhook endpoints (required with any).
+    pub secret: Option<WebhookSecret>,
     /// Sends the requests.
     pub sender: Arc<dyn NoticeSender>,
     /// Attempts per event and endpoint, and the backoff between them (capped at
@@ -227,14 +287,29 @@ impl Engine {
         if !self.store.put_notice_delivery(&next, claim).await? {
             return Ok(Disposition::Retry { after: Duration::from_secs(1) });
         }
-        let ts = now.secs();
-        let signature = sign_standard(&n.secret, event_id, ts, notice.body.as_bytes());
-        let headers = [
-            ("webhook-id", event_id.clone()),
-            ("webhook-timestamp", ts.to_string()),
-            ("webhook-signature", signature),
-        ];
-        let (status, error) = match n.sender.post(&target.url, &headers, &notice.body).await {
+        let (headers, body) = match (&target.target, &n.secret) {
+            (Target::Webhook, Some(secret)) => {
+                let ts = now.secs();
+                let signature = sign_standard(secret, event_id, ts, notice.body.as_bytes());
+                let headers = vec![
+                    ("webhook-id", event_id.clone()),
+                    ("webhook-timestamp", ts.to_string()),
+                    ("webhook-signature", signature),
+                ];
+                (headers, notice.body.clone())
+            }
+            (Target::Webhook, None) => {
+                warn!(%endpoint, "no signing secret: nothing is sent unsigned");
+                (next.state, next.claimed_until) = (DeliveryState::Dropped, None);
+                next.last_error = Some("no signing secret is configured".into());
+                self.store.put_notice_delivery(&next, NoticeWrite::Settle).await?;
+                return Ok(Disposition::Ack);
+            }
+            (Target::Telegram { chat_id }, _) => {
+                (vec![], super::telegram::send_message(chat_id, &notice.body))
+            }
+        };
+        let (status, error) = match n.sender.post(&target.url, &headers, &body).await {
             PostOutcome::Answered(s) if (200..300).contains(&s) => (Some(s), None),
             PostOutcome::Answered(s) => (Some(s), Some(format!("HTTP {s}"))),
             PostOutcome::Unreachable(why) => (None, Some(why)),

@@ -38,6 +38,7 @@ use utoipa::{Modify, OpenApi};
         crate::webhooks::replicate,
         crate::webhooks::gemini,
         crate::webhooks::remotion,
+        crate::webhooks::telegram,
         crate::health::health,
         crate::health::openapi_json,
     ),

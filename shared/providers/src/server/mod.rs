@@ -1,7 +1,8 @@
 //! The fake provider server (`myloware fake-providers`, also started in-process by `demo` and by
 //! `serve` for the providers in `fake` mode): every protocol the real clients in `clients/`
 //! speak — OpenAI-style chat, moderation and videos, Replicate-style predictions, Gemini-style
-//! Veo operations, a Remotion-style render API and an Upload-Post-style upload API. It sends signed callbacks over real HTTP after a configurable delay,
+//! Veo operations, a Remotion-style render API, an Upload-Post-style upload API and Telegram's Bot
+//! API. It sends signed callbacks over real HTTP after a configurable delay,
 //! retries undelivered ones as real providers do, can fail, delay, duplicate or reorder them,
 //! and counts every request it is asked to start something with (calls) and every job it
 //! started (distinct).
@@ -20,7 +21,10 @@ mod openai;
 mod remotion;
 mod replicate;
 mod state;
+mod telegram;
 mod upload_post;
+
+pub use telegram::{Press, Pressed, SentMessage};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -64,6 +68,12 @@ pub struct FakeConfig {
     pub drop_callbacks: bool,
     /// The video status APIs answer "not found" for every job (an expired or purged job).
     pub forget_video_jobs: bool,
+    /// The Telegram bot token the Bot API accepts (none: every call is 401).
+    pub telegram_token: Option<String>,
+    /// Where Telegram updates (button presses) are posted: our `/v1/webhooks/telegram`.
+    pub telegram_webhook_url: Option<String>,
+    /// The `secret_token` given to `setWebhook`, sent with every update.
+    pub telegram_secret_token: Option<String>,
     /// Make every video a real test-pattern clip with this ffmpeg (else a tiny sample file).
     #[serde(skip)]
     pub clips: Option<myloware_media::Ffmpeg>,
@@ -84,6 +94,9 @@ impl Default for FakeConfig {
             video_submit_delay_ms: 0,
             drop_callbacks: false,
             forget_video_jobs: false,
+            telegram_token: None,
+            telegram_webhook_url: None,
+            telegram_secret_token: None,
             clips: None,
         }
     }
@@ -118,6 +131,8 @@ pub struct Stats {
     /// Requests that carried a provider's credential to a host that is not the provider's API
     /// (media storage): a client bug this count must keep at zero.
     pub credential_leaks: u64,
+    /// Bot API `sendMessage` calls with the bot's token.
+    pub telegram_requests: u64,
 }
 
 /// The secrets the fake providers sign their callbacks with.
@@ -174,6 +189,10 @@ struct Jobs {
     predictions: HashMap<String, Job>,
     /// Gemini-style operations.
     operations: HashMap<String, Job>,
+    /// Telegram messages the bot sent, oldest first.
+    telegram_messages: Vec<telegram::SentMessage>,
+    /// `answerCallbackQuery` requests performed, oldest first.
+    telegram_answers: Vec<serde_json::Value>,
 }
 
 struct Shared {
@@ -301,6 +320,21 @@ impl FakeServer {
     pub fn configure(&self, f: impl FnOnce(&mut FakeConfig)) {
         f(&mut self.shared.config.write().unwrap());
     }
+
+    /// The Telegram messages the bot sent, oldest first.
+    pub fn telegram_messages(&self) -> Vec<SentMessage> {
+        self.shared.jobs.lock().unwrap().telegram_messages.clone()
+    }
+
+    /// The `answerCallbackQuery` requests performed, oldest first.
+    pub fn telegram_answers(&self) -> Vec<serde_json::Value> {
+        self.shared.jobs.lock().unwrap().telegram_answers.clone()
+    }
+
+    /// A person presses a button (`POST /_fake/telegram/press`).
+    pub async fn telegram_press(&self, press: &Press) -> Result<Pressed, String> {
+        telegram::press_button(&self.shared, press).await
+    }
 }
 
 fn router(state: AppState) -> Router {
@@ -324,6 +358,9 @@ fn router(state: AppState) -> Router {
         .route("/v1beta/models/{model}/operations/{id}", get(gemini::operation))
         .route("/v1beta/files/{file}", get(gemini::download))
         .route("/gemini/blob/{file}", get(gemini::blob))
+        .route("/{bot}/sendMessage", post(telegram::send_message))
+        .route("/{bot}/answerCallbackQuery", post(telegram::answer_callback_query))
+        .route("/_fake/telegram/press", post(telegram::press))
         .route("/_fake/stats", get(stats))
         .route("/_fake/config", post(configure).get(config))
         .with_state(state)
