@@ -239,17 +239,55 @@ impl Engine {
         msg: &StepMessage,
         notice: &Notice,
     ) -> Result<Disposition, EngineError> {
-        let (event_id, endpoint, attempt) = (&notice.event_id, &notice.endpoint, notice.attempt);
         let now = self.clock.now();
+        let mut row = match self.claimable(msg, notice, now).await? {
+            Ok(row) => row,
+            Err(busy) => return Ok(busy),
+        };
+        let n = self.notifications.as_deref();
+        let Some((n, target)) =
+            n.and_then(|n| Some((n, n.endpoints.iter().find(|e| e.name == notice.endpoint)?)))
+        else {
+            return self.drop_notice(row, "the endpoint is no longer configured").await;
+        };
+        if !self.store.put_notice_delivery(&row, NoticeWrite::Claim { now }).await? {
+            return Ok(Disposition::Retry { after: Duration::from_secs(1) });
+        }
+        let Some((headers, body)) = request(n, target, notice, now) else {
+            return self.drop_notice(row, "no signing secret is configured").await;
+        };
+        let (status, error) = match n.sender.post(&target.url, &headers, &body).await {
+            PostOutcome::Answered(s) if (200..300).contains(&s) => (Some(s), None),
+            PostOutcome::Answered(s) => (Some(s), Some(format!("HTTP {s}"))),
+            PostOutcome::Unreachable(why) => (None, Some(why)),
+        };
+        (row.last_status, row.last_error) = (status, error);
+        (row.claimed_until, row.updated_at) = (None, self.clock.now());
+        self.settle_notice(n, msg, notice, row).await
+    }
+
+    /// The delivery row this attempt would write (`Sending`, claimed from `now`), or what to do
+    /// with the message when the attempt is not to be made: it was settled, a later attempt is
+    /// under way, or another copy holds the claim (then look again when the claim could lapse:
+    /// its holder may have died; that copy stays queued until it settles, so this one can go
+    /// otherwise).
+    async fn claimable(
+        &self,
+        msg: &StepMessage,
+        notice: &Notice,
+        now: crate::time::Timestamp,
+    ) -> Result<Result<NoticeDelivery, Disposition>, EngineError> {
         let log = self.store.notice_deliveries(&msg.run_id).await?;
-        let row = log.into_iter().find(|d| &d.event_id == event_id && &d.endpoint == endpoint);
-        let mut next = row.clone().unwrap_or(NoticeDelivery {
+        let old = log
+            .into_iter()
+            .find(|d| d.event_id == notice.event_id && d.endpoint == notice.endpoint);
+        let mut row = old.clone().unwrap_or(NoticeDelivery {
             run_id: msg.run_id,
-            event_id: event_id.clone(),
+            event_id: notice.event_id.clone(),
             kind: notice.kind,
-            endpoint: endpoint.clone(),
+            endpoint: notice.endpoint.clone(),
             state: DeliveryState::Sending,
-            attempts: attempt,
+            attempts: notice.attempt,
             last_status: None,
             last_error: None,
             next_attempt_at: None,
@@ -257,78 +295,59 @@ impl Engine {
             first_at: now,
             updated_at: now,
         });
-        (next.state, next.attempts, next.updated_at) = (DeliveryState::Sending, attempt, now);
-        (next.next_attempt_at, next.claimed_until) = (None, Some(now.plus(NOTICE_CLAIM)));
-        let claim = NoticeWrite::Claim { now };
-        if !claim.allows(row.as_ref(), &next) {
-            // Settled, a later attempt under way, or this attempt claimed by another copy: that
-            // copy stays queued until it settles, so this one can go — unless the claim may
-            // lapse (its holder died), then look again after it.
-            let held = row.as_ref().and_then(|r| {
-                let mine = r.state == DeliveryState::Sending && r.attempts == attempt;
-                mine.then_some(r.claimed_until?.since(now))
-            });
-            info!(%event_id, %endpoint, attempt, "notice already handled or being sent");
-            return Ok(match held {
-                Some(left) => Disposition::Retry { after: left + Duration::from_millis(100) },
-                None => Disposition::Ack,
-            });
+        (row.state, row.attempts, row.updated_at) = (DeliveryState::Sending, notice.attempt, now);
+        (row.next_attempt_at, row.claimed_until) = (None, Some(now.plus(NOTICE_CLAIM)));
+        if (NoticeWrite::Claim { now }).allows(old.as_ref(), &row) {
+            return Ok(Ok(row));
         }
-        let n = self.notifications.as_deref();
-        let Some((n, target)) =
-            n.and_then(|n| Some((n, n.endpoints.iter().find(|e| &e.name == endpoint)?)))
-        else {
-            warn!(%endpoint, "notice for an endpoint no longer configured; dropped");
-            (next.state, next.claimed_until) = (DeliveryState::Dropped, None);
-            next.last_error = Some("the endpoint is no longer configured".into());
-            self.store.put_notice_delivery(&next, NoticeWrite::Settle).await?;
-            return Ok(Disposition::Ack);
-        };
-        if !self.store.put_notice_delivery(&next, claim).await? {
-            return Ok(Disposition::Retry { after: Duration::from_secs(1) });
-        }
-        let (headers, body) = match (&target.target, &n.secret) {
-            (Target::Webhook, Some(secret)) => {
-                let ts = now.secs();
-                let signature = sign_standard(secret, event_id, ts, notice.body.as_bytes());
-                let headers = vec![
-                    ("webhook-id", event_id.clone()),
-                    ("webhook-timestamp", ts.to_string()),
-                    ("webhook-signature", signature),
-                ];
-                (headers, notice.body.clone())
-            }
-            (Target::Webhook, None) => {
-                warn!(%endpoint, "no signing secret: nothing is sent unsigned");
-                (next.state, next.claimed_until) = (DeliveryState::Dropped, None);
-                next.last_error = Some("no signing secret is configured".into());
-                self.store.put_notice_delivery(&next, NoticeWrite::Settle).await?;
-                return Ok(Disposition::Ack);
-            }
-            (Target::Telegram { chat_id }, _) => {
-                (vec![], super::telegram::send_message(chat_id, &notice.body))
-            }
-        };
-        let (status, error) = match n.sender.post(&target.url, &headers, &body).await {
-            PostOutcome::Answered(s) if (200..300).contains(&s) => (Some(s), None),
-            PostOutcome::Answered(s) => (Some(s), Some(format!("HTTP {s}"))),
-            PostOutcome::Unreachable(why) => (None, Some(why)),
-        };
-        let retry = error.is_some() && !n.retry.exhausted(attempt);
-        (next.last_status, next.last_error) = (status, error.clone());
-        (next.claimed_until, next.updated_at) = (None, self.clock.now());
-        next.state = match (&error, retry) {
+        let (event_id, endpoint, attempt) = (&notice.event_id, &notice.endpoint, notice.attempt);
+        info!(%event_id, %endpoint, attempt, "notice already handled or being sent");
+        let held = old.as_ref().and_then(|r| {
+            let this_attempt = r.state == DeliveryState::Sending && r.attempts == attempt;
+            this_attempt.then_some(r.claimed_until?.since(now))
+        });
+        Ok(Err(match held {
+            Some(left) => Disposition::Retry { after: left + Duration::from_millis(100) },
+            None => Disposition::Ack,
+        }))
+    }
+
+    /// Give a notice up without a request (`why`), in the log.
+    async fn drop_notice(
+        &self,
+        mut row: NoticeDelivery,
+        why: &str,
+    ) -> Result<Disposition, EngineError> {
+        warn!(endpoint = %row.endpoint, event_id = %row.event_id, why, "notice dropped");
+        (row.state, row.claimed_until) = (DeliveryState::Dropped, None);
+        row.last_error = Some(why.into());
+        self.store.put_notice_delivery(&row, NoticeWrite::Settle).await?;
+        Ok(Disposition::Ack)
+    }
+
+    /// Record how the attempt in `row` went (`last_error` says), scheduling the next one if it
+    /// failed and attempts are left.
+    async fn settle_notice(
+        &self,
+        n: &Notifications,
+        msg: &StepMessage,
+        notice: &Notice,
+        mut row: NoticeDelivery,
+    ) -> Result<Disposition, EngineError> {
+        let (event_id, endpoint, attempt) = (&notice.event_id, &notice.endpoint, notice.attempt);
+        let retry = row.last_error.is_some() && !n.retry.exhausted(attempt);
+        row.state = match (&row.last_error, retry) {
             (None, _) => DeliveryState::Delivered,
             (Some(_), true) => DeliveryState::Retrying,
             (Some(_), false) => DeliveryState::GaveUp,
         };
-        match &error {
+        match &row.last_error {
             None => info!(%event_id, %endpoint, attempt, "notice delivered"),
             Some(why) if retry => {
                 // The next attempt is sent before the log records this one: a crash in between
                 // repeats this attempt rather than losing the chain.
                 let after = n.delay_after(attempt);
-                next.next_attempt_at = Some(now.plus(after));
+                row.next_attempt_at = Some(row.updated_at.plus(after));
                 warn!(%event_id, %endpoint, attempt, error = %why, retry_in_ms = after.as_millis() as u64, "notice not delivered; will retry");
                 let again = Notice { attempt: attempt + 1, ..notice.clone() };
                 let version = msg.version.unwrap_or_default();
@@ -338,8 +357,34 @@ impl Engine {
                 warn!(%event_id, %endpoint, attempt, error = %why, "notice not delivered; gave up")
             }
         }
-        self.store.put_notice_delivery(&next, NoticeWrite::Settle).await?;
+        self.store.put_notice_delivery(&row, NoticeWrite::Settle).await?;
         Ok(Disposition::Ack)
+    }
+}
+
+/// The request of `notice` to `target`: a webhook's signed event (none without a secret: nothing
+/// goes out unsigned), or a Telegram message.
+fn request(
+    n: &Notifications,
+    target: &Endpoint,
+    notice: &Notice,
+    now: crate::time::Timestamp,
+) -> Option<(Vec<(&'static str, String)>, String)> {
+    match (&target.target, &n.secret) {
+        (Target::Webhook, Some(secret)) => {
+            let (id, ts) = (&notice.event_id, now.secs());
+            let signature = sign_standard(secret, id, ts, notice.body.as_bytes());
+            let headers = vec![
+                ("webhook-id", id.clone()),
+                ("webhook-timestamp", ts.to_string()),
+                ("webhook-signature", signature),
+            ];
+            Some((headers, notice.body.clone()))
+        }
+        (Target::Webhook, None) => None,
+        (Target::Telegram { chat_id }, _) => {
+            Some((vec![], super::telegram::send_message(chat_id, &notice.body)))
+        }
     }
 }
 
