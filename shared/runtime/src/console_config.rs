@@ -9,6 +9,7 @@ use myloware_aws::secret_store::SecretRef;
 use myloware_console::{DEFAULT_SESSION_TTL, Sessions};
 
 use crate::config::ConfigError;
+use crate::secrets::read_secret;
 
 /// The signing secret (16 bytes or more; or `secretsmanager:<id>` / `ssm:<name>`). Unset, a
 /// process makes its own: fine for one process (`serve`, the demo), whose sessions end with
@@ -28,20 +29,11 @@ pub async fn console_sessions(clients: Option<&AwsClients>) -> Result<Sessions, 
     };
     let var = ENV_CONSOLE_SECRET;
     let raw = std::env::var(var).unwrap_or_default();
-    let secret = match SecretRef::parse(raw.trim()) {
-        SecretRef::Literal(v) if v.is_empty() => {
-            tracing::info!("{var} is not set: console sessions end when this process stops");
-            return Ok(Sessions::ephemeral(ttl));
-        }
-        SecretRef::Literal(v) => v,
-        stored => {
-            let clients = clients.ok_or(ConfigError::Secret {
-                var,
-                why: "a secretsmanager:/ssm: reference needs the AWS backend".into(),
-            })?;
-            stored.fetch(clients).await.map_err(|why| ConfigError::Secret { var, why })?
-        }
-    };
+    if raw.trim().is_empty() {
+        tracing::info!("{var} is not set: console sessions end when this process stops");
+        return Ok(Sessions::ephemeral(ttl));
+    }
+    let secret = read_secret(&SecretRef::parse(raw.trim()), clients, var).await?;
     let secret = secret.trim().as_bytes().to_vec();
     if secret.len() < 16 {
         let why = "at least 16 bytes (sessions signed with less can be guessed)".to_owned();

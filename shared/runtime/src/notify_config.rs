@@ -11,7 +11,7 @@ use myloware_aws::AwsClients;
 use myloware_aws::secret_store::SecretRef;
 
 use crate::config::{ConfigError, SecretSetting};
-use crate::secrets::parse_secret_list;
+use crate::secrets::{parse_secret_list, read_secret, unresolved};
 
 /// Endpoints, comma-separated: `name=https://…` or a bare URL (named by its host).
 pub const ENV_NOTIFY_URLS: &str = "MYLOWARE_NOTIFY_URLS";
@@ -172,7 +172,7 @@ impl NotifyConfig {
         let var = ENV_NOTIFY_SECRET;
         let unread = self.secret.literal.is_empty() && !self.endpoints.is_empty();
         if let (Some(r), true) = (&self.secret.stored, unread) {
-            let raw = r.fetch(clients).await.map_err(|why| ConfigError::Secret { var, why })?;
+            let raw = read_secret(r, Some(clients), var).await?;
             self.secret.literal =
                 parse_secret_list(&raw).map_err(|why| ConfigError::Secret { var, why })?;
         }
@@ -181,11 +181,8 @@ impl NotifyConfig {
                 (&mut t.token, ENV_TELEGRAM_BOT_TOKEN),
                 (&mut t.secret_token, ENV_TELEGRAM_SECRET_TOKEN),
             ] {
-                if !matches!(r, SecretRef::Literal(_)) {
-                    let raw =
-                        r.fetch(clients).await.map_err(|why| ConfigError::Secret { var, why })?;
-                    *r = SecretRef::Literal(raw.trim().to_owned());
-                }
+                *r =
+                    SecretRef::Literal(read_secret(r, Some(clients), var).await?.trim().to_owned());
             }
             if let SecretRef::Literal(v) = &t.secret_token {
                 check_secret_token(v)?;
@@ -202,10 +199,7 @@ impl NotifyConfig {
         let mut endpoints = self.endpoints.clone();
         if let Some(t) = &self.telegram {
             let var = ENV_TELEGRAM_BOT_TOKEN;
-            let SecretRef::Literal(token) = &t.token else {
-                let why = "a secretsmanager:/ssm: reference needs the AWS backend".into();
-                return Err(ConfigError::Secret { var, why });
-            };
+            let SecretRef::Literal(token) = &t.token else { return Err(unresolved(var)) };
             let endpoint = Endpoint::telegram(&t.api_url, token, &t.chat_id)
                 .map_err(|why| ConfigError::Invalid { var, why })?;
             endpoints.push(endpoint);
@@ -215,10 +209,7 @@ impl NotifyConfig {
         }
         let secret = self.secret.literal.first().cloned();
         if secret.is_none() && !self.endpoints.is_empty() {
-            return Err(ConfigError::Secret {
-                var: ENV_NOTIFY_SECRET,
-                why: "a secretsmanager:/ssm: reference needs the AWS backend".into(),
-            });
+            return Err(unresolved(ENV_NOTIFY_SECRET));
         }
         let retry = myloware::engine::RetryPolicy {
             max_attempts: self.max_attempts,

@@ -15,6 +15,26 @@ use myloware_aws::secret_store::SecretRef;
 use myloware_http::{ApiError, VerifierSource};
 use tokio::sync::Mutex;
 
+/// The value of the secret setting `var`: a literal as it is, a stored one read through
+/// `clients` (a `secretsmanager:` / `ssm:` reference without the AWS backend is refused).
+pub async fn read_secret(
+    r: &SecretRef,
+    clients: Option<&AwsClients>,
+    var: &'static str,
+) -> Result<String, crate::ConfigError> {
+    match (r, clients) {
+        (SecretRef::Literal(v), _) => Ok(v.clone()),
+        (_, Some(c)) => r.fetch(c).await.map_err(|why| crate::ConfigError::Secret { var, why }),
+        (_, None) => Err(unresolved(var)),
+    }
+}
+
+/// A stored secret that was not read (no AWS backend here).
+pub fn unresolved(var: &'static str) -> crate::ConfigError {
+    let why = "a secretsmanager:/ssm: reference needs the AWS backend".into();
+    crate::ConfigError::Secret { var, why }
+}
+
 /// Parse a comma-separated list of secrets (any verifies). Empty entries are refused: an empty
 /// HMAC key makes signatures forgeable.
 pub fn parse_secret_list(raw: &str) -> Result<Vec<WebhookSecret>, String> {
