@@ -2,10 +2,12 @@
 //! `title`, one `prompts` entry per clip, optional `overlays` (one per clip), a `caption` —
 //! and its schema may say more about each (lengths, patterns, enums, descriptions the model
 //! reads). The run's clip count is added to the arrays when asking, so one schema serves
-//! every count. The same schema checks what the LLM answers and what a reviewer edits.
+//! every count. The same schema checks what the LLM answers and what a reviewer edits. Its
+//! language is the JSON Schema keywords that bound strings and lists (`schema_subset.rs`).
 
 use serde_json::{Value, json};
 
+use super::schema_subset::Schema;
 use crate::domain::Ideas;
 
 /// The properties an ideas schema may describe; `title`, `prompts` and `caption` it must.
@@ -46,14 +48,15 @@ pub fn schema_or_default(schema: Option<&Value>) -> std::borrow::Cow<'_, Value> 
     }
 }
 
-/// Check that `schema` is a JSON Schema of the ideas shape: it compiles, describes an object
+/// Check that `schema` is a JSON Schema of the ideas shape: it compiles (keywords of
+/// [`super::schema_subset::KEYWORDS`] only), describes an object
 /// with only the ideas' properties, requires the three that every run needs and admits no
 /// others. The message says what is wrong.
 pub fn check_ideas_schema(schema: &Value) -> Result<(), String> {
     if schema.to_string().len() > MAX_SCHEMA_BYTES {
         return Err(format!("is longer than {MAX_SCHEMA_BYTES} bytes"));
     }
-    jsonschema::validator_for(schema).map_err(|e| format!("is not a valid JSON Schema: {e}"))?;
+    Schema::compile(schema).map_err(|e| format!("is not a valid ideas schema: {e}"))?;
     if schema.get("type") != Some(&json!("object")) {
         return Err("must describe an object (\"type\": \"object\")".into());
     }
@@ -99,10 +102,11 @@ pub fn for_clips(schema: &Value, clips: u32) -> Value {
     s
 }
 
-/// Keywords a strict structured-output request may carry (OpenAI's supported subset:
-/// developers.openai.com/api/docs/guides/structured-outputs#supported-schemas); the others
-/// (`minLength`, `maxLength`, …) stay in the schema checked here after the answer.
-const STRICT_KEYWORDS: [&str; 15] = [
+/// Keywords a strict structured-output request may carry (of OpenAI's supported subset:
+/// developers.openai.com/api/docs/guides/structured-outputs#supported-schemas, those an ideas
+/// schema may hold); the others (`minLength`, `maxLength`, …) stay in the schema checked here
+/// after the answer.
+const STRICT_KEYWORDS: [&str; 11] = [
     "type",
     "properties",
     "required",
@@ -111,13 +115,9 @@ const STRICT_KEYWORDS: [&str; 15] = [
     "enum",
     "const",
     "description",
-    "anyOf",
     "pattern",
-    "format",
     "minItems",
     "maxItems",
-    "$defs",
-    "$ref",
 ];
 
 /// `schema` reduced to what strict structured output accepts (recursively), every object's
@@ -136,9 +136,8 @@ fn require_all(schema: &mut Value) {
     }
     for (k, v) in map.iter_mut() {
         match (k.as_str(), v) {
-            ("properties" | "$defs", Value::Object(m)) => m.values_mut().for_each(require_all),
+            ("properties", Value::Object(m)) => m.values_mut().for_each(require_all),
             ("items", v) => require_all(v),
-            ("anyOf", Value::Array(a)) => a.iter_mut().for_each(require_all),
             _ => {}
         }
     }
@@ -151,18 +150,14 @@ fn reduce(schema: &Value) -> Value {
                 .filter(|(k, _)| STRICT_KEYWORDS.contains(&k.as_str()))
                 .map(|(k, v)| {
                     let v = match k.as_str() {
-                        // Maps of names to schemas: keep every name.
-                        "properties" | "$defs" => match v {
+                        // A map of names to schemas: keep every name.
+                        "properties" => match v {
                             Value::Object(m) => Value::Object(
                                 m.iter().map(|(n, s)| (n.clone(), reduce(s))).collect(),
                             ),
                             other => other.clone(),
                         },
                         "items" => reduce(v),
-                        "anyOf" => match v {
-                            Value::Array(a) => Value::Array(a.iter().map(reduce).collect()),
-                            other => other.clone(),
-                        },
                         _ => v.clone(),
                     };
                     (k.clone(), v)
@@ -176,24 +171,9 @@ fn reduce(schema: &Value) -> Value {
 /// The ideas in `answer` if it keeps `schema` (the default one when `None`) for `clips` clips
 /// and every bound a run keeps; otherwise what is wrong, naming the place (`/prompts/2: …`).
 pub fn validate_ideas(schema: Option<&Value>, answer: &Value, clips: u32) -> Result<Ideas, String> {
-    let validator = jsonschema::validator_for(&for_clips(&schema_or_default(schema), clips))
+    let schema = Schema::compile(&for_clips(&schema_or_default(schema), clips))
         .map_err(|e| format!("the project's ideas schema is not valid: {e}"))?;
-    let errors: Vec<String> = validator
-        .iter_errors(answer)
-        .take(3)
-        .map(|e| {
-            // The message starts with the offending value: keep the start of a long one.
-            let (value, message) = (e.instance().to_string(), e.to_string());
-            let message = match message.strip_prefix(value.as_str()) {
-                Some(rest) if value.chars().count() > 60 => {
-                    format!("{}{rest}", crate::domain::bounded(value, 60))
-                }
-                _ => message,
-            };
-            let at = e.instance_path().to_string();
-            if at.is_empty() { message } else { format!("{at}: {message}") }
-        })
-        .collect();
+    let errors = schema.errors(answer, 3);
     if !errors.is_empty() {
         return Err(errors.join("; "));
     }
@@ -255,6 +235,13 @@ mod tests {
         loose["required"] = json!(["title", "prompts"]);
         assert!(check_ideas_schema(&loose).unwrap_err().contains("caption"));
         let broken = json!({ "type": "object", "properties": { "title": { "type": 12 } } });
-        assert!(check_ideas_schema(&broken).unwrap_err().contains("not a valid JSON Schema"));
+        assert!(check_ideas_schema(&broken).unwrap_err().contains("not a valid ideas schema"));
+        let mut general = default_ideas_schema();
+        general["properties"]["title"] = json!({ "anyOf": [{ "type": "string" }] });
+        let err = check_ideas_schema(&general).unwrap_err();
+        assert!(
+            err.contains("/properties/title/anyOf: keyword \"anyOf\" is not supported"),
+            "{err}"
+        );
     }
 }

@@ -6,6 +6,7 @@
 mod catalog;
 mod fields;
 pub mod ideas_schema;
+pub mod schema_subset;
 
 use std::collections::BTreeMap;
 
