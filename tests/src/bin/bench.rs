@@ -1,4 +1,5 @@
-//! `cargo run --release -p myloware-tests --bin bench -- [--quick] [--json] [--only NAME]`:
+//! `cargo run --release -p myloware-tests --bin bench -- [--quick] [--json] [--only NAME]`
+//! (`--w2`: W2 alone):
 //! the benchmarks of issue #8 (scenarios in `tests/src/bench/`). LocalStack must be running for
 //! the AWS scenarios (`scripts/test-all.sh` starts one; so does `localstack/start.sh`).
 
@@ -12,6 +13,11 @@ async fn main() {
         let store = args.get(i + 1).expect("--media-probe disk|s3 BYTES");
         let bytes = args.get(i + 2).and_then(|b| b.parse().ok()).unwrap_or(200_000_000);
         println!("{}", bench::media::probe(store, bytes).await);
+        return;
+    }
+    if args.iter().any(|a| a == "--w2") {
+        // W2 alone (100 sequential callbacks after 10 warm-up ones), for working on its latency.
+        println!("{}", bench::embedded::callbacks(100, 10).await);
         return;
     }
     if args.iter().any(|a| a == "--w1-once") {
