@@ -128,7 +128,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let clients = AwsClients::from_env().await;
             cfg.notify.resolve_secret(&clients).await?;
             let engine = aws_engine(&clients, &resources, &cfg, providers)?;
-            let driver = SqsDriver::new(clients.sqs.clone(), &resources.queue_url);
+            let driver = SqsDriver::new(clients.sqs().clone(), &resources.queue_url);
             let (consumer, dlq) = myloware_runtime::step_consumers(&clients, &resources);
             let state = app_state(engine.clone(), &cfg, Some(&clients))?.with_dlq(dlq.clone());
             let router =

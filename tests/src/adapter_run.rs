@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use myloware::Engine;
+use myloware::adapters::NoBlobs;
 use myloware::config::{EngineConfig, PollPolicy};
 use myloware::domain::{Decision, Gate, ProjectName, Provider, RunRecord, RunStatus};
 use myloware::engine::StartRequest;
@@ -47,14 +48,24 @@ pub async fn whole_run(
     whole_run_with(b, adapter, clips, tune, |_| None).await
 }
 
+/// A renderer other than the fake server's: as the steps use it, and as the webhook sees it
+/// (the webhook function's is the URL check alone: `QueuedRenderCallbacks`).
+pub struct Renders {
+    /// What the steps submit to and read from.
+    pub steps: Arc<dyn RenderProvider>,
+    /// What the webhook checks render callbacks' URLs with.
+    pub callbacks: Arc<dyn RenderProvider>,
+}
+
 /// [`whole_run`] with another renderer than the fake server's: `render` gets the webhook base
-/// URL (where its callbacks go) and may return one.
+/// URL (where its callbacks go) and may return one. The webhook's engine has no artifact store
+/// (`NoBlobs`), as the webhook function has none.
 pub async fn whole_run_with(
     b: &Backend,
     adapter: Provider,
     clips: u32,
     tune: impl FnOnce(&mut FakeConfig),
-    render: impl FnOnce(&str) -> Option<Arc<dyn RenderProvider>>,
+    render: impl FnOnce(&str) -> Option<Renders>,
 ) -> AdapterRun {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -91,8 +102,10 @@ pub async fn whole_run_with(
     cfg.set_secret(Provider::Replicate, secret(REPLICATE_SECRET));
     cfg.set_secret(Provider::Remotion, secret(REMOTION_SECRET));
     let mut providers = fake_server_providers(&fake.base_url(), adapter, &base);
+    let mut webhook_providers = providers.clone();
     if let Some(r) = render(&base) {
-        providers.render = r;
+        providers.render = r.steps;
+        webhook_providers.render = r.callbacks;
     }
     let engine = Engine {
         store: b.store.clone(),
@@ -104,8 +117,13 @@ pub async fn whole_run_with(
         step_commit: b.step_commit.clone(),
         notifications: None,
     };
+    let webhook_engine = Engine {
+        blobs: Arc::new(NoBlobs("webhook")),
+        providers: webhook_providers,
+        ..engine.clone()
+    };
     let router = myloware_http::webhook_router(AppState::new(
-        engine.clone(),
+        webhook_engine,
         ApiKeys::default(),
         Arc::new(cfg.webhook_secrets()),
     ));

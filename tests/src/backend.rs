@@ -68,16 +68,16 @@ impl Backend {
         let r = bootstrap_with(&clients, &ResourceNames::with_prefix(&prefix), settings)
             .await
             .expect("bootstrap");
-        let queue = Arc::new(SqsQueue::new(clients.sqs.clone(), &r.queue_url));
-        let dynamo = Arc::new(DynamoStore::new(clients.dynamodb.clone(), &r.names.table));
+        let queue = Arc::new(SqsQueue::new(clients.sqs().clone(), &r.queue_url));
+        let dynamo = Arc::new(DynamoStore::new(clients.dynamodb().clone(), &r.names.table));
         Self {
             store: dynamo.clone(),
             queue: queue.clone(),
             consumer: queue,
             dlq: Arc::new(
-                SqsDeadLetters::new(clients.sqs.clone(), &r.dlq_url).with_source(&r.queue_url),
+                SqsDeadLetters::new(clients.sqs().clone(), &r.dlq_url).with_source(&r.queue_url),
             ),
-            blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &r.names.bucket)),
+            blobs: Arc::new(S3Blobs::new(clients.s3().clone(), &r.names.bucket)),
             visibility: Duration::from_secs(visibility_secs as u64),
             dir: None,
             dynamo: Some(dynamo),

@@ -112,7 +112,7 @@ pub async fn table_items(clients: &AwsClients, table: &str) -> Vec<String> {
     let mut start = None;
     loop {
         let page = clients
-            .dynamodb
+            .dynamodb()
             .scan()
             .table_name(table)
             .consistent_read(true)
@@ -167,7 +167,7 @@ impl App {
             bootstrap(&clients, &ResourceNames::with_prefix(&prefix)).await.expect("bootstrap");
         // A short visibility timeout so a message left for retry comes back quickly in tests.
         clients
-            .sqs
+            .sqs()
             .set_queue_attributes()
             .queue_url(&resources.queue_url)
             .attributes(QueueAttributeName::VisibilityTimeout, "4")
@@ -218,7 +218,7 @@ impl App {
         serve_until(listener, router, &stop);
         let mut driver = None;
         if !opts.no_driver {
-            let mut d = SqsDriver::new(driver_clients.sqs.clone(), &resources.queue_url);
+            let mut d = SqsDriver::new(driver_clients.sqs().clone(), &resources.queue_url);
             d.duplicate = opts.duplicate_messages;
             d.batch_size = opts.batch_size.unwrap_or(d.batch_size);
             driver = Some(d.clone());
@@ -454,7 +454,7 @@ impl App {
     pub async fn queue_messages(&self) -> u64 {
         let attrs = self
             .clients
-            .sqs
+            .sqs()
             .get_queue_attributes()
             .queue_url(&self.resources.queue_url)
             .attribute_names(QueueAttributeName::All)

@@ -10,14 +10,13 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
 use myloware::domain::{Provider, RunStatus};
-use myloware::ports::RenderProvider;
 use myloware::webhooks::WebhookSecret;
-use myloware_aws::{QueuedRender, S3Blobs};
+use myloware_aws::{QueuedRender, QueuedRenderCallbacks, S3Blobs};
 use myloware_media::Ffmpeg;
 use myloware_render::Renderer;
 use myloware_runtime::HttpCallbackSink;
 use myloware_tests::REMOTION_SECRET;
-use myloware_tests::adapter_run::whole_run_with;
+use myloware_tests::adapter_run::{Renders, whole_run_with};
 use myloware_tests::backend::Backend;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -26,7 +25,7 @@ async fn the_render_function_renders_a_run_on_localstack() {
     let b = Backend::localstack(10, 5).await;
     let (clients, bucket) = b.aws.clone().expect("LocalStack");
     let queue = clients
-        .sqs
+        .sqs()
         .create_queue()
         .queue_name(format!("render-{}", uuid::Uuid::new_v4().simple()))
         .send()
@@ -34,15 +33,15 @@ async fn the_render_function_renders_a_run_on_localstack() {
         .expect("the render queue")
         .queue_url
         .expect("its URL");
-    let blobs = S3Blobs::new(clients.s3.clone(), &bucket);
+    let blobs = S3Blobs::new(clients.s3().clone(), &bucket);
     let work = std::env::temp_dir().join(format!("myloware-renderfn-{}", uuid::Uuid::new_v4()));
     let rendered = Arc::new(AtomicUsize::new(0));
     let messages: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
 
     let (sqs, q, count, seen) =
-        (clients.sqs.clone(), queue.clone(), rendered.clone(), messages.clone());
+        (clients.sqs().clone(), queue.clone(), rendered.clone(), messages.clone());
     let (fn_blobs, fn_ffmpeg, fn_work) = (blobs.clone(), ffmpeg.clone(), work.clone());
-    let render = move |webhook_base: &str| -> Option<Arc<dyn RenderProvider>> {
+    let render = move |webhook_base: &str| -> Option<Renders> {
         let renderer = Renderer {
             ffmpeg: fn_ffmpeg.with_preset("ultrafast"),
             blobs: fn_blobs.clone(),
@@ -76,7 +75,11 @@ async fn the_render_function_renders_a_run_on_localstack() {
                 }
             }
         });
-        Some(Arc::new(QueuedRender::new(sqs.clone(), q.clone(), fn_blobs)))
+        Some(Renders {
+            steps: Arc::new(QueuedRender::new(sqs.clone(), q.clone(), fn_blobs)),
+            // The webhook function checks the render callbacks' URLs without the bucket.
+            callbacks: Arc::new(QueuedRenderCallbacks),
+        })
     };
     let done =
         whole_run_with(&b, Provider::OpenAi, 2, |c| c.clips = Some(ffmpeg.clone()), render).await;
@@ -104,7 +107,7 @@ async fn the_render_function_renders_a_run_on_localstack() {
         .await
         .unwrap();
     assert!(before, "the render is in the bucket");
-    clients.sqs.send_message().queue_url(&queue).message_body(again).send().await.unwrap();
+    clients.sqs().send_message().queue_url(&queue).message_body(again).send().await.unwrap();
     for _ in 0..100 {
         if rendered.load(Ordering::SeqCst) == 2 {
             break;

@@ -12,8 +12,8 @@ async fn every_request_is_counted_once_by_service_and_operation() {
     let r = bootstrap(&AwsClients::new(&sdk), &ResourceNames::with_prefix(&prefix)).await.unwrap();
     let counter = CallCounter::default();
     let c = AwsClients::counted(&sdk, &counter);
-    let store = DynamoStore::new(c.dynamodb.clone(), &r.names.table);
-    let queue = SqsQueue::new(c.sqs.clone(), &r.queue_url);
+    let store = DynamoStore::new(c.dynamodb().clone(), &r.names.table);
+    let queue = SqsQueue::new(c.sqs().clone(), &r.queue_url);
     assert!(store.get_run(&myloware::RunId::new()).await.unwrap().is_none());
     assert!(store.get_run(&myloware::RunId::new()).await.unwrap().is_none());
     queue

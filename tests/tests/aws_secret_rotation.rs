@@ -34,9 +34,9 @@ async fn a_rotation_lands_after_the_ttl_and_missing_secrets_fail_closed() {
     assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "needs LocalStack: run scripts/test-all.sh");
     let c = AwsClients::from_env().await;
     let id = format!("myloware-test/{}/sora", uuid::Uuid::new_v4().simple());
-    c.secrets.create_secret().name(&id).secret_string(A).send().await.expect("create secret");
+    c.secrets().create_secret().name(&id).secret_string(A).send().await.expect("create secret");
     let param = format!("/myloware-test/{}/remotion", uuid::Uuid::new_v4().simple());
-    c.ssm
+    c.ssm()
         .put_parameter()
         .name(&param)
         .value("remotion-one")
@@ -57,7 +57,7 @@ async fn a_rotation_lands_after_the_ttl_and_missing_secrets_fail_closed() {
     assert_eq!(verdict(&v, B).await, Err(WebhookError::BadSignature));
 
     // Rotate: the new secret first, the old one still accepted.
-    c.secrets
+    c.secrets()
         .put_secret_value()
         .secret_id(&id)
         .secret_string(format!("{B},{A}"))
@@ -69,7 +69,7 @@ async fn a_rotation_lands_after_the_ttl_and_missing_secrets_fail_closed() {
     assert_eq!(verdict(&v, B).await, Ok(()), "new secret after the TTL");
     assert_eq!(verdict(&v, A).await, Ok(()), "old secret during the overlap");
     // Remove the old one.
-    c.secrets.put_secret_value().secret_id(&id).secret_string(B).send().await.unwrap();
+    c.secrets().put_secret_value().secret_id(&id).secret_string(B).send().await.unwrap();
     tokio::time::sleep(ttl + Duration::from_millis(200)).await;
     assert_eq!(
         verdict(&v, A).await,
@@ -99,7 +99,7 @@ async fn a_rotation_lands_after_the_ttl_and_missing_secrets_fail_closed() {
     );
     assert_eq!(missing.remotion().await.unwrap_err().code, "webhook_secret_unavailable");
     let empty_id = format!("{id}-empty");
-    c.secrets.create_secret().name(&empty_id).secret_string(" ").send().await.unwrap();
+    c.secrets().create_secret().name(&empty_id).secret_string(" ").send().await.unwrap();
     let empty = StoredVerifiers::new(
         c,
         [(Provider::OpenAi, SecretRef::SecretsManager(empty_id))].into(),
@@ -120,7 +120,7 @@ async fn api_key_hashes_are_read_from_secrets_manager_at_start() {
         myloware_http::hash_entry("user-key", myloware_http::Scope::Runs),
         myloware_http::hash_entry("ops-key", myloware_http::Scope::Admin)
     );
-    c.secrets.create_secret().name(&id).secret_string(hashes).send().await.unwrap();
+    c.secrets().create_secret().name(&id).secret_string(hashes).send().await.unwrap();
     let mut cfg = myloware_runtime::RuntimeConfig::all_fake(Default::default());
     cfg.api_key_hashes = vec![format!("secretsmanager:{id}")];
     cfg.resolve_stored_api_key_hashes(&c).await.unwrap();
@@ -143,7 +143,7 @@ async fn in_process_fakes_sign_with_the_stored_webhook_secrets() {
     assert!(std::env::var("AWS_ENDPOINT_URL").is_ok(), "needs LocalStack: run scripts/test-all.sh");
     let c = AwsClients::from_env().await;
     let id = format!("myloware-test/{}/sora-fake", uuid::Uuid::new_v4().simple());
-    c.secrets.create_secret().name(&id).secret_string(format!("{A},{B}")).send().await.unwrap();
+    c.secrets().create_secret().name(&id).secret_string(format!("{A},{B}")).send().await.unwrap();
     let mut cfg = myloware_runtime::RuntimeConfig::all_fake(Default::default());
     let stored = &mut cfg.video_secrets.get_mut(&Provider::OpenAi).unwrap().stored;
     *stored = Some(SecretRef::SecretsManager(id));

@@ -23,18 +23,18 @@ async fn resources(settings: QueueSettings) -> (AwsClients, myloware_aws::Resour
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dynamodb_store_conformance() {
     let (c, r) = resources(QueueSettings::default()).await;
-    store_suite(Arc::new(DynamoStore::new(c.dynamodb.clone(), &r.names.table))).await;
+    store_suite(Arc::new(DynamoStore::new(c.dynamodb().clone(), &r.names.table))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqs_queue_conformance() {
     let settings = QueueSettings { visibility_timeout_secs: 2, max_receive_count: 2 };
     let (c, r) = resources(settings).await;
-    let q = Arc::new(SqsQueue::new(c.sqs.clone(), &r.queue_url));
+    let q = Arc::new(SqsQueue::new(c.sqs().clone(), &r.queue_url));
     queue_suite(QueueUnderTest {
         queue: q.clone(),
         consumer: q,
-        dlq: Arc::new(SqsDeadLetters::new(c.sqs.clone(), &r.dlq_url).with_source(&r.queue_url)),
+        dlq: Arc::new(SqsDeadLetters::new(c.sqs().clone(), &r.dlq_url).with_source(&r.queue_url)),
         visibility: Duration::from_secs(2),
         max_receive_count: 2,
         // moto (the fallback emulator) has no message move tasks.
@@ -46,7 +46,7 @@ async fn sqs_queue_conformance() {
 #[tokio::test]
 async fn s3_blob_conformance() {
     let (c, r) = resources(QueueSettings::default()).await;
-    let blobs = Arc::new(S3Blobs::new(c.s3.clone(), &r.names.bucket));
+    let blobs = Arc::new(S3Blobs::new(c.s3().clone(), &r.names.bucket));
     blob_suite(blobs.clone()).await;
     blob_stream_suite(blobs).await;
 }

@@ -20,7 +20,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .map_err(|_| "MYLOWARE_WEBHOOK_BASE_URL: where render callbacks go")?;
     let renderer = Renderer {
         ffmpeg: Ffmpeg::locate()?,
-        blobs: S3Blobs::new(clients.s3.clone(), &bucket),
+        blobs: S3Blobs::new(clients.s3().clone(), &bucket),
         sink: Arc::new(HttpCallbackSink::new(webhook_base)),
         secret: render_signing_secret(&clients).await?,
         work: std::env::temp_dir(),

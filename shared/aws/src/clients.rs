@@ -1,23 +1,30 @@
 //! SDK clients, built once per process from the standard AWS environment (`AWS_ENDPOINT_URL`,
 //! `AWS_REGION`, credentials) with a rustls + ring HTTP client.
 
+use std::sync::{Arc, OnceLock};
+
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::Builder;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
-/// The three clients the adapters use.
+use crate::CallCounter;
+
+/// The SDK clients the adapters use, each built on first use: a function links (and spends
+/// init time on) only the services its code reaches (the webhook never builds S3's, whose
+/// endpoint rules and checksums are a megabyte of binary).
 #[derive(Clone, Debug)]
-pub struct AwsClients {
-    /// DynamoDB.
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    /// SQS.
-    pub sqs: aws_sdk_sqs::Client,
-    /// S3 (path-style when a custom endpoint is set, as emulators need).
-    pub s3: aws_sdk_s3::Client,
-    /// Secrets Manager (webhook secrets, API key hashes).
-    pub secrets: aws_sdk_secretsmanager::Client,
-    /// SSM Parameter Store (the alternative secret store).
-    pub ssm: aws_sdk_ssm::Client,
+pub struct AwsClients(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    conf: SdkConfig,
+    /// Counts every request when set (the bench, the call-count tests).
+    counter: Option<CallCounter>,
+    dynamodb: OnceLock<aws_sdk_dynamodb::Client>,
+    sqs: OnceLock<aws_sdk_sqs::Client>,
+    s3: OnceLock<aws_sdk_s3::Client>,
+    secrets: OnceLock<aws_sdk_secretsmanager::Client>,
+    ssm: OnceLock<aws_sdk_ssm::Client>,
 }
 
 /// Load the shared SDK config. Without the explicit HTTP client every call would fail at run
@@ -27,47 +34,59 @@ pub async fn load_sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).http_client(http).load().await
 }
 
+/// An accessor building one service's client on first use, counted when the clients are.
+macro_rules! client {
+    ($(#[$doc:meta])* $name:ident, $sdk:ident $(, $extra:ident($arg:expr))?) => {
+        $(#[$doc])*
+        pub fn $name(&self) -> &$sdk::Client {
+            self.0.$name.get_or_init(|| {
+                let mut b = $sdk::config::Builder::from(&self.0.conf);
+                $(b = b.$extra($arg(&self.0.conf));)?
+                if let Some(c) = &self.0.counter {
+                    b = b.interceptor(c.clone());
+                }
+                $sdk::Client::from_conf(b.build())
+            })
+        }
+    };
+}
+
 impl AwsClients {
     /// Clients from an SDK config.
     pub fn new(conf: &SdkConfig) -> Self {
-        let s3_conf = aws_sdk_s3::config::Builder::from(conf)
-            .force_path_style(conf.endpoint_url().is_some())
-            .build();
-        Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(conf),
-            sqs: aws_sdk_sqs::Client::new(conf),
-            s3: aws_sdk_s3::Client::from_conf(s3_conf),
-            secrets: aws_sdk_secretsmanager::Client::new(conf),
-            ssm: aws_sdk_ssm::Client::new(conf),
-        }
+        Self::with(conf, None)
     }
 
     /// Clients whose every request is counted by `counter`.
-    pub fn counted(conf: &SdkConfig, counter: &crate::CallCounter) -> Self {
-        let c = counter.clone();
-        let s3_conf = aws_sdk_s3::config::Builder::from(conf)
-            .force_path_style(conf.endpoint_url().is_some())
-            .interceptor(c.clone())
-            .build();
-        Self {
-            dynamodb: aws_sdk_dynamodb::Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(conf).interceptor(c.clone()).build(),
-            ),
-            sqs: aws_sdk_sqs::Client::from_conf(
-                aws_sdk_sqs::config::Builder::from(conf).interceptor(c.clone()).build(),
-            ),
-            s3: aws_sdk_s3::Client::from_conf(s3_conf),
-            secrets: aws_sdk_secretsmanager::Client::from_conf(
-                aws_sdk_secretsmanager::config::Builder::from(conf).interceptor(c.clone()).build(),
-            ),
-            ssm: aws_sdk_ssm::Client::from_conf(
-                aws_sdk_ssm::config::Builder::from(conf).interceptor(c).build(),
-            ),
-        }
+    pub fn counted(conf: &SdkConfig, counter: &CallCounter) -> Self {
+        Self::with(conf, Some(counter.clone()))
+    }
+
+    fn with(conf: &SdkConfig, counter: Option<CallCounter>) -> Self {
+        Self(Arc::new(Inner {
+            conf: conf.clone(),
+            counter,
+            dynamodb: OnceLock::new(),
+            sqs: OnceLock::new(),
+            s3: OnceLock::new(),
+            secrets: OnceLock::new(),
+            ssm: OnceLock::new(),
+        }))
     }
 
     /// Clients from the environment.
     pub async fn from_env() -> Self {
         Self::new(&load_sdk_config().await)
     }
+
+    client!(/// DynamoDB.
+        dynamodb, aws_sdk_dynamodb);
+    client!(/// SQS.
+        sqs, aws_sdk_sqs);
+    client!(/// S3 (path-style when a custom endpoint is set, as emulators need).
+        s3, aws_sdk_s3, force_path_style(|c: &SdkConfig| c.endpoint_url().is_some()));
+    client!(/// Secrets Manager (webhook secrets, API key hashes).
+        secrets, aws_sdk_secretsmanager);
+    client!(/// SSM Parameter Store (the alternative secret store).
+        ssm, aws_sdk_ssm);
 }

@@ -19,7 +19,7 @@ pub use call_counter::CallCounter;
 pub use clients::AwsClients;
 pub use driver::SqsDriver;
 pub use dynamo::DynamoStore;
-pub use queued_render::{QueuedRender, RenderJob};
+pub use queued_render::{QueuedRender, QueuedRenderCallbacks, RenderJob};
 pub use resources::{ResourceNames, Resources};
 pub use s3_blobs::S3Blobs;
 pub use sqs_consumer::SqsDeadLetters;

@@ -100,9 +100,61 @@ impl RenderProvider for QueuedRender {
     }
 
     async fn check_media_url(&self, url: &str) -> Result<(), String> {
-        match builtin_render_output_job(url) {
-            Some(_) => Ok(()),
-            None => Err(format!("{url} is not the built-in renderer's output")),
-        }
+        check_output_url(url)
+    }
+}
+
+/// Whether `url` names the built-in renderer's output (the only URL its callbacks carry).
+fn check_output_url(url: &str) -> Result<(), String> {
+    match builtin_render_output_job(url) {
+        Some(_) => Ok(()),
+        None => Err(format!("{url} is not the built-in renderer's output")),
+    }
+}
+
+/// The built-in renderer as the function that only takes its callbacks sees it (the webhook):
+/// its output URLs are recognized; rendering and reading outputs are the step
+/// function's, which has the bucket, and are refused here. Leaves S3 out of that binary.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct QueuedRenderCallbacks;
+
+impl QueuedRenderCallbacks {
+    fn refuse() -> ProviderError {
+        ProviderError::Terminal("the built-in renderer is driven by the step function only".into())
+    }
+}
+
+#[async_trait]
+impl RenderProvider for QueuedRenderCallbacks {
+    async fn submit(&self, _key: &str, _req: &RenderRequest) -> Result<JobId, ProviderError> {
+        Err(Self::refuse())
+    }
+
+    async fn fetch_output(&self, _: &JobId, _: Option<&str>) -> Result<Media, ProviderError> {
+        Err(Self::refuse())
+    }
+
+    async fn status(&self, _job: &JobId) -> Result<JobStatus, ProviderError> {
+        Err(Self::refuse())
+    }
+
+    async fn check_media_url(&self, url: &str) -> Result<(), String> {
+        check_output_url(url)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_webhook_view_checks_urls_and_refuses_to_render() {
+        let r = QueuedRenderCallbacks;
+        let job = builtin_render_job("run-1:render");
+        r.check_media_url(&builtin_render_output(&job)).await.unwrap();
+        let err = r.check_media_url("https://example.com/x.mp4").await.unwrap_err();
+        assert!(err.contains("not the built-in renderer's output"), "{err}");
+        assert!(matches!(r.status(&job).await, Err(ProviderError::Terminal(_))));
+        assert!(r.fetch_output(&job, None).await.is_err());
     }
 }

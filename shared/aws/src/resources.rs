@@ -172,7 +172,7 @@ pub async fn bootstrap_with(
 ) -> Result<Resources, String> {
     let err = |what: &str, e: &dyn std::fmt::Debug| format!("{what}: {e:?}");
     let mut create = c
-        .dynamodb
+        .dynamodb()
         .create_table()
         .table_name(&names.table)
         .billing_mode(BillingMode::PayPerRequest)
@@ -189,7 +189,7 @@ pub async fn bootstrap_with(
     let table = create.send().await;
     match table {
         Ok(_) => {
-            c.dynamodb
+            c.dynamodb()
                 .update_time_to_live()
                 .table_name(&names.table)
                 .time_to_live_specification(
@@ -207,7 +207,7 @@ pub async fn bootstrap_with(
         Err(e) => return Err(err("create table", &e)),
     }
     let dlq_url = c
-        .sqs
+        .sqs()
         .create_queue()
         .queue_name(&names.dlq)
         .attributes(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECS.to_string())
@@ -217,7 +217,7 @@ pub async fn bootstrap_with(
         .queue_url
         .ok_or("create DLQ returned no URL")?;
     let dlq_arn = c
-        .sqs
+        .sqs()
         .get_queue_attributes()
         .queue_url(&dlq_url)
         .attribute_names(QueueAttributeName::QueueArn)
@@ -232,7 +232,7 @@ pub async fn bootstrap_with(
         "maxReceiveCount": q.max_receive_count.to_string(),
     });
     let queue_url = c
-        .sqs
+        .sqs()
         .create_queue()
         .queue_name(&names.queue)
         .attributes(QueueAttributeName::VisibilityTimeout, q.visibility_timeout_secs.to_string())
@@ -243,7 +243,7 @@ pub async fn bootstrap_with(
         .map_err(|e| err("create step queue", &e))?
         .queue_url
         .ok_or("create queue returned no URL")?;
-    match c.s3.create_bucket().bucket(&names.bucket).send().await {
+    match c.s3().create_bucket().bucket(&names.bucket).send().await {
         Ok(_) => {}
         Err(e)
             if e.as_service_error().is_some_and(|s| {

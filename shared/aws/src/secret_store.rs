@@ -30,7 +30,7 @@ impl SecretRef {
         match self {
             SecretRef::Literal(v) => Ok(v.clone()),
             SecretRef::SecretsManager(id) => clients
-                .secrets
+                .secrets()
                 .get_secret_value()
                 .secret_id(id)
                 .send()
@@ -44,7 +44,7 @@ impl SecretRef {
                 .secret_string
                 .ok_or_else(|| format!("Secrets Manager {id}: no string value")),
             SecretRef::Ssm(name) => clients
-                .ssm
+                .ssm()
                 .get_parameter()
                 .name(name)
                 .with_decryption(true)

@@ -13,4 +13,7 @@ pub mod wiring;
 
 pub use config::{ConfigError, RuntimeConfig};
 pub use sink::HttpCallbackSink;
-pub use wiring::{app_state, aws_engine, aws_engine_from_env, step_consumers, with_console};
+pub use wiring::{
+    app_state, aws_engine, aws_engine_from_env, aws_webhook_engine_from_env, step_consumers,
+    with_console,
+};

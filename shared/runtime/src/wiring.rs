@@ -3,17 +3,19 @@
 use std::sync::Arc;
 
 use myloware::Engine;
+use myloware::adapters::NoBlobs;
 use myloware::domain::Provider;
 use myloware::engine::Providers;
 use myloware::fakes::{CallbackMode, FakeSet};
 use myloware::ports::{
-    DeadLetters, LlmProvider, PublishProvider, QueueConsumer, RenderProvider, SafetyProvider,
-    VideoProvider,
+    BlobStore, DeadLetters, LlmProvider, PublishProvider, QueueConsumer, RenderProvider,
+    SafetyProvider, VideoProvider,
 };
 use myloware::time::SystemClock;
 use myloware::webhooks::WebhookSecret;
 use myloware_aws::{
-    AwsClients, DynamoStore, QueuedRender, Resources, S3Blobs, SqsDeadLetters, SqsQueue,
+    AwsClients, DynamoStore, QueuedRender, QueuedRenderCallbacks, Resources, S3Blobs,
+    SqsDeadLetters, SqsQueue,
 };
 use myloware_http::AppState;
 use myloware_providers::clients::{
@@ -191,10 +193,21 @@ pub fn aws_engine(
     cfg: &RuntimeConfig,
     providers: Providers,
 ) -> Result<Engine, ConfigError> {
+    let blobs = Arc::new(S3Blobs::new(clients.s3().clone(), &resources.names.bucket));
+    engine_with(clients, resources, cfg, providers, blobs)
+}
+
+fn engine_with(
+    clients: &AwsClients,
+    resources: &Resources,
+    cfg: &RuntimeConfig,
+    providers: Providers,
+    blobs: Arc<dyn BlobStore>,
+) -> Result<Engine, ConfigError> {
     Ok(Engine {
-        store: Arc::new(DynamoStore::new(clients.dynamodb.clone(), &resources.names.table)),
-        queue: Arc::new(SqsQueue::new(clients.sqs.clone(), &resources.queue_url)),
-        blobs: Arc::new(S3Blobs::new(clients.s3.clone(), &resources.names.bucket)),
+        store: Arc::new(DynamoStore::new(clients.dynamodb().clone(), &resources.names.table)),
+        queue: Arc::new(SqsQueue::new(clients.sqs().clone(), &resources.queue_url)),
+        blobs,
         clock: Arc::new(SystemClock),
         providers,
         config: cfg.engine.clone(),
@@ -210,9 +223,9 @@ pub fn step_consumers(
     resources: &Resources,
 ) -> (Arc<dyn QueueConsumer>, Arc<dyn DeadLetters>) {
     (
-        Arc::new(SqsQueue::new(clients.sqs.clone(), &resources.queue_url)),
+        Arc::new(SqsQueue::new(clients.sqs().clone(), &resources.queue_url)),
         Arc::new(
-            SqsDeadLetters::new(clients.sqs.clone(), &resources.dlq_url)
+            SqsDeadLetters::new(clients.sqs().clone(), &resources.dlq_url)
                 .with_source(&resources.queue_url),
         ),
     )
@@ -243,9 +256,41 @@ pub async fn with_console(
     Ok(router.merge(myloware_console::router(state, sessions)))
 }
 
-/// Everything a Lambda function needs, from the environment: config and the engine on AWS with
-/// its providers.
+/// Everything a Lambda function that runs steps or serves the API needs, from the environment:
+/// config and the engine on AWS with its providers and artifact store.
 pub async fn aws_engine_from_env() -> Result<(RuntimeConfig, Engine, AwsClients), ConfigError> {
+    let (cfg, resources, clients) = aws_setup_from_env().await?;
+    let queued = cfg.providers.real.render_queue.as_ref().map(|q| -> Arc<dyn RenderProvider> {
+        let blobs = S3Blobs::new(clients.s3().clone(), &resources.names.bucket);
+        Arc::new(QueuedRender::new(clients.sqs().clone(), q, blobs))
+    });
+    let providers = providers_with(&cfg, Fakes::InProcess, queued)?;
+    let engine = aws_engine(&clients, &resources, &cfg, providers)?;
+    Ok((cfg, engine, clients))
+}
+
+/// [`aws_engine_from_env`] for the webhook function, which records callbacks and nothing else:
+/// the same store, queue and providers (their URL checks), [`NoBlobs`] for the artifact store
+/// and the built-in renderer as [`QueuedRenderCallbacks`], so S3's client is neither built nor
+/// linked there (about a megabyte of the binary). The sweeper fires timers, which poll the
+/// renderer's outputs in the bucket, so it keeps [`aws_engine_from_env`].
+pub async fn aws_webhook_engine_from_env()
+-> Result<(RuntimeConfig, Engine, AwsClients), ConfigError> {
+    let (cfg, resources, clients) = aws_setup_from_env().await?;
+    let queued = cfg
+        .providers
+        .real
+        .render_queue
+        .as_ref()
+        .map(|_| -> Arc<dyn RenderProvider> { Arc::new(QueuedRenderCallbacks) });
+    let providers = providers_with(&cfg, Fakes::InProcess, queued)?;
+    let engine = engine_with(&clients, &resources, &cfg, providers, Arc::new(NoBlobs("webhook")))?;
+    Ok((cfg, engine, clients))
+}
+
+/// Config, resource locations and clients from the environment, with every stored secret the
+/// config names read.
+async fn aws_setup_from_env() -> Result<(RuntimeConfig, Resources, AwsClients), ConfigError> {
     let mut cfg = RuntimeConfig::from_env()?;
     let resources = Resources::from_env().map_err(ConfigError::Resources)?;
     let clients = AwsClients::from_env().await;
@@ -253,11 +298,5 @@ pub async fn aws_engine_from_env() -> Result<(RuntimeConfig, Engine, AwsClients)
     cfg.resolve_fake_signing_secrets(&clients).await?;
     cfg.resolve_replicate_secret().await?;
     cfg.notify.resolve_secret(&clients).await?;
-    let queued = cfg.providers.real.render_queue.as_ref().map(|q| -> Arc<dyn RenderProvider> {
-        let blobs = S3Blobs::new(clients.s3.clone(), &resources.names.bucket);
-        Arc::new(QueuedRender::new(clients.sqs.clone(), q, blobs))
-    });
-    let providers = providers_with(&cfg, Fakes::InProcess, queued)?;
-    let engine = aws_engine(&clients, &resources, &cfg, providers)?;
-    Ok((cfg, engine, clients))
+    Ok((cfg, resources, clients))
 }

@@ -6,8 +6,10 @@ mod memory_backend;
 mod memory_blobs;
 mod memory_queue;
 mod memory_store;
+mod no_blobs;
 
 pub use memory_backend::MemoryBackend;
 pub use memory_blobs::MemoryBlobs;
 pub use memory_queue::MemoryQueue;
 pub use memory_store::MemoryStore;
+pub use no_blobs::NoBlobs;

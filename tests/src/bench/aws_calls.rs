@@ -94,7 +94,7 @@ pub async fn run() -> Value {
         Options { counters: Some((counter.clone(), step_counter.clone())), ..Default::default() };
     let app = App::spawn(opts).await;
     let reader = DynamoStore::new(
-        AwsClients::new(&myloware_aws::clients::load_sdk_config().await).dynamodb,
+        AwsClients::new(&myloware_aws::clients::load_sdk_config().await).dynamodb().clone(),
         &app.resources.names.table,
     );
     let driver = app.driver.clone().expect("driver");

@@ -261,7 +261,7 @@ pub async fn one_step_event(clients: &AwsClients, resources: &Resources) -> (Run
     );
     let engine = aws_engine(clients, resources, &cfg, fakes.providers()).expect("engine");
     let run = engine.start_noop(1, None).await.expect("start a one-step run");
-    let driver = SqsDriver::new(clients.sqs.clone(), &resources.queue_url);
+    let driver = SqsDriver::new(clients.sqs().clone(), &resources.queue_url);
     let got: Arc<Mutex<Option<SqsEvent>>> = Arc::default();
     for _ in 0..20 {
         let g = got.clone();

@@ -71,7 +71,7 @@ pub async fn probe(store: &str, bytes: u64) -> Value {
             let names = myloware_aws::ResourceNames::with_prefix(&prefix);
             let res =
                 myloware_aws::resources::bootstrap(&clients, &names).await.expect("bootstrap");
-            let s3 = myloware_aws::S3Blobs::new(clients.s3.clone(), &res.names.bucket);
+            let s3 = myloware_aws::S3Blobs::new(clients.s3().clone(), &res.names.bucket);
             (Box::new(s3), Box::new(|| ()))
         }
         other => panic!("unknown store {other}"),

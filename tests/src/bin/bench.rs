@@ -87,7 +87,7 @@ async fn main() {
         ));
         let (step_run, step_event) = bench::cold_start::one_step_event(&clients, &res).await;
         results.push(bench::cold_start::run(&root, env, step_event).await);
-        let store = myloware_aws::DynamoStore::new(clients.dynamodb.clone(), &res.names.table);
+        let store = myloware_aws::DynamoStore::new(clients.dynamodb().clone(), &res.names.table);
         let run =
             myloware::ports::RunStore::get_run(&store, &step_run).await.expect("read the run");
         println!(
