@@ -7,7 +7,7 @@
 
 use serde_json::{Value, json};
 
-use super::schema_subset::Schema;
+use super::schema_subset::{KEYWORDS, Schema};
 use crate::domain::Ideas;
 
 /// The properties an ideas schema may describe; `title`, `prompts` and `caption` it must.
@@ -102,23 +102,15 @@ pub fn for_clips(schema: &Value, clips: u32) -> Value {
     s
 }
 
-/// Keywords a strict structured-output request may carry (of OpenAI's supported subset:
-/// developers.openai.com/api/docs/guides/structured-outputs#supported-schemas, those an ideas
-/// schema may hold); the others (`minLength`, `maxLength`, …) stay in the schema checked here
-/// after the answer.
-const STRICT_KEYWORDS: [&str; 11] = [
-    "type",
-    "properties",
-    "required",
-    "additionalProperties",
-    "items",
-    "enum",
-    "const",
-    "description",
-    "pattern",
-    "minItems",
-    "maxItems",
-];
+/// Keywords of an ideas schema a strict structured-output request may not carry (OpenAI's
+/// supported subset: developers.openai.com/api/docs/guides/structured-outputs#supported-schemas):
+/// they stay in the schema checked here after the answer.
+const NOT_STRICT: [&str; 8] =
+    ["minLength", "maxLength", "minimum", "maximum", "title", "examples", "$comment", "$schema"];
+
+fn strict_keyword(k: &str) -> bool {
+    KEYWORDS.contains(&k) && !NOT_STRICT.contains(&k)
+}
 
 /// `schema` reduced to what strict structured output accepts (recursively), every object's
 /// properties required as strict mode demands (an optional one may come back empty).
@@ -147,7 +139,7 @@ fn reduce(schema: &Value) -> Value {
     match schema {
         Value::Object(map) => Value::Object(
             map.iter()
-                .filter(|(k, _)| STRICT_KEYWORDS.contains(&k.as_str()))
+                .filter(|(k, _)| strict_keyword(k))
                 .map(|(k, v)| {
                     let v = match k.as_str() {
                         // A map of names to schemas: keep every name.
