@@ -7,8 +7,9 @@ use std::sync::OnceLock;
 
 use metrics::Unit;
 use metrics_cloudwatch_embedded::Collector;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::prelude::*;
 
 /// Install the global JSON subscriber at `info` (idempotent: later calls are ignored).
 pub fn init() {
@@ -24,17 +25,23 @@ pub fn init_with(default_level: &str, text_default: bool) {
         _ => text_default,
     };
     if text {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter(default_level))
-            .with_writer(std::io::stderr)
-            .try_init();
+        let fmt = tracing_subscriber::fmt().with_writer(std::io::stderr).finish();
+        let _ = fmt.with(filter(default_level)).try_init();
     } else {
         init_json(default_level, std::io::stderr);
     }
 }
 
-fn filter(default_level: &str) -> EnvFilter {
-    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level))
+/// `RUST_LOG`'s directives (`level`, `target=level`, comma-separated), else `default_level`.
+/// (`Targets`, not `EnvFilter`: its span and field filters need a regex engine in every
+/// function's binary, and nobody filters logs by field values here.)
+fn filter(default_level: &str) -> Targets {
+    let parse = |s: &str| s.parse::<Targets>().ok();
+    std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| parse(&v))
+        .or_else(|| parse(default_level))
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
 }
 
 /// Install the JSON subscriber writing to `writer` (tests capture logs this way).
@@ -42,14 +49,14 @@ pub fn init_json<W>(default_level: &str, writer: W)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter(default_level))
+    let fmt = tracing_subscriber::fmt()
         .with_writer(writer)
         .json()
         .with_current_span(true)
         .with_span_list(true)
         .flatten_event(true)
-        .try_init();
+        .finish();
+    let _ = fmt.with(filter(default_level)).try_init();
 }
 
 static METRICS: OnceLock<&'static Collector> = OnceLock::new();
