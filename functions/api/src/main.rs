@@ -7,14 +7,14 @@ use myloware_runtime::{
 };
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     telemetry::init_metrics("api");
     let (cfg, engine, clients) = aws_engine_from_env().await?;
-    let resources = Resources::from_env().map_err(lambda_http::Error::from)?;
+    let resources = Resources::from_env().map_err(lambda_runtime::Error::from)?;
     let (_, dlq) = step_consumers(&clients, &resources);
     let state = app_state(engine, &cfg, Some(&clients))?.with_dlq(dlq);
     let router = myloware_http::api_router(state.clone());
     let router = with_console(router, state, Some(&clients)).await?;
-    lambda_http::run(lambda::wrap(router)).await
+    lambda::run_http(router).await
 }

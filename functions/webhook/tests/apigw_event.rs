@@ -1,21 +1,23 @@
-//! The webhook router behind `lambda_http`: an API Gateway HTTP API (v2) event whose body arrives
-//! base64-encoded is verified on its decoded raw bytes.
+//! The webhook router behind the function's event handling (`myloware_runtime::lambda`): an API
+//! Gateway HTTP API (v2) event whose body arrives base64-encoded is verified on its decoded raw
+//! bytes.
 
 use std::sync::Arc;
 
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use base64::Engine as _;
-use lambda_http::tower::ServiceExt;
 use myloware::adapters::MemoryBackend;
 use myloware::domain::{Correlation, JobId, Provider};
 use myloware::fakes::FakeSet;
 use myloware::time::{Clock, SystemClock};
 use myloware::webhooks::{WebhookSecret, sign_standard};
 use myloware_http::{ApiKeys, AppState, WebhookSecrets, webhook_router};
+use myloware_runtime::lambda::handle;
 
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-fn event(body: &[u8], headers: serde_json::Value) -> String {
-    serde_json::json!({
+fn event(body: &[u8], headers: serde_json::Value) -> ApiGatewayV2httpRequest {
+    let event = serde_json::json!({
         "version": "2.0",
         "routeKey": "POST /v1/webhooks/openai",
         "rawPath": "/v1/webhooks/openai",
@@ -29,8 +31,8 @@ fn event(body: &[u8], headers: serde_json::Value) -> String {
         },
         "body": base64::engine::general_purpose::STANDARD.encode(body),
         "isBase64Encoded": true
-    })
-    .to_string()
+    });
+    serde_json::from_value(event).expect("an API Gateway v2 event")
 }
 
 #[tokio::test]
@@ -59,16 +61,13 @@ async fn a_base64_encoded_api_gateway_body_is_verified_on_its_raw_bytes() {
         "content-type": "application/json", "webhook-id": "msg_9",
         "webhook-timestamp": ts.to_string(), "webhook-signature": sig,
     });
-    let req = lambda_http::request::from_str(&event(body, headers.clone()))
-        .expect("API Gateway v2 event");
-    let resp = router.clone().oneshot(req).await.unwrap();
-    assert_eq!(resp.status(), 200);
+    let resp = handle(router.clone(), event(body, headers.clone())).await;
+    assert_eq!(resp.status_code, 200);
     assert_eq!(backend.queue.len(), 1, "the run was woken");
 
     let mut tampered = body.to_vec();
     tampered[10] ^= 1;
-    let req = lambda_http::request::from_str(&event(&tampered, headers)).unwrap();
-    let resp = router.oneshot(req).await.unwrap();
-    assert_eq!(resp.status(), 401);
+    let resp = handle(router, event(&tampered, headers)).await;
+    assert_eq!(resp.status_code, 401);
     assert_eq!(backend.queue.len(), 1, "nothing more was sent");
 }

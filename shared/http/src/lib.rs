@@ -1,5 +1,5 @@
 //! MyloWare's HTTP surfaces as axum routers: the runs API and the webhook endpoints. The same
-//! routers run inside Lambda (via `lambda_http`) and on a local TCP listener.
+//! routers run inside Lambda (via `myloware_runtime::lambda`) and on a local TCP listener.
 
 pub mod api;
 mod auth;
