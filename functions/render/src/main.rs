@@ -13,7 +13,7 @@ use myloware_runtime::{HttpCallbackSink, telemetry};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
-    let clients = AwsClients::from_env().await;
+    let clients = AwsClients::from_lambda_env();
     let bucket = std::env::var(myloware_aws::resources::ENV_BUCKET)
         .map_err(|_| "MYLOWARE_BUCKET: the artifacts bucket")?;
     let webhook_base = std::env::var("MYLOWARE_WEBHOOK_BASE_URL")

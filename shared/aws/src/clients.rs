@@ -4,6 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::Builder;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
@@ -32,6 +33,26 @@ struct Inner {
 pub async fn load_sdk_config() -> SdkConfig {
     let http = Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
     aws_config::defaults(BehaviorVersion::latest()).http_client(http).load().await
+}
+
+/// The SDK config inside Lambda, from what Lambda sets for every function: the execution role's
+/// credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`),
+/// `AWS_REGION`, and `AWS_ENDPOINT_URL` where an emulator stands in. Timeouts, retries and the
+/// identity cache are the SDK's defaults for the behaviour version, as [`load_sdk_config`]
+/// gives. The default chain's other sources (profiles, web identity through STS, container and
+/// instance metadata) never apply there and cost each function about 300 KB of binary.
+pub fn lambda_sdk_config() -> SdkConfig {
+    let http = Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let creds = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
+    let mut b = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(std::env::var("AWS_REGION").ok().map(aws_config::Region::new))
+        .credentials_provider(SharedCredentialsProvider::new(creds))
+        .http_client(http);
+    if let Some(url) = std::env::var("AWS_ENDPOINT_URL").ok().filter(|u| !u.is_empty()) {
+        b = b.endpoint_url(url);
+    }
+    b.build()
 }
 
 /// An accessor building one service's client on first use, counted when the clients are.
@@ -74,9 +95,14 @@ impl AwsClients {
         }))
     }
 
-    /// Clients from the environment.
+    /// Clients from the environment (the SDK's default chain: profiles, SSO, metadata, …).
     pub async fn from_env() -> Self {
         Self::new(&load_sdk_config().await)
+    }
+
+    /// Clients inside a Lambda function ([`lambda_sdk_config`]).
+    pub fn from_lambda_env() -> Self {
+        Self::new(&lambda_sdk_config())
     }
 
     client!(/// DynamoDB.

@@ -288,12 +288,12 @@ pub async fn aws_webhook_engine_from_env()
     Ok((cfg, engine, clients))
 }
 
-/// Config, resource locations and clients from the environment, with every stored secret the
-/// config names read.
+/// Config, resource locations and clients from a Lambda function's environment, with every
+/// stored secret the config names read.
 async fn aws_setup_from_env() -> Result<(RuntimeConfig, Resources, AwsClients), ConfigError> {
     let mut cfg = RuntimeConfig::from_env()?;
     let resources = Resources::from_env().map_err(ConfigError::Resources)?;
-    let clients = AwsClients::from_env().await;
+    let clients = AwsClients::from_lambda_env();
     cfg.resolve_stored_api_key_hashes(&clients).await?;
     cfg.resolve_fake_signing_secrets(&clients).await?;
     cfg.resolve_replicate_secret().await?;
