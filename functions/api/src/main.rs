@@ -3,14 +3,14 @@
 
 use myloware_aws::Resources;
 use myloware_runtime::{
-    app_state, aws_engine_from_env, lambda, step_consumers, telemetry, with_console,
+    app_state, aws_api_engine_from_env, lambda, step_consumers, telemetry, with_console,
 };
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     telemetry::init();
     telemetry::init_metrics("api");
-    let (cfg, engine, clients) = aws_engine_from_env().await?;
+    let (cfg, engine, clients) = aws_api_engine_from_env().await?;
     let resources = Resources::from_env().map_err(lambda_runtime::Error::from)?;
     let (_, dlq) = step_consumers(&clients, &resources);
     let state = app_state(engine, &cfg, Some(&clients))?.with_dlq(dlq);
