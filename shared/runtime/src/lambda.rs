@@ -14,9 +14,11 @@ use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use axum::http::{HeaderValue, Request, Response, StatusCode};
+use axum::response::IntoResponse;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use lambda_runtime::{LambdaEvent, service_fn};
+use myloware_http::ApiError;
 use tower::ServiceExt;
 
 /// The largest response body the gateway takes from a function (Lambda's 6 MB payload limit).
@@ -42,7 +44,9 @@ pub async fn handle(router: Router, ev: ApiGatewayV2httpRequest) -> ApiGatewayV2
             Ok(resp) => resp,
             Err(never) => match never {},
         },
-        Err(why) => refusal(StatusCode::BAD_REQUEST, &why),
+        Err(why) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "bad_gateway_event", why).into_response()
+        }
     };
     response(resp).await
 }
@@ -99,8 +103,10 @@ async fn response(resp: Response<Body>) -> ApiGatewayV2httpResponse {
         Ok(b) => b,
         Err(e) => {
             tracing::error!(error = %e, "the response body could not be read");
+            let why = format!("the response body is larger than {MAX_RESPONSE_BYTES} bytes");
+            let status = StatusCode::INTERNAL_SERVER_ERROR;
             let (p, b) =
-                refusal(StatusCode::INTERNAL_SERVER_ERROR, "response too large").into_parts();
+                ApiError::new(status, "response_too_large", why).into_response().into_parts();
             parts = p;
             to_bytes(b, MAX_RESPONSE_BYTES).await.unwrap_or_default()
         }
@@ -139,15 +145,6 @@ fn is_text(headers: &axum::http::HeaderMap) -> bool {
         || ["+json", "+xml", "/json", "/xml", "/javascript", "/ecmascript"]
             .iter()
             .any(|s| mime.ends_with(s))
-}
-
-fn refusal(status: StatusCode, why: &str) -> Response<Body> {
-    let body = serde_json::json!({ "error": { "code": "bad_gateway_event", "message": why } });
-    Response::builder()
-        .status(status)
-        .header(CONTENT_TYPE, "application/json")
-        .body(Body::from(body.to_string()))
-        .expect("a valid response")
 }
 
 #[cfg(test)]
@@ -248,7 +245,7 @@ mod tests {
     async fn a_bad_event_is_a_json_400_and_a_missing_route_the_router_404() {
         let r = handle(router(), event("POST", "/echo", "", Some(("%%%", true)))).await;
         assert_eq!(r.status_code, 400);
-        assert_eq!(json_body(&r)["error"]["code"], "bad_gateway_event");
+        assert_eq!(json_body(&r)["error"], "bad_gateway_event");
         assert_eq!(handle(router(), event("GET", "/nowhere", "", None)).await.status_code, 404);
     }
 
