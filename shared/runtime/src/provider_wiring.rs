@@ -145,6 +145,23 @@ pub(crate) fn api_providers(cfg: &RuntimeConfig) -> Result<Providers, ConfigErro
     })
 }
 
+/// The providers of the webhook function: it checks callbacks' media URLs with the video and
+/// render providers (`render_callbacks` standing for the built-in renderer when its queue is
+/// configured) and calls no other kind, so those are [`Off::elsewhere`].
+pub(crate) fn webhook_providers(
+    cfg: &RuntimeConfig,
+    render_callbacks: Option<Arc<dyn RenderProvider>>,
+) -> Result<Providers, ConfigError> {
+    let c = Ctx::new(cfg, Fakes::InProcess)?;
+    Ok(Providers {
+        llm: Arc::new(Off::elsewhere("llm", Provider::OpenAi, "webhook")),
+        safety: safety(&c)?,
+        video: video(&c)?,
+        render: render(&c, render_callbacks)?,
+        publish: Arc::new(Off::elsewhere("publish", Provider::UploadPost, "webhook")),
+    })
+}
+
 fn llm(c: &Ctx) -> Result<Arc<dyn LlmProvider>, ConfigError> {
     let real = &c.cfg.providers.real;
     Ok(match c.mode(Kind::Llm) {

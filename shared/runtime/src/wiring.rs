@@ -15,7 +15,7 @@ use myloware_http::AppState;
 use myloware_providers::clients::HttpNoticeSender;
 
 pub use crate::provider_wiring::{Fakes, providers};
-use crate::provider_wiring::{api_providers, providers_with};
+use crate::provider_wiring::{api_providers, providers_with, webhook_providers};
 use crate::{ConfigError, RuntimeConfig};
 
 /// The engine on DynamoDB, SQS and S3 (resource locations from `MYLOWARE_*` env vars).
@@ -112,7 +112,8 @@ pub async fn aws_api_engine_from_env() -> Result<(RuntimeConfig, Engine, AwsClie
 }
 
 /// [`aws_engine_from_env`] for the webhook function, which records callbacks and nothing else:
-/// the same store, queue and providers (their URL checks), [`NoBlobs`] for the artifact store
+/// the same store and queue, the providers whose URL checks it uses (the others
+/// `Off::elsewhere`), [`NoBlobs`] for the artifact store
 /// and the built-in renderer as [`QueuedRenderCallbacks`], so S3's client is neither built nor
 /// linked there (about a megabyte of the binary). The sweeper fires timers, which poll the
 /// renderer's outputs in the bucket, so it keeps [`aws_engine_from_env`].
@@ -125,7 +126,7 @@ pub async fn aws_webhook_engine_from_env()
         .render_queue
         .as_ref()
         .map(|_| -> Arc<dyn RenderProvider> { Arc::new(QueuedRenderCallbacks) });
-    let providers = providers_with(&cfg, Fakes::InProcess, queued)?;
+    let providers = webhook_providers(&cfg, queued)?;
     let engine = engine_with(&clients, &resources, &cfg, providers, Arc::new(NoBlobs("webhook")))?;
     Ok((cfg, engine, clients))
 }
