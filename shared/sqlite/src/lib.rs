@@ -6,6 +6,7 @@
 
 mod blobs;
 mod db;
+mod handoff;
 mod queue;
 mod store;
 mod writer;
@@ -101,27 +102,26 @@ impl StepCommit for Embedded {
         let (told, expected) = (write.told(), cp.expected);
         let bodies: Vec<String> =
             next.iter().map(|m| serde_json::to_string(m).expect("messages serialise")).collect();
-        let (now, visible) = self.queue.send_times(std::time::Duration::ZERO);
+        let (out, takers) = self.queue.outgoing(bodies, std::time::Duration::ZERO);
+        let plain = out.plain();
         let receipt = delivered.to_owned();
         let applied = self
             .db
             .write(move |c| {
                 if !write.apply(c)? {
-                    return Ok(false);
+                    return Ok(None);
                 }
-                queue::insert_messages(c, &bodies, now, visible)?;
+                let handed = out.insert(c)?;
                 queue::delete_delivery(c, &receipt)?;
-                Ok(true)
+                Ok(Some(handed))
             })
             .await?;
-        if !applied {
+        let Some(handed) = applied else {
             return Err(store::moved(expected));
-        }
+        };
         self.store.told(told);
         self.queue.deleted(delivered.to_owned());
-        if next.is_some() {
-            self.queue.wake();
-        }
+        self.queue.sent(takers, handed, plain).await;
         Ok(())
     }
 }

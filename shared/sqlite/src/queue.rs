@@ -1,5 +1,6 @@
 //! The step queue on SQLite with SQS semantics: at-least-once delivery, a visibility timeout per
 //! receive, a receive count, per-message delays, a DLQ after the maximum receive count, redrive.
+//! A message sent while a consumer waits is handed to it directly (`handoff.rs`).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -12,9 +13,11 @@ use myloware::ports::{
 };
 use myloware::time::{Clock, Timestamp};
 use rusqlite::params;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, oneshot};
+use tracing::warn;
 
 use crate::db::{Db, SqliteError};
+use crate::handoff::{self, Outgoing, Takers};
 
 /// Queue behaviour (the SQS queue attributes it mirrors).
 #[derive(Debug, Clone, Copy)]
@@ -39,32 +42,79 @@ pub struct SqliteQueue {
     sent: Notify,
     /// Receipts a step commit already deleted, until their settle comes.
     deleted: Mutex<HashSet<String>>,
+    /// Consumers waiting for a message to be handed to them.
+    pub(crate) takers: Takers,
 }
 
 impl SqliteQueue {
     /// A queue on `conn`.
     pub fn new(db: Db, clock: Arc<dyn Clock>, settings: QueueSettings) -> Self {
-        Self { db, clock, settings, sent: Notify::new(), deleted: Mutex::default() }
+        Self {
+            db,
+            clock,
+            settings,
+            sent: Notify::new(),
+            deleted: Mutex::default(),
+            takers: Takers::default(),
+        }
     }
 
     async fn insert(&self, bodies: Vec<String>, delay: Duration) -> Result<(), QueueError> {
-        let (now, visible) = self.send_times(delay);
-        self.db
-            .write(move |c| insert_messages(c, &bodies, now, visible))
-            .await
-            .map_err(|e| QueueError::Send(e.0))?;
-        self.wake();
+        let (out, takers) = self.outgoing(bodies, delay);
+        let plain = out.plain();
+        let handed =
+            self.db.write(move |c| out.insert(c)).await.map_err(|e| QueueError::Send(e.0))?;
+        self.sent(takers, handed, plain).await;
         Ok(())
     }
 
-    /// When a message sent now with `delay` is sent and becomes visible.
-    pub(crate) fn send_times(&self, delay: Duration) -> (Timestamp, Timestamp) {
+    /// The rows for messages sent now with `delay`, and the waiting consumers the first of
+    /// them go to (none for a delayed message). Insert them with `Outgoing::insert` in a
+    /// write, then pass what it returns to [`SqliteQueue::sent`].
+    pub(crate) fn outgoing(
+        &self,
+        bodies: Vec<String>,
+        delay: Duration,
+    ) -> (Outgoing, Vec<oneshot::Sender<Received>>) {
         let now = self.clock.now();
-        (now, now.plus(delay.min(Duration::from_secs(900))))
+        let takers = if delay.is_zero() { self.takers.take(bodies.len()) } else { Vec::new() };
+        let out = Outgoing {
+            handed: takers.len(),
+            bodies,
+            now,
+            visible: now.plus(delay.min(Duration::from_secs(900))),
+            hidden_until: now.plus(self.settings.visibility_timeout),
+        };
+        (out, takers)
+    }
+
+    /// After the write of [`SqliteQueue::outgoing`]'s rows committed: hand the handed ones
+    /// over, make visible again any whose consumer stopped waiting, and wake the consumers if
+    /// there is anything left for them to receive.
+    pub(crate) async fn sent(
+        &self,
+        takers: Vec<oneshot::Sender<Received>>,
+        handed: Vec<Received>,
+        plain: bool,
+    ) {
+        let untaken: Vec<String> =
+            handoff::hand_over(takers, handed).into_iter().map(|m| m.receipt).collect();
+        let any_untaken = !untaken.is_empty();
+        if any_untaken {
+            let now = self.clock.now();
+            // Unsynced: lost to a power cut, the message comes back when its visibility ends.
+            let undone = self.db.write_unsynced(move |c| handoff::unhand(c, &untaken, now)).await;
+            if let Err(e) = undone {
+                warn!(error = %e, "a message nobody took stays hidden until its visibility ends");
+            }
+        }
+        if plain || any_untaken {
+            self.wake();
+        }
     }
 
     /// Wake the consumers waiting for a message.
-    pub(crate) fn wake(&self) {
+    fn wake(&self) {
         self.sent.notify_waiters();
     }
 
@@ -100,11 +150,12 @@ impl SqliteQueue {
                     c.execute("DELETE FROM queue WHERE id = ?1", params![id])?;
                     continue;
                 }
-                let receipt = uuid::Uuid::new_v4().to_string();
+                let token = handoff::token();
                 c.prepare_cached(
                     "UPDATE queue SET receive_count = receive_count + 1, visible_at = ?1, receipt = ?2 WHERE id = ?3",
                 )?
-                .execute(params![now.plus(settings.visibility_timeout).millis(), receipt, id])?;
+                .execute(params![now.plus(settings.visibility_timeout).millis(), token, id])?;
+                let receipt = handoff::receipt(id, &token);
                 out.push(Received { message_id, receipt, body, receive_count: count + 1 });
             }
             Ok(out)
@@ -125,30 +176,12 @@ impl SqliteQueue {
     }
 }
 
-/// Insert messages (one row each) to become visible at `visible`.
-pub(crate) fn insert_messages(
-    c: &rusqlite::Connection,
-    bodies: &[String],
-    now: Timestamp,
-    visible: Timestamp,
-) -> Result<(), SqliteError> {
-    let mut st = c.prepare_cached(
-        "INSERT INTO queue (message_id, body, sent_at, visible_at) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    for body in bodies {
-        st.execute(params![
-            uuid::Uuid::new_v4().to_string(),
-            body,
-            now.millis(),
-            visible.millis()
-        ])?;
-    }
-    Ok(())
-}
-
 /// Delete the delivery with this receipt (nothing if it is gone).
 pub(crate) fn delete_delivery(c: &rusqlite::Connection, receipt: &str) -> Result<(), SqliteError> {
-    c.prepare_cached("DELETE FROM queue WHERE receipt = ?1")?.execute(params![receipt])?;
+    if let Some((id, token)) = handoff::parse_receipt(receipt) {
+        c.prepare_cached("DELETE FROM queue WHERE id = ?1 AND receipt = ?2")?
+            .execute(params![id, token])?;
+    }
     Ok(())
 }
 
@@ -182,9 +215,22 @@ impl QueueConsumer for SqliteQueue {
             if !got.is_empty() || now >= deadline {
                 return Ok(got);
             }
-            // Wake on a send, or poll again soon for delayed / expired-visibility messages.
+            // Take a message handed over, wake on a send, or poll again soon for delayed /
+            // expired-visibility messages.
+            let mut handed = self.takers.wait();
             let nap = (deadline - now).min(Duration::from_millis(50));
-            let _ = tokio::time::timeout(nap, notified).await;
+            tokio::select! {
+                m = &mut handed => if let Ok(m) = m {
+                    return Ok(vec![m]);
+                },
+                _ = notified => {}
+                _ = tokio::time::sleep(nap) => {}
+            }
+            // No more handoffs; one made meanwhile is ours.
+            handed.close();
+            if let Ok(m) = handed.try_recv() {
+                return Ok(vec![m]);
+            }
         }
     }
 
@@ -206,15 +252,18 @@ impl QueueConsumer for SqliteQueue {
         if self.deleted.lock().expect("deleted receipts").remove(receipt) {
             return Ok(());
         }
-        let (r, at) = (receipt.to_owned(), self.clock.now().plus(timeout));
+        let Some((id, token)) = handoff::parse_receipt(receipt) else {
+            return Ok(()); // names no row: as for a message already gone
+        };
+        let (token, at) = (token.to_owned(), self.clock.now().plus(timeout));
         // Unsynced: losing it to a power cut brings the message back when its last visibility
         // timeout ends, which is what happens when a worker dies.
         self.db
             .write_unsynced(move |c| {
-                c.execute(
-                    "UPDATE queue SET visible_at = ?1 WHERE receipt = ?2",
-                    params![at.millis(), r],
-                )?;
+                c.prepare_cached(
+                    "UPDATE queue SET visible_at = ?1 WHERE id = ?2 AND receipt = ?3",
+                )?
+                .execute(params![at.millis(), id, token])?;
                 Ok(())
             })
             .await
