@@ -85,27 +85,21 @@ impl Outgoing {
         let mut handed = Vec::with_capacity(self.handed);
         for (i, body) in self.bodies.iter().enumerate() {
             let message_id = uuid::Uuid::new_v4().to_string();
-            if i < self.handed {
-                let token = token();
-                st.execute(params![
-                    message_id,
-                    body,
-                    self.now.millis(),
-                    self.hidden_until.millis(),
-                    1,
-                    token
-                ])?;
+            // A handed row is written as its receive would leave it.
+            let received = (i < self.handed).then(token);
+            let visible = if received.is_some() { self.hidden_until } else { self.visible };
+            let count = u32::from(received.is_some());
+            st.execute(params![
+                message_id,
+                body,
+                self.now.millis(),
+                visible.millis(),
+                count,
+                received
+            ])?;
+            if let Some(token) = received {
                 let receipt = receipt(c.last_insert_rowid(), &token);
                 handed.push(Received { message_id, receipt, body: body.clone(), receive_count: 1 });
-            } else {
-                st.execute(params![
-                    message_id,
-                    body,
-                    self.now.millis(),
-                    self.visible.millis(),
-                    0,
-                    None::<String>
-                ])?;
             }
         }
         Ok(handed)
