@@ -92,6 +92,28 @@ async fn the_demo_completes_a_three_clip_run_with_a_real_video() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The README's command as written: no `--data-dir`, so the data directory is `.myloware`
+/// relative to where the demo runs, and ffmpeg (run in a directory of its own for each cut)
+/// must still find every clip and write where it was asked.
+#[test]
+fn the_demo_renders_a_real_video_in_its_default_relative_data_directory() {
+    Ffmpeg::locate().expect("this test needs ffmpeg (CI installs it)");
+    let cwd = std::path::PathBuf::from(data_dir());
+    std::fs::create_dir_all(&cwd).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_myloware"))
+        .args(["demo", "--auto-approve", "--clips", "1"])
+        .current_dir(&cwd)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the demo");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(": completed") && stdout.contains("render built in"), "{stdout}");
+    assert!(cwd.join(".myloware").is_dir(), "the data directory is where the README says");
+    let _ = std::fs::remove_dir_all(&cwd);
+}
+
 /// Without ffmpeg the demo still completes, with placeholders, and says how to get a real one.
 #[test]
 fn without_ffmpeg_the_demo_completes_and_says_how_to_get_a_real_video() {

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use crate::text::{chars_per_line, drawtext, wrap, write};
-use crate::tool::args;
+use crate::tool::{absolute, absolute_input, args};
 use crate::{Ffmpeg, MediaError, Probe};
 
 /// What to cut.
@@ -109,15 +109,18 @@ impl Ffmpeg {
                 cut.width, cut.height
             )));
         }
+        let (work, out) = (&absolute(work)?, &absolute(out)?);
+        let clips: Vec<String> =
+            cut.clips.iter().map(|c| absolute_input(c)).collect::<Result<_, _>>()?;
         std::fs::create_dir_all(work)?;
-        let mut probes = Vec::with_capacity(cut.clips.len());
-        for c in &cut.clips {
+        let mut probes = Vec::with_capacity(clips.len());
+        for c in &clips {
             probes.push(self.probe(c).await?);
         }
         let graph = filter_graph(cut, &probes, work)?;
         let tmp = work.join("cut.tmp.mp4");
         let mut a = args(["-v", "error", "-y", "-nostdin"]);
-        for c in &cut.clips {
+        for c in &clips {
             a.extend(args(["-i", c.as_str()]));
         }
         a.extend(args(["-filter_complex", graph.as_str(), "-map", "[vout]", "-map", "[aout]"]));

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::text::{chars_per_line, drawtext, wrap, write};
-use crate::tool::args;
+use crate::tool::{absolute, args};
 use crate::{Ffmpeg, MediaError};
 
 /// One test clip.
@@ -31,6 +31,7 @@ impl Ffmpeg {
     /// Make `clip` as an MP4 (H.264 + AAC) and return its bytes; `work` is a directory of the
     /// caller's own.
     pub async fn test_clip(&self, clip: &TestClip, work: &Path) -> Result<Vec<u8>, MediaError> {
+        let work = &absolute(work)?;
         std::fs::create_dir_all(work)?;
         let (w, h) = (clip.width, clip.height);
         let s = clip.seconds.max(0.2);

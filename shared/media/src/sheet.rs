@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::tool::args;
+use crate::tool::{absolute, args};
 use crate::{Ffmpeg, MediaError};
 
 impl Ffmpeg {
@@ -20,6 +20,7 @@ impl Ffmpeg {
         if times.is_empty() {
             return Err(MediaError::NotAVideo("a contact sheet needs at least one time".into()));
         }
+        let (video, out, work) = (&absolute(video)?, &absolute(out)?, &absolute(work)?);
         // One input per time, each sought to its frame: exact whatever the frame rate.
         let mut a = args(["-v", "error", "-y", "-nostdin"]);
         let mut graph = Vec::new();
@@ -44,6 +45,7 @@ impl Ffmpeg {
 
     /// The frame of `video` at `at` seconds as `side`×`side` RGB pixels (3 bytes each).
     pub async fn rgb_frame(&self, video: &Path, at: f64, side: u32) -> Result<Vec<u8>, MediaError> {
+        let video = &absolute(video)?;
         let mut a = args(["-v", "error", "-nostdin", "-ss", &format!("{at:.3}"), "-i"]);
         a.push(video.as_os_str().to_owned());
         let vf = format!("scale={side}:{side},format=rgb24");

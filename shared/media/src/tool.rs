@@ -131,6 +131,20 @@ impl Ffmpeg {
     }
 }
 
+/// `p` as seen from this process: ffmpeg runs in a directory of its own (its filter graphs name
+/// text files relative to it), so a relative path given to it would mean another file.
+pub(crate) fn absolute(p: &Path) -> Result<PathBuf, MediaError> {
+    Ok(std::path::absolute(p)?)
+}
+
+/// An ffmpeg input: a URL as given, a local path made [`absolute`].
+pub(crate) fn absolute_input(input: &str) -> Result<String, MediaError> {
+    if input.contains("://") {
+        return Ok(input.to_owned());
+    }
+    Ok(absolute(Path::new(input))?.to_string_lossy().into_owned())
+}
+
 /// Arguments from string slices.
 pub(crate) fn args<I, S>(items: I) -> Vec<OsString>
 where
