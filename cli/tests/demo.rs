@@ -13,6 +13,23 @@ fn data_dir() -> String {
         .to_string()
 }
 
+/// `myloware demo --auto-approve <args>` run in `cwd`: its stdout, once it has exited 0 with
+/// the run completed.
+fn demo_completes(args: &[&str], cwd: &std::path::Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_myloware"))
+        .args(["demo", "--auto-approve"])
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the demo");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(": completed"), "{stdout}");
+    stdout
+}
+
 fn diff(a: &[u8], b: &[u8]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (*x as f64 - *y as f64).abs()).sum::<f64>() / a.len() as f64
 }
@@ -24,15 +41,7 @@ fn diff(a: &[u8], b: &[u8]) -> f64 {
 async fn the_demo_completes_a_three_clip_run_with_a_real_video() {
     let ff = Ffmpeg::locate().expect("this test needs ffmpeg (CI installs it)");
     let dir = data_dir();
-    let out = Command::new(env!("CARGO_BIN_EXE_myloware"))
-        .args(["demo", "--auto-approve", "--clips", "3", "--data-dir", &dir])
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the demo");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains(": completed"), "{stdout}");
+    let stdout = demo_completes(&["--clips", "3", "--data-dir", &dir], &std::env::temp_dir());
     // Counted in calls the fake providers received: no call was repeated.
     assert!(
         stdout.contains(
@@ -100,16 +109,8 @@ fn the_demo_renders_a_real_video_in_its_default_relative_data_directory() {
     Ffmpeg::locate().expect("this test needs ffmpeg (CI installs it)");
     let cwd = std::path::PathBuf::from(data_dir());
     std::fs::create_dir_all(&cwd).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_myloware"))
-        .args(["demo", "--auto-approve", "--clips", "1"])
-        .current_dir(&cwd)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run the demo");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "demo failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains(": completed") && stdout.contains("render built in"), "{stdout}");
+    let stdout = demo_completes(&["--clips", "1"], &cwd);
+    assert!(stdout.contains("render built in"), "{stdout}");
     assert!(cwd.join(".myloware").is_dir(), "the data directory is where the README says");
     let _ = std::fs::remove_dir_all(&cwd);
 }
