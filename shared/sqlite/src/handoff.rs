@@ -64,6 +64,13 @@ impl Takers {
     }
 }
 
+/// What the sender keeps while its rows are written: the consumers chosen for the first of
+/// them, and whether any row is left for the others to receive (they are woken for it).
+pub(crate) struct Handoffs {
+    pub(crate) takers: Vec<oneshot::Sender<Received>>,
+    pub(crate) plain: bool,
+}
+
 /// Messages to insert in one write: the first `handed` as received (by the takers chosen for
 /// them), the rest to become visible at `visible`.
 pub(crate) struct Outgoing {
@@ -103,11 +110,6 @@ impl Outgoing {
             }
         }
         Ok(handed)
-    }
-
-    /// Whether some rows were not handed (consumers must be woken for them).
-    pub(crate) fn plain(&self) -> bool {
-        self.bodies.len() > self.handed
     }
 }
 
@@ -170,10 +172,9 @@ mod tests {
         let waiting = q.takers.wait();
         let commits = db.write_stats().commits();
         let before = SystemClock.now();
-        let (out, takers) = q.outgoing(vec!["a".into(), "b".into()], Duration::ZERO);
-        let plain = out.plain();
+        let (out, handoffs) = q.outgoing(vec!["a".into(), "b".into()], Duration::ZERO);
         let handed = db.write(move |c| out.insert(c)).await.unwrap();
-        q.sent(takers, handed, plain).await;
+        q.sent(handoffs, handed).await;
         let m = tokio::time::timeout(Duration::from_secs(5), waiting)
             .await
             .expect("handed over at once")
@@ -197,12 +198,12 @@ mod tests {
     async fn a_message_whose_consumer_stopped_waiting_is_visible_again_unreceived() {
         let (q, db, dir) = queue();
         let waiting = q.takers.wait();
-        let (out, takers) = q.outgoing(vec!["a".into()], Duration::ZERO);
+        let (out, handoffs) = q.outgoing(vec!["a".into()], Duration::ZERO);
         assert_eq!(out.handed, 1);
         // The consumer gives up after it was chosen, before the write commits.
         drop(waiting);
         let handed = db.write(move |c| out.insert(c)).await.unwrap();
-        q.sent(takers, handed, false).await;
+        q.sent(handoffs, handed).await;
         let got = q.receive(10, Duration::ZERO).await.unwrap();
         assert_eq!(got.len(), 1, "visible at once");
         assert_eq!(got[0].receive_count, 1, "as if never received before");
@@ -213,8 +214,8 @@ mod tests {
     async fn a_delayed_message_is_never_handed_over() {
         let (q, _db, dir) = queue();
         let _waiting = q.takers.wait();
-        let (out, takers) = q.outgoing(vec!["a".into()], Duration::from_secs(5));
-        assert_eq!((out.handed, takers.len()), (0, 0));
+        let (out, handoffs) = q.outgoing(vec!["a".into()], Duration::from_secs(5));
+        assert_eq!((out.handed, handoffs.takers.len()), (0, 0));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

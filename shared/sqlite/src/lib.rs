@@ -102,8 +102,7 @@ impl StepCommit for Embedded {
         let (told, expected) = (write.told(), cp.expected);
         let bodies: Vec<String> =
             next.iter().map(|m| serde_json::to_string(m).expect("messages serialise")).collect();
-        let (out, takers) = self.queue.outgoing(bodies, std::time::Duration::ZERO);
-        let plain = out.plain();
+        let (out, handoffs) = self.queue.outgoing(bodies, std::time::Duration::ZERO);
         let receipt = delivered.to_owned();
         let applied = self
             .db
@@ -121,7 +120,7 @@ impl StepCommit for Embedded {
         };
         self.store.told(told);
         self.queue.deleted(delivered.to_owned());
-        self.queue.sent(takers, handed, plain).await;
+        self.queue.sent(handoffs, handed).await;
         Ok(())
     }
 }

@@ -13,11 +13,11 @@ use myloware::ports::{
 };
 use myloware::time::{Clock, Timestamp};
 use rusqlite::params;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::Notify;
 use tracing::warn;
 
 use crate::db::{Db, SqliteError};
-use crate::handoff::{self, Outgoing, Takers};
+use crate::handoff::{self, Handoffs, Outgoing, Takers};
 
 /// Queue behaviour (the SQS queue attributes it mirrors).
 #[derive(Debug, Clone, Copy)]
@@ -60,24 +60,20 @@ impl SqliteQueue {
     }
 
     async fn insert(&self, bodies: Vec<String>, delay: Duration) -> Result<(), QueueError> {
-        let (out, takers) = self.outgoing(bodies, delay);
-        let plain = out.plain();
+        let (out, handoffs) = self.outgoing(bodies, delay);
         let handed =
             self.db.write(move |c| out.insert(c)).await.map_err(|e| QueueError::Send(e.0))?;
-        self.sent(takers, handed, plain).await;
+        self.sent(handoffs, handed).await;
         Ok(())
     }
 
     /// The rows for messages sent now with `delay`, and the waiting consumers the first of
     /// them go to (none for a delayed message). Insert them with `Outgoing::insert` in a
     /// write, then pass what it returns to [`SqliteQueue::sent`].
-    pub(crate) fn outgoing(
-        &self,
-        bodies: Vec<String>,
-        delay: Duration,
-    ) -> (Outgoing, Vec<oneshot::Sender<Received>>) {
+    pub(crate) fn outgoing(&self, bodies: Vec<String>, delay: Duration) -> (Outgoing, Handoffs) {
         let now = self.clock.now();
         let takers = if delay.is_zero() { self.takers.take(bodies.len()) } else { Vec::new() };
+        let plain = bodies.len() > takers.len();
         let out = Outgoing {
             handed: takers.len(),
             bodies,
@@ -85,18 +81,14 @@ impl SqliteQueue {
             visible: now.plus(delay.min(Duration::from_secs(900))),
             hidden_until: now.plus(self.settings.visibility_timeout),
         };
-        (out, takers)
+        (out, Handoffs { takers, plain })
     }
 
     /// After the write of [`SqliteQueue::outgoing`]'s rows committed: hand the handed ones
     /// over, make visible again any whose consumer stopped waiting, and wake the consumers if
     /// there is anything left for them to receive.
-    pub(crate) async fn sent(
-        &self,
-        takers: Vec<oneshot::Sender<Received>>,
-        handed: Vec<Received>,
-        plain: bool,
-    ) {
+    pub(crate) async fn sent(&self, handoffs: Handoffs, handed: Vec<Received>) {
+        let Handoffs { takers, plain } = handoffs;
         let untaken: Vec<String> =
             handoff::hand_over(takers, handed).into_iter().map(|m| m.receipt).collect();
         let any_untaken = !untaken.is_empty();
