@@ -1,4 +1,4 @@
-//! `cargo run --release -p myloware-tests --bin bench -- [--quick] [--json] [--only NAME]`
+//! `cargo run --release -p myloware-tests --bin bench -- [--quick] [--json] [--only NAME[,NAME…]]`
 //! (`--w2`: W2 alone):
 //! the benchmarks of issue #8 (scenarios in `tests/src/bench/`). LocalStack must be running for
 //! the AWS scenarios (`scripts/test-all.sh` starts one; so does `localstack/start.sh`).
@@ -40,7 +40,13 @@ async fn main() {
     }
     let json = args.iter().any(|a| a == "--json");
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
-    let want = |name: &str| only.as_deref().is_none_or(|o| o == name);
+    const SCENARIOS: [&str; 6] =
+        ["embedded", "aws_calls", "cold_start", "media", "render", "latency"];
+    if let Some(bad) = only.iter().flat_map(|o| o.split(',')).find(|n| !SCENARIOS.contains(n)) {
+        eprintln!("unknown scenario {bad:?} in --only: the scenarios are {}", SCENARIOS.join(", "));
+        std::process::exit(2);
+    }
+    let want = |name: &str| only.as_deref().is_none_or(|o| o.split(',').any(|n| n == name));
     let machine = format!(
         "{} cores, {}",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
