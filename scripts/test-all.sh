@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every check and test: formatting, clippy (-D warnings), the SAM template's lints, all unit,
-# integration and LocalStack tests, and the release builds of the Lambda functions. Starts LocalStack itself (installing it on first use, outside the repo) unless
-# one is already answering, and stops what it started.
+# integration and LocalStack tests, the release builds of the Lambda functions, and the bench's
+# AWS scenarios on a release build. Starts LocalStack itself (installing it on first use, outside
+# the repo) unless one is already answering, and stops what it started.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -19,28 +20,52 @@ if ! curl -fs -m 2 -o /dev/null "$AWS_ENDPOINT_URL/_localstack/health" 2>/dev/nu
     started=moto
   fi
 fi
-cleanup() { if [ -n "$started" ]; then EMULATOR="$started" localstack/stop.sh >&2; fi; }
+builds=""
+cleanup() {
+  if [ -n "$builds" ]; then kill -- "-$builds" 2>/dev/null || true; fi
+  if [ -n "$started" ]; then EMULATOR="$started" localstack/stop.sh >&2; fi
+}
 trap cleanup EXIT
 export AWS_EMULATOR="${started:-localstack}"
 
-echo "== cargo fmt --check" >&2
+stage() { echo "== $(date -u +%T) $*" >&2; }
+
+stage "cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy --all-targets -D warnings" >&2
+stage "cargo clippy --all-targets -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "== infra: cfn-lint and sam validate --lint" >&2
+stage "infra: cfn-lint and sam validate --lint"
 scripts/check-infra.sh
-echo "== cargo test --workspace" >&2
+stage "cargo test --workspace: build"
+cargo test --workspace --no-run
+# The release builds (the arm64 Lambda zips, then this machine's release bench and functions)
+# are CPU work and the tests mostly wait on I/O, so they overlap, niced so the tests come first.
+# Each profile has its own build directory lock, so neither waits for the other.
+builds_log="$(mktemp)"
+stage "release builds start in the background (their output is printed when they end)"
+set -m
+(
+  nice -n 19 scripts/build-lambdas.sh
+  nice -n 19 cargo build -q --release --bin bench --bin api --bin webhook --bin step --bin sweeper --bin render
+) > "$builds_log" 2>&1 &
+builds=$!
+set +m
+stage "cargo test --workspace: run"
 cargo test --workspace -- --skip survive_crashes
-echo "== chaos tests (their per-fault-point tables are printed)" >&2
+stage "chaos tests (their per-fault-point tables are printed)"
 # --workspace, not -p: the same feature set as the run above, so nothing is compiled again.
 cargo test --workspace --test chaos_embedded --test aws_chaos -- --nocapture
-echo "== deployed-topology smoke test (the template in ministack)" >&2
+stage "deployed-topology smoke test (the template in ministack)"
 scripts/smoke-ministack.sh
-echo "== bench, quick mode (figures not checked: it must only run)" >&2
-# The cold-start scenario starts the five functions' binaries (the smoke test built four).
-cargo build -q --bin api --bin webhook --bin step --bin sweeper --bin render
-# Built by `cargo test --workspace` above (a package's binaries are built for its integration
-# tests), with the same features: running it directly compiles nothing again.
-"${CARGO_TARGET_DIR:-target}/debug/bench" --quick
-echo "== Lambda builds (arm64 zips)" >&2
-scripts/build-lambdas.sh
+stage "waiting for the release builds"
+status=0
+wait "$builds" || status=$?
+builds=""
+cat "$builds_log" >&2
+rm -f "$builds_log"
+[ "$status" = 0 ] || { echo "release builds failed ($status)" >&2; exit "$status"; }
+stage "bench on the release build: AWS requests per operation, cold starts, media, render, latency"
+# Figures, not checks: it must only run. The embedded W1/W2 figures, side by side with Restate,
+# come from scripts/bench-peers.sh (.ci/run runs it after this, with LocalStack stopped).
+"${CARGO_TARGET_DIR:-target}/release/bench" --quick --only aws_calls,cold_start,media,render,latency
+stage "done"
