@@ -30,17 +30,9 @@ export AWS_EMULATOR="${started:-localstack}"
 
 stage() { echo "== $(date -u +%T) $*" >&2; }
 
-stage "cargo fmt --check"
-cargo fmt --all -- --check
-stage "cargo clippy --all-targets -D warnings"
-cargo clippy --workspace --all-targets -- -D warnings
-stage "infra: cfn-lint and sam validate --lint"
-scripts/check-infra.sh
-stage "cargo test --workspace: build"
-cargo test --workspace --no-run
-# The release builds (the arm64 Lambda zips, then this machine's release bench and functions)
-# are CPU work and the tests mostly wait on I/O, so they overlap, niced so the tests come first.
-# Each profile has its own build directory lock, so neither waits for the other.
+# The release builds (the arm64 Lambda zips, then this machine's release bench and functions) go
+# in the background from the start, niced: the CPU the checks and tests leave idle (they mostly
+# wait on I/O) builds them. Each profile has its own build directory lock, so nothing waits.
 builds_log="$(mktemp)"
 stage "release builds start in the background (their output is printed when they end)"
 set -m
@@ -50,6 +42,15 @@ set -m
 ) > "$builds_log" 2>&1 &
 builds=$!
 set +m
+
+stage "cargo fmt --check"
+cargo fmt --all -- --check
+stage "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+stage "infra: cfn-lint and sam validate --lint"
+scripts/check-infra.sh
+stage "cargo test --workspace: build"
+cargo test --workspace --no-run
 stage "cargo test --workspace: run"
 cargo test --workspace -- --skip survive_crashes
 stage "chaos tests (their per-fault-point tables are printed)"
@@ -65,6 +66,7 @@ cat "$builds_log" >&2
 rm -f "$builds_log"
 [ "$status" = 0 ] || { echo "release builds failed ($status)" >&2; exit "$status"; }
 stage "bench on the release build: AWS requests per operation, cold starts, media, render, latency"
+sync # what the builds wrote goes to disk now, not while cold starts are timed
 # Figures, not checks: it must only run. The embedded W1/W2 figures, side by side with Restate,
 # come from scripts/bench-peers.sh (.ci/run runs it after this, with LocalStack stopped).
 "${CARGO_TARGET_DIR:-target}/release/bench" --quick --only aws_calls,cold_start,media,render,latency
