@@ -72,6 +72,11 @@ rows = [
      f"{w2r['p50_ms'] / max(w2['callback_to_checkpoint_p50_ms'], 1e-9):.2f}x faster"),
     ("W2 p99 ms", f"{w2['callback_to_checkpoint_p99_ms']:.3f}", f"{w2r['p99_ms']:.3f}", ""),
 ]
+# The disk at the time (the peer bench's probe: 4 KiB append + fdatasync, 200 times, just before
+# Restate's run and after it): the floor under every durable step, and what W2 moves with.
+probe = lambda k: rs["machine"][k]["fdatasync"]
+before, after = probe("disk_sync_probe_before_start"), probe("disk_sync_probe_at_end")
+
 import os
 pkg = f"{os.environ['PEERS']}/restate/node_modules/@restatedev/restate-server/package.json"
 version = json.load(open(pkg)).get("version", "?") if os.path.exists(pkg) else "?"
@@ -82,6 +87,8 @@ w = [max(len(str(r[i])) for r in rows + [head]) for i in range(4)]
 fmt = lambda r: "  " + "  ".join(str(c).ljust(w[i]) if i == 0 else str(c).rjust(w[i]) for i, c in enumerate(r))
 print(fmt(head)); print("  " + "  ".join("-" * x for x in w))
 for r in rows: print(fmt(r))
+print(f"\n  the disk, 4 KiB append + fdatasync (peer bench probe, before / after Restate's run): "
+      f"p50 {before['p50_ms']:.2f} / {after['p50_ms']:.2f} ms, p99 {before['p99_ms']:.2f} / {after['p99_ms']:.2f} ms")
 targets = [
     ("W1 >= 2x Restate's", f"{w1o:,.0f} vs {2 * w1r:,.0f}", w1o >= 2 * w1r),
     ("W1 >= 6,000 steps/s (where Restate >= 3,000)", f"{w1o:,.0f} (Restate {w1r:,.0f})",

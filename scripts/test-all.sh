@@ -30,9 +30,18 @@ export AWS_EMULATOR="${started:-localstack}"
 
 stage() { echo "== $(date -u +%T) $*" >&2; }
 
+stage "cargo fmt --check"
+cargo fmt --all -- --check
+stage "cargo clippy --all-targets -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+stage "infra: cfn-lint and sam validate --lint"
+scripts/check-infra.sh
+stage "cargo test --workspace: build"
+cargo test --workspace --no-run
 # The release builds (the arm64 Lambda zips, then this machine's release bench and functions) go
-# in the background from the start, niced: the CPU the checks and tests leave idle (they mostly
+# in the background once the tests are built, niced: the CPU the tests leave idle (they mostly
 # wait on I/O) builds them. Each profile has its own build directory lock, so nothing waits.
+# (Started with the checks instead, they slowed clippy and the test build more than they gained.)
 builds_log="$(mktemp)"
 stage "release builds start in the background (their output is printed when they end)"
 set -m
@@ -43,14 +52,6 @@ set -m
 builds=$!
 set +m
 
-stage "cargo fmt --check"
-cargo fmt --all -- --check
-stage "cargo clippy --all-targets -D warnings"
-cargo clippy --workspace --all-targets -- -D warnings
-stage "infra: cfn-lint and sam validate --lint"
-scripts/check-infra.sh
-stage "cargo test --workspace: build"
-cargo test --workspace --no-run
 stage "cargo test --workspace: run"
 cargo test --workspace -- --skip survive_crashes
 stage "chaos tests (their per-fault-point tables are printed)"
