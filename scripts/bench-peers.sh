@@ -41,7 +41,7 @@ echo "== Restate: W1, W2 and one W1 rep under strace (peer bench)" >&2
   || { cat "$OUT/restate.log" >&2; exit 1; }
 
 "$PEERS/venv/bin/python" - "$OUT" "$stamp" <<'PY'
-import json, sys
+import json, os, sys
 out, stamp = sys.argv[1], sys.argv[2]
 ours = json.load(open(f"{out}/ours.json"))
 once = json.load(open(f"{out}/ours-once.json"))
@@ -77,7 +77,6 @@ rows = [
 probe = lambda k: rs["machine"][k]["fdatasync"]
 before, after = probe("disk_sync_probe_before_start"), probe("disk_sync_probe_at_end")
 
-import os
 pkg = f"{os.environ['PEERS']}/restate/node_modules/@restatedev/restate-server/package.json"
 version = json.load(open(pkg)).get("version", "?") if os.path.exists(pkg) else "?"
 print(f"\nSide by side on this machine ({stamp}; Restate {version} via the peer bench, "
