@@ -96,6 +96,14 @@ async fn in_process_fakes_outlive_kill_9_during_production_the_clip_wait_and_pub
     let dir =
         std::env::temp_dir().join(format!("myloware-inproc-{}", uuid::Uuid::new_v4().simple()));
     let dir = dir.display().to_string();
+    std::fs::create_dir_all(&dir).unwrap();
+    // Every life's logs, printed when the test fails.
+    let log_file = format!("{dir}/serve.log");
+    let _dump = DumpOnPanic(log_file.clone());
+    let log = || {
+        let f = std::fs::OpenOptions::new().create(true).append(true).open(&log_file);
+        Stdio::from(f.expect("the log file"))
+    };
     let (port, fake_port) = (free_port(), free_port());
     let base = format!("http://127.0.0.1:{port}");
     let fake = format!("http://127.0.0.1:{fake_port}");
@@ -119,7 +127,7 @@ async fn in_process_fakes_outlive_kill_9_during_production_the_clip_wait_and_pub
                 .env("MYLOWARE_POLL_AFTER_SECS", "3")
                 .env("MYLOWARE_POLL_INTERVAL_SECS", "2")
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(log())
                 .spawn()
                 .expect("serve"),
         )
@@ -190,5 +198,17 @@ async fn wait_for(fake: &str, ok: impl Fn(&Value) -> bool) {
         }
         assert!(std::time::Instant::now() < deadline, "the fake providers never got there");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Prints the servers' logs if the test fails while it is alive.
+struct DumpOnPanic(String);
+
+impl Drop for DumpOnPanic {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.0).unwrap_or_default();
+            eprintln!("--- serve logs ({}) ---\n{log}", self.0);
+        }
     }
 }

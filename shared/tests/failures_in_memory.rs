@@ -162,6 +162,56 @@ async fn a_callback_that_never_comes_is_found_by_polling() {
     assert_eq!(h.run(&id).await.status, RunStatus::AwaitingPublishApproval);
 }
 
+/// A delivery that moved the timer chain (the wait's check claiming link 1, an early link
+/// re-arming) and died before it sent the next link: its redelivery sends that link, so the
+/// wait polls on time instead of when the sweeper finds the run 20 minutes later. A first
+/// delivery of a copy (a queue's duplicate) still sends nothing.
+#[tokio::test]
+async fn a_crash_between_moving_the_timer_chain_and_sending_its_link_loses_no_link() {
+    let h = Harness::with_config(config(|c| {
+        // The first poll is two 15-minute links away: link 1 is early and re-arms.
+        c.waits.poll_after = Duration::from_secs(1800);
+        c.waits.poll_interval = Duration::from_secs(60);
+    }));
+    h.fakes.video.silence_callbacks(true);
+    let id = h.start(3).await;
+    h.pump(1).await;
+    h.approve(&id, Gate::Ideation).await;
+    let _gate_timer = h.queue.take_delayed();
+    let production = h.queue.pop().expect("production's message");
+    assert_eq!(h.deliver(&production, 1).await, Ok(Disposition::Ack));
+    let check = h.queue.pop().expect("the wait's check");
+    assert!(h.queue.pop().is_none());
+
+    h.faults.crash_on("store.tick_timer.after", 1);
+    assert!(h.deliver(&check, 1).await.is_err(), "died between the claim and the send");
+    assert!(h.queue.take_delayed().is_empty(), "no link went out");
+    assert_eq!(h.run(&id).await.timer_seq, 1, "link 1 is claimed");
+    assert_eq!(h.deliver(&check, 1).await, Ok(Disposition::Ack), "a duplicate");
+    assert!(h.queue.take_delayed().is_empty(), "a duplicate sends nothing");
+    assert_eq!(h.deliver(&check, 2).await, Ok(Disposition::Ack), "the redelivery");
+    let link1 = h.queue.take_delayed();
+    assert_eq!(link1.len(), 1, "{link1:?}");
+    assert_eq!((link1[0].0, link1[0].1.seq), (Duration::from_secs(900), 1));
+
+    h.clock.advance(link1[0].0);
+    h.faults.crash_on("store.tick_timer.after", 1);
+    assert!(h.deliver(&link1[0].1, 1).await.is_err(), "died between the re-arm and the send");
+    assert!(h.queue.take_delayed().is_empty(), "no link went out");
+    assert_eq!(h.run(&id).await.timer_seq, 2, "the chain moved on");
+    assert_eq!(h.deliver(&link1[0].1, 1).await, Ok(Disposition::Ack), "a duplicate");
+    assert!(h.queue.take_delayed().is_empty(), "a duplicate sends nothing");
+    assert_eq!(h.deliver(&link1[0].1, 2).await, Ok(Disposition::Ack), "the redelivery");
+    let link2 = h.queue.take_delayed();
+    assert_eq!(link2.len(), 1, "{link2:?}");
+    assert_eq!((link2[0].0, link2[0].1.seq), (Duration::from_secs(900), 2));
+
+    h.queue.push_delayed(link2);
+    run_timers(&h, 1).await;
+    assert_eq!(h.run(&id).await.status, RunStatus::AwaitingRender, "the poll found the clips");
+    assert_eq!(h.fakes.video.jobs_started(), 3);
+}
+
 #[tokio::test]
 async fn a_provider_that_never_finishes_fails_the_run_at_the_deadline_with_a_reason() {
     let h = Harness::with_config(config(|c| {

@@ -286,23 +286,34 @@ async fn control_attributes(store: &Arc<dyn RunStore>) {
     b.due_at = Some(now);
     store.create_run(&b, FAR).await.unwrap();
     let t1 = now.plus(Duration::from_secs(60));
-    store.tick_timer(&b.run_id, 1, 0, t1).await.expect("link 0 ticks");
+    store.tick_timer(&b.run_id, 1, 0, Some("check-1"), t1).await.expect("link 0 ticks");
     let got = store.get_run(&b.run_id).await.unwrap().unwrap();
     assert_eq!((got.timer_seq, got.due_at, got.version), (1, Some(t1), 1), "no checkpoint");
+    assert_eq!(got.timer_by.as_deref(), Some("check-1"), "who moved the chain");
     for (version, seq) in [(1, 0), (2, 1)] {
-        let r = store.tick_timer(&b.run_id, version, seq, t1).await;
+        let r = store.tick_timer(&b.run_id, version, seq, Some("copy"), t1).await;
         assert!(matches!(r, Err(StoreError::ConditionFailed(_))), "link {seq} at v{version}");
     }
-    let mut tick = got.clone();
+    store.tick_timer(&b.run_id, 1, 1, None, t1).await.expect("link 1 ticks");
+    let got = store.get_run(&b.run_id).await.unwrap().unwrap();
+    assert_eq!((got.timer_seq, got.timer_by), (2, None), "a link without an id (the sweeper's)");
+    store.tick_timer(&b.run_id, 1, 2, Some("link-2"), t1).await.expect("link 2 ticks");
+    let mut tick = store.get_run(&b.run_id).await.unwrap().unwrap();
     tick.version = 2;
     tick.timer_seq = 0;
+    tick.timer_by = None;
     store.checkpoint(Checkpoint::new(&tick, 1).tick()).await.unwrap();
+    let got = store.get_run(&b.run_id).await.unwrap().unwrap();
+    assert_eq!((got.timer_seq, got.timer_by), (0, None), "a checkpoint writes them as given");
     let history = store.history(&b.run_id).await.unwrap();
     assert!(
         history[0].snapshot.is_some() && history[1].snapshot.is_none(),
         "a tick copies nothing"
     );
-    store.tick_timer(&b.run_id, 2, 0, t1).await.expect("the chain starts again at a new version");
+    store
+        .tick_timer(&b.run_id, 2, 0, None, t1)
+        .await
+        .expect("the chain starts again at a new version");
 }
 
 /// The due index: only runs whose `due_at` passed, each once across pages; deferring and

@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS runs (
     body        TEXT NOT NULL,
     attempts    INTEGER NOT NULL DEFAULT 0,
     timer_seq   INTEGER NOT NULL DEFAULT 0,
+    timer_by    TEXT,
     due_at      INTEGER
 );
 CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at DESC, run_id DESC);
@@ -233,10 +234,11 @@ impl Db {
 }
 
 /// Columns added after the first release, for data directories created before them.
-const ADDED_RUN_COLUMNS: [(&str, &str); 3] = [
+const ADDED_RUN_COLUMNS: [(&str, &str); 4] = [
     ("attempts", "INTEGER NOT NULL DEFAULT 0"),
     ("timer_seq", "INTEGER NOT NULL DEFAULT 0"),
     ("due_at", "INTEGER"),
+    ("timer_by", "TEXT"),
 ];
 
 /// Bring an older database up to the schema (idempotent), then index what needs it.

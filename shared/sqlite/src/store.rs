@@ -80,16 +80,30 @@ fn run_body(run: &RunRecord) -> String {
 }
 
 /// The columns a run is read from: the body and the control attributes beside it.
-const RUN_COLUMNS: &str = "body, lease_owner, lease_until, attempts, timer_seq, due_at";
+const RUN_COLUMNS: &str = "body, lease_owner, lease_until, attempts, timer_seq, timer_by, due_at";
 
-type RunRow = (String, Option<String>, Option<i64>, u32, i64, Option<i64>);
+type RunRow = (String, Option<String>, Option<i64>, u32, i64, Option<String>, Option<i64>);
 
 fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+    run_row_from(r, 0)
+}
+
+/// [`RUN_COLUMNS`] read from column `first` on.
+fn run_row_from(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<RunRow> {
+    let c = |i: usize| first + i;
+    Ok((
+        r.get(c(0))?,
+        r.get(c(1))?,
+        r.get(c(2))?,
+        r.get(c(3))?,
+        r.get(c(4))?,
+        r.get(c(5))?,
+        r.get(c(6))?,
+    ))
 }
 
 fn decode_run(
-    (body, owner, until, attempts, timer_seq, due): RunRow,
+    (body, owner, until, attempts, timer_seq, timer_by, due): RunRow,
 ) -> Result<RunRecord, SqliteError> {
     let mut run: RunRecord = from_json("run", &body)?;
     if let (Some(owner), Some(until)) = (owner, until) {
@@ -97,6 +111,7 @@ fn decode_run(
     }
     run.attempts = attempts;
     run.timer_seq = timer_seq as u64;
+    run.timer_by = timer_by;
     run.due_at = due.map(Timestamp);
     Ok(run)
 }
@@ -150,8 +165,8 @@ impl CheckpointWrite {
         let n = c
             .prepare_cached(
                 "UPDATE runs SET version = ?1, status = ?2, updated_at = ?3, body = ?4, \
-             lease_owner = ?5, lease_until = ?6, attempts = ?7, timer_seq = ?8, due_at = ?9 \
-             WHERE run_id = ?10 AND version = ?11",
+             lease_owner = ?5, lease_until = ?6, attempts = ?7, timer_seq = ?8, timer_by = ?9, \
+             due_at = ?10 WHERE run_id = ?11 AND version = ?12",
             )?
             .execute(params![
                 next.version as i64,
@@ -162,6 +177,7 @@ impl CheckpointWrite {
                 lease.map(|l| l.until.millis()),
                 next.attempts,
                 next.timer_seq as i64,
+                next.timer_by,
                 next.due_at.map(Timestamp::millis),
                 next.run_id.to_string(),
                 self.expected as i64
@@ -320,16 +336,17 @@ impl RunStore for SqliteStore {
         id: &RunId,
         version: u64,
         seq: u64,
+        by: Option<&str>,
         due_at: Timestamp,
     ) -> Result<(), StoreError> {
-        let id = id.to_string();
+        let (id, by) = (id.to_string(), by.map(str::to_owned));
         let n = self
             .db
             .write(move |c| {
                 Ok(c.execute(
-                    "UPDATE runs SET timer_seq = ?1, due_at = ?2 \
-                 WHERE run_id = ?3 AND version = ?4 AND timer_seq = ?5",
-                    params![(seq + 1) as i64, due_at.millis(), id, version as i64, seq as i64],
+                    "UPDATE runs SET timer_seq = ?1, timer_by = ?2, due_at = ?3 \
+                 WHERE run_id = ?4 AND version = ?5 AND timer_seq = ?6",
+                    params![(seq + 1) as i64, by, due_at.millis(), id, version as i64, seq as i64],
                 )?)
             })
             .await?;
@@ -367,14 +384,12 @@ impl RunStore for SqliteStore {
                 let rows =
                     st.query_map(params![now.millis(), after.0, after.1, limit + 1], |r| {
                         let id: String = r.get(0)?;
-                        let rest =
-                            (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?);
-                        Ok((id, rest))
+                        Ok((id, run_row_from(r, 1)?))
                     })?;
                 let mut page = DuePage::default();
                 for row in rows {
                     let (id, rest): (String, RunRow) = row?;
-                    let due = rest.5.unwrap_or_default();
+                    let due = rest.6.unwrap_or_default();
                     if page.runs.len() as i64 == limit {
                         let last = page.runs.last().expect("limit ≥ 1");
                         page.next_cursor =

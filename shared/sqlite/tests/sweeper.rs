@@ -72,6 +72,9 @@ async fn a_data_directory_from_before_the_due_index_is_migrated() {
     backend.store.create_run(&run, Timestamp(i64::MAX)).await.unwrap();
     let got = backend.store.get_run(&run.run_id).await.unwrap().unwrap();
     assert_eq!((got.due_at, got.attempts, got.timer_seq), (run.due_at, 0, 0));
+    backend.store.tick_timer(&run.run_id, 1, 0, Some("link"), SystemClock.now()).await.unwrap();
+    let got = backend.store.get_run(&run.run_id).await.unwrap().unwrap();
+    assert_eq!((got.timer_seq, got.timer_by.as_deref()), (1, Some("link")), "columns added");
     let page = backend.store.due_runs(SystemClock.now(), 10, None).await.unwrap();
     assert_eq!(page.runs.len(), 1);
     let _ = std::fs::remove_dir_all(&dir);

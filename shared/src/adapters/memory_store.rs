@@ -159,12 +159,14 @@ impl RunStore for MemoryStore {
         id: &RunId,
         version: u64,
         seq: u64,
+        by: Option<&str>,
         due_at: Timestamp,
     ) -> Result<(), StoreError> {
         let mut g = self.inner.lock().unwrap();
         match g.runs.get_mut(id) {
             Some(run) if run.version == version && run.timer_seq == seq => {
                 run.timer_seq = seq + 1;
+                run.timer_by = by.map(str::to_owned);
                 run.due_at = Some(due_at);
                 Ok(())
             }

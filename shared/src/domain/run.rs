@@ -61,6 +61,11 @@ pub struct RunRecord {
     /// The wait timer's chain position at this version (see `engine/timers.rs`).
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub timer_seq: u64,
+    /// The id of the timer link (or wait check) whose delivery last moved `timer_seq` without
+    /// a checkpoint. Its redelivery re-sends the link that should have followed: that send may
+    /// have failed, and every other copy of the chain is dropped by now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_by: Option<String>,
     /// When the sweeper should look at the run if nothing moved it by then; `None` for runs
     /// that ended or stalled (they are not swept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,7 +87,14 @@ impl RunRecord {
 
     /// The record as stored in a checkpoint body: without the control attributes.
     pub fn body(&self) -> RunRecord {
-        RunRecord { lease: None, attempts: 0, timer_seq: 0, due_at: None, ..self.clone() }
+        RunRecord {
+            lease: None,
+            attempts: 0,
+            timer_seq: 0,
+            timer_by: None,
+            due_at: None,
+            ..self.clone()
+        }
     }
 
     /// Whether `viewer` may see and act on this run: its owner, an operator or admin, or anyone
@@ -119,6 +131,7 @@ impl RunRecord {
             lease: None,
             attempts: 0,
             timer_seq: 0,
+            timer_by: None,
             due_at: None,
         }
     }

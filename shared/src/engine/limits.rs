@@ -23,6 +23,7 @@ pub(crate) fn fit(next: RunRecord, prev: &RunRecord) -> RunRecord {
     failed.lease = None;
     failed.attempts = 0;
     failed.timer_seq = 0;
+    failed.timer_by = None;
     failed.due_at = None;
     failed.status = RunStatus::Failed;
     failed.open_wait = None;

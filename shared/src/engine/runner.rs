@@ -162,7 +162,7 @@ impl Engine {
         }
         match kind {
             StepKind::Gate(_) | StepKind::CallbackWait if msg.timer => {
-                self.on_timer(run, msg).await
+                self.on_timer(run, msg, attempt).await
             }
             StepKind::Gate(_) | StepKind::Done => Ok(Disposition::Ack),
             StepKind::CallbackWait => self.check_wait(run, msg, attempt).await,
@@ -404,7 +404,7 @@ impl Engine {
             match workflow::check_wait(self, &run).await {
                 Ok(None) => {
                     if msg.version == Some(run.version) {
-                        self.arm_timer(&run, msg.request_id.clone()).await?;
+                        self.arm_timer(&run, msg, attempt).await?;
                     }
                     return Ok(Disposition::Ack);
                 }
@@ -462,6 +462,7 @@ impl Engine {
         next.lease = None;
         next.attempts = 0;
         next.timer_seq = 0;
+        next.timer_by = None;
         next.written_by = None;
         next.note_step_entry(prev.step);
         next.due_at = self.due_at(next);

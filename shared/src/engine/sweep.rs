@@ -116,7 +116,7 @@ impl Engine {
             StepKind::Gate(_) | StepKind::CallbackWait if run.open_wait.is_some() => {
                 let link = StepMessage::timer(*id, run.version, run.timer_seq, now)
                     .with_request_id(Some("sweeper".into()));
-                self.on_timer(run, &link).await?;
+                self.on_timer(run, &link, 1).await?;
                 let after = self.get(id).await?;
                 if after.status.is_terminal() {
                     report.timed_out.push(*id);

@@ -33,20 +33,29 @@ impl Engine {
         self.send_link(run, run.timer_seq, self.next_fire(wait), request_id).await
     }
 
-    /// Start the chain of a callback wait from its check message. Copies of that message (a
-    /// queue's duplicates, repairs, the sweeper's) all get here: the first claims link 1 with
-    /// one conditional write and sends it; the others find the chain started and send nothing.
+    /// Start the chain of a callback wait from its check message `msg` (delivered for the
+    /// `attempt`th time). Copies of that message (a queue's duplicates, repairs, the sweeper's)
+    /// all get here: the first claims link 1 with one conditional write and sends it; the others
+    /// find the chain started and send nothing — but the claiming delivery's own redelivery
+    /// sends link 1 again, as its first life may have died between the claim and the send.
     pub(crate) async fn arm_timer(
         &self,
         run: &RunRecord,
-        request_id: Option<String>,
+        msg: &StepMessage,
+        attempt: u32,
     ) -> Result<(), EngineError> {
         let Some(wait) = run.open_wait.as_ref() else { return Ok(()) };
+        let request_id = msg.request_id.clone();
         if run.timer_seq > 0 {
+            if moved_the_chain(run, msg, attempt) {
+                info!("redelivery of the check that started the timer chain; re-sending link 1");
+                self.send_link(run, run.timer_seq, self.next_fire(wait), request_id).await?;
+            }
             return Ok(());
         }
         let sweep_at = self.clock.now().plus(self.config.waits.stuck_after);
-        match self.store.tick_timer(&run.run_id, run.version, 0, sweep_at).await {
+        let by = msg.id.as_deref();
+        match self.store.tick_timer(&run.run_id, run.version, 0, by, sweep_at).await {
             Ok(()) => self.send_link(run, 1, self.next_fire(wait), request_id).await,
             Err(StoreError::ConditionFailed(_)) => Ok(()),
             Err(e) => Err(e.into()),
@@ -87,15 +96,27 @@ impl Engine {
         wait.deadline.unwrap_or_else(|| wait.since.plus(self.config.waits.deadline(wait.kind)))
     }
 
-    /// A timer link at the run's version: complete, time out, poll, or re-arm.
+    /// A timer link at the run's version (delivered for the `attempt`th time): complete, time
+    /// out, poll, or re-arm.
     pub(crate) async fn on_timer(
         &self,
         run: RunRecord,
         msg: &StepMessage,
+        attempt: u32,
     ) -> Result<Disposition, EngineError> {
         let Some(wait) = run.open_wait.clone() else { return Ok(Disposition::Ack) };
         if msg.seq != run.timer_seq {
-            // A duplicate link, or one from before the chain moved on: the chain lives elsewhere.
+            // A duplicate link, or one from before the chain moved on: the chain lives elsewhere,
+            // unless this is the link that moved it, delivered again because its first life may
+            // have died before it sent the next link.
+            if moved_the_chain(&run, msg, attempt) {
+                info!(
+                    seq = run.timer_seq,
+                    "redelivery of the link that moved the chain; re-sending the next"
+                );
+                let due = self.next_fire(&wait);
+                self.send_link(&run, run.timer_seq, due, msg.request_id.clone()).await?;
+            }
             return Ok(Disposition::Ack);
         }
         let polled = run.step.kind() == StepKind::CallbackWait;
@@ -145,7 +166,8 @@ impl Engine {
         msg: &StepMessage,
     ) -> Result<Disposition, EngineError> {
         let sweep_at = self.clock.now().plus(self.config.waits.stuck_after);
-        match self.store.tick_timer(&run.run_id, run.version, run.timer_seq, sweep_at).await {
+        let (seq, by) = (run.timer_seq, msg.id.as_deref());
+        match self.store.tick_timer(&run.run_id, run.version, seq, by, sweep_at).await {
             Ok(()) => {
                 self.send_link(run, run.timer_seq + 1, due, msg.request_id.clone()).await?;
                 Ok(Disposition::Ack)
@@ -189,6 +211,13 @@ impl Engine {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Whether `msg` is a redelivery (`attempt` > 1) of the delivery that last moved the run's
+/// timer chain without a checkpoint: the send that followed that write may have failed. (A
+/// first delivery of a copy is a queue's duplicate: the chain already went on without it.)
+fn moved_the_chain(run: &RunRecord, msg: &StepMessage, attempt: u32) -> bool {
+    attempt > 1 && msg.is(run.timer_by.as_deref())
 }
 
 fn timeout_reason(wait: &OpenWait, waited: Duration, arrived: usize) -> String {

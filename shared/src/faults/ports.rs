@@ -102,9 +102,10 @@ impl RunStore for FaultyStore {
         id: &RunId,
         version: u64,
         seq: u64,
+        by: Option<&str>,
         due_at: Timestamp,
     ) -> Result<(), StoreError> {
-        fs!(self.faults, tick_timer, self.inner.tick_timer(id, version, seq, due_at))
+        fs!(self.faults, tick_timer, self.inner.tick_timer(id, version, seq, by, due_at))
     }
     async fn due_runs(
         &self,

@@ -215,14 +215,16 @@ pub trait RunStore: Send + Sync {
     /// attributes are written as `cp.next` has them. `ConditionFailed` when the version moved.
     async fn checkpoint(&self, cp: Checkpoint<'_>) -> Result<(), StoreError>;
 
-    /// A timer link that did not need a checkpoint: `timer_seq` from `seq` to `seq + 1` and
-    /// `due_at` moved, if the run is still at `version` and its timer at `seq`. `ConditionFailed`
-    /// otherwise (a duplicate link, or the run moved).
+    /// A timer link that did not need a checkpoint: `timer_seq` from `seq` to `seq + 1`,
+    /// `timer_by` set to `by` (the delivery that moved it) and `due_at` moved, if the run is
+    /// still at `version` and its timer at `seq`. `ConditionFailed` otherwise (a duplicate
+    /// link, or the run moved).
     async fn tick_timer(
         &self,
         id: &RunId,
         version: u64,
         seq: u64,
+        by: Option<&str>,
         due_at: Timestamp,
     ) -> Result<(), StoreError>;
 

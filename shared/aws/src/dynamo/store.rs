@@ -84,6 +84,9 @@ impl DynamoStore {
         if run.timer_seq > 0 {
             item.insert("timer_seq".into(), n(run.timer_seq));
         }
+        if let Some(by) = &run.timer_by {
+            item.insert("timer_by".into(), s(by));
+        }
         if let Some(due) = run.due_at {
             item.extend(due_attrs(&run.run_id, due));
             item.insert(format!("{GSI_DUE}_pk"), s(due_shard(&run.run_id)));
@@ -223,6 +226,7 @@ fn decode_run(item: &Item) -> Result<RunRecord, StoreError> {
     }
     run.attempts = get_n(item, "attempts").unwrap_or(0) as u32;
     run.timer_seq = get_n(item, "timer_seq").unwrap_or(0) as u64;
+    run.timer_by = get_s(item, "timer_by").map(str::to_owned);
     run.due_at = get_n(item, "due_at").map(Timestamp);
     Ok(run)
 }
@@ -415,10 +419,11 @@ impl RunStore for DynamoStore {
         id: &RunId,
         version: u64,
         seq: u64,
+        by: Option<&str>,
         due_at: Timestamp,
     ) -> Result<(), StoreError> {
         let [(_, at), (_, sk)] = due_attrs(id, due_at);
-        let values = HashMap::from([
+        let mut values = HashMap::from([
             (":v".to_owned(), n(version)),
             (":seq".to_owned(), n(seq)),
             (":next".to_owned(), n(seq + 1)),
@@ -431,7 +436,14 @@ impl RunStore for DynamoStore {
         } else {
             "version = :v AND timer_seq = :seq"
         };
-        let update = format!("SET timer_seq = :next, due_at = :d, {GSI_DUE}_sk = :dk");
+        let mut update = format!("SET timer_seq = :next, due_at = :d, {GSI_DUE}_sk = :dk");
+        match by {
+            Some(by) => {
+                values.insert(":by".to_owned(), s(by));
+                update.push_str(", timer_by = :by");
+            }
+            None => update.push_str(" REMOVE timer_by"),
+        }
         self.update_run(id, &update, condition, values, "UpdateItem(timer)").await
     }
 
