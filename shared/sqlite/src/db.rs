@@ -193,6 +193,20 @@ impl Db {
         self.writer.write(f).await
     }
 
+    /// [`Db::write`], running `then` with the result on the writer thread once it is durable
+    /// (see [`crate::writer::Writer::write_then`]).
+    pub(crate) async fn write_then<T, F>(
+        &self,
+        f: F,
+        then: crate::writer::Then<T>,
+    ) -> Result<T, SqliteError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, SqliteError> + Send + 'static,
+    {
+        self.writer.write_then(f, then).await
+    }
+
     /// [`Db::write`] without waiting for the disk (see [`Writer::write_unsynced`]): for writes
     /// whose loss to a power cut only means a message is delivered again.
     pub async fn write_unsynced<T, F>(&self, f: F) -> Result<T, SqliteError>

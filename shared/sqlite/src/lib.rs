@@ -99,26 +99,23 @@ impl StepCommit for Embedded {
         delivered: &str,
     ) -> Result<(), StoreError> {
         let write = store::CheckpointWrite::of(cp)?;
-        let (told, expected) = (write.told(), cp.expected);
+        let tell = self.store.teller(write.told(), |applied: &Option<_>| applied.is_some());
+        let expected = cp.expected;
         let bodies: Vec<String> =
             next.iter().map(|m| serde_json::to_string(m).expect("messages serialise")).collect();
         let (out, handoffs) = self.queue.outgoing(bodies, std::time::Duration::ZERO);
         let receipt = delivered.to_owned();
-        let applied = self
-            .db
-            .write(move |c| {
-                if !write.apply(c)? {
-                    return Ok(None);
-                }
-                let handed = out.insert(c)?;
-                queue::delete_delivery(c, &receipt)?;
-                Ok(Some(handed))
-            })
-            .await?;
-        let Some(handed) = applied else {
+        let write = move |c: &rusqlite::Connection| {
+            if !write.apply(c)? {
+                return Ok(None);
+            }
+            let handed = out.insert(c)?;
+            queue::delete_delivery(c, &receipt)?;
+            Ok(Some(handed))
+        };
+        let Some(handed) = self.db.write_then(write, tell).await? else {
             return Err(store::moved(expected));
         };
-        self.store.told(told);
         self.queue.deleted(delivered.to_owned());
         self.queue.sent(handoffs, handed).await;
         Ok(())

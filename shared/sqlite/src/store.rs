@@ -46,10 +46,21 @@ impl SqliteStore {
         self.checkpoints.subscribe()
     }
 
-    /// Tell listeners of a durable checkpoint (nobody listening, the usual case, costs a
-    /// counter read).
-    pub(crate) fn told(&self, c: Checkpointed) {
-        let _ = self.checkpoints.send(c);
+    /// What tells listeners of checkpoint `c` once its write committed (`true`: it landed),
+    /// run on the writer thread right after the commit, so a listener hears of it without the
+    /// hop back to the writing task first (nobody listening, the usual case, costs a counter
+    /// read).
+    pub(crate) fn teller<T: 'static>(
+        &self,
+        c: Checkpointed,
+        landed: fn(&T) -> bool,
+    ) -> crate::writer::Then<T> {
+        let feed = self.checkpoints.clone();
+        Box::new(move |out: &T| {
+            if landed(out) {
+                let _ = feed.send(c);
+            }
+        })
     }
 }
 
@@ -322,9 +333,8 @@ impl RunStore for SqliteStore {
 
     async fn checkpoint(&self, cp: Checkpoint<'_>) -> Result<(), StoreError> {
         let write = CheckpointWrite::of(cp)?;
-        let (told, expected) = (write.told(), cp.expected);
-        if self.db.write(move |c| write.apply(c)).await? {
-            self.told(told);
+        let (tell, expected) = (self.teller(write.told(), |landed: &bool| *landed), cp.expected);
+        if self.db.write_then(move |c| write.apply(c), tell).await? {
             Ok(())
         } else {
             Err(moved(expected))
