@@ -131,10 +131,11 @@ async fn an_operator_resume_of_a_stalled_run_pays_only_for_what_is_missing() {
     assert_eq!(audit.last().unwrap().actor, "operator");
 }
 
-#[tokio::test]
-async fn a_callback_that_never_comes_is_found_by_polling() {
+/// A 3-clip run whose video callbacks never come (polling after `poll_after`, then every
+/// minute), approved at the ideation gate: production's message is queued.
+async fn approved_run_with_silent_videos(poll_after: Duration) -> (Harness, RunId) {
     let h = Harness::with_config(config(|c| {
-        c.waits.poll_after = Duration::from_secs(120);
+        c.waits.poll_after = poll_after;
         c.waits.poll_interval = Duration::from_secs(60);
     }));
     h.fakes.video.silence_callbacks(true);
@@ -142,6 +143,12 @@ async fn a_callback_that_never_comes_is_found_by_polling() {
     h.pump(1).await;
     h.approve(&id, Gate::Ideation).await;
     let _gate_timer = h.queue.take_delayed();
+    (h, id)
+}
+
+#[tokio::test]
+async fn a_callback_that_never_comes_is_found_by_polling() {
+    let (h, id) = approved_run_with_silent_videos(Duration::from_secs(120)).await;
     h.pump(1).await;
     let waiting = h.run(&id).await;
     assert_eq!(waiting.status, RunStatus::AwaitingVideoGeneration);
@@ -168,16 +175,8 @@ async fn a_callback_that_never_comes_is_found_by_polling() {
 /// delivery of a copy (a queue's duplicate) still sends nothing.
 #[tokio::test]
 async fn a_crash_between_moving_the_timer_chain_and_sending_its_link_loses_no_link() {
-    let h = Harness::with_config(config(|c| {
-        // The first poll is two 15-minute links away: link 1 is early and re-arms.
-        c.waits.poll_after = Duration::from_secs(1800);
-        c.waits.poll_interval = Duration::from_secs(60);
-    }));
-    h.fakes.video.silence_callbacks(true);
-    let id = h.start(3).await;
-    h.pump(1).await;
-    h.approve(&id, Gate::Ideation).await;
-    let _gate_timer = h.queue.take_delayed();
+    // The first poll is two 15-minute links away: link 1 is early and re-arms.
+    let (h, id) = approved_run_with_silent_videos(Duration::from_secs(1800)).await;
     let production = h.queue.pop().expect("production's message");
     assert_eq!(h.deliver(&production, 1).await, Ok(Disposition::Ack));
     let check = h.queue.pop().expect("the wait's check");
