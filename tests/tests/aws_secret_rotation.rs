@@ -36,8 +36,8 @@ async fn a_rotation_lands_after_the_ttl_and_missing_secrets_fail_closed() {
     let id = format!("myloware-test/{}/sora", uuid::Uuid::new_v4().simple());
     c.secrets().create_secret().name(&id).secret_string(A).send().await.expect("create secret");
     let param = format!("/myloware-test/{}/remotion", uuid::Uuid::new_v4().simple());
-    c.ssm()
-        .put_parameter()
+    let ssm = aws_sdk_ssm::Client::new(&myloware_aws::clients::load_sdk_config().await);
+    ssm.put_parameter()
         .name(&param)
         .value("remotion-one")
         .r#type(ParameterType::SecureString)

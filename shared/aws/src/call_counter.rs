@@ -27,6 +27,12 @@ impl CallCounter {
         self.0.lock().unwrap().values().sum()
     }
 
+    /// Count one request sent without an SDK client (`ssm.rs`).
+    pub(crate) fn record(&self, service: &str, operation: &str) {
+        let key = (service.to_owned(), operation.to_owned());
+        *self.0.lock().unwrap().entry(key).or_default() += 1;
+    }
+
     /// The counts since `before` (a snapshot taken earlier), without zero rows.
     pub fn since(
         &self,
@@ -59,7 +65,7 @@ impl Intercept for CallCounter {
             Some(m) => (m.service().to_owned(), m.name().to_owned()),
             None => ("unknown".to_owned(), "unknown".to_owned()),
         };
-        *self.0.lock().unwrap().entry((service, op)).or_default() += 1;
+        self.record(&service, &op);
         Ok(())
     }
 }

@@ -8,7 +8,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::Builder;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
-use crate::CallCounter;
+use crate::{CallCounter, SsmClient};
 
 /// The SDK clients the adapters use, each built on first use: a function links (and spends
 /// init time on) only the services its code reaches (the webhook never builds S3's, whose
@@ -25,7 +25,7 @@ struct Inner {
     sqs: OnceLock<aws_sdk_sqs::Client>,
     s3: OnceLock<aws_sdk_s3::Client>,
     secrets: OnceLock<aws_sdk_secretsmanager::Client>,
-    ssm: OnceLock<aws_sdk_ssm::Client>,
+    ssm: OnceLock<SsmClient>,
 }
 
 /// Load the shared SDK config. Without the explicit HTTP client every call would fail at run
@@ -113,6 +113,9 @@ impl AwsClients {
         s3, aws_sdk_s3, force_path_style(|c: &SdkConfig| c.endpoint_url().is_some()));
     client!(/// Secrets Manager (webhook secrets, API key hashes).
         secrets, aws_sdk_secretsmanager);
-    client!(/// SSM Parameter Store (the alternative secret store).
-        ssm, aws_sdk_ssm);
+
+    /// SSM Parameter Store (the alternative secret store): `GetParameter` only (`ssm.rs`).
+    pub fn ssm(&self) -> &SsmClient {
+        self.0.ssm.get_or_init(|| SsmClient::new(&self.0.conf, self.0.counter.clone()))
+    }
 }

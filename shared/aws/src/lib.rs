@@ -14,6 +14,7 @@ pub mod s3_blobs;
 pub mod secret_store;
 pub mod sqs_consumer;
 pub mod sqs_queue;
+pub mod ssm;
 
 pub use call_counter::CallCounter;
 pub use clients::AwsClients;
@@ -24,3 +25,4 @@ pub use resources::{ResourceNames, Resources};
 pub use s3_blobs::S3Blobs;
 pub use sqs_consumer::SqsDeadLetters;
 pub use sqs_queue::SqsQueue;
+pub use ssm::SsmClient;

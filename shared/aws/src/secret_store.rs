@@ -43,17 +43,9 @@ impl SecretRef {
                 })?
                 .secret_string
                 .ok_or_else(|| format!("Secrets Manager {id}: no string value")),
-            SecretRef::Ssm(name) => clients
-                .ssm()
-                .get_parameter()
-                .name(name)
-                .with_decryption(true)
-                .send()
-                .await
-                .map_err(|e| format!("SSM {name}: {}", aws_sdk_ssm::error::DisplayErrorContext(e)))?
-                .parameter
-                .and_then(|p| p.value)
-                .ok_or_else(|| format!("SSM {name}: no value")),
+            SecretRef::Ssm(name) => {
+                clients.ssm().get_parameter(name).await.map_err(|e| format!("SSM {name}: {e}"))
+            }
         }
     }
 }
