@@ -87,14 +87,19 @@ impl RunRecord {
 
     /// The record as stored in a checkpoint body: without the control attributes.
     pub fn body(&self) -> RunRecord {
-        RunRecord {
-            lease: None,
-            attempts: 0,
-            timer_seq: 0,
-            timer_by: None,
-            due_at: None,
-            ..self.clone()
-        }
+        let mut body = self.clone();
+        body.clear_control();
+        body
+    }
+
+    /// Reset the control attributes (lease, attempts, timer chain, due time), as a new version
+    /// starts with them and a checkpoint body stores them.
+    pub fn clear_control(&mut self) {
+        self.lease = None;
+        self.attempts = 0;
+        self.timer_seq = 0;
+        self.timer_by = None;
+        self.due_at = None;
     }
 
     /// Whether `viewer` may see and act on this run: its owner, an operator or admin, or anyone

@@ -20,11 +20,7 @@ pub(crate) fn fit(next: RunRecord, prev: &RunRecord) -> RunRecord {
     failed.version = next.version;
     failed.updated_at = next.updated_at;
     failed.written_by = next.written_by;
-    failed.lease = None;
-    failed.attempts = 0;
-    failed.timer_seq = 0;
-    failed.timer_by = None;
-    failed.due_at = None;
+    failed.clear_control();
     failed.status = RunStatus::Failed;
     failed.open_wait = None;
     failed.error = Some(RunError::new(

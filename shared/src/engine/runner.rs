@@ -459,10 +459,7 @@ impl Engine {
     pub(crate) fn stamp(&self, next: &mut RunRecord, prev: &RunRecord) {
         next.version = prev.version + 1;
         next.updated_at = self.clock.now();
-        next.lease = None;
-        next.attempts = 0;
-        next.timer_seq = 0;
-        next.timer_by = None;
+        next.clear_control();
         next.written_by = None;
         next.note_step_entry(prev.step);
         next.due_at = self.due_at(next);
