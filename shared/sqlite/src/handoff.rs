@@ -1,7 +1,10 @@
 //! Sending with a direct handoff. A message sent (with no delay) while a consumer is waiting
 //! for one is written as already received by that consumer, in the send's own write, and
-//! handed to it once the write has committed: the consumer skips its wake-up and its receive's
-//! write, which is most of the time between a callback's response and its step starting.
+//! handed to it: the consumer skips its wake-up and its receive's write. A plain send hands
+//! over as soon as its rows are staged, before the commit's fsync, so the step runs while the
+//! disk syncs (the consumer reads only what earlier, committed writes hold, and its own writes
+//! queue behind the send's: `SqliteQueue::insert`); a step commit that carries its next message
+//! hands over once committed, since that message's step reads the checkpoint beside it.
 //! Nothing changes for the message's semantics: the row holds the receive count, receipt and
 //! visibility timeout a receive would have written, so a consumer dying with it brings it back
 //! when the timeout ends, as after any receive. A consumer that stopped waiting before the
@@ -142,7 +145,8 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use myloware::ports::QueueConsumer;
+    use myloware::domain::{RunId, StepMessage};
+    use myloware::ports::{QueueConsumer, StepQueue};
     use myloware::time::{Clock, SystemClock};
 
     use super::*;
@@ -207,6 +211,31 @@ mod tests {
         let got = q.receive(10, Duration::ZERO).await.unwrap();
         assert_eq!(got.len(), 1, "visible at once");
         assert_eq!(got[0].receive_count, 1, "as if never received before");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_message_handed_over_before_its_commit_is_settled_after_it() {
+        let (q, _db, dir) = queue();
+        let q = Arc::new(q);
+        for _ in 0..30 {
+            let waiting = q.takers.wait();
+            let sender = {
+                let q = q.clone();
+                tokio::spawn(async move {
+                    q.send(&StepMessage::wake(RunId::new()), Duration::ZERO).await
+                })
+            };
+            let m = tokio::time::timeout(Duration::from_secs(5), waiting)
+                .await
+                .expect("handed over")
+                .expect("handed over");
+            // Settled at once, perhaps while the send's commit is still under way: the
+            // deletion is written after the row it deletes, so it finds it.
+            q.delete(&m.receipt).await.unwrap();
+            sender.await.unwrap().unwrap();
+        }
+        assert_eq!(q.depth().await.unwrap(), (0, 0), "every handed message was deleted");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

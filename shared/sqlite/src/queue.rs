@@ -18,6 +18,7 @@ use tracing::warn;
 
 use crate::db::{Db, SqliteError};
 use crate::handoff::{self, Handoffs, Outgoing, Takers};
+use crate::writer::Then;
 
 /// Queue behaviour (the SQS queue attributes it mirrors).
 #[derive(Debug, Clone, Copy)]
@@ -59,11 +60,24 @@ impl SqliteQueue {
         }
     }
 
+    /// A send writes nothing but its messages, so a consumer they are handed to can read
+    /// everything it needs already (the sender's earlier writes are committed): they are handed
+    /// over as soon as the rows are staged, while the commit's fsync is still under way. The
+    /// consumer's own writes (its step's checkpoint, the message's deletion) go through the
+    /// same writer, so they commit after these rows, never without them.
     async fn insert(&self, bodies: Vec<String>, delay: Duration) -> Result<(), QueueError> {
-        let (out, handoffs) = self.outgoing(bodies, delay);
-        let handed =
-            self.db.write(move |c| out.insert(c)).await.map_err(|e| QueueError::Send(e.0))?;
-        self.sent(handoffs, handed).await;
+        let (out, Handoffs { takers, plain }) = self.outgoing(bodies, delay);
+        let untaken = Arc::new(Mutex::new(Vec::new()));
+        let slot = untaken.clone();
+        let staged: Then<Vec<Received>> = Box::new(move |handed| {
+            *slot.lock().expect("untaken deliveries") = handoff::hand_over(takers, handed.clone());
+        });
+        self.db
+            .write_staged(move |c| out.insert(c), staged)
+            .await
+            .map_err(|e| QueueError::Send(e.0))?;
+        let untaken = std::mem::take(&mut *untaken.lock().expect("untaken deliveries"));
+        self.handed(untaken, plain).await;
         Ok(())
     }
 
@@ -89,8 +103,13 @@ impl SqliteQueue {
     /// there is anything left for them to receive.
     pub(crate) async fn sent(&self, handoffs: Handoffs, handed: Vec<Received>) {
         let Handoffs { takers, plain } = handoffs;
-        let untaken: Vec<String> =
-            handoff::hand_over(takers, handed).into_iter().map(|m| m.receipt).collect();
+        self.handed(handoff::hand_over(takers, handed), plain).await;
+    }
+
+    /// After a handoff: make visible again the deliveries whose consumer stopped waiting (once
+    /// their write is committed), and wake the consumers if anything is left for them.
+    async fn handed(&self, untaken: Vec<Received>, plain: bool) {
+        let untaken: Vec<String> = untaken.into_iter().map(|m| m.receipt).collect();
         let any_untaken = !untaken.is_empty();
         if any_untaken {
             let now = self.clock.now();

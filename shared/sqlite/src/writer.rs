@@ -54,6 +54,8 @@ trait Job: Send {
     fn needs_sync(&self) -> bool;
     /// Run against the open transaction; false if it failed (its savepoint is rolled back).
     fn run(&mut self, c: &Connection) -> bool;
+    /// The write ran and its savepoint is released; the batch is not committed yet.
+    fn staged(&mut self);
     /// Answer the caller once the batch's fate is known.
     fn answer(self: Box<Self>, commit: &Result<(), SqliteError>);
 }
@@ -62,11 +64,13 @@ struct Op<T, F> {
     sync: bool,
     f: Option<F>,
     out: Option<Result<T, SqliteError>>,
+    staged: Option<Then<T>>,
     then: Option<Then<T>>,
     reply: oneshot::Sender<Result<T, SqliteError>>,
 }
 
-/// What runs on the writer thread once a write is committed, before its caller hears back.
+/// What runs on the writer thread with a write's result: once it is committed, before its
+/// caller hears back ([`Writer::write_then`]), or once it is staged ([`Writer::write_staged`]).
 pub type Then<T> = Box<dyn FnOnce(&T) + Send>;
 
 impl<T, F> Job for Op<T, F>
@@ -84,6 +88,12 @@ where
         let ok = out.is_ok();
         self.out = Some(out);
         ok
+    }
+
+    fn staged(&mut self) {
+        if let (Some(Ok(v)), Some(staged)) = (&self.out, self.staged.take()) {
+            staged(v);
+        }
     }
 
     fn answer(self: Box<Self>, commit: &Result<(), SqliteError>) {
@@ -131,7 +141,7 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, SqliteError> + Send + 'static,
     {
-        self.submit(true, f, None).await
+        self.submit(true, f, None, None).await
     }
 
     /// [`Writer::write`], and `then` with its result on the writer thread as soon as it is
@@ -142,7 +152,21 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, SqliteError> + Send + 'static,
     {
-        self.submit(true, f, Some(then)).await
+        self.submit(true, f, None, Some(then)).await
+    }
+
+    /// [`Writer::write`], and `staged` with its result on the writer thread as soon as the
+    /// write has run in the open transaction, before the batch commits (before the fsync). Only
+    /// for telling what the write made possible to whoever can act on it only through this
+    /// writer: whatever they write is committed after this write, in the same batch or a later
+    /// one, so nothing they do outlives it. If the batch then fails, the caller hears the error,
+    /// but what `staged` told is out.
+    pub async fn write_staged<T, F>(&self, f: F, staged: Then<T>) -> Result<T, SqliteError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, SqliteError> + Send + 'static,
+    {
+        self.submit(true, f, Some(staged), None).await
     }
 
     /// [`Writer::write`] without waiting for the disk: committed (seen by every reader, kept if
@@ -153,16 +177,22 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, SqliteError> + Send + 'static,
     {
-        self.submit(false, f, None).await
+        self.submit(false, f, None, None).await
     }
 
-    async fn submit<T, F>(&self, sync: bool, f: F, then: Option<Then<T>>) -> Result<T, SqliteError>
+    async fn submit<T, F>(
+        &self,
+        sync: bool,
+        f: F,
+        staged: Option<Then<T>>,
+        then: Option<Then<T>>,
+    ) -> Result<T, SqliteError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, SqliteError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job: Box<dyn Job> = Box::new(Op { sync, f: Some(f), out: None, then, reply });
+        let job: Box<dyn Job> = Box::new(Op { sync, f: Some(f), out: None, staged, then, reply });
         self.jobs.send(job).map_err(|_| SqliteError("the writer thread has stopped".into()))?;
         answer.await.map_err(|_| SqliteError("the writer thread has stopped".into()))?
     }
@@ -245,6 +275,7 @@ fn run_batch(conn: &mut Connection, batch: &mut [Box<dyn Job>]) -> Result<(), Sq
         let sp = tx.savepoint()?;
         if job.run(&sp) {
             sp.commit()?;
+            job.staged();
         }
         // Dropped uncommitted: rolled back to where the job began.
     }
@@ -329,6 +360,49 @@ mod tests {
         assert!(refused.is_err());
         assert_eq!(seen.lock().unwrap().clone(), vec![1], "a write that failed tells nothing");
         assert_eq!(count(&w).await, 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn staged_runs_before_the_commit_and_only_for_a_write_that_ran() {
+        let dir = std::env::temp_dir().join(format!("staged-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("w.db");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            "PRAGMA journal_mode = WAL; CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)",
+        )
+        .unwrap();
+        let w = Writer::spawn(c).unwrap();
+        let reader = Arc::new(std::sync::Mutex::new(Connection::open(&path).unwrap()));
+        let rows = |r: &std::sync::Mutex<Connection>| -> i64 {
+            r.lock().unwrap().query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap()
+        };
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (s, r) = (seen.clone(), reader.clone());
+        let n = w
+            .write_staged(
+                |c| Ok(c.execute("INSERT INTO t (k, v) VALUES ('a', 1)", [])?),
+                Box::new(move |n: &usize| s.lock().unwrap().push((*n, rows(&r)))),
+            )
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(seen.lock().unwrap().clone(), vec![(1, 0)], "told while not yet committed");
+        assert_eq!(rows(&reader), 1, "committed once answered");
+        let (s, r) = (seen.clone(), reader.clone());
+        let refused = w
+            .write_staged(
+                |c| {
+                    c.execute("INSERT INTO t (k, v) VALUES ('b', 2)", [])?;
+                    Err::<usize, _>(SqliteError("refused".into()))
+                },
+                Box::new(move |n: &usize| s.lock().unwrap().push((*n, rows(&r)))),
+            )
+            .await;
+        assert!(refused.is_err());
+        assert_eq!(seen.lock().unwrap().len(), 1, "a write that failed tells nothing");
+        drop(w);
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
