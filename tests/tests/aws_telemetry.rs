@@ -80,7 +80,17 @@ async fn a_run_leaves_json_logs_with_run_and_request_ids_and_valid_emf() {
     app.wait_for(&stalled, "awaiting_ideation_approval").await;
     app.decide(&stalled, "approve", "ideation").await;
     app.wait_for(&stalled, "stalled").await;
-    telemetry::flush_metrics(capture.clone());
+    // The stall's checkpoint is what `wait_for` sees; the step still handling the message
+    // counts the stall just after it. Flush until the count is out (a CI run once flushed first).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        telemetry::flush_metrics(capture.clone());
+        let out = String::from_utf8_lossy(&capture.0.lock().unwrap()).contains("\"StalledRuns\"");
+        if out || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<Value> = text
