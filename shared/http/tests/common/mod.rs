@@ -6,7 +6,7 @@ use myloware::adapters::MemoryBackend;
 use myloware::config::EngineConfig;
 use myloware::engine::Engine;
 use myloware::fakes::FakeSet;
-use myloware::time::SystemClock;
+use myloware::time::{Clock, SystemClock};
 use myloware::webhooks::WebhookSecret;
 use myloware_http::{ApiKeys, AppState, WebhookSecrets, api_router};
 
@@ -17,15 +17,35 @@ pub fn app_with(keys: &[&str], config: EngineConfig) -> (axum::Router, FakeSet, 
     (router, fakes, backend)
 }
 
+/// [`app_with`] on `clock`: tests of per-minute limits stand it still, so no minute can roll
+/// over between their requests.
+#[allow(dead_code)]
+pub fn app_at(
+    keys: &[&str],
+    config: EngineConfig,
+    clock: Arc<dyn Clock>,
+) -> (axum::Router, FakeSet, MemoryBackend) {
+    let (router, fakes, backend, _) = app_and_engine_at(keys, config, clock);
+    (router, fakes, backend)
+}
+
 /// The same, with the engine behind the router (to run the steps its messages ask for).
 pub fn app_and_engine(
     keys: &[&str],
     config: EngineConfig,
 ) -> (axum::Router, FakeSet, MemoryBackend, Engine) {
+    app_and_engine_at(keys, config, Arc::new(SystemClock))
+}
+
+fn app_and_engine_at(
+    keys: &[&str],
+    config: EngineConfig,
+    clock: Arc<dyn Clock>,
+) -> (axum::Router, FakeSet, MemoryBackend, Engine) {
     let secret = WebhookSecret::parse("s3cret").unwrap();
     let fakes = FakeSet::silent(secret.clone());
     let backend = MemoryBackend::default();
-    let engine = backend.engine(fakes.providers(), Arc::new(SystemClock), config);
+    let engine = backend.engine(fakes.providers(), clock, config);
     let router = api_router(AppState::new(
         engine.clone(),
         ApiKeys::new(keys),
