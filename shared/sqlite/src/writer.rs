@@ -158,9 +158,9 @@ impl Writer {
     /// [`Writer::write`], and `staged` with its result on the writer thread as soon as the
     /// write has run in the open transaction, before the batch commits (before the fsync). Only
     /// for telling what the write made possible to whoever can act on it only through this
-    /// writer: whatever they write is committed after this write, in the same batch or a later
-    /// one, so nothing they do outlives it. If the batch then fails, the caller hears the error,
-    /// but what `staged` told is out.
+    /// writer: whatever they write is committed in a later batch (this one was taken before it
+    /// ran), so nothing they do outlives this write. If the batch then fails, the caller hears
+    /// the error, but what `staged` told is out.
     pub async fn write_staged<T, F>(&self, f: F, staged: Then<T>) -> Result<T, SqliteError>
     where
         T: Send + 'static,
