@@ -11,15 +11,11 @@ use myloware::adapters::MemoryBackend;
 use myloware::config::EngineConfig;
 use myloware::fakes::FakeSet;
 use myloware::ports::RunStore;
-use myloware::time::{ManualClock, Timestamp};
 use serde_json::Value;
 use tower::ServiceExt;
 
-/// The API on a clock standing 10 s into a minute (and an hour), so no window rolls over
-/// between a test's requests.
 fn build(config: EngineConfig) -> (axum::Router, FakeSet, MemoryBackend) {
-    let clock = ManualClock::new(Timestamp(1_796_000_400_000 + 10_000));
-    common::app_at(&["k1", "k2"], config, std::sync::Arc::new(clock))
+    common::app_standing(&["k1", "k2"], config)
 }
 
 async fn start(app: &axum::Router, key: Option<&str>, brief: &str) -> (u16, Option<String>, Value) {

@@ -121,9 +121,7 @@ async fn another_principals_run_is_not_found() {
 async fn an_idempotency_key_means_one_request() {
     let config = myloware::config::EngineConfig { rate_limit_per_min: 1, ..Default::default() };
     // A clock standing still: the one start a minute cannot come back mid-test.
-    let clock = myloware::time::ManualClock::new(myloware::time::Timestamp(1_796_000_410_000));
-    let (app, fakes, backend) =
-        common::app_at(&["ann@ann", "bob@bob"], config, std::sync::Arc::new(clock));
+    let (app, fakes, backend) = common::app_standing(&["ann@ann", "bob@bob"], config);
     let start = |key: &'static str, idem: &'static str, brief: &'static str| {
         let app = app.clone();
         async move {

@@ -6,7 +6,7 @@ use myloware::adapters::MemoryBackend;
 use myloware::config::EngineConfig;
 use myloware::engine::Engine;
 use myloware::fakes::FakeSet;
-use myloware::time::{Clock, SystemClock};
+use myloware::time::{Clock, ManualClock, SystemClock, Timestamp};
 use myloware::webhooks::WebhookSecret;
 use myloware_http::{ApiKeys, AppState, WebhookSecrets, api_router};
 
@@ -17,15 +17,12 @@ pub fn app_with(keys: &[&str], config: EngineConfig) -> (axum::Router, FakeSet, 
     (router, fakes, backend)
 }
 
-/// [`app_with`] on `clock`: tests of per-minute limits stand it still, so no minute can roll
-/// over between their requests.
+/// [`app_with`] on a clock standing still 10 s into a minute (and an hour): for tests of
+/// per-minute and per-hour limits, so no window rolls over between their requests.
 #[allow(dead_code)]
-pub fn app_at(
-    keys: &[&str],
-    config: EngineConfig,
-    clock: Arc<dyn Clock>,
-) -> (axum::Router, FakeSet, MemoryBackend) {
-    let (router, fakes, backend, _) = app_and_engine_at(keys, config, clock);
+pub fn app_standing(keys: &[&str], config: EngineConfig) -> (axum::Router, FakeSet, MemoryBackend) {
+    let clock = ManualClock::new(Timestamp(1_796_000_400_000 + 10_000));
+    let (router, fakes, backend, _) = app_and_engine_at(keys, config, Arc::new(clock));
     (router, fakes, backend)
 }
 
